@@ -1,0 +1,142 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Threading;
+using IscsiConvert.Shared;
+using Microsoft.Extensions.Logging;
+
+namespace IscsiConvert.Storage;
+
+/// <summary>
+/// Copies a virtual disk into a new image of any creatable format, reading only the allocated extents of the source
+/// and writing only the chunks that are not all zeros, so holes stay holes.
+/// </summary>
+public static class DiskConverter
+{
+    /// <summary>The unit of copying and of zero detection.</summary>
+    internal const int ChunkSize = 1 << 20;
+
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Writes the content of <paramref name="source"/> (with its parents merged) to a new image at
+    /// <paramref name="destinationPath"/>. The destination is written under a temporary name and renamed only when
+    /// complete, so a failure or cancellation never leaves a partial image behind.
+    /// </summary>
+    /// <returns>The number of bytes written to the new image (excluding holes and zero chunks).</returns>
+    public static long Convert(VirtualDisk source, string destinationPath, DiskCreateOptions options, IProgress<ProgressReport>? progress = null, CancellationToken cancellationToken = default)
+    {
+        if (source is null)
+        {
+            throw new ArgumentNullException(nameof(source));
+        }
+        if (destinationPath is null)
+        {
+            throw new ArgumentNullException(nameof(destinationPath));
+        }
+        if (options is null)
+        {
+            throw new ArgumentNullException(nameof(options));
+        }
+        if (options.ParentPath is not null)
+        {
+            throw new ArgumentException("Conversion writes a stand-alone image; it cannot have a parent.", nameof(options));
+        }
+        string finalPath = Path.GetFullPath(destinationPath);
+        if (File.Exists(finalPath))
+        {
+            throw new IOException($"The destination '{finalPath}' already exists.");
+        }
+        if (source.FilePath is not null && string.Equals(Path.GetFullPath(source.FilePath), finalPath, StringComparison.Ordinal))
+        {
+            throw new ArgumentException("The destination is the source.", nameof(destinationPath));
+        }
+
+        DiskCreateOptions create = options.Clone();
+        create.Capacity = source.Capacity;
+        string tempPath = finalPath + ".partial";
+        if (File.Exists(tempPath))
+        {
+            throw new IOException($"A leftover temporary file '{tempPath}' exists; remove it first.");
+        }
+
+        long written;
+        try
+        {
+            using (VirtualDisk target = DiskImage.Create(tempPath, create))
+            {
+                if (target.Capacity < source.Capacity)
+                {
+                    throw new InvalidOperationException($"The new image holds {target.Capacity} bytes, less than the source's {source.Capacity}.");
+                }
+                written = Copy(source.Content, target.Content, progress, cancellationToken);
+                target.Flush();
+            }
+            File.Move(tempPath, finalPath);
+        }
+        catch
+        {
+            TryDelete(tempPath);
+            throw;
+        }
+        options.Logger.LogInformation("Converted {Source} to {Destination}: {Bytes} bytes written", source.FilePath, finalPath, written);
+        return written;
+    }
+
+    /// <summary>Copies the allocated, non-zero chunks of <paramref name="source"/> into <paramref name="target"/> (which reads as zeros).</summary>
+    internal static long Copy(SparseStream source, SparseStream target, IProgress<ProgressReport>? progress, CancellationToken cancellationToken)
+    {
+        long total = ExtentMath.Sum(source.GetExtents());
+        long done = 0;
+        long written = 0;
+        byte[] buffer = new byte[ChunkSize];
+        var clock = Stopwatch.StartNew();
+        TimeSpan lastReport = TimeSpan.MinValue;
+        progress?.Report(new ProgressReport("Copying", 0, total));
+        foreach (StreamExtent extent in source.GetExtents())
+        {
+            long pos = extent.Start;
+            while (pos < extent.End)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                // Align chunks to ChunkSize so that zero detection matches the target's block grid.
+                long chunkEnd = Math.Min(extent.End, (pos / ChunkSize + 1) * ChunkSize);
+                int count = (int)(chunkEnd - pos);
+                Span<byte> span = buffer.AsSpan(0, count);
+                int n = source.ReadAt(pos, span);
+                if (n != count)
+                {
+                    throw new EndOfStreamException($"The source ended at {pos + n} inside an allocated extent.");
+                }
+                if (!StreamExtensions.IsAllZero(span))
+                {
+                    target.WriteAt(pos, span);
+                    written += count;
+                }
+                pos = chunkEnd;
+                done += count;
+                if (progress is not null && clock.Elapsed - lastReport >= ProgressInterval)
+                {
+                    lastReport = clock.Elapsed;
+                    progress.Report(new ProgressReport("Copying", done, total));
+                }
+            }
+        }
+        progress?.Report(new ProgressReport("Copying", done, total));
+        return written;
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}

@@ -1,0 +1,263 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Text;
+using IscsiConvert.Shared;
+using IscsiConvert.Storage.Raw;
+using Microsoft.Extensions.Logging;
+
+namespace IscsiConvert.Storage;
+
+/// <summary>
+/// The entry point of the storage layer: open an image by its content (not its file name), create new images.
+/// </summary>
+public static class DiskImage
+{
+    /// <summary>The deepest parent chain followed before the chain is taken to be hostile.</summary>
+    internal const int MaxChainDepth = 64;
+
+    /// <summary>Opens an image read-only, detecting its format from its content.</summary>
+    public static VirtualDisk Open(string path) => Open(path, DiskAccess.ReadOnly);
+
+    /// <summary>Opens an image, detecting its format from its content.</summary>
+    public static VirtualDisk Open(string path, DiskAccess access) =>
+        Open(path, new DiskOpenOptions { Access = access });
+
+    /// <summary>Opens an image, detecting its format from its content.</summary>
+    public static VirtualDisk Open(string path, DiskOpenOptions options)
+    {
+        if (path is null)
+        {
+            throw new ArgumentNullException(nameof(path));
+        }
+        if (options is null)
+        {
+            throw new ArgumentNullException(nameof(options));
+        }
+        return Open(Path.GetFullPath(path), options.Access, new OpenContext(options.Logger));
+    }
+
+    /// <summary>Detects the format of an image file from its content.</summary>
+    public static DiskFormat Detect(string path)
+    {
+        using FileStream file = ImageFile.Open(path, DiskAccess.ReadOnly);
+        return Detect(file);
+    }
+
+    /// <summary>
+    /// Detects the format of an image from its content: an explicit, ordered list of signatures.
+    /// Anything without a known signature is raw.
+    /// </summary>
+    public static DiskFormat Detect(Stream image)
+    {
+        if (image is null)
+        {
+            throw new ArgumentNullException(nameof(image));
+        }
+        Span<byte> head = stackalloc byte[512];
+        int n = image.ReadAtMost(0, head);
+        head = head.Slice(0, n);
+        if (StartsWith(head, "vhdxfile"))
+        {
+            return DiskFormat.Vhdx;
+        }
+        if (StartsWith(head, "QFI\xfb"))
+        {
+            return DiskFormat.Qcow2;
+        }
+        if (StartsWith(head, "KDMV") || StartsWith(head, "COWD") || StartsWith(head, "# Disk DescriptorFile"))
+        {
+            return DiskFormat.Vmdk;
+        }
+        if (image.Length >= 512)
+        {
+            Span<byte> tail = stackalloc byte[512];
+            // A VHD ends with its footer; dynamic VHDs also start with a copy of it. Some old tools wrote a 511-byte footer.
+            if ((image.ReadAtMost(image.Length - 512, tail) == 512 && StartsWith(tail, "conectix"))
+                || (image.ReadAtMost(image.Length - 511, tail.Slice(0, 511)) == 511 && StartsWith(tail, "conectix"))
+                || StartsWith(head, "conectix"))
+            {
+                return DiskFormat.Vhd;
+            }
+        }
+        return DiskFormat.Raw;
+    }
+
+    /// <summary>Creates a new image; fails if the file exists. The returned disk is open for writing.</summary>
+    public static VirtualDisk Create(string path, DiskCreateOptions options)
+    {
+        if (path is null)
+        {
+            throw new ArgumentNullException(nameof(path));
+        }
+        if (options is null)
+        {
+            throw new ArgumentNullException(nameof(options));
+        }
+        path = Path.GetFullPath(path);
+        return options.Format switch
+        {
+            DiskFormat.Raw when options.ParentPath is null => RawDisk.Create(path, options),
+            DiskFormat.Raw => throw new ArgumentException("Raw images cannot have a parent.", nameof(options)),
+            _ => throw new NotSupportedException($"Creating {options.Format} images is not supported yet."),
+        };
+    }
+
+    internal static VirtualDisk Open(string fullPath, DiskAccess access, OpenContext context)
+    {
+        if (!File.Exists(fullPath))
+        {
+            throw new FileNotFoundException($"The image '{fullPath}' does not exist.", fullPath);
+        }
+        DiskFormat format;
+        using (FileStream probe = ImageFile.Open(fullPath, DiskAccess.ReadOnly))
+        {
+            format = Detect(probe);
+        }
+        context.Logger.LogDebug("Opening {ImagePath} as {Format} ({Access})", fullPath, format, access);
+        return format switch
+        {
+            DiskFormat.Raw => RawDisk.Open(fullPath, access),
+            _ => throw new UnsupportedFormatException($"{format} images are recognised but not supported yet", fullPath),
+        };
+    }
+
+    /// <summary>
+    /// Opens the parent of a differencing disk, read-only: the first of <paramref name="candidates"/> that exists
+    /// (absolute paths as given, relative ones against the child's folder). Detects loops and over-deep chains.
+    /// </summary>
+    internal static VirtualDisk OpenParent(string childPath, IEnumerable<string> candidates, OpenContext context)
+    {
+        var tried = new List<string>();
+        string childDir = Path.GetDirectoryName(childPath) ?? ".";
+        foreach (string raw in candidates)
+        {
+            if (string.IsNullOrWhiteSpace(raw))
+            {
+                continue;
+            }
+            string candidate = ParentPaths.Resolve(raw, childDir);
+            tried.Add(candidate);
+            if (!File.Exists(candidate))
+            {
+                continue;
+            }
+            OpenContext inner = context.Enter(childPath, candidate);
+            context.Logger.LogDebug("Parent of {ImagePath} is {ParentPath}", childPath, candidate);
+            return Open(candidate, DiskAccess.ReadOnly, inner);
+        }
+        throw new ParentChainException(
+            tried.Count == 0
+                ? "The differencing image names no parent path"
+                : $"The parent image was not found; tried: {string.Join(", ", tried)}",
+            childPath);
+    }
+
+    private static bool StartsWith(ReadOnlySpan<byte> data, string ascii)
+    {
+        if (data.Length < ascii.Length)
+        {
+            return false;
+        }
+        for (int i = 0; i < ascii.Length; i++)
+        {
+            if (data[i] != (byte)ascii[i])
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+}
+
+/// <summary>State carried while a chain of images is opened: the logger and the files already on the chain.</summary>
+internal sealed class OpenContext
+{
+    private readonly HashSet<string> _onChain;
+
+    public OpenContext(ILogger logger)
+        : this(logger, new HashSet<string>(StringComparer.Ordinal))
+    {
+    }
+
+    private OpenContext(ILogger logger, HashSet<string> onChain)
+    {
+        Logger = logger;
+        _onChain = onChain;
+    }
+
+    public ILogger Logger { get; }
+
+    /// <summary>The context for opening <paramref name="parentPath"/> as the parent of <paramref name="childPath"/>.</summary>
+    public OpenContext Enter(string childPath, string parentPath)
+    {
+        var next = new HashSet<string>(_onChain, StringComparer.Ordinal) { Path.GetFullPath(childPath) };
+        string parent = Path.GetFullPath(parentPath);
+        if (next.Contains(parent))
+        {
+            throw new ParentChainException($"The parent chain loops: '{parent}' is its own ancestor", childPath);
+        }
+        if (next.Count >= DiskImage.MaxChainDepth)
+        {
+            throw new ParentChainException($"The parent chain is deeper than {DiskImage.MaxChainDepth} images", childPath);
+        }
+        return new OpenContext(Logger, next);
+    }
+}
+
+/// <summary>Turns the parent paths stored in images (Windows absolute, Windows relative, POSIX) into host paths.</summary>
+internal static class ParentPaths
+{
+    /// <summary>Resolves a stored parent path against the child's folder, accepting '\' separators and ".\" prefixes.</summary>
+    public static string Resolve(string stored, string childDirectory)
+    {
+        string p = stored.Trim('\0', ' ');
+        bool windowsAbsolute = p.Length >= 3 && p[1] == ':' && (p[2] == '\\' || p[2] == '/');
+        if (Path.DirectorySeparatorChar == '/')
+        {
+            p = p.Replace('\\', '/');
+        }
+        if (windowsAbsolute && Path.DirectorySeparatorChar == '/')
+        {
+            // A drive-letter path cannot exist here; try the file name beside the child as Windows itself would not,
+            // but qemu and Hyper-V both record a relative path too, which callers try first.
+            return Path.Combine(childDirectory, Path.GetFileName(p));
+        }
+        return Path.IsPathRooted(p) ? Path.GetFullPath(p) : Path.GetFullPath(Path.Combine(childDirectory, p));
+    }
+
+    /// <summary>The path of <paramref name="target"/> relative to the folder of <paramref name="fromFile"/>, Windows style (".\name").</summary>
+    public static string RelativeWindowsPath(string fromFile, string target)
+    {
+        string fromDir = Path.GetDirectoryName(Path.GetFullPath(fromFile)) ?? ".";
+        string rel = MakeRelative(fromDir, Path.GetFullPath(target));
+        rel = rel.Replace('/', '\\');
+        return rel.StartsWith("..", StringComparison.Ordinal) ? rel : ".\\" + rel;
+    }
+
+    /// <summary>A relative path from a folder to a file, on netstandard2.0 as well.</summary>
+    public static string MakeRelative(string fromDirectory, string toPath)
+    {
+#if NET
+        return Path.GetRelativePath(fromDirectory, toPath);
+#else
+        var from = new Uri(AppendSeparator(fromDirectory));
+        var to = new Uri(toPath);
+        return Uri.UnescapeDataString(from.MakeRelativeUri(to).ToString()).Replace('/', Path.DirectorySeparatorChar);
+#endif
+    }
+
+#if !NET
+    private static string AppendSeparator(string dir) =>
+        dir.EndsWith(Path.DirectorySeparatorChar.ToString(), StringComparison.Ordinal) ? dir : dir + Path.DirectorySeparatorChar;
+#endif
+
+    /// <summary>A Windows-style absolute path for a host path (drive letter paths pass through; POSIX paths keep '/').</summary>
+    public static string AbsolutePath(string path) => Path.GetFullPath(path);
+
+    internal static string Utf16(ReadOnlySpan<byte> bytes, bool bigEndian)
+    {
+        Encoding e = bigEndian ? Encoding.BigEndianUnicode : Encoding.Unicode;
+        return e.GetString(bytes.ToArray()).TrimEnd('\0');
+    }
+}

@@ -1,0 +1,105 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using IscsiConvert.Shared;
+
+namespace IscsiConvert.Storage.Raw;
+
+/// <summary>A raw image: the file is the disk, byte for byte.</summary>
+public sealed class RawDisk : VirtualDisk
+{
+    private readonly FileStream _file;
+    private readonly RawStream _content;
+
+    private RawDisk(FileStream file, string path, DiskAccess access)
+        : base(path, access)
+    {
+        _file = file;
+        _content = new RawStream(file, access == DiskAccess.ReadWrite);
+    }
+
+    /// <inheritdoc/>
+    public override DiskFormat Format => DiskFormat.Raw;
+
+    /// <inheritdoc/>
+    public override string Subformat => "raw";
+
+    /// <inheritdoc/>
+    public override SparseStream Content => _content;
+
+    /// <summary>The file length: without asking the host file system for its holes, every byte counts as stored.</summary>
+    public override long StoredBytes => _file.Length;
+
+    internal static RawDisk Open(string path, DiskAccess access) => new(ImageFile.Open(path, access), path, access);
+
+    internal static RawDisk Create(string path, DiskCreateOptions options)
+    {
+        if (options.Capacity <= 0 || options.Capacity % 512 != 0)
+        {
+            throw new ArgumentException("A raw image's capacity must be a positive multiple of 512 bytes.", nameof(options));
+        }
+        FileStream file = ImageFile.CreateNew(path);
+        try
+        {
+            file.SetLength(options.Capacity); // sparse on file systems that support it; zeros either way
+            return new RawDisk(file, path, DiskAccess.ReadWrite);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void Flush()
+    {
+        _file.Flush(flushToDisk: true);
+    }
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _content.Dispose();
+            _file.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+
+    private sealed class RawStream : SparseStream
+    {
+        private readonly FileStream _file;
+        private readonly bool _writable;
+
+        public RawStream(FileStream file, bool writable)
+        {
+            _file = file;
+            _writable = writable;
+        }
+
+        public override long Length => _file.Length;
+
+        protected override bool IsWritable => _writable;
+
+        public override IEnumerable<StreamExtent> GetExtents(long start, long length)
+        {
+            long end = Math.Min(Length, start + length);
+            if (end > start)
+            {
+                yield return new StreamExtent(start, end - start);
+            }
+        }
+
+        protected override void ReadCore(long position, Span<byte> buffer)
+        {
+            int n = _file.ReadAtMost(position, buffer);
+            buffer.Slice(n).Clear();
+        }
+
+        protected override void WriteCore(long position, ReadOnlySpan<byte> data) => _file.WriteAt(position, data);
+
+        public override void Flush() => _file.Flush();
+    }
+}

@@ -1,0 +1,96 @@
+using System;
+using System.Collections.Generic;
+
+namespace IscsiConvert.Storage;
+
+/// <summary>
+/// An open virtual disk of any format: its size, its format, its parent chain, and <see cref="Content"/>, one stream
+/// over the whole virtual disk. Open one with <see cref="DiskImage.Open(string, DiskAccess)"/>; dispose it to close the
+/// file (and its parents).
+/// </summary>
+public abstract class VirtualDisk : IDisposable
+{
+    private bool _disposed;
+
+    /// <summary>Creates the disk object.</summary>
+    protected VirtualDisk(string? filePath, DiskAccess access)
+    {
+        FilePath = filePath;
+        Access = access;
+    }
+
+    /// <summary>The image file, or null for a disk opened on a caller's stream.</summary>
+    public string? FilePath { get; }
+
+    /// <summary>How the disk was opened.</summary>
+    public DiskAccess Access { get; }
+
+    /// <summary>The container format.</summary>
+    public abstract DiskFormat Format { get; }
+
+    /// <summary>The variant within the format, in lower case: "fixed", "dynamic", "differencing", "monolithicSparse", …</summary>
+    public abstract string Subformat { get; }
+
+    /// <summary>The whole virtual disk as a stream; holes read as zeros and are not listed by <see cref="SparseStream.GetExtents()"/>.</summary>
+    public abstract SparseStream Content { get; }
+
+    /// <summary>The virtual size in bytes.</summary>
+    public long Capacity => Content.Length;
+
+    /// <summary>The disk this one stores differences against, or null.</summary>
+    public virtual VirtualDisk? Parent => null;
+
+    /// <summary>Bytes per logical sector as the guest sees it (512, or 4096 for 4Kn VHDX disks).</summary>
+    public virtual int LogicalSectorSize => 512;
+
+    /// <summary>Bytes of virtual-disk data stored in this file itself (not counting parents); an upper bound for raw files.</summary>
+    public abstract long StoredBytes { get; }
+
+    /// <summary>This disk, then its parent, then the parent's parent, to the base.</summary>
+    public IEnumerable<VirtualDisk> Chain
+    {
+        get
+        {
+            for (VirtualDisk? d = this; d is not null; d = d.Parent)
+            {
+                yield return d;
+            }
+        }
+    }
+
+    /// <summary>Writes everything buffered to the file, leaving the image consistent on disk.</summary>
+    public virtual void Flush() => Content.Flush();
+
+    /// <summary>Throws <see cref="ObjectDisposedException"/> after disposal.</summary>
+    protected void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            throw new ObjectDisposedException(GetType().Name);
+        }
+    }
+
+    /// <summary>Closes the file and the parents.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        Dispose(true);
+        _disposed = true;
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases the file and the parent chain.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            Parent?.Dispose();
+        }
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{Format} ({Subformat}) {Capacity} bytes{(FilePath is null ? string.Empty : " " + FilePath)}";
+}
