@@ -91,7 +91,7 @@ public static class DiskConverter
         long written = 0;
         byte[] buffer = new byte[ChunkSize];
         var clock = Stopwatch.StartNew();
-        TimeSpan lastReport = TimeSpan.MinValue;
+        TimeSpan nextReport = ProgressInterval;
         progress?.Report(new ProgressReport("Copying", 0, total));
         foreach (StreamExtent extent in source.GetExtents())
         {
@@ -115,9 +115,9 @@ public static class DiskConverter
                 }
                 pos = chunkEnd;
                 done += count;
-                if (progress is not null && clock.Elapsed - lastReport >= ProgressInterval)
+                if (progress is not null && clock.Elapsed >= nextReport)
                 {
-                    lastReport = clock.Elapsed;
+                    nextReport = clock.Elapsed + ProgressInterval;
                     progress.Report(new ProgressReport("Copying", done, total));
                 }
             }

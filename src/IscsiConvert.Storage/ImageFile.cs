@@ -9,6 +9,11 @@ internal static class ImageFile
     private const int SharingViolation = unchecked((int)0x80070020);
     private const int LockViolation = unchecked((int)0x80070021);
 
+    // On Unix, .NET emulates FileShare with advisory locks and reports a conflict with the raw errno EWOULDBLOCK
+    // (11 on Linux, 35 on macOS) as the HResult.
+    private const int LinuxWouldBlock = 11;
+    private const int MacWouldBlock = 35;
+
     /// <summary>
     /// Opens <paramref name="path"/>: read-only opens let other readers in but no writer; read-write opens are exclusive.
     /// A file that another process holds is reported as <see cref="UnsafeToWriteException"/> ("in use").
@@ -21,11 +26,15 @@ internal static class ImageFile
                 ? new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.RandomAccess)
                 : new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.RandomAccess);
         }
-        catch (IOException ex) when (ex.HResult == SharingViolation || ex.HResult == LockViolation)
+        catch (IOException ex) when (IsLockConflict(ex.HResult))
         {
             throw new UnsafeToWriteException("The image is in use by another process; close it there first", path, ex);
         }
     }
+
+    private static bool IsLockConflict(int hresult) =>
+        hresult is SharingViolation or LockViolation
+        || (Path.DirectorySeparatorChar == '/' && hresult is LinuxWouldBlock or MacWouldBlock);
 
     /// <summary>Creates a new file, failing if it exists.</summary>
     public static FileStream CreateNew(string path) =>

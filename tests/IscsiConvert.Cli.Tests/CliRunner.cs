@@ -1,0 +1,15 @@
+using System.IO;
+
+namespace IscsiConvert.Cli.Tests;
+
+/// <summary>Runs the CLI in-process and captures what it prints.</summary>
+internal static class CliRunner
+{
+    public static (int ExitCode, string StdOut, string StdErr) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = CliApp.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+}

@@ -1,0 +1,99 @@
+using System.IO;
+using System.Text.Json;
+using IscsiConvert.Tests;
+using Xunit;
+
+namespace IscsiConvert.Cli.Tests;
+
+public class DiskCliTests
+{
+    [Fact]
+    public void Create_then_info_reports_what_qemu_img_reports()
+    {
+        using var tmp = new TempDir();
+        string path = tmp.File("d.img");
+        var created = CliRunner.Run("disk", "create", path, "--size", "3M", "--format", "raw");
+        Assert.True(created.ExitCode == 0, created.StdErr);
+
+        var info = CliRunner.Run("disk", "info", path, "--json");
+        Assert.True(info.ExitCode == 0, info.StdErr);
+        using JsonDocument ours = JsonDocument.Parse(info.StdOut);
+        JsonElement qemu = QemuImg.Info(path);
+        Assert.Equal(qemu.GetProperty("format").GetString(), ours.RootElement.GetProperty("format").GetString());
+        Assert.Equal(qemu.GetProperty("virtual-size").GetInt64(), ours.RootElement.GetProperty("virtualSize").GetInt64());
+        Assert.Equal(3L << 20, ours.RootElement.GetProperty("virtualSize").GetInt64());
+    }
+
+    [Fact]
+    public void Convert_writes_an_identical_image()
+    {
+        using var tmp = new TempDir();
+        string source = tmp.File("src.img");
+        byte[] data = new byte[2 << 20];
+        data[12345] = 0x42;
+        File.WriteAllBytes(source, data);
+        var result = CliRunner.Run("disk", "convert", source, tmp.File("dst.img"), "--format", "raw");
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        Assert.Contains("Converted raw", result.StdOut, System.StringComparison.Ordinal);
+        QemuImg.AssertIdentical(source, "raw", tmp.File("dst.img"), "raw");
+    }
+
+    [Fact]
+    public void Missing_image_is_a_clear_error_not_a_crash()
+    {
+        var result = CliRunner.Run("disk", "info", "/nonexistent/x.vhdx");
+        Assert.Equal(CliApp.DataError, result.ExitCode);
+        Assert.StartsWith("error: ", result.StdErr, System.StringComparison.Ordinal);
+        Assert.Contains("/nonexistent/x.vhdx", result.StdErr, System.StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bad_size_is_rejected_without_creating_a_file()
+    {
+        using var tmp = new TempDir();
+        var result = CliRunner.Run("disk", "create", tmp.File("x.img"), "--size", "12Q", "--format", "raw");
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("--size", result.StdErr, System.StringComparison.Ordinal);
+        Assert.False(File.Exists(tmp.File("x.img")));
+    }
+
+    [Fact]
+    public void Unknown_format_is_a_usage_error()
+    {
+        using var tmp = new TempDir();
+        var result = CliRunner.Run("disk", "create", tmp.File("x.img"), "--size", "1M", "--format", "floppy");
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.False(File.Exists(tmp.File("x.img")));
+    }
+
+    [Fact]
+    public void Help_lists_the_disk_commands()
+    {
+        var result = CliRunner.Run("disk", "--help");
+        Assert.Equal(0, result.ExitCode);
+        foreach (string sub in new[] { "info", "convert", "create" })
+        {
+            Assert.Contains(sub, result.StdOut, System.StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("64G", 64L << 30)]
+    [InlineData("512MiB", 512L << 20)]
+    [InlineData("1.5K", 1536)]
+    [InlineData("1048576", 1048576)]
+    [InlineData("2TB", 2L << 40)]
+    public void Sizes_parse_in_binary_units(string text, long expected)
+    {
+        Assert.True(SizeParser.TryParse(text, out long bytes));
+        Assert.Equal(expected, bytes);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("-1G")]
+    [InlineData("G")]
+    [InlineData("10X")]
+    [InlineData("99999999999P")]
+    public void Bad_sizes_do_not_parse(string text) => Assert.False(SizeParser.TryParse(text, out _));
+}

@@ -1,0 +1,70 @@
+using System;
+using System.IO;
+using System.Threading;
+using IscsiConvert.Storage;
+using IscsiConvert.Tests;
+using Xunit;
+
+namespace IscsiConvert.Storage.Tests;
+
+public class DiskConverterTests
+{
+    [Fact]
+    public void Raw_to_raw_keeps_content_and_skips_zero_chunks()
+    {
+        using var tmp = new TempDir();
+        string source = tmp.File("src.img");
+        using (VirtualDisk disk = DiskImage.Create(source, new DiskCreateOptions { Format = DiskFormat.Raw, Capacity = 16L << 20 }))
+        {
+            disk.Content.WriteAt(5 << 20, new byte[] { 1, 2, 3, 4 });
+            disk.Content.WriteAt((16L << 20) - 512, new byte[512]);
+            disk.Content.WriteAt((16L << 20) - 1, new byte[] { 0xFF });
+        }
+
+        long written;
+        var reports = new System.Collections.Generic.List<ProgressReport>();
+        using (VirtualDisk disk = DiskImage.Open(source))
+        {
+            written = DiskConverter.Convert(disk, tmp.File("dst.img"), new DiskCreateOptions { Format = DiskFormat.Raw }, new SyncProgress(reports.Add));
+        }
+
+        Assert.Equal(2 * DiskConverter.ChunkSize, written); // two non-zero chunks of 1 MiB; the rest are holes
+        QemuImg.AssertIdentical(source, "raw", tmp.File("dst.img"), "raw");
+        Assert.Equal(reports[^1].Total, reports[^1].Completed);
+        Assert.False(File.Exists(tmp.File("dst.img.partial")));
+    }
+
+    [Fact]
+    public void Cancelled_conversion_leaves_no_output()
+    {
+        using var tmp = new TempDir();
+        string source = tmp.File("src.img");
+        File.WriteAllBytes(source, new byte[4 << 20]);
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        using (VirtualDisk disk = DiskImage.Open(source))
+        {
+            Assert.ThrowsAny<OperationCanceledException>(() =>
+                DiskConverter.Convert(disk, tmp.File("dst.img"), new DiskCreateOptions { Format = DiskFormat.Raw }, null, cts.Token));
+        }
+        Assert.False(File.Exists(tmp.File("dst.img")));
+        Assert.False(File.Exists(tmp.File("dst.img.partial")));
+    }
+
+    [Fact]
+    public void Existing_destination_is_never_overwritten()
+    {
+        using var tmp = new TempDir();
+        File.WriteAllBytes(tmp.File("src.img"), new byte[4096]);
+        File.WriteAllBytes(tmp.File("dst.img"), new byte[] { 9 });
+        using VirtualDisk disk = DiskImage.Open(tmp.File("src.img"));
+        Assert.Throws<IOException>(() => DiskConverter.Convert(disk, tmp.File("dst.img"), new DiskCreateOptions { Format = DiskFormat.Raw }));
+        Assert.Equal(new byte[] { 9 }, File.ReadAllBytes(tmp.File("dst.img")));
+    }
+
+    /// <summary>Progress&lt;T&gt; posts to the thread pool; tests want the reports in order, on this thread.</summary>
+    private sealed class SyncProgress(Action<ProgressReport> report) : IProgress<ProgressReport>
+    {
+        public void Report(ProgressReport value) => report(value);
+    }
+}
