@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(IscsiConvert.Benchmarks.BenchmarkFiles).Assembly).Run(args);
