@@ -143,6 +143,21 @@ internal static partial class PartitionOracles
         return b;
     }
 
+    /// <summary>CRC-32 (IEEE, reflected), bit by bit: deliberately not the library's table-driven code, to fix up test headers.</summary>
+    public static uint Crc32(ReadOnlySpan<byte> data)
+    {
+        uint crc = 0xFFFFFFFF;
+        foreach (byte b in data)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++)
+            {
+                crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
+            }
+        }
+        return ~crc;
+    }
+
     [GeneratedRegex(@"(\d+)$")]
     private static partial Regex TrailingNumber();
 
