@@ -75,7 +75,17 @@ internal static class GptReader
             return backup;
         }
         throw new CorruptDataException(FormatName, primaryProblem!.Structure, primaryProblem.Offset,
-            $"{primaryProblem.Text}; the backup is unusable too ({backupProblem})");
+            $"{primaryProblem.Text}; the backup is unusable too ({backupProblem}){OtherSectorSizeHint(disk, sectorSize)}");
+    }
+
+    /// <summary>A hint when the header sits where another logical sector size would put it (a 4Kn disk read as 512e, or the reverse).</summary>
+    private static string OtherSectorSizeHint(SparseStream disk, int sectorSize)
+    {
+        int other = sectorSize == 512 ? 4096 : 512;
+        byte[] signature = new byte[8];
+        return disk.ReadAtMost(other, signature) == signature.Length && signature.AsSpan().SequenceEqual(GptHeader.Signature)
+            ? string.Format(CultureInfo.InvariantCulture, "; a GPT header was found at byte {0}: the disk seems to have {0}-byte logical sectors", other)
+            : string.Empty;
     }
 
     private static GptTable? TryLoad(SparseStream disk, int sectorSize, long lba, long totalSectors, string copy, out Problem? problem)
