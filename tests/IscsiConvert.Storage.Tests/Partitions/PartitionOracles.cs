@@ -24,6 +24,7 @@ internal static partial class PartitionOracles
     /// <summary>Partitions a file with an sfdisk script.</summary>
     public static void Sfdisk(string path, string script)
     {
+        Oracle.Require("sfdisk");
         string scriptFile = path + ".sfdisk";
         File.WriteAllText(scriptFile, script);
         ToolResult r = Oracle.Run("bash", "-c", $"sfdisk --no-reread --no-tell-kernel -q '{path}' < '{scriptFile}'");
@@ -121,7 +122,8 @@ internal static partial class PartitionOracles
             int eq = line.IndexOf('=', StringComparison.Ordinal);
             if (eq > 0)
             {
-                fields[line.Substring(0, eq)] = line.Substring(eq + 1);
+                // The export format escapes spaces and other special characters with a backslash.
+                fields[line.Substring(0, eq)] = Regex.Replace(line.Substring(eq + 1), @"\\(.)", "$1");
             }
         }
         return fields;
