@@ -1,14 +1,18 @@
+using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using IscsiConvert.Storage;
+using IscsiConvert.Storage.FileSystems;
+using IscsiConvert.Storage.Partitions;
 
 namespace IscsiConvert.Cli;
 
 /// <summary>What `disk info` reports about an image, as data that prints as text or JSON.</summary>
-internal sealed class DiskInfoReport
+internal sealed record DiskInfoReport
 {
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -31,7 +35,28 @@ internal sealed class DiskInfoReport
 
     public required IReadOnlyList<ChainEntry> ParentChain { get; init; }
 
-    public static DiskInfoReport From(VirtualDisk disk) => new()
+    /// <summary>The partition table, or null when the disk has none (or it could not be read: see <see cref="PartitionTableError"/>).</summary>
+    public PartitionTableReport? PartitionTable { get; init; }
+
+    /// <summary>Why the partition table could not be read; the rest of the report still stands.</summary>
+    public string? PartitionTableError { get; init; }
+
+    public static DiskInfoReport From(VirtualDisk disk)
+    {
+        PartitionTableReport? table = null;
+        string? error = null;
+        try
+        {
+            table = PartitionTableReport.From(Storage.Partitions.PartitionTable.Read(disk));
+        }
+        catch (CorruptDataException ex)
+        {
+            error = ex.Message;
+        }
+        return FromImage(disk) with { PartitionTable = table, PartitionTableError = error };
+    }
+
+    private static DiskInfoReport FromImage(VirtualDisk disk) => new()
     {
         Path = disk.FilePath ?? "(stream)",
         Format = disk.Format.ToString().ToLowerInvariant(),
@@ -63,7 +88,84 @@ internal sealed class DiskInfoReport
                 w.WriteLine($"  -> {p.Path} [{p.Format} ({p.Subformat})]");
             }
         }
+        if (PartitionTableError is not null)
+        {
+            w.WriteLine($"partitions:      unreadable: {PartitionTableError}");
+        }
+        else if (PartitionTable is null)
+        {
+            w.WriteLine("partitions:      (no partition table)");
+        }
+        else
+        {
+            PartitionTable.WriteText(w);
+        }
     }
 
     internal sealed record ChainEntry(string Path, string Format, string Subformat);
+
+    internal sealed record PartitionTableReport(string Scheme, string? DiskId, IReadOnlyList<PartitionRow> Partitions, IReadOnlyList<string> Warnings)
+    {
+        public static PartitionTableReport? From(PartitionTable? table)
+        {
+            if (table is null)
+            {
+                return null;
+            }
+            string? id = table.DiskGuid is { } g
+                ? g.ToString("D").ToUpperInvariant()
+                : table.DiskSignature is { } sig ? "0x" + sig.ToString("x8", CultureInfo.InvariantCulture) : null;
+            var rows = new List<PartitionRow>();
+            foreach (PartitionInfo p in table.Partitions)
+            {
+                rows.Add(PartitionRow.From(p));
+            }
+            return new PartitionTableReport(table.Scheme.ToString().ToLowerInvariant(), id, rows, table.Warnings);
+        }
+
+        public void WriteText(TextWriter w)
+        {
+            w.WriteLine($"partitions:      {Scheme}{(DiskId is null ? string.Empty : ", disk id " + DiskId)}, {Partitions.Count} partition(s)");
+            foreach (string warning in Warnings)
+            {
+                w.WriteLine($"  warning: {warning}");
+            }
+            if (Partitions.Count == 0)
+            {
+                return;
+            }
+            w.WriteLine($"  {"#",3} {"boot",-4}  {"scheme",-6}  {"type",-30}  {"code",-36}  {"start",14}  {"length",14}  {"size",10}  {"name",-20}  file system");
+            foreach (PartitionRow p in Partitions)
+            {
+                string fs = p.FileSystem is null ? "-" : p.FileSystemLabel is null ? p.FileSystem : $"{p.FileSystem} \"{p.FileSystemLabel}\"";
+                w.WriteLine($"  {p.Index,3} {(p.Bootable ? "*" : string.Empty),-4}  {p.Scheme,-6}  {Clip(p.Type, 30),-30}  {p.TypeCode,-36}  {p.Start,14}  {p.Length,14}  {SizeParser.Format(p.Length),10}  {Clip(p.Name ?? "-", 20),-20}  {fs}");
+            }
+        }
+
+        private static string Clip(string text, int width) => text.Length <= width ? text : text.Substring(0, width - 1) + "~";
+    }
+
+    /// <summary>One partition: start and length in bytes, the type by name and raw code, and the file system found in it.</summary>
+    internal sealed record PartitionRow(int Index, string Scheme, string Kind, string Type, string TypeCode, long Start, long Length, long FirstSector, long SectorCount,
+        string? Name, string? UniqueGuid, bool Bootable, bool Logical, string? FileSystem, string? FileSystemLabel)
+    {
+        public static PartitionRow From(PartitionInfo p)
+        {
+            DetectedFileSystem? fs = null;
+            // Extended containers hold EBRs, not file systems; a partition past the end of the disk cannot be opened.
+            if (p.Kind != PartitionKind.Extended)
+            {
+                try
+                {
+                    using SparseStream volume = p.Open();
+                    fs = FileSystemProbe.Detect(volume);
+                }
+                catch (CorruptDataException)
+                {
+                }
+            }
+            return new PartitionRow(p.Index, p.Scheme.ToString().ToLowerInvariant(), p.Kind.ToString(), p.TypeName, p.TypeCode, p.Start, p.Length,
+                p.FirstSector, p.SectorCount, p.Name, p.UniqueGuid?.ToString("D").ToUpperInvariant(), p.Bootable, p.IsLogical, fs?.Name, fs?.Label);
+        }
+    }
 }
