@@ -39,20 +39,21 @@ internal sealed class Qcow2ClusterMap
 
     /// <summary>
     /// Reads and checks an L1 table: <paramref name="entries"/> is capped, must cover <paramref name="virtualSize"/>,
-    /// and the table must be aligned, after the header and inside the file. <paramref name="structure"/> names it in errors.
+    /// and the table must be aligned, after the header and inside the file. <paramref name="structure"/> names it in errors;
+    /// <paramref name="recordedAt"/> and <paramref name="sizeRecordedAt"/> are where its offset and size are stored.
     /// </summary>
-    public static Qcow2ClusterMap Load(Qcow2File file, long l1Offset, uint entries, long virtualSize, bool version3, string structure, long recordedAt)
+    public static Qcow2ClusterMap Load(Qcow2File file, long l1Offset, uint entries, long virtualSize, bool version3, string structure, long recordedAt, long sizeRecordedAt)
     {
         long l2Entries = file.ClusterSize / 8;
         long bytesPerL1Entry = l2Entries * file.ClusterSize;
         long required = (virtualSize + bytesPerL1Entry - 1) / bytesPerL1Entry;
         if ((long)entries * 8 > MaxL1Bytes)
         {
-            throw file.Corrupt(structure, recordedAt, $"l1_size {entries} makes a {(long)entries * 8}-byte table; at most {MaxL1Bytes} is accepted");
+            throw file.Corrupt(structure, sizeRecordedAt, $"l1_size {entries} makes a {(long)entries * 8}-byte table; at most {MaxL1Bytes} is accepted");
         }
         if (entries < required)
         {
-            throw file.Corrupt(structure, recordedAt, $"l1_size {entries} cannot map the {virtualSize}-byte disk (needs {required})");
+            throw file.Corrupt(structure, sizeRecordedAt, $"l1_size {entries} cannot map the {virtualSize}-byte disk (needs {required})");
         }
         long[] l1 = new long[entries];
         if (entries > 0)

@@ -109,14 +109,14 @@ public sealed class Qcow2Disk : VirtualDisk
         long size = header.Size;
         if (snapshotName is null)
         {
-            map = Qcow2ClusterMap.Load(file, header.L1TableOffset, header.L1Size, header.Size, header.Version >= 3, "L1 table", Qcow2Header.L1TableOffsetOffset);
+            map = Qcow2ClusterMap.Load(file, header.L1TableOffset, header.L1Size, header.Size, header.Version >= 3, "L1 table", Qcow2Header.L1TableOffsetOffset, Qcow2Header.L1SizeOffset);
         }
         else
         {
             Qcow2SnapshotEntry chosen = entries.Find(e => e.Id == snapshotName) ?? entries.Find(e => e.Name == snapshotName)
                 ?? throw new ArgumentException($"The image has no snapshot with ID or name '{snapshotName}'.", nameof(snapshotName));
             size = chosen.DiskSize ?? header.Size;
-            map = Qcow2ClusterMap.Load(file, chosen.L1Offset, chosen.L1Size, size, header.Version >= 3, $"L1 table of snapshot '{chosen.Name}'", chosen.EntryOffset);
+            map = Qcow2ClusterMap.Load(file, chosen.L1Offset, chosen.L1Size, size, header.Version >= 3, $"L1 table of snapshot '{chosen.Name}'", chosen.EntryOffset, chosen.EntryOffset + 8);
         }
         Qcow2Refcounts? refcounts = access == DiskAccess.ReadWrite ? Qcow2Refcounts.Load(file, header) : null;
 
