@@ -76,8 +76,44 @@ internal sealed class Qcow2ClusterMap
                 }
                 l1[i] = l2;
             }
+            CheckNoLoops(file, l1, l1Offset, structure);
         }
         return new Qcow2ClusterMap(file, l1, l1Offset, version3);
+    }
+
+    /// <summary>
+    /// Within one L1 table every L2 table is distinct and none lies inside the L1 table itself. Shared or
+    /// self-referencing tables never occur in valid images and would let a small hostile file describe an
+    /// enormous allocated disk (every extent walk would then run for hours).
+    /// </summary>
+    private static void CheckNoLoops(Qcow2File file, long[] l1, long l1Offset, string structure)
+    {
+        long l1End = l1Offset + (l1.Length * 8L);
+        var sorted = new long[l1.Length];
+        int count = 0;
+        for (int i = 0; i < l1.Length; i++)
+        {
+            long l2 = l1[i];
+            if (l2 == 0)
+            {
+                continue;
+            }
+            if (l2 < l1End && l2 + file.ClusterSize > l1Offset)
+            {
+                throw file.Corrupt($"{structure} entry {i}", l1Offset + (i * 8L), $"its L2 table at 0x{l2:X} overlaps the L1 table itself");
+            }
+            sorted[count++] = l2;
+        }
+        Array.Sort(sorted, 0, count);
+        for (int i = 1; i < count; i++)
+        {
+            if (sorted[i] == sorted[i - 1])
+            {
+                int first = Array.IndexOf(l1, sorted[i]);
+                throw file.Corrupt($"{structure} entry {Array.IndexOf(l1, sorted[i], first + 1)}", l1Offset + (Array.IndexOf(l1, sorted[i], first + 1) * 8L),
+                    $"its L2 table at 0x{sorted[i]:X} is also used by entry {first} (an L2 loop)");
+            }
+        }
     }
 
     /// <summary>The host offset of the L2 table for L1 index <paramref name="l1Index"/>, or 0.</summary>

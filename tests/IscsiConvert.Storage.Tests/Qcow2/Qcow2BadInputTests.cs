@@ -22,9 +22,9 @@ public sealed class Qcow2BadInputTests : IDisposable
 
     public Qcow2BadInputTests()
     {
-        // 64 KiB clusters, 4 MiB disk, one data cluster at guest 0 and one snapshot.
+        // 4 KiB clusters (two L1 entries), 4 MiB disk, data at guest 0 and one snapshot.
         string image = _tmp.File("good.qcow2");
-        Qcow2Oracle.Create(image, "4M");
+        Qcow2Oracle.Create(image, "4M", "cluster_size=4096");
         Qcow2Oracle.Io(image, "write -P 0xab 0 64k");
         Oracle.RunChecked("qemu-img", "snapshot", "-c", "s1", image);
         Qcow2Oracle.Io(image, "write -P 0xcd 0 4k");
@@ -83,6 +83,14 @@ public sealed class Qcow2BadInputTests : IDisposable
     [Fact]
     public void L1ReservedBitsAreCorrupt() =>
         ExpectCorrupt(b => Put64(b, (int)_l1Offset, (ulong)_l2Offset | 0x100), "L1 table entry 0", _l1Offset);
+
+    [Fact]
+    public void SharedL2TableIsAnL2Loop() =>
+        ExpectCorrupt(b => Put64(b, (int)_l1Offset + 8, (ulong)_l2Offset | (1UL << 63)), "L1 table entry 1", _l1Offset + 8);
+
+    [Fact]
+    public void L2TableInsideTheL1TableIsAnL2Loop() =>
+        ExpectCorrupt(b => Put64(b, (int)_l1Offset, (ulong)_l1Offset | (1UL << 63)), "L1 table entry 0", _l1Offset);
 
     [Fact]
     public void RefcountTablePastTheEndIsCorrupt() =>
@@ -148,7 +156,8 @@ public sealed class Qcow2BadInputTests : IDisposable
             b =>
             {
                 b.AsSpan((int)data, 2048).Fill(0xFF);
-                Put64(b, (int)_l2Offset, (1UL << 62) | (3UL << 54) | (ulong)data);
+                int sizeShift = 62 - ((int)BinaryPrimitives.ReadUInt32BigEndian(b.AsSpan(20)) - 8);
+                Put64(b, (int)_l2Offset, (1UL << 62) | (3UL << sizeShift) | (ulong)data);
             },
             "compressed cluster", data, read: true);
     }
