@@ -220,6 +220,40 @@ internal sealed class Qcow2ClusterMap
         }
     }
 
+    /// <summary>
+    /// Makes the copied flag (bit 63) of every entry of this (active) L1 table and its L2 tables say whether the
+    /// refcount is exactly one, as qemu requires after refcounts were rebuilt. Only entries that change are written.
+    /// </summary>
+    public void FixCopiedFlags(Qcow2Refcounts refcounts)
+    {
+        byte[] e = new byte[8];
+        for (int i = 0; i < _l1.Length; i++)
+        {
+            long l2Offset = _l1[i];
+            if (l2Offset == 0)
+            {
+                continue;
+            }
+            ulong[] table = LoadL2(l2Offset);
+            for (int j = 0; j < table.Length; j++)
+            {
+                Qcow2L2Entry d = Decode(table[j], l2Offset + (j * 8L));
+                bool copied = (d.Kind == Qcow2ClusterKind.Standard || d.Kind == Qcow2ClusterKind.Zero) && d.HostOffset != 0 && refcounts.Get(d.HostOffset) == 1;
+                ulong fixedEntry = copied ? table[j] | Qcow2L2Entry.CopiedFlag : table[j] & ~Qcow2L2Entry.CopiedFlag;
+                if (fixedEntry != table[j])
+                {
+                    table[j] = fixedEntry;
+                    BinaryPrimitives.WriteUInt64BigEndian(e, fixedEntry);
+                    _file.Write(l2Offset + (j * 8L), e);
+                }
+            }
+            // The L1 entry is rewritten unconditionally: 8 bytes, and the flag is not kept in memory.
+            ulong l1Entry = (ulong)l2Offset | (refcounts.Get(l2Offset) == 1 ? Qcow2L2Entry.CopiedFlag : 0);
+            BinaryPrimitives.WriteUInt64BigEndian(e, l1Entry);
+            _file.Write(_l1Offset + (i * 8L), e);
+        }
+    }
+
     private ulong[] LoadL2(long offset)
     {
         if (_l2Cache.TryGetValue(offset, out ulong[]? table))

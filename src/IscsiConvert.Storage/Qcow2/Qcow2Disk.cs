@@ -118,6 +118,10 @@ public sealed class Qcow2Disk : VirtualDisk
             size = chosen.DiskSize ?? header.Size;
             map = Qcow2ClusterMap.Load(file, chosen.L1Offset, chosen.L1Size, size, header.Version >= 3, $"L1 table of snapshot '{chosen.Name}'", chosen.EntryOffset, chosen.EntryOffset + 8);
         }
+        if (access == DiskAccess.ReadWrite && (header.IncompatibleFeatures & Qcow2Header.IncompatibleDirty) != 0)
+        {
+            RebuildRefcounts(file, header, map, entries, context.Logger);
+        }
         Qcow2Refcounts? refcounts = access == DiskAccess.ReadWrite ? Qcow2Refcounts.Load(file, header) : null;
 
         if (backing is not null)
@@ -128,6 +132,26 @@ public sealed class Qcow2Disk : VirtualDisk
         Action clearAutoclear = () => ClearAutoclear(file, header);
         var content = new Qcow2Stream(file, map, size, refcounts, parent, clearAutoclear);
         return new Qcow2Disk(stream, file, header, content, parent, snapshots, backing, access);
+    }
+
+    /// <summary>
+    /// A dirty image opened for writing: rebuild the refcounts from every L1 table (active and snapshots), make the
+    /// active copied flags agree with them, then clear the dirty bit - the same repair as 'qemu-img check -r all'.
+    /// </summary>
+    private static void RebuildRefcounts(Qcow2File file, Qcow2Header header, Qcow2ClusterMap active, List<Qcow2SnapshotEntry> entries, ILogger logger)
+    {
+        logger.LogInformation("QCOW2 image {ImagePath} is dirty: rebuilding its refcounts before writing", file.Path);
+        var maps = new List<Qcow2ClusterMap> { active };
+        var locations = new List<(long Offset, long Length)> { (header.L1TableOffset, header.L1Size * 8L) };
+        foreach (Qcow2SnapshotEntry e in entries)
+        {
+            maps.Add(Qcow2ClusterMap.Load(file, e.L1Offset, e.L1Size, e.DiskSize ?? header.Size, header.Version >= 3, $"L1 table of snapshot '{e.Name}'", e.EntryOffset, e.EntryOffset + 8));
+            locations.Add((e.L1Offset, e.L1Size * 8L));
+        }
+        Qcow2RefcountRebuild.Run(file, header, maps, locations, entries);
+        active.FixCopiedFlags(Qcow2Refcounts.Load(file, header));
+        file.Stream.Flush(flushToDisk: true);
+        Qcow2RefcountRebuild.ClearDirty(file, header);
     }
 
     private static Qcow2HeaderExtensions ReadExtensions(Qcow2File file, Qcow2Header header, ReadOnlySpan<byte> head)
@@ -194,10 +218,11 @@ public sealed class Qcow2Disk : VirtualDisk
             {
                 throw new UnsafeToWriteException("The QCOW2 image is marked corrupt; repair it with 'qemu-img check -r all' before writing", file.Path);
             }
-            if ((incompatible & Qcow2Header.IncompatibleDirty) != 0)
+            if ((incompatible & Qcow2Header.IncompatibleDirty) != 0 && (extensions.HasBitmaps || header.AutoclearFeatures != 0))
             {
-                // With lazy refcounts the refcounts of a dirty image may be stale; we do not rebuild them, so we refuse.
-                throw new UnsafeToWriteException("The QCOW2 image is dirty (it was not closed cleanly and its refcounts may be stale); run 'qemu-img check -r all' before writing, or open it read-only", file.Path);
+                // A dirty image's refcounts are rebuilt on a read-write open, but we cannot count the clusters of
+                // persistent bitmaps (or of unknown autoclear features), so such images are refused.
+                throw new UnsafeToWriteException("The QCOW2 image is dirty and has persistent bitmaps, whose refcounts we cannot rebuild; run 'qemu-img check -r all' before writing, or open it read-only", file.Path);
             }
         }
     }

@@ -29,6 +29,9 @@ internal sealed class Qcow2HeaderExtensions
     /// <summary>The external data file name, or null (we do not support external data files).</summary>
     public string? ExternalDataFile { get; private set; }
 
+    /// <summary>True when a persistent bitmaps extension is present.</summary>
+    public bool HasBitmaps { get; private set; }
+
     /// <summary>Names of feature bits from the feature name table, keyed by (type, bit).</summary>
     public Dictionary<(int Type, int Bit), string> FeatureNames { get; } = new();
 
@@ -68,6 +71,9 @@ internal sealed class Qcow2HeaderExtensions
             {
                 case BackingFormatType:
                     result.BackingFormat = Encoding.UTF8.GetString(data.ToArray());
+                    break;
+                case BitmapsType:
+                    result.HasBitmaps = true;
                     break;
                 case ExternalDataFileType:
                     result.ExternalDataFile = Encoding.UTF8.GetString(data.ToArray());

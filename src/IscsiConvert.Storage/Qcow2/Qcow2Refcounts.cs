@@ -350,9 +350,14 @@ internal sealed class Qcow2Refcounts
         _blocks[offset] = block;
     }
 
-    private ulong ReadEntry(byte[] block, long index)
+    private ulong ReadEntry(byte[] block, long index) => ReadEntry(block, index, RefcountBits);
+
+    private void WriteEntry(byte[] block, long index, ulong value) => WriteEntry(block, index, value, RefcountBits);
+
+    /// <summary>Reads entry <paramref name="index"/> of a refcount block of <paramref name="bits"/>-bit entries.</summary>
+    internal static ulong ReadEntry(byte[] block, long index, int bits)
     {
-        switch (RefcountBits)
+        switch (bits)
         {
             case 64:
                 return BinaryPrimitives.ReadUInt64BigEndian(block.AsSpan((int)(index * 8)));
@@ -363,14 +368,15 @@ internal sealed class Qcow2Refcounts
             case 8:
                 return block[index];
             default:
-                long bit = index * RefcountBits;
-                return (ulong)((block[bit / 8] >> (int)(bit % 8)) & ((1 << RefcountBits) - 1));
+                long bit = index * bits;
+                return (ulong)((block[bit / 8] >> (int)(bit % 8)) & ((1 << bits) - 1));
         }
     }
 
-    private void WriteEntry(byte[] block, long index, ulong value)
+    /// <summary>Writes entry <paramref name="index"/> of a refcount block of <paramref name="bits"/>-bit entries.</summary>
+    internal static void WriteEntry(byte[] block, long index, ulong value, int bits)
     {
-        switch (RefcountBits)
+        switch (bits)
         {
             case 64:
                 BinaryPrimitives.WriteUInt64BigEndian(block.AsSpan((int)(index * 8)), value);
@@ -385,9 +391,9 @@ internal sealed class Qcow2Refcounts
                 block[index] = (byte)value;
                 break;
             default:
-                long bit = index * RefcountBits;
+                long bit = index * bits;
                 int shift = (int)(bit % 8);
-                int mask = ((1 << RefcountBits) - 1) << shift;
+                int mask = ((1 << bits) - 1) << shift;
                 block[bit / 8] = (byte)((block[bit / 8] & ~mask) | (((int)value << shift) & mask));
                 break;
         }

@@ -42,6 +42,9 @@ internal sealed class Qcow2SnapshotEntry
     /// <summary>Where the entry starts in the file.</summary>
     public long EntryOffset { get; private set; }
 
+    /// <summary>The entry's length in the table, padding included.</summary>
+    public long EntrySize { get; private set; }
+
     /// <summary>Reads the whole snapshot table, checking every entry against the table's limits and the file.</summary>
     public static List<Qcow2SnapshotEntry> ReadTable(Qcow2File file, Qcow2Header header)
     {
@@ -102,8 +105,9 @@ internal sealed class Qcow2SnapshotEntry
                 }
                 entry.DiskSize = (long)size;
             }
+            entry.EntrySize = (FixedSize + variable + 7) & ~7L;
             list.Add(entry);
-            pos += (FixedSize + variable + 7) & ~7L;
+            pos += entry.EntrySize;
         }
         return list;
     }

@@ -201,6 +201,20 @@ public sealed class Qcow2BadInputTests : IDisposable
     }
 
     [Fact]
+    public void DirtyImageWithBitmapsIsNotWritten()
+    {
+        string path = _tmp.File("dirty-bitmap.qcow2");
+        Qcow2Oracle.Create(path, "1M");
+        Oracle.RunChecked("qemu-img", "bitmap", "--add", path, "b0");
+        byte[] bytes = File.ReadAllBytes(path);
+        bytes[72 + 7] |= 1;
+        File.WriteAllBytes(path, bytes);
+        var ex = Assert.Throws<UnsafeToWriteException>(() => DiskImage.Open(path, DiskAccess.ReadWrite));
+        Assert.Contains("bitmaps", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(bytes, File.ReadAllBytes(path));
+    }
+
+    [Fact]
     public void BackingFileLoopsAreParentChainErrors()
     {
         string a = _tmp.File("a.qcow2");

@@ -235,6 +235,48 @@ public sealed class Qcow2WriteTests
         QemuImg.AssertIdentical(image, "qcow2", raw, "raw");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void DirtyImageGetsItsRefcountsRebuiltBeforeWriting(bool withSnapshot)
+    {
+        using var tmp = new TempDir();
+        string image = tmp.File("dirty.qcow2");
+        Qcow2Oracle.Create(image, "4M", "compat=1.1,lazy_refcounts=on,cluster_size=4096");
+        Qcow2Oracle.Io(image, "write -P 0x10 0 256k");
+        if (withSnapshot)
+        {
+            Oracle.RunChecked("qemu-img", "snapshot", "-c", "s1", image);
+        }
+        // qemu-io's abort leaves the lazy-refcounts image dirty with stale refcounts, as a crashed VM would.
+        Oracle.Run("qemu-io", "-f", "qcow2", "-c", "write -P 0x99 64k 128k", "-c", "write -P 0x98 1M 300k", "-c", "abort", image);
+        ToolResult stale = Oracle.Run("qemu-img", "check", "-f", "qcow2", image);
+        Assert.True(stale.ExitCode != 0, "the crashed image should have inconsistent refcounts:\n" + stale.StdOut);
+        string raw = tmp.File("dirty.raw");
+        QemuImg.ConvertToRaw(image, "qcow2", raw);
+        byte[] expected = File.ReadAllBytes(raw);
+
+        using (VirtualDisk disk = DiskImage.Open(image, DiskAccess.ReadWrite))
+        {
+            Write(disk, expected, 100_000, 20_000, 0x31);   // over data shared with the snapshot (if any)
+            Write(disk, expected, 1_100_000, 5_000, 0x32);  // over clusters written just before the crash
+            Write(disk, expected, 3 << 20, 4096, 0x33);     // new
+        }
+        byte[] head = File.ReadAllBytes(image).AsSpan(0, 80).ToArray();
+        Assert.Equal(0, head[79] & 1);
+        Qcow2Oracle.AssertClean(image);
+        File.WriteAllBytes(raw, expected);
+        QemuImg.AssertIdentical(image, "qcow2", raw, "raw");
+        if (withSnapshot)
+        {
+            string snap = tmp.File("s1.raw");
+            Oracle.RunChecked("qemu-img", "convert", "-l", "snapshot.name=s1", "-O", "raw", image, snap);
+            byte[] s1 = new byte[4 << 20];
+            s1.AsSpan(0, 256 << 10).Fill(0x10);
+            Qcow2Oracle.AssertSameBytes(s1, File.ReadAllBytes(snap));
+        }
+    }
+
     [Fact]
     public void ConvertingRawToQcow2PassesCheck()
     {
