@@ -289,7 +289,7 @@ public sealed class Qcow2Disk : VirtualDisk
         if (header.Version >= 3 && header.AutoclearFeatures != 0)
         {
             file.Write(Qcow2Header.AutoclearFeaturesOffset, new byte[8]);
-            file.Stream.Flush();
+            file.Stream.Flush(flushToDisk: true);
             header.AutoclearFeatures = 0;
         }
     }

@@ -288,14 +288,14 @@ internal sealed class Qcow2Refcounts
             BinaryPrimitives.WriteInt64BigEndian(raw.AsSpan(i * 8), table[i]);
         }
         _file.Write(start, raw);
-        _file.Stream.Flush();
+        _file.Stream.Flush(flushToDisk: true);
 
         // One 12-byte write switches to the new table.
         byte[] field = new byte[12];
         BinaryPrimitives.WriteInt64BigEndian(field, start);
         BinaryPrimitives.WriteUInt32BigEndian(field.AsSpan(8), (uint)tableClusters);
         _file.Write(Qcow2Header.RefcountTableOffsetOffset, field);
-        _file.Stream.Flush();
+        _file.Stream.Flush(flushToDisk: true);
 
         long oldOffset = _tableOffset;
         long oldBytes = _table.Length * 8L;
