@@ -116,8 +116,8 @@ internal static class DiskCommands
 
     private static Option<string> FormatOption(bool required)
     {
-        var format = new Option<string>("--format", "-f") { Description = "The image format: raw, vhd or vhdx.", Required = required };
-        format.AcceptOnlyFromAmong("raw", "vhd", "vhdx");
+        var format = new Option<string>("--format", "-f") { Description = "The image format: raw, vhd, vhdx or qcow2.", Required = required };
+        format.AcceptOnlyFromAmong("raw", "vhd", "vhdx", "qcow2");
         return format;
     }
 
@@ -126,6 +126,7 @@ internal static class DiskCommands
         "raw" => DiskFormat.Raw,
         "vhd" => DiskFormat.Vhd,
         "vhdx" => DiskFormat.Vhdx,
+        "qcow2" => DiskFormat.Qcow2,
         _ => throw new ArgumentException($"Unknown format '{text}'."),
     };
 

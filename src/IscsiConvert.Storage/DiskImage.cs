@@ -99,6 +99,7 @@ public static class DiskImage
         {
             DiskFormat.Raw when options.ParentPath is null => RawDisk.Create(path, options),
             DiskFormat.Raw => throw new ArgumentException("Raw images cannot have a parent.", nameof(options)),
+            DiskFormat.Qcow2 => Qcow2.Qcow2Disk.Create(path, options),
             _ => throw new NotSupportedException($"Creating {options.Format} images is not supported yet."),
         };
     }
@@ -118,6 +119,7 @@ public static class DiskImage
         return format switch
         {
             DiskFormat.Raw => RawDisk.Open(fullPath, access),
+            DiskFormat.Qcow2 => Qcow2.Qcow2Disk.Open(fullPath, access, context),
             _ => throw new UnsupportedFormatException($"{format} images are recognised but not supported yet", fullPath),
         };
     }
