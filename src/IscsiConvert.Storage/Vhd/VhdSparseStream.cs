@@ -143,6 +143,8 @@ internal sealed class VhdSparseStream : BlockMappedStream
     /// (1) the bitmap and data go where the footer is, (2) the footer is written at the new end, (3) both are
     /// flushed to the device, and only then (4) the BAT entry points at the block. Before (4) the block is
     /// unreferenced and the old content stands (a torn footer is recovered from the copy in sector 0).
+    /// Only the bitmap and the written sectors are written: the rest of the block lies past the old end of the
+    /// file, so it reads as zeros (and stays a hole on file systems that have them).
     /// </summary>
     private void AllocateBlock(long blockIndex, long offsetInBlock, ReadOnlySpan<byte> data)
     {
@@ -152,46 +154,49 @@ internal sealed class VhdSparseStream : BlockMappedStream
         {
             throw new IOException($"The VHD '{_path}' cannot grow further: block offsets are 32-bit sector numbers.");
         }
-        byte[] block = new byte[_bitmapSize + BlockSize];
-        Span<byte> bitmap = block.AsSpan(0, _bitmapSize);
-        Span<byte> content = block.AsSpan(_bitmapSize);
+        byte[] bitmap = new byte[_bitmapSize];
         long blockStart = blockIndex * BlockSize;
+        long first = offsetInBlock / SectorSize;
+        long last = (offsetInBlock + data.Length - 1) / SectorSize;
+        byte[] sectors = new byte[(last - first + 1) * SectorSize];
+        int headGap = (int)(offsetInBlock - first * SectorSize);
         if (_parent is null)
         {
             // Every sector of a dynamic disk's block is "stored" (zeros where nothing was written), as qemu marks them.
-            bitmap.Fill(0xFF);
+            bitmap.AsSpan().Fill(0xFF);
         }
         else
         {
-            long first = offsetInBlock / SectorSize;
-            long last = (offsetInBlock + data.Length - 1) / SectorSize;
             // Sectors only partly written take the rest of their bytes from the parent.
-            ReadInherited(blockStart + first * SectorSize, content.Slice((int)(first * SectorSize), SectorSize));
+            ReadInherited(blockStart + first * SectorSize, sectors.AsSpan(0, SectorSize));
             if (last != first)
             {
-                ReadInherited(blockStart + last * SectorSize, content.Slice((int)(last * SectorSize), SectorSize));
+                ReadInherited(blockStart + last * SectorSize, sectors.AsSpan(sectors.Length - SectorSize, SectorSize));
             }
             for (long s = first; s <= last; s++)
             {
-                bitmap[(int)(s / 8)] |= (byte)(0x80 >> (int)(s % 8));
+                bitmap[s / 8] |= (byte)(0x80 >> (int)(s % 8));
             }
         }
-        data.CopyTo(content.Slice((int)offsetInBlock));
+        data.CopyTo(sectors.AsSpan(headGap));
 
         byte[] footer = new byte[VhdFooter.Size];
         _footer.WriteTo(footer);
-        _file.WriteAt(at, block);
-        _file.WriteAt(at + block.Length, footer);
+        long dataStart = at + _bitmapSize;
+        long newFooterOffset = dataStart + BlockSize;
+        _file.WriteAt(at, bitmap);
+        _file.WriteAt(dataStart + first * SectorSize, sectors);
+        _file.WriteAt(newFooterOffset, footer);
         _file.Flush(flushToDisk: true);
 
         Span<byte> entry = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(entry, (uint)sector);
         _file.WriteAt(_tableOffset + blockIndex * 4, entry);
         _bat[blockIndex] = (uint)sector;
-        _footerOffset = at + block.Length;
+        _footerOffset = newFooterOffset;
         if (_parent is not null)
         {
-            CacheBitmap(blockIndex, bitmap.ToArray());
+            CacheBitmap(blockIndex, bitmap);
         }
     }
 
