@@ -15,7 +15,8 @@ namespace IscsiConvert.Storage.Vhd;
 internal sealed class VhdSparseStream : BlockMappedStream
 {
     private const int SectorSize = 512;
-    private const int MaxCachedBitmaps = 4096;
+    /// <summary>Bitmaps are cached up to this many bytes in all (16 MiB: 32768 blocks at the default block size).</summary>
+    private const int MaxCachedBitmapBytes = 16 * 1024 * 1024;
 
     private readonly FileStream _file;
     private readonly string? _path;
@@ -306,7 +307,7 @@ internal sealed class VhdSparseStream : BlockMappedStream
 
     private void CacheBitmap(long blockIndex, byte[] bitmap)
     {
-        if (_bitmaps.Count >= MaxCachedBitmaps)
+        if ((long)_bitmaps.Count * _bitmapSize >= MaxCachedBitmapBytes)
         {
             _bitmaps.Clear(); // bounded memory on huge disks; bitmaps are re-read on demand
         }
