@@ -56,6 +56,10 @@ internal sealed class VhdDisk : VirtualDisk
         try
         {
             VhdMetadata metadata = VhdMetadata.Read(file, path);
+            if (metadata.DiskType == VhdDiskType.Differencing)
+            {
+                parent = OpenAndCheckParent(path, metadata, context);
+            }
             if (metadata.FooterFromCopy)
             {
                 context.Logger.LogWarning(
@@ -63,12 +67,9 @@ internal sealed class VhdDisk : VirtualDisk
                     path);
                 if (access == DiskAccess.ReadWrite)
                 {
+                    // Only once everything else has been found good: a failed open writes nothing.
                     RestoreFooter(file, metadata);
                 }
-            }
-            if (metadata.DiskType == VhdDiskType.Differencing)
-            {
-                parent = OpenAndCheckParent(path, metadata, context);
             }
             return new VhdDisk(file, path, access, metadata, parent);
         }

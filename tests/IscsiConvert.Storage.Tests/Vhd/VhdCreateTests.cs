@@ -1,6 +1,7 @@
 using System;
 using System.Buffers.Binary;
 using System.IO;
+using CsCheck;
 using IscsiConvert.Tests;
 using Xunit;
 
@@ -57,6 +58,23 @@ public sealed class VhdCreateTests
         {
             QemuImg.AssertIdentical(ours, "vpc", theirs, "vpc"); // both empty
         }
+    }
+
+    [Fact]
+    public void GeometryRoundingMatchesQemuForRandomSizes()
+    {
+        // qemu-img create -f vpc (default creator "qemu") rounds a size up to a whole CHS geometry by the spec's
+        // algorithm; our rounding must agree for any whole number of sectors, small or beyond the CHS limit.
+        using var tmp = new TempDir();
+        int n = 0;
+        Gen.OneOf(Gen.Long[1, 1L << 22], Gen.Long[1L << 22, 1L << 29]).Sample(sectors =>
+        {
+            string path = tmp.File($"g{n++}.vhd");
+            VhdTestSupport.QemuCreate(path, sectors * 512);
+            long qemu = VhdTestSupport.QemuVirtualSize(path);
+            File.Delete(path);
+            Assert.Equal(qemu, IscsiConvert.Storage.Vhd.VhdGeometry.ForNewDisk(sectors * 512).SizeBytes);
+        }, iter: 40, threads: 1);
     }
 
     [Theory]
