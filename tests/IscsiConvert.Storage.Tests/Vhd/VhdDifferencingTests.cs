@@ -66,6 +66,23 @@ public sealed class VhdDifferencingTests
     }
 
     [Fact]
+    public void AChildOfAParentSizedByCurrentSizeHasTheParentsSize()
+    {
+        // force_size=on makes qemu write creator "qem2" and an exact size that no CHS geometry describes; the child
+        // must still be as large as the parent in qemu's eyes, not the (smaller) size of the nearest geometry.
+        using var tmp = new TempDir();
+        string basePath = tmp.File("exact.vhd");
+        VhdTestSupport.QemuCreate(basePath, 4194304, "force_size=on");
+        long parentSize = VhdTestSupport.QemuVirtualSize(basePath);
+        string childPath = tmp.File("child.vhd");
+        using (VirtualDisk child = DiskImage.Create(childPath, new DiskCreateOptions { Format = DiskFormat.Vhd, ParentPath = basePath }))
+        {
+            Assert.Equal(parentSize, child.Capacity);
+        }
+        Assert.Equal(parentSize, VhdTestSupport.QemuVirtualSize(childPath));
+    }
+
+    [Fact]
     public void LocatorsHoldAbsoluteAndRelativeUtf16Paths()
     {
         using var tmp = new TempDir();
