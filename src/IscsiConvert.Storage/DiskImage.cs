@@ -4,6 +4,7 @@ using System.IO;
 using System.Text;
 using IscsiConvert.Shared;
 using IscsiConvert.Storage.Raw;
+using IscsiConvert.Storage.Vhd;
 using Microsoft.Extensions.Logging;
 
 namespace IscsiConvert.Storage;
@@ -100,6 +101,7 @@ public static class DiskImage
             DiskFormat.Raw when options.ParentPath is null => RawDisk.Create(path, options),
             DiskFormat.Raw => throw new ArgumentException("Raw images cannot have a parent.", nameof(options)),
             DiskFormat.Qcow2 => Qcow2.Qcow2Disk.Create(path, options),
+            DiskFormat.Vhd => VhdDisk.Create(path, options),
             _ => throw new NotSupportedException($"Creating {options.Format} images is not supported yet."),
         };
     }
@@ -120,6 +122,7 @@ public static class DiskImage
         {
             DiskFormat.Raw => RawDisk.Open(fullPath, access),
             DiskFormat.Qcow2 => Qcow2.Qcow2Disk.Open(fullPath, access, context),
+            DiskFormat.Vhd => VhdDisk.Open(fullPath, access, context),
             _ => throw new UnsupportedFormatException($"{format} images are recognised but not supported yet", fullPath),
         };
     }

@@ -1,0 +1,45 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using IscsiConvert.Shared;
+
+namespace IscsiConvert.Storage.Vhd;
+
+/// <summary>The content of a fixed VHD: the file's first <see cref="Length"/> bytes, read and written straight through.</summary>
+internal sealed class VhdFixedStream : SparseStream
+{
+    private readonly FileStream _file;
+    private readonly long _length;
+    private readonly bool _writable;
+
+    public VhdFixedStream(FileStream file, long length, bool writable)
+    {
+        _file = file;
+        _length = length;
+        _writable = writable;
+    }
+
+    public override long Length => _length;
+
+    protected override bool IsWritable => _writable;
+
+    /// <summary>Every byte of a fixed disk is stored.</summary>
+    public override IEnumerable<StreamExtent> GetExtents(long start, long length)
+    {
+        long end = Math.Min(_length, start + length);
+        if (end > start)
+        {
+            yield return new StreamExtent(start, end - start);
+        }
+    }
+
+    protected override void ReadCore(long position, Span<byte> buffer)
+    {
+        int n = _file.ReadAtMost(position, buffer);
+        buffer.Slice(n).Clear();
+    }
+
+    protected override void WriteCore(long position, ReadOnlySpan<byte> data) => _file.WriteAt(position, data);
+
+    public override void Flush() => _file.Flush();
+}
