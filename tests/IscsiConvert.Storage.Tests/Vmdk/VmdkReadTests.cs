@@ -1,0 +1,134 @@
+using System;
+using System.IO;
+using System.Text.Json;
+using IscsiConvert.Storage;
+using IscsiConvert.Storage.Vmdk;
+using IscsiConvert.Tests;
+using Xunit;
+
+namespace IscsiConvert.Storage.Tests.Vmdk;
+
+/// <summary>Reading VMDKs made by qemu and VMware-compatible tools, checked against qemu-img.</summary>
+public sealed class VmdkReadTests
+{
+    [Theory]
+    [InlineData("disks/vmdk/ext2.vmdk")]
+    [InlineData("disks/vmdk/monolithicSparse.vmdk")]
+    [InlineData("disks/vmdk/streamOptimized.vmdk")]
+    public void CorpusFileMatchesQemuInfoAndRawConversion(string relative)
+    {
+        string path = TestData.Require(relative);
+        JsonElement info = QemuImg.Info(path, "vmdk");
+        using var tmp = new TempDir();
+        using (VirtualDisk disk = DiskImage.Open(path))
+        {
+            Assert.Equal(DiskFormat.Vmdk, disk.Format);
+            Assert.Equal(info.GetProperty("format").GetString(), disk.Format.ToString().ToLowerInvariant());
+            Assert.Equal(VmdkTestKit.CreateType(info), disk.Subformat);
+            Assert.Equal(info.GetProperty("virtual-size").GetInt64(), disk.Capacity);
+            Assert.Null(disk.Parent);
+        }
+        string before = VmdkTestKit.Fingerprint(Path.GetDirectoryName(path)!);
+        VmdkTestKit.AssertReadsLikeQemu(path, tmp);
+        Assert.Equal(before, VmdkTestKit.Fingerprint(Path.GetDirectoryName(path)!));
+    }
+
+    [Fact]
+    public void MonolithicSparseCorpusFileHasTheManifestAdapterType()
+    {
+        // MANIFEST.md: "adapter buslogic".
+        using var disk = (VmdkDisk)DiskImage.Open(TestData.Require("disks/vmdk/monolithicSparse.vmdk"));
+        Assert.Equal("buslogic", disk.AdapterType);
+    }
+
+    [Theory]
+    [InlineData("monolithicSparse")]
+    [InlineData("monolithicFlat")]
+    [InlineData("twoGbMaxExtentSparse")]
+    [InlineData("twoGbMaxExtentFlat")]
+    [InlineData("streamOptimized")]
+    public void QemuCreatedSubformatReadsLikeQemu(string subformat)
+    {
+        Oracle.Require("qemu-io");
+        using var tmp = new TempDir();
+        string image = tmp.File("q.vmdk");
+        // 5 GiB so that the split variants have three extents; qemu leaves untouched space unallocated (or sparse).
+        long size = subformat.StartsWith("twoGb", System.StringComparison.Ordinal) ? 5L << 30 : 16L << 20;
+        Oracle.RunChecked("qemu-img", "create", "-q", "-f", "vmdk", "-o", "subformat=" + subformat, image, size.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        VmdkTestKit.QemuIo(image, "write -P 0xab 1M 64k");
+        // qemu writes streamOptimized grains whole and in order only; the others take an unaligned write too.
+        VmdkTestKit.QemuIo(image, subformat == "streamOptimized" ? "write -P 0xcd 12352k 64k" : "write -P 0xcd 12345k 3k");
+        if (size > 4L << 30)
+        {
+            VmdkTestKit.QemuIo(image, "write -P 0x5a 2047M 2M"); // across the first extent boundary (2 GiB)
+            VmdkTestKit.QemuIo(image, "write -P 0x11 4100M 64k");
+        }
+        using (VirtualDisk disk = DiskImage.Open(image))
+        {
+            Assert.Equal(VmdkTestKit.CreateType(QemuImg.Info(image, "vmdk")), disk.Subformat);
+            Assert.Equal(size, disk.Capacity);
+            if (size > 4L << 30)
+            {
+                // Comparing 5 GiB byte for byte would be slow: compare the written regions and their surroundings.
+                AssertRegionsLikeQemu(disk, image, tmp, new[] { (0L, 16L << 20), (2046L << 20, 4L << 20), (4099L << 20, 4L << 20) });
+                return;
+            }
+        }
+        VmdkTestKit.AssertReadsLikeQemu(image, tmp);
+    }
+
+    [Fact]
+    public void QemuStreamOptimizedConversionReadsLikeQemu()
+    {
+        using var tmp = new TempDir();
+        string raw = VmdkTestKit.PatternedRaw(tmp, "src.raw", 8L << 20, 1);
+        string image = tmp.File("so.vmdk");
+        Oracle.RunChecked("qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", raw, image);
+        using (VirtualDisk disk = DiskImage.Open(image))
+        {
+            Assert.Equal("streamOptimized", disk.Subformat);
+            VmdkTestKit.AssertContentEquals(disk.Content, raw);
+        }
+        VmdkTestKit.AssertReadsLikeQemu(image, tmp);
+    }
+
+    [Fact]
+    public void QemuDeltaReadsThroughToItsBase()
+    {
+        Oracle.Require("qemu-io");
+        using var tmp = new TempDir();
+        string baseImage = tmp.File("base.vmdk");
+        string child = tmp.File("child.vmdk");
+        Oracle.RunChecked("qemu-img", "create", "-q", "-f", "vmdk", baseImage, "8M");
+        VmdkTestKit.QemuIo(baseImage, "write -P 0x11 0 2M");
+        VmdkTestKit.QemuIo(baseImage, "write -P 0x22 5M 100k");
+        Oracle.RunChecked("qemu-img", "create", "-q", "-f", "vmdk", "-b", "base.vmdk", "-F", "vmdk", child);
+        VmdkTestKit.QemuIo(child, "write -P 0x33 1M 3k");
+        VmdkTestKit.QemuIo(child, "write -P 0x44 5100k 8k");
+        using (VirtualDisk disk = DiskImage.Open(child))
+        {
+            Assert.NotNull(disk.Parent);
+            Assert.Equal(Path.GetFullPath(baseImage), disk.Parent!.FilePath);
+            Assert.Equal(8L << 20, disk.Capacity);
+        }
+        VmdkTestKit.AssertReadsLikeQemu(child, tmp);
+    }
+
+    private static void AssertRegionsLikeQemu(VirtualDisk disk, string image, TempDir tmp, (long Start, long Length)[] regions)
+    {
+        string raw = tmp.File("regions.raw");
+        QemuImg.ConvertToRaw(image, "vmdk", raw);
+        using FileStream expected = File.OpenRead(raw);
+        Assert.Equal(expected.Length, disk.Capacity);
+        foreach ((long start, long length) in regions)
+        {
+            byte[] a = new byte[length];
+            byte[] b = new byte[length];
+            disk.Content.ReadAt(start, a);
+            expected.Position = start;
+            expected.ReadExactly(b);
+            int same = a.AsSpan().CommonPrefixLength(b);
+            Assert.True(same == a.Length, $"differs from qemu at 0x{start + same:X}");
+        }
+    }
+}
