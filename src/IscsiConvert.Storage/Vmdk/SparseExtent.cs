@@ -45,6 +45,7 @@ internal sealed class SparseExtent : VmdkExtent
     private byte[]? _inflated;
     private long _inflatedGrain = -1;
     private byte[]? _compressed;
+    private uint[]? _zeroTable;
 
     private SparseExtent(long start, long length, FileStream file, string path, SparseExtentHeader header, uint[] directory, uint[]? redundantDirectory, VmdkBacking backing, bool writable, bool ownsFile)
         : base(start, length)
@@ -303,13 +304,19 @@ internal sealed class SparseExtent : VmdkExtent
         pendingStart = -1;
     }
 
-    /// <summary>The grain table for a directory entry, or null when the entry is 0 (no table: all its grains unallocated).</summary>
+    /// <summary>The grain table for a directory entry, or null when the entry is 0 (no table: all its grains unallocated).
+    /// With zeroed-grain entries, a directory entry of 1 stands for a table whose grains all read as zeros.</summary>
     private uint[]? GetTable(int gdIndex)
     {
         uint gtSector = _directory[gdIndex];
         if (gtSector == 0)
         {
             return null;
+        }
+        if (IsZeroGrain(gtSector))
+        {
+            _zeroTable ??= CreateZeroTable();
+            return _zeroTable;
         }
         if (_tables.TryGetValue(gdIndex, out uint[]? cached))
         {
@@ -321,6 +328,13 @@ internal sealed class SparseExtent : VmdkExtent
             _tables.Clear(); // bounded memory on huge disks; tables are re-read on demand
         }
         _tables[gdIndex] = table;
+        return table;
+    }
+
+    private uint[] CreateZeroTable()
+    {
+        uint[] table = new uint[_header.GtesPerGt];
+        table.AsSpan().Fill(1);
         return table;
     }
 
@@ -452,7 +466,10 @@ internal sealed class SparseExtent : VmdkExtent
             _backing.Read(Start + (grain * _grainBytes), whole.AsSpan(0, (int)UsedGrainBytes(grain)));
         }
         data.CopyTo(whole.AsSpan((int)inGrain));
-        table ??= AllocateTable(gdIndex);
+        if (table is null || ReferenceEquals(table, _zeroTable))
+        {
+            table = AllocateTable(gdIndex, zeroed: table is not null);
+        }
         long at = AppendPosition();
         if (at / 512 > uint.MaxValue)
         {
@@ -477,8 +494,9 @@ internal sealed class SparseExtent : VmdkExtent
 
     private long AppendPosition() => (_file.Length + 511) / 512 * 512;
 
-    /// <summary>Appends a zeroed grain table (and its redundant twin), then points the directories at them.</summary>
-    private uint[] AllocateTable(int gdIndex)
+    /// <summary>Appends a grain table (and its redundant twin), then points the directories at them. The new table is empty,
+    /// or for a directory entry of 1 ("all grains zeroed") filled with zeroed-grain entries so the grains still read as zeros.</summary>
+    private uint[] AllocateTable(int gdIndex, bool zeroed)
     {
         long tableSpan = (_tableBytes + 511L) / 512 * 512;
         long at = AppendPosition();
@@ -489,6 +507,20 @@ internal sealed class SparseExtent : VmdkExtent
             throw new IOException($"The VMDK extent '{_path}' is full: table sectors must stay below 2^32.");
         }
         _file.SetLength(end);
+        uint[] table = zeroed ? CreateZeroTable() : new uint[_header.GtesPerGt];
+        if (zeroed)
+        {
+            byte[] raw = new byte[_tableBytes];
+            for (int i = 0; i < table.Length; i++)
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(raw.AsSpan(i * 4), 1);
+            }
+            _file.WriteAt(at, raw);
+            if (_redundantDirectory is not null)
+            {
+                _file.WriteAt(redundantAt, raw);
+            }
+        }
         Span<byte> entry = stackalloc byte[4];
         if (_redundantDirectory is not null)
         {
@@ -499,7 +531,6 @@ internal sealed class SparseExtent : VmdkExtent
         _directory[gdIndex] = (uint)(at / 512);
         BinaryPrimitives.WriteUInt32LittleEndian(entry, _directory[gdIndex]);
         _file.WriteAt(((long)_header.GrainDirectoryOffset * 512) + (gdIndex * 4L), entry);
-        uint[] table = new uint[_header.GtesPerGt];
         _tables[gdIndex] = table;
         return table;
     }

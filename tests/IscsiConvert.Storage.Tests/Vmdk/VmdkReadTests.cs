@@ -114,6 +114,41 @@ public sealed class VmdkReadTests
         VmdkTestKit.AssertReadsLikeQemu(child, tmp);
     }
 
+    [Fact]
+    public void ZeroedGrainEntriesInADeltaReadAsZerosNotAsTheParent()
+    {
+        Oracle.Require("qemu-io");
+        using var tmp = new TempDir();
+        string baseImage = tmp.File("base.vmdk");
+        string child = tmp.File("child.vmdk");
+        Oracle.RunChecked("qemu-img", "create", "-q", "-f", "vmdk", baseImage, "4M");
+        VmdkTestKit.QemuIo(baseImage, "write -P 0x11 0 4M");
+        Oracle.RunChecked("qemu-img", "create", "-q", "-f", "vmdk", "-o", "zeroed_grain=on", "-b", "base.vmdk", "-F", "vmdk", child);
+        VmdkTestKit.QemuIo(child, "write -z 64k 128k"); // grain table entries of 1: zeroed grains
+        VmdkTestKit.QemuIo(child, "write -P 0x22 1M 10k");
+        using (VirtualDisk disk = DiskImage.Open(child))
+        {
+            byte[] b = new byte[3];
+            disk.Content.ReadAt(65535, b);
+            Assert.Equal(new byte[] { 0x11, 0, 0 }, b);
+        }
+        VmdkTestKit.AssertReadsLikeQemu(child, tmp);
+
+        // Writing part of a zeroed grain keeps the rest of it zero (not the parent's bytes).
+        using (VirtualDisk disk = DiskImage.Open(child, DiskAccess.ReadWrite))
+        {
+            disk.Content.WriteAt(70_000, new byte[] { 0x33 });
+        }
+        QemuImg.Check(child, "vmdk");
+        VmdkTestKit.AssertReadsLikeQemu(child, tmp);
+        string raw = tmp.File("after.raw");
+        QemuImg.ConvertToRaw(child, "vmdk", raw);
+        byte[] all = File.ReadAllBytes(raw);
+        Assert.Equal(0x33, all[70_000]);
+        Assert.Equal(0, all[69_999]);
+        Assert.Equal(0x11, all[65_535]);
+    }
+
     private static void AssertRegionsLikeQemu(VirtualDisk disk, string image, TempDir tmp, (long Start, long Length)[] regions)
     {
         string raw = tmp.File("regions.raw");
