@@ -452,6 +452,11 @@ internal sealed class SparseExtent : VmdkExtent
         if (gte != 0 && !IsZeroGrain(gte))
         {
             CheckGrainInFile(grain, gdIndex, gtIndex, gte);
+            if (gte < _header.Overhead)
+            {
+                // Writing there would overwrite the header, descriptor or tables: refuse before writing anything.
+                throw new CorruptDataException("VMDK", $"grain table {gdIndex} entry {gtIndex}", GteOffset(gdIndex, gtIndex), $"grain {grain} at sector {gte} lies inside the metadata area (the first {_header.Overhead} sectors)", _path);
+            }
             _file.WriteAt(((long)gte * 512) + inGrain, data);
             return;
         }

@@ -86,6 +86,22 @@ public sealed class VmdkBadInputTests
     }
 
     [Fact]
+    public void WriteToAGrainInsideTheMetadataIsRefusedAndWritesNothing()
+    {
+        using var tmp = new TempDir();
+        string path = CopyOf("disks/vmdk/ext2.vmdk", tmp);
+        Patch(path, Ext2GrainTable, 26, 4); // grain 0 "stored" over the grain directory
+        byte[] before = File.ReadAllBytes(path);
+        using (VirtualDisk disk = DiskImage.Open(path, DiskAccess.ReadWrite))
+        {
+            var ex = Assert.Throws<CorruptDataException>(() => disk.Content.WriteAt(0, new byte[] { 1 }));
+            Assert.Equal("grain table 0 entry 0", ex.Structure);
+            Assert.Equal(Ext2GrainTable, ex.Offset);
+        }
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
+    [Fact]
     public void MalformedEmbeddedDescriptorLine()
     {
         using var tmp = new TempDir();
