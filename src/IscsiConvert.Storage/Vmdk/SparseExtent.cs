@@ -117,10 +117,63 @@ internal sealed class SparseExtent : VmdkExtent
             long grain = offset / _grainBytes;
             long inGrain = offset % _grainBytes;
             int n = (int)Math.Min(buffer.Length, _grainBytes - inGrain);
-            ReadGrain(grain, inGrain, buffer.Slice(0, n));
+            int run = IsStreamOptimized ? 0 : StoredRun(grain, inGrain, buffer.Length);
+            if (run > n)
+            {
+                // Grains stored one after another in the file: one read for all of them.
+                uint gte = LookupGte(grain);
+                int got = _file.ReadAtMost(((long)gte * 512) + inGrain, buffer.Slice(0, run));
+                buffer.Slice(got, run - got).Clear();
+                n = run;
+            }
+            else
+            {
+                ReadGrain(grain, inGrain, buffer.Slice(0, n));
+            }
             offset += n;
             buffer = buffer.Slice(n);
         }
+    }
+
+    /// <summary>
+    /// The bytes from (<paramref name="grain"/>, <paramref name="inGrain"/>) that lie in grains stored back to back in the
+    /// file (each validated), up to <paramref name="max"/>; 0 when the first grain is not stored here.
+    /// </summary>
+    private int StoredRun(long grain, long inGrain, int max)
+    {
+        uint first = LookupGte(grain);
+        if (first == 0 || IsZeroGrain(first))
+        {
+            return 0;
+        }
+        long total = 0;
+        uint expected = first;
+        for (long g = grain; total < max; g++)
+        {
+            if (g * _grainBytes >= Length)
+            {
+                break;
+            }
+            uint gte = LookupGte(g);
+            if (gte != expected)
+            {
+                break;
+            }
+            CheckGrainInFile(g, (int)(g / _header.GtesPerGt), (int)(g % _header.GtesPerGt), gte);
+            total += (g == grain ? _grainBytes - inGrain : _grainBytes);
+            expected = gte + (uint)_header.GrainSize;
+            if (expected < gte)
+            {
+                break; // wrapped: a hostile table
+            }
+        }
+        return (int)Math.Min(total, max);
+    }
+
+    private uint LookupGte(long grain)
+    {
+        uint[]? table = GetTable((int)(grain / _header.GtesPerGt));
+        return table is null ? 0 : table[grain % _header.GtesPerGt];
     }
 
     public override void Write(long offset, ReadOnlySpan<byte> data)
@@ -137,11 +190,68 @@ internal sealed class SparseExtent : VmdkExtent
         {
             long grain = offset / _grainBytes;
             long inGrain = offset % _grainBytes;
-            int n = (int)Math.Min(data.Length, _grainBytes - inGrain);
-            WriteGrain(grain, inGrain, data.Slice(0, n));
+            int n = inGrain == 0 ? AppendRun(grain, data) : 0;
+            if (n == 0)
+            {
+                n = (int)Math.Min(data.Length, _grainBytes - inGrain);
+                WriteGrain(grain, inGrain, data.Slice(0, n));
+            }
             offset += n;
             data = data.Slice(n);
         }
+    }
+
+    /// <summary>
+    /// Appends a run of whole, unallocated, non-zero grains of one grain table with one data write and one entry write
+    /// per table (the same order as <see cref="WriteGrain"/>: data first, then the entries). Returns the bytes written,
+    /// 0 when the run would be shorter than two grains (the single-grain path handles those).
+    /// </summary>
+    private int AppendRun(long grain, ReadOnlySpan<byte> data)
+    {
+        int gdIndex = (int)(grain / _header.GtesPerGt);
+        int gtIndex = (int)(grain % _header.GtesPerGt);
+        uint[]? table = GetTable(gdIndex);
+        if (table is not null && ReferenceEquals(table, _zeroTable))
+        {
+            return 0;
+        }
+        int count = 0;
+        while (gtIndex + count < _header.GtesPerGt
+            && (count + 1) * _grainBytes <= data.Length
+            && ((grain + count + 1) * _grainBytes) <= Length
+            && (table is null || table[gtIndex + count] == 0)
+            && (_backing.HasParent || !StreamExtensions.IsAllZero(data.Slice((int)(count * _grainBytes), (int)_grainBytes))))
+        {
+            count++;
+        }
+        if (count < 2)
+        {
+            return 0;
+        }
+        table ??= AllocateTable(gdIndex, zeroed: false);
+        long at = AppendPosition();
+        long bytes = count * _grainBytes;
+        if ((at + bytes) / 512 > uint.MaxValue)
+        {
+            return 0; // let the single-grain path report the full extent
+        }
+        _file.WriteAt(at, data.Slice(0, (int)bytes));
+        byte[] entries = new byte[count * 4];
+        for (int i = 0; i < count; i++)
+        {
+            uint gte = (uint)(at / 512) + (uint)(i * (long)_header.GrainSize);
+            BinaryPrimitives.WriteUInt32LittleEndian(entries.AsSpan(i * 4), gte);
+        }
+        _file.WriteAt(((long)_directory[gdIndex] * 512) + (gtIndex * 4L), entries);
+        if (_redundantDirectory is not null && _redundantDirectory[gdIndex] != 0)
+        {
+            _file.WriteAt(((long)_redundantDirectory[gdIndex] * 512) + (gtIndex * 4L), entries);
+        }
+        for (int i = 0; i < count; i++)
+        {
+            table[gtIndex + i] = BinaryPrimitives.ReadUInt32LittleEndian(entries.AsSpan(i * 4));
+        }
+        return (int)bytes;
     }
 
     public override IEnumerable<StreamExtent> GetExtents(long offset, long length)
