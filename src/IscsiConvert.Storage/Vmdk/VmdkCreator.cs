@@ -101,7 +101,7 @@ internal static class VmdkCreator
             switch (variant)
             {
                 case MonolithicSparse:
-                    descriptor.Extents.Add(new DescriptorExtent(ExtentAccess.ReadWrite, sectors, "SPARSE", Path.GetFileName(path), 0, 0));
+                    descriptor.Extents.Add(new DescriptorExtent(ExtentAccess.ReadWrite, sectors, "SPARSE", FinalFileName(path), 0, 0));
                     created.Add(path);
                     using (FileStream file = ImageFile.CreateNew(path))
                     {
@@ -109,7 +109,7 @@ internal static class VmdkCreator
                     }
                     break;
                 case StreamOptimized:
-                    descriptor.Extents.Add(new DescriptorExtent(ExtentAccess.ReadWrite, sectors, "SPARSE", Path.GetFileName(path), 0, 0));
+                    descriptor.Extents.Add(new DescriptorExtent(ExtentAccess.ReadWrite, sectors, "SPARSE", FinalFileName(path), 0, 0));
                     created.Add(path);
                     return CreateStreamOptimized(path, descriptor, sectors, grainBytes / 512);
                 case MonolithicFlat:
@@ -150,16 +150,20 @@ internal static class VmdkCreator
     /// A ".partial" suffix (conversion's temporary name) is dropped, so extents already carry their final names.</summary>
     private static string ExtentBaseName(string path)
     {
-        string name = Path.GetFileName(path);
-        if (name.EndsWith(".partial", StringComparison.OrdinalIgnoreCase))
-        {
-            name = name.Substring(0, name.Length - ".partial".Length);
-        }
+        string name = FinalFileName(path);
         if (name.EndsWith(".vmdk", StringComparison.OrdinalIgnoreCase))
         {
             name = name.Substring(0, name.Length - ".vmdk".Length);
         }
         return name;
+    }
+
+    /// <summary>The image's file name once conversion renames it (without a ".partial" suffix): a monolithic file's
+    /// extent line names the file itself.</summary>
+    private static string FinalFileName(string path)
+    {
+        string name = Path.GetFileName(path);
+        return name.EndsWith(".partial", StringComparison.OrdinalIgnoreCase) ? name.Substring(0, name.Length - ".partial".Length) : name;
     }
 
     private static void WriteSplit(string path, string variant, string baseName, VmdkDescriptor descriptor, long sectors, long grainSectors, List<string> created)

@@ -138,6 +138,15 @@ public sealed class VmdkWriteTests
             string target = tmp.File(variant + ".vmdk");
             DiskConverter.Convert(disk, target, new DiskCreateOptions { Format = DiskFormat.Vmdk, Variant = variant }, null, TestContext.Current.CancellationToken);
             Assert.False(File.Exists(target + ".partial"));
+            JsonElement extents = QemuImg.Info(target, "vmdk").GetProperty("format-specific").GetProperty("data").GetProperty("extents");
+            foreach (JsonElement extent in extents.EnumerateArray())
+            {
+                Assert.True(File.Exists(extent.GetProperty("filename").GetString()), "qemu finds every extent under its final name");
+            }
+            if (variant is "monolithicSparse" or "streamOptimized")
+            {
+                Assert.Contains($"SPARSE \"{variant}.vmdk\"", System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(target), 512, 1024), StringComparison.Ordinal);
+            }
             QemuImg.Check(target, "vmdk");
             QemuImg.AssertIdentical(target, "vmdk", source, "vmdk");
         }
