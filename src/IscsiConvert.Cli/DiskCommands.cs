@@ -45,12 +45,7 @@ internal static class DiskCommands
         var input = new Argument<string>("IN") { Description = "The source image (any supported format, parents merged)." };
         var output = new Argument<string>("OUT") { Description = "The new image; must not exist." };
         var format = FormatOption(required: true);
-        var subformat = new Option<string>("--subformat")
-        {
-            Description = "dynamic (sparse, the default) or fixed (fully allocated).",
-            DefaultValueFactory = _ => "dynamic",
-        };
-        subformat.AcceptOnlyFromAmong("dynamic", "fixed");
+        var subformat = SubformatOption();
         var command = new Command("convert", "Copy an image into a new one of another format, skipping holes and zero blocks.")
         {
             input, output, format, subformat,
@@ -61,8 +56,8 @@ internal static class DiskCommands
             var options = new DiskCreateOptions
             {
                 Format = ParseFormat(parse.GetValue(format)!),
-                Fixed = parse.GetValue(subformat) == "fixed",
             };
+            ApplySubformat(options, parse.GetValue(subformat));
             using var bar = new ProgressBar(console);
             long written = DiskConverter.Convert(source, parse.GetValue(output)!, options, bar, cancellationToken);
             bar.Dispose();
@@ -79,10 +74,11 @@ internal static class DiskCommands
         var format = FormatOption(required: true);
         var parent = new Option<string>("--parent") { Description = "Make a differencing image on top of this base image." };
         var isFixed = new Option<bool>("--fixed") { Description = "Allocate the whole image now (fixed) instead of growing it as written (dynamic)." };
-        var blockSize = new Option<string>("--block-size") { Description = "Block size of a dynamic image (default: VHD 2M, VHDX 32M)." };
+        var blockSize = new Option<string>("--block-size") { Description = "Block size of a dynamic image (default: VHD 2M, VHDX 32M, VMDK grain 64K)." };
+        var subformat = SubformatOption();
         var command = new Command("create", "Create a new empty image, or a differencing image on top of a parent.")
         {
-            output, size, format, parent, isFixed, blockSize,
+            output, size, format, parent, isFixed, blockSize, subformat,
         };
         command.SetAction(parse =>
         {
@@ -92,6 +88,7 @@ internal static class DiskCommands
                 Fixed = parse.GetValue(isFixed),
                 ParentPath = parse.GetValue(parent),
             };
+            ApplySubformat(options, parse.GetValue(subformat));
             string? sizeText = parse.GetValue(size);
             if (sizeText is not null)
             {
@@ -116,9 +113,42 @@ internal static class DiskCommands
 
     private static Option<string> FormatOption(bool required)
     {
-        var format = new Option<string>("--format", "-f") { Description = "The image format: raw, vhd, vhdx or qcow2.", Required = required };
-        format.AcceptOnlyFromAmong("raw", "vhd", "vhdx", "qcow2");
+        var format = new Option<string>("--format", "-f") { Description = "The image format: raw, vhd, vhdx, vmdk or qcow2.", Required = required };
+        format.AcceptOnlyFromAmong("raw", "vhd", "vhdx", "vmdk", "qcow2");
         return format;
+    }
+
+    /// <summary>The VMDK variants that --subformat can name (besides dynamic and fixed, which every format takes).</summary>
+    private static readonly string[] VmdkSubformats = { "monolithicSparse", "monolithicFlat", "twoGbMaxExtentSparse", "twoGbMaxExtentFlat", "streamOptimized" };
+
+    private static Option<string> SubformatOption()
+    {
+        var subformat = new Option<string>("--subformat")
+        {
+            Description = "dynamic (sparse, the default) or fixed (fully allocated); for vmdk also monolithicSparse, monolithicFlat, twoGbMaxExtentSparse, twoGbMaxExtentFlat or streamOptimized (convert only: written front to back).",
+        };
+        subformat.AcceptOnlyFromAmong(["dynamic", "fixed", .. VmdkSubformats]);
+        return subformat;
+    }
+
+    internal static void ApplySubformat(DiskCreateOptions options, string? subformat)
+    {
+        switch (subformat)
+        {
+            case null:
+                return;
+            case "dynamic":
+                options.Fixed = false;
+                return;
+            case "fixed":
+                options.Fixed = true;
+                return;
+        }
+        if (options.Format != DiskFormat.Vmdk)
+        {
+            throw new ArgumentException($"--subformat {subformat} applies to vmdk images only.");
+        }
+        options.Variant = subformat;
     }
 
     internal static DiskFormat ParseFormat(string text) => text switch
@@ -127,6 +157,7 @@ internal static class DiskCommands
         "vhd" => DiskFormat.Vhd,
         "vhdx" => DiskFormat.Vhdx,
         "qcow2" => DiskFormat.Qcow2,
+        "vmdk" => DiskFormat.Vmdk,
         _ => throw new ArgumentException($"Unknown format '{text}'."),
     };
 

@@ -23,6 +23,11 @@ public sealed class DiskCreateOptions
     /// <summary>The block size for dynamic images in bytes, or 0 for the format's default (VHD 2 MiB, VHDX 32 MiB).</summary>
     public long BlockSize { get; set; }
 
+    /// <summary>The format-specific variant to create, or null for the format's default. VMDK: "monolithicSparse"
+    /// (default), "monolithicFlat" (default when <see cref="Fixed"/>), "twoGbMaxExtentSparse", "twoGbMaxExtentFlat",
+    /// "streamOptimized" (written front to back, as conversion does).</summary>
+    public string? Variant { get; set; }
+
     /// <summary>Bytes per logical sector: 512 (default) or 4096 (VHDX only).</summary>
     public int LogicalSectorSize { get; set; } = 512;
 

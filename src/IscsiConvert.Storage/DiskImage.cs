@@ -5,6 +5,7 @@ using System.Text;
 using IscsiConvert.Shared;
 using IscsiConvert.Storage.Raw;
 using IscsiConvert.Storage.Vhd;
+using IscsiConvert.Storage.Vmdk;
 using Microsoft.Extensions.Logging;
 
 namespace IscsiConvert.Storage;
@@ -102,6 +103,7 @@ public static class DiskImage
             DiskFormat.Raw => throw new ArgumentException("Raw images cannot have a parent.", nameof(options)),
             DiskFormat.Qcow2 => Qcow2.Qcow2Disk.Create(path, options),
             DiskFormat.Vhd => VhdDisk.Create(path, options),
+            DiskFormat.Vmdk => VmdkCreator.Create(path, options),
             _ => throw new NotSupportedException($"Creating {options.Format} images is not supported yet."),
         };
     }
@@ -123,6 +125,7 @@ public static class DiskImage
             DiskFormat.Raw => RawDisk.Open(fullPath, access),
             DiskFormat.Qcow2 => Qcow2.Qcow2Disk.Open(fullPath, access, context),
             DiskFormat.Vhd => VhdDisk.Open(fullPath, access, context),
+            DiskFormat.Vmdk => VmdkDisk.Open(fullPath, access, context),
             _ => throw new UnsupportedFormatException($"{format} images are recognised but not supported yet", fullPath),
         };
     }
