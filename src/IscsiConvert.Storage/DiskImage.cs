@@ -4,6 +4,7 @@ using System.IO;
 using System.Text;
 using IscsiConvert.Shared;
 using IscsiConvert.Storage.Raw;
+using IscsiConvert.Storage.Vhdx;
 using Microsoft.Extensions.Logging;
 
 namespace IscsiConvert.Storage;
@@ -99,6 +100,7 @@ public static class DiskImage
         {
             DiskFormat.Raw when options.ParentPath is null => RawDisk.Create(path, options),
             DiskFormat.Raw => throw new ArgumentException("Raw images cannot have a parent.", nameof(options)),
+            DiskFormat.Vhdx => VhdxCreator.Create(path, options),
             _ => throw new NotSupportedException($"Creating {options.Format} images is not supported yet."),
         };
     }
@@ -118,6 +120,7 @@ public static class DiskImage
         return format switch
         {
             DiskFormat.Raw => RawDisk.Open(fullPath, access),
+            DiskFormat.Vhdx => VhdxDisk.Open(fullPath, access, context),
             _ => throw new UnsupportedFormatException($"{format} images are recognised but not supported yet", fullPath),
         };
     }
