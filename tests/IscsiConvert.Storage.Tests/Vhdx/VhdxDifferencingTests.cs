@@ -1,0 +1,164 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+using IscsiConvert.Storage;
+using IscsiConvert.Tests;
+using Xunit;
+
+namespace IscsiConvert.Storage.Tests.Vhdx;
+
+/// <summary>
+/// Differencing VHDX. qemu (7.2) does not open differencing VHDX at all, so the independent reader here is libvhdi
+/// (python3-libvhdi / libvhdi-utils), which follows the parent locator and sector bitmaps itself.
+/// </summary>
+public sealed class VhdxDifferencingTests
+{
+    private const long MiB = 1 << 20;
+    private const long Capacity = 6 * MiB;
+
+    /// <summary>Makes base.vhdx with data and child.vhdx over it; returns the model of the child's content.</summary>
+    internal static byte[] MakeChain(string basePath, string childPath, string? parentPathAsGiven = null)
+    {
+        byte[] model = new byte[Capacity];
+        using (VirtualDisk b = DiskImage.Create(basePath, VhdxCreateTests.Options(Capacity)))
+        {
+            VhdxCreateTests.WritePattern(b.Content, model, 11);
+        }
+        DiskCreateOptions o = VhdxCreateTests.Options(0);
+        o.ParentPath = parentPathAsGiven ?? basePath;
+        using (VirtualDisk c = DiskImage.Create(childPath, o))
+        {
+            Assert.Equal("differencing", c.Subformat);
+            Assert.Equal(Capacity, c.Capacity);
+            // Unaligned writes inside partly present blocks, one whole block, and a run across a block boundary.
+            (long At, int Length)[] writes = { (1000, 3000), (2 * MiB - 10, 20), (5 * MiB, (int)MiB), (MiB - 700, 1500), (3 * MiB + 12345 + 77, 9) };
+            var rng = new System.Random(12);
+            foreach ((long at, int length) in writes)
+            {
+                byte[] data = new byte[length];
+                rng.NextBytes(data);
+                c.Content.WriteAt(at, data);
+                data.CopyTo(model, at);
+            }
+            Assert.Equal(model, VhdxTestSupport.ReadAll(c.Content));
+        }
+        return model;
+    }
+
+    [Fact]
+    public void Child_ReadsAsItsModel_ThroughUsAndThroughLibvhdi()
+    {
+        using var tmp = new TempDir();
+        string basePath = tmp.File("base.vhdx");
+        string childPath = tmp.File("child.vhdx");
+        byte[] model = MakeChain(basePath, childPath);
+        using (VirtualDisk child = DiskImage.Open(childPath))
+        {
+            Assert.Equal(2, child.Chain.Count());
+            Assert.Equal(basePath, child.Parent!.FilePath);
+            Assert.Equal(model, VhdxTestSupport.ReadAll(child.Content));
+            // Every non-zero byte lies in a reported extent (extents = own sectors ∪ parent's extents).
+            var extents = child.Content.GetExtents().ToList();
+            for (int i = 0; i < model.Length; i += 512)
+            {
+                if (model.AsSpan(i, 512).IndexOfAnyExcept((byte)0) >= 0)
+                {
+                    Assert.Contains(extents, e => e.Start <= i && i + 512 <= e.End);
+                }
+            }
+        }
+        string raw = tmp.File("libvhdi.raw");
+        string reported = VhdxTestSupport.LibvhdiToRaw(childPath, basePath, raw);
+        Assert.Contains("base.vhdx", reported, StringComparison.Ordinal);
+        Assert.Equal(model, File.ReadAllBytes(raw));
+        // qemu-img checks the base we wrote; it cannot open the child (no differencing VHDX support in qemu).
+        QemuImg.Check(basePath, "vhdx");
+    }
+
+    [Fact]
+    public void RelativePath_IsUsedWhenThePairMoves_AbsolutePathWhenOnlyTheChildMoves()
+    {
+        using var tmp = new TempDir();
+        string dirA = Directory.CreateDirectory(tmp.File("a")).FullName;
+        string basePath = Path.Combine(dirA, "base", "base.vhdx");
+        Directory.CreateDirectory(Path.GetDirectoryName(basePath)!);
+        string childPath = Path.Combine(dirA, "child.vhdx");
+        byte[] model = MakeChain(basePath, childPath);
+
+        // Move the whole folder: the absolute path is stale, the relative one still leads to the parent.
+        string dirB = tmp.File("b");
+        Directory.Move(dirA, dirB);
+        string movedChild = Path.Combine(dirB, "child.vhdx");
+        using (VirtualDisk child = DiskImage.Open(movedChild))
+        {
+            Assert.Equal(Path.Combine(dirB, "base", "base.vhdx"), child.Parent!.FilePath);
+            Assert.Equal(model, VhdxTestSupport.ReadAll(child.Content));
+        }
+
+        // Move it back, then move only the child: now the relative path misses and the absolute one is used.
+        Directory.Move(dirB, dirA);
+        string elsewhere = Directory.CreateDirectory(tmp.File("elsewhere")).FullName;
+        string lonelyChild = Path.Combine(elsewhere, "child.vhdx");
+        File.Move(childPath, lonelyChild);
+        using (VirtualDisk child = DiskImage.Open(lonelyChild))
+        {
+            Assert.Equal(basePath, child.Parent!.FilePath);
+            Assert.Equal(model, VhdxTestSupport.ReadAll(child.Content));
+        }
+    }
+
+    [Fact]
+    public void MissingParent_Throws_ParentChainException()
+    {
+        using var tmp = new TempDir();
+        string basePath = tmp.File("base.vhdx");
+        string childPath = tmp.File("child.vhdx");
+        MakeChain(basePath, childPath);
+        File.Delete(basePath);
+        var ex = Assert.Throws<ParentChainException>(() => DiskImage.Open(childPath));
+        Assert.Contains("base.vhdx", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ModifiedParent_FailsTheLinkageCheck()
+    {
+        using var tmp = new TempDir();
+        string basePath = tmp.File("base.vhdx");
+        string childPath = tmp.File("child.vhdx");
+        MakeChain(basePath, childPath);
+        using (VirtualDisk b = DiskImage.Open(basePath, DiskAccess.ReadWrite))
+        {
+            b.Content.WriteAt(0, new byte[] { 1, 2, 3 });
+        }
+        var ex = Assert.Throws<ParentChainException>(() => DiskImage.Open(childPath));
+        Assert.Contains("parent_linkage", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LoopingParentChain_Throws_ParentChainException()
+    {
+        using var tmp = new TempDir();
+        string basePath = tmp.File("b1.vhdx");
+        string childPath = tmp.File("c1.vhdx");
+        MakeChain(basePath, childPath);
+        // Point the child's locator paths at the child itself (same length, so only the bytes change).
+        byte[] file = File.ReadAllBytes(childPath);
+        byte[] from = Encoding.Unicode.GetBytes("b1.vhdx");
+        byte[] to = Encoding.Unicode.GetBytes("c1.vhdx");
+        int replaced = 0;
+        for (int i = 0; i + from.Length <= file.Length; i++)
+        {
+            if (file.AsSpan(i, from.Length).SequenceEqual(from))
+            {
+                to.CopyTo(file, i);
+                replaced++;
+            }
+        }
+        Assert.Equal(2, replaced);
+        File.WriteAllBytes(childPath, file);
+        var ex = Assert.Throws<ParentChainException>(() => DiskImage.Open(childPath));
+        Assert.Contains("loops", ex.Message, StringComparison.Ordinal);
+    }
+}
