@@ -11,8 +11,8 @@ namespace IscsiConvert.Storage.Vhdx;
 /// Crash safety without the log: every metadata change is ordered so that the on-disk image is valid at every
 /// instant, holding the old or the new data. A new block is placed past the end of the file, its data written and
 /// flushed, and only then is the BAT entry (a single 8-byte write within one sector) pointed at it and flushed. For
-/// differencing disks the sector bitmap bits are written and flushed after the data they describe and before the BAT
-/// entry that makes the bitmap count. A crash before the BAT write leaves an unreferenced tail on the file and the old
+/// differencing disks a new block first becomes partially present with no bits set (so it still reads as the parent),
+/// and then the bits for the data already written and flushed are set. A crash before the BAT write leaves an unreferenced tail on the file and the old
 /// data; after it, the new data. docs/formats/vhdx.md explains why this was chosen over writing through the log.
 /// </remarks>
 internal sealed class VhdxContent : BlockMappedStream
@@ -215,7 +215,7 @@ internal sealed class VhdxContent : BlockMappedStream
         {
             WriteSectors(blockIndex, BlockOffset(blockIndex), offsetInBlock, data);
             _file.FlushDurable();
-            SetBits(blockIndex, offsetInBlock, data.Length, replaceBlockBits: false);
+            SetBits(blockIndex, offsetInBlock, data.Length);
             _file.FlushDurable();
             return;
         }
@@ -233,10 +233,14 @@ internal sealed class VhdxContent : BlockMappedStream
         WriteSectors(blockIndex, fileOffset, offsetInBlock, data);
         _file.FlushDurable();
         EnsureBitmapBlock(blockIndex / _geometry.ChunkRatio);
-        // Rewrite all of this block's bits: bits left by an allocation that crashed before its BAT update must not survive.
-        SetBits(blockIndex, offsetInBlock, data.Length, replaceBlockBits: true);
-        _file.FlushDurable();
+        ClearBits(blockIndex);
+        // The block becomes partially present with no sector of its own yet (so it still reads as the parent), and
+        // only then do its bits point at the new data. Bits are thus never set for a block that is not present, which
+        // keeps every intermediate state unambiguous even for readers (libvhdi) that consult the bitmap regardless
+        // of the block state.
         SetBatEntry(_geometry.PayloadIndex(blockIndex), VhdxBatEntry.Make((int)PayloadBlockState.PartiallyPresent, fileOffset));
+        SetBits(blockIndex, offsetInBlock, data.Length);
+        _file.FlushDurable();
     }
 
     /// <summary>
@@ -260,25 +264,35 @@ internal sealed class VhdxContent : BlockMappedStream
         _file.Write(fileBlock + alignedStart, merged);
     }
 
-    private void SetBits(long block, long offsetInBlock, int length, bool replaceBlockBits)
+    private void SetBits(long block, long offsetInBlock, int length)
     {
-        ulong entry = _bat[_geometry.BitmapIndex(block / _geometry.ChunkRatio)];
-        long bitmapBase = VhdxBatEntry.FileOffset(entry) + _geometry.BitmapByteOffset(block);
+        long bitmapBase = BitmapBase(block);
         long first = offsetInBlock / _sectorSize;
         long last = (offsetInBlock + length - 1) / _sectorSize;
-        long byteStart = replaceBlockBits ? 0 : first / 8;
-        long byteEnd = replaceBlockBits ? _geometry.SectorsPerBlock / 8 : last / 8 + 1;
-        byte[] bits = new byte[byteEnd - byteStart];
-        if (!replaceBlockBits)
-        {
-            _file.Read(bitmapBase + byteStart, bits);
-        }
+        byte[] bits = new byte[last / 8 - first / 8 + 1];
+        _file.Read(bitmapBase + first / 8, bits);
         for (long s = first; s <= last; s++)
         {
-            bits[s / 8 - byteStart] |= (byte)(1 << (int)(s % 8));
+            bits[s / 8 - first / 8] |= (byte)(1 << (int)(s % 8));
         }
-        _file.Write(bitmapBase + byteStart, bits);
+        _file.Write(bitmapBase + first / 8, bits);
     }
+
+    /// <summary>Clears a block's bits before the block becomes partially present (bits from other tools may linger).</summary>
+    private void ClearBits(long block)
+    {
+        byte[] bits = new byte[_geometry.SectorsPerBlock / 8];
+        _file.Read(BitmapBase(block), bits);
+        if (!Shared.StreamExtensions.IsAllZero(bits))
+        {
+            Array.Clear(bits, 0, bits.Length);
+            _file.Write(BitmapBase(block), bits);
+            _file.FlushDurable();
+        }
+    }
+
+    private long BitmapBase(long block) =>
+        VhdxBatEntry.FileOffset(_bat[_geometry.BitmapIndex(block / _geometry.ChunkRatio)]) + _geometry.BitmapByteOffset(block);
 
     private void EnsureBitmapBlock(long chunk)
     {

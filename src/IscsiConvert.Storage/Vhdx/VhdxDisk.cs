@@ -512,7 +512,9 @@ public sealed class VhdxDisk : VirtualDisk
             {
                 _content.Dispose();
                 _file.Dispose();
+                base.Dispose(disposing);
             }
+            return;
         }
         base.Dispose(disposing);
     }
