@@ -12,7 +12,7 @@ internal static class VhdxTestSupport
 {
     public static string FileSha256(string path)
     {
-        using FileStream f = File.OpenRead(path);
+        using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 22);
         using var sha = SHA256.Create();
         return Convert.ToHexString(sha.ComputeHash(f)).ToLowerInvariant();
     }
