@@ -339,7 +339,19 @@ public sealed class VhdxDisk : VirtualDisk
         }
         byte[] log = new byte[header.LogLength];
         file.ReadExactly(header.LogOffset, log, "log");
-        VhdxLogReplay replay = VhdxLogReplay.Find(log, header.LogGuid);
+        VhdxLogReplay replay;
+        try
+        {
+            replay = VhdxLogReplay.Find(log, header.LogGuid);
+        }
+        catch (InvalidDataException ex)
+        {
+            if (access == DiskAccess.ReadWrite)
+            {
+                throw new UnsafeToWriteException($"The VHDX log needs replay but cannot be replayed ({ex.Message}); nothing was written", file.Path, ex);
+            }
+            throw new CorruptDataException(VhdxFormat.Name, "log", header.LogOffset, ex.Message, file.Path, ex);
+        }
         VhdxLogEntry? head = replay.Head;
         long newLength = file.PhysicalLength;
         if (head is not null)

@@ -56,8 +56,9 @@ internal sealed class VhdxLogEntry
     /// <summary>
     /// Reads the entry at <paramref name="at"/> of the circular <paramref name="log"/>; null when it is not a valid entry
     /// of the log named <paramref name="logGuid"/> (which, during the search, just marks the end of a sequence).
+    /// <paramref name="checksummedBytes"/> counts the bytes examined, so the caller can bound the work.
     /// </summary>
-    public static VhdxLogEntry? TryRead(byte[] log, long at, Guid logGuid)
+    public static VhdxLogEntry? TryRead(byte[] log, long at, Guid logGuid, ref long checksummedBytes)
     {
         if (at % SectorSize != 0 || at < 0 || at >= log.Length)
         {
@@ -78,17 +79,14 @@ internal sealed class VhdxLogEntry
         {
             return null;
         }
-        // The entry may wrap around the end of the circular log: gather it into one buffer.
+        // The entry may wrap around the end of the circular log: gather it into one buffer. Copying and checksumming
+        // count against the caller's work bound, so a hostile log of overlapping "entries" cannot make the scan hang.
+        checksummedBytes += length;
         byte[] entry = new byte[length];
         int first = (int)Math.Min(length, log.Length - at);
         Array.Copy(log, at, entry, 0, first);
         Array.Copy(log, 0, entry, first, length - first);
-        if (BinaryPrimitives.ReadUInt32LittleEndian(entry.AsSpan(4)) != VhdxFormat.Checksum(entry))
-        {
-            return null;
-        }
-        long flushed = (long)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(entry.AsSpan(FlushedFileOffsetOffset)), long.MaxValue);
-        long last = (long)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(entry.AsSpan(LastFileOffsetOffset)), long.MaxValue);
+        // The cheap checks (descriptors, data sector signatures and sequence numbers) come before the CRC.
         long descriptorBytes = VhdxFormat.AlignUp(HeaderSize + (long)descriptorCount * DescriptorSize, SectorSize);
         long dataSector = descriptorBytes;
         var writes = new List<VhdxLogWrite>((int)descriptorCount);
@@ -136,6 +134,12 @@ internal sealed class VhdxLogEntry
                 return null;
             }
         }
+        if (BinaryPrimitives.ReadUInt32LittleEndian(entry.AsSpan(4)) != VhdxFormat.Checksum(entry))
+        {
+            return null;
+        }
+        long flushed = (long)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(entry.AsSpan(FlushedFileOffsetOffset)), long.MaxValue);
+        long last = (long)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(entry.AsSpan(LastFileOffsetOffset)), long.MaxValue);
         return new VhdxLogEntry(at, length, tail, sequence, flushed, last, writes);
     }
 }

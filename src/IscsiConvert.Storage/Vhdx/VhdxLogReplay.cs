@@ -12,6 +12,9 @@ namespace IscsiConvert.Storage.Vhdx;
 /// </summary>
 internal sealed class VhdxLogReplay
 {
+    /// <summary>Valid entries never overlap, so an honest scan checksums each byte about once (twice where a run wraps).</summary>
+    private const int MaxScanFactor = 4;
+
     private VhdxLogReplay(IReadOnlyList<VhdxLogEntry> entries)
     {
         Entries = entries;
@@ -32,9 +35,11 @@ internal sealed class VhdxLogReplay
     public VhdxLogEntry? Head => Entries.Count == 0 ? null : Entries[Entries.Count - 1];
 
     /// <summary>Scans <paramref name="log"/> (the whole log region) for the active sequence of log <paramref name="logGuid"/>.</summary>
+    /// <exception cref="System.IO.InvalidDataException">The scan exceeded its work bound (only a crafted log does that).</exception>
     public static VhdxLogReplay Find(byte[] log, Guid logGuid)
     {
         List<VhdxLogEntry>? best = null;
+        long checksummed = 0;
         long start = 0;
         while (start < log.Length)
         {
@@ -43,7 +48,11 @@ internal sealed class VhdxLogReplay
             long covered = 0;
             while (covered < log.Length)
             {
-                VhdxLogEntry? e = VhdxLogEntry.TryRead(log, at, logGuid);
+                VhdxLogEntry? e = VhdxLogEntry.TryRead(log, at, logGuid, ref checksummed);
+                if (checksummed > MaxScanFactor * (long)log.Length)
+                {
+                    throw new System.IO.InvalidDataException($"scanning the log checksummed more than {MaxScanFactor} times its length");
+                }
                 if (e is null || (run.Count > 0 && e.SequenceNumber != run[run.Count - 1].SequenceNumber + 1) || covered + e.EntryLength > log.Length)
                 {
                     break;

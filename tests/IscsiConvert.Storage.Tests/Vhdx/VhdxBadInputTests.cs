@@ -350,4 +350,33 @@ public sealed class VhdxBadInputTests
         }
         Assert.Equal(before, VhdxTestSupport.FileSha256(p));
     }
+
+    [Fact]
+    public void HostileLog_OfOverlappingEntries_IsRefusedInsteadOfScannedForever()
+    {
+        using var tmp = new TempDir();
+        string p = MakeImage(tmp);
+        var logGuid = new Guid("11111111-2222-3333-4444-555555555555");
+        foreach (long h in new[] { 0x10000L, 0x20000L })
+        {
+            VhdxTestSupport.Patch(p, h + 48, logGuid.ToByteArray());
+            FixChecksum(p, h, 4096);
+        }
+        // Every 4 KiB sector of the 1 MiB log claims to start a 1 MiB entry (whose checksum never matches).
+        byte[] log = new byte[MiB];
+        for (int at = 0; at < log.Length; at += 4096)
+        {
+            "loge"u8.CopyTo(log.AsSpan(at));
+            BinaryPrimitives.WriteUInt32LittleEndian(log.AsSpan(at + 8), (uint)MiB);
+            BinaryPrimitives.WriteUInt64LittleEndian(log.AsSpan(at + 16), 1);
+            logGuid.ToByteArray().CopyTo(log, at + 32);
+        }
+        VhdxTestSupport.Patch(p, MiB, log);
+        string before = VhdxTestSupport.FileSha256(p);
+        var ex = Assert.Throws<CorruptDataException>(() => DiskImage.Open(p));
+        Assert.Equal("log", ex.Structure);
+        Assert.Equal(MiB, ex.Offset);
+        Assert.Throws<UnsafeToWriteException>(() => DiskImage.Open(p, DiskAccess.ReadWrite));
+        Assert.Equal(before, VhdxTestSupport.FileSha256(p));
+    }
 }
