@@ -73,8 +73,22 @@ public sealed class VhdxDifferencingTests
         string reported = VhdxTestSupport.LibvhdiToRaw(childPath, basePath, raw);
         Assert.Contains("base.vhdx", reported, StringComparison.Ordinal);
         Assert.Equal(model, File.ReadAllBytes(raw));
-        // qemu-img checks the base we wrote; it cannot open the child (no differencing VHDX support in qemu).
+        // libvhdi's view of the locator: the parent file, and parent_linkage = the base's DataWriteGuid as read from
+        // the base's current header here (bytes 32..47 of the header with the higher sequence number).
+        string info = Oracle.RunChecked("vhdiinfo", childPath);
+        Assert.Contains("Parent filename\t\t: " + basePath, info, StringComparison.Ordinal);
+        Assert.Contains("Parent identifier\t: " + CurrentDataWriteGuid(basePath).ToString("D"), info, StringComparison.Ordinal);
+        // qemu-img checks the base we wrote; it cannot open the child (qemu 7.2 has no differencing VHDX support).
         QemuImg.Check(basePath, "vhdx");
+        Assert.NotEqual(0, Oracle.Run("qemu-img", "info", "-f", "vhdx", childPath).ExitCode);
+    }
+
+    private static Guid CurrentDataWriteGuid(string path)
+    {
+        byte[] h1 = VhdxTestSupport.ReadBytes(path, 0x10000, 64);
+        byte[] h2 = VhdxTestSupport.ReadBytes(path, 0x20000, 64);
+        byte[] current = BitConverter.ToUInt64(h1, 8) > BitConverter.ToUInt64(h2, 8) ? h1 : h2;
+        return new Guid(current.AsSpan(32, 16));
     }
 
     [Fact]
