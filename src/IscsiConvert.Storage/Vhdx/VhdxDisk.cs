@@ -297,6 +297,13 @@ public sealed class VhdxDisk : VirtualDisk
                 {
                     continue;
                 }
+                long chunk = i / (geometry.ChunkRatio + 1);
+                if (state == (int)PayloadBlockState.PartiallyPresent
+                    && VhdxBatEntry.State(entries[geometry.BitmapIndex(chunk)]) != (int)SectorBitmapState.Present)
+                {
+                    throw new CorruptDataException(VhdxFormat.Name, structure, batOffset + i * 8,
+                        $"the block is partially present but the sector bitmap block of chunk {chunk} is not present", file.Path);
+                }
                 length = geometry.BlockSize;
             }
             if (offset < VhdxFormat.HeaderSectionSize || offset > file.Length - Math.Min(length, VhdxFormat.MiB))

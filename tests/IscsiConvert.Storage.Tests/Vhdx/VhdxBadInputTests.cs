@@ -379,4 +379,16 @@ public sealed class VhdxBadInputTests
         Assert.Throws<UnsafeToWriteException>(() => DiskImage.Open(p, DiskAccess.ReadWrite));
         Assert.Equal(before, VhdxTestSupport.FileSha256(p));
     }
+
+    [Fact]
+    public void PartiallyPresentBlockWithoutItsSectorBitmap()
+    {
+        using var tmp = new TempDir();
+        string basePath = tmp.File("base.vhdx");
+        string childPath = tmp.File("child.vhdx");
+        VhdxDifferencingTests.MakeChain(basePath, childPath);
+        // 1 MiB blocks and 512-byte sectors: chunk ratio 4096, so the bitmap entry of chunk 0 is BAT entry 4096.
+        PutU64(childPath, Bat + 4096 * 8, 0);
+        AssertCorrupt(childPath, "BAT entry 0", Bat, "sector bitmap");
+    }
 }
