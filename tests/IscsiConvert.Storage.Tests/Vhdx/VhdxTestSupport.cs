@@ -17,17 +17,33 @@ internal static class VhdxTestSupport
         return Convert.ToHexString(sha.ComputeHash(f)).ToLowerInvariant();
     }
 
+    /// <summary>sha256 of the whole virtual disk; holes (outside the reported extents) are hashed as zeros without reading.</summary>
     public static string ContentSha256(SparseStream content)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         byte[] buffer = new byte[4 << 20];
+        byte[] zeros = new byte[4 << 20];
         long pos = 0;
-        while (pos < content.Length)
+        void Zeros(long until)
         {
-            int n = content.ReadAt(pos, buffer);
-            sha.AppendData(buffer, 0, n);
-            pos += n;
+            while (pos < until)
+            {
+                int n = (int)Math.Min(zeros.Length, until - pos);
+                sha.AppendData(zeros, 0, n);
+                pos += n;
+            }
         }
+        foreach (StreamExtent e in content.GetExtents())
+        {
+            Zeros(e.Start);
+            while (pos < e.End)
+            {
+                int n = content.ReadAt(pos, buffer.AsSpan(0, (int)Math.Min(buffer.Length, e.End - pos)));
+                sha.AppendData(buffer, 0, n);
+                pos += n;
+            }
+        }
+        Zeros(content.Length);
         return Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant();
     }
 
