@@ -43,9 +43,14 @@ internal static class VhdxCreator
             var entries = new Dictionary<string, string>(StringComparer.Ordinal)
             {
                 [VhdxParentLocator.ParentLinkage] = vhdxParent.DataWriteGuid.ToString("B"),
-                [VhdxParentLocator.RelativePath] = ParentPaths.RelativeWindowsPath(path, parentPath),
-                [VhdxParentLocator.AbsoluteWin32Path] = parentPath,
             };
+            string relative = ParentPaths.RelativeWindowsPath(path, parentPath);
+            if (relative.IndexOf(':') < 0)
+            {
+                // No relative path exists between different Windows drives.
+                entries[VhdxParentLocator.RelativePath] = relative;
+            }
+            entries[VhdxParentLocator.AbsoluteWin32Path] = parentPath;
             locator = new VhdxParentLocator(VhdxFormat.VhdxParentLocatorType, entries);
         }
         VhdxBatGeometry.Validate(blockSize, sectorSize);

@@ -124,6 +124,40 @@ public sealed class VhdxDifferencingTests
     }
 
     [Fact]
+    public void Child_Of4KnBase_ReadsAsItsModel_ThroughLibvhdi()
+    {
+        using var tmp = new TempDir();
+        string basePath = tmp.File("base4k.vhdx");
+        string childPath = tmp.File("child4k.vhdx");
+        byte[] model = new byte[Capacity];
+        using (VirtualDisk b = DiskImage.Create(basePath, VhdxCreateTests.Options(Capacity, sector: 4096)))
+        {
+            VhdxCreateTests.WritePattern(b.Content, model, 31);
+        }
+        DiskCreateOptions o = VhdxCreateTests.Options(0);
+        o.ParentPath = basePath;
+        using (VirtualDisk c = DiskImage.Create(childPath, o))
+        {
+            Assert.Equal(4096, c.LogicalSectorSize);
+            var rng = new System.Random(32);
+            foreach ((long at, int length) in new (long, int)[] { (5, 10), (MiB - 4000, 9000), (4 * MiB + 4096, 4096), (Capacity - 3, 3) })
+            {
+                byte[] data = new byte[length];
+                rng.NextBytes(data);
+                c.Content.WriteAt(at, data);
+                data.CopyTo(model, at);
+            }
+        }
+        using (VirtualDisk c = DiskImage.Open(childPath))
+        {
+            Assert.Equal(model, VhdxTestSupport.ReadAll(c.Content));
+        }
+        string raw = tmp.File("libvhdi.raw");
+        VhdxTestSupport.LibvhdiToRaw(childPath, basePath, raw);
+        Assert.Equal(model, File.ReadAllBytes(raw));
+    }
+
+    [Fact]
     public void MissingParent_Throws_ParentChainException()
     {
         using var tmp = new TempDir();
