@@ -4,7 +4,9 @@ using System.IO;
 using System.Text;
 using IscsiConvert.Shared;
 using IscsiConvert.Storage.Raw;
+using IscsiConvert.Storage.Qcow2;
 using IscsiConvert.Storage.Vhd;
+using IscsiConvert.Storage.Vhdx;
 using IscsiConvert.Storage.Vmdk;
 using Microsoft.Extensions.Logging;
 
@@ -101,9 +103,10 @@ public static class DiskImage
         {
             DiskFormat.Raw when options.ParentPath is null => RawDisk.Create(path, options),
             DiskFormat.Raw => throw new ArgumentException("Raw images cannot have a parent.", nameof(options)),
-            DiskFormat.Qcow2 => Qcow2.Qcow2Disk.Create(path, options),
             DiskFormat.Vhd => VhdDisk.Create(path, options),
+            DiskFormat.Vhdx => VhdxCreator.Create(path, options),
             DiskFormat.Vmdk => VmdkCreator.Create(path, options),
+            DiskFormat.Qcow2 => Qcow2Disk.Create(path, options),
             _ => throw new NotSupportedException($"Creating {options.Format} images is not supported yet."),
         };
     }
@@ -123,9 +126,10 @@ public static class DiskImage
         return format switch
         {
             DiskFormat.Raw => RawDisk.Open(fullPath, access),
-            DiskFormat.Qcow2 => Qcow2.Qcow2Disk.Open(fullPath, access, context),
             DiskFormat.Vhd => VhdDisk.Open(fullPath, access, context),
+            DiskFormat.Vhdx => VhdxDisk.Open(fullPath, access, context),
             DiskFormat.Vmdk => VmdkDisk.Open(fullPath, access, context),
+            DiskFormat.Qcow2 => Qcow2Disk.Open(fullPath, access, context),
             _ => throw new UnsupportedFormatException($"{format} images are recognised but not supported yet", fullPath),
         };
     }
