@@ -1,20 +1,29 @@
 using System;
 using System.CommandLine;
 using System.IO;
+using System.Security.Cryptography;
 using IscsiConvert.Storage;
+using IscsiConvert.Storage.Partitions;
 
 namespace IscsiConvert.Cli;
 
 /// <summary>
-/// `iscsi-convert demo`: builds a small sample image in a scratch folder and runs the main job on it, printing what
-/// it did. It needs nothing but the tool itself, so it works on a fresh machine.
+/// `iscsi-convert demo`: builds a small Windows-style disk in a scratch folder and runs the storage engine on it,
+/// printing each step and what it changed. It needs nothing but the tool itself, so it works on a fresh machine.
 /// </summary>
+/// <remarks>
+/// The demo grows with the engine: today it shows the storage layer (VHDX with a GPT laid out like a Windows disk,
+/// a differencing child, conversion to every format, each copy verified). Driver injection joins it when the NTFS
+/// and Windows layers land.
+/// </remarks>
 internal static class DemoCommand
 {
+    private const long DiskSize = 512L << 20;
+
     public static Command Build(CliConsole console)
     {
-        var keep = new Option<string>("--output-dir") { Description = "Keep the sample files in this folder instead of a temporary one." };
-        var command = new Command("demo", "Build a small sample image and show what iscsi-convert does with it.") { keep };
+        var keep = new Option<string>("--output-dir") { Description = "Keep the sample images in this folder instead of a temporary one." };
+        var command = new Command("demo", "Build a small Windows-style sample disk and show what iscsi-convert does with it.") { keep };
         command.SetAction(parse =>
         {
             string? outputDir = parse.GetValue(keep);
@@ -39,22 +48,80 @@ internal static class DemoCommand
     private static void Run(CliConsole console, string dir)
     {
         TextWriter o = console.Output;
-        string raw = Path.Combine(dir, "sample.img");
-        o.WriteLine($"1. Creating a 64 MiB sample disk at {raw}");
-        using (VirtualDisk disk = DiskImage.Create(raw, new DiskCreateOptions { Format = DiskFormat.Raw, Capacity = 64L << 20 }))
+        string basePath = Path.Combine(dir, "windows-sample.vhdx");
+        string childPath = Path.Combine(dir, "windows-sample-child.vhdx");
+        byte[] marker = new byte[4096];
+        "IscsiConvert demo: this sector stands in for the Windows volume's data."u8.CopyTo(marker);
+
+        o.WriteLine($"1. Creating a {SizeParser.Format(DiskSize)} dynamic VHDX laid out like a Windows UEFI disk");
+        using (VirtualDisk disk = DiskImage.Create(basePath, new DiskCreateOptions { Format = DiskFormat.Vhdx, Capacity = DiskSize }))
         {
-            byte[] sector = new byte[512];
-            "IscsiConvert demo"u8.CopyTo(sector);
-            disk.Content.WriteAt(1 << 20, sector);
+            PartitionTable table = PartitionTable.CreateGpt(disk.Content, disk.LogicalSectorSize, IdentifierSource.Random);
+            table.AddPartition(NewPartition.Of(PartitionKind.EfiSystem, 100L << 20, "EFI system partition"));
+            table.AddPartition(NewPartition.Of(PartitionKind.MicrosoftReserved, 16L << 20, "Microsoft reserved partition"));
+            PartitionInfo windows = table.AddPartition(NewPartition.Of(PartitionKind.BasicData, 0, "Basic data partition"));
+            table.Open(windows).WriteAt(0, marker);
             disk.Flush();
+            o.WriteLine($"   + GPT with {table.Partitions.Count} partitions; wrote {marker.Length} bytes at the start of partition {windows.Index}");
         }
+
         o.WriteLine();
-        o.WriteLine("2. Inspecting it:");
-        using (VirtualDisk disk = DiskImage.Open(raw))
+        o.WriteLine("2. Inspecting it (iscsi-convert disk info):");
+        using (VirtualDisk disk = DiskImage.Open(basePath))
         {
             DiskInfoReport.From(disk).WriteText(o);
         }
+
         o.WriteLine();
-        o.WriteLine("Done.");
+        o.WriteLine("3. Creating a differencing child and writing to it (the base stays untouched)");
+        string baseHash = Sha256Of(basePath);
+        using (VirtualDisk child = DiskImage.Create(childPath, new DiskCreateOptions { Format = DiskFormat.Vhdx, ParentPath = basePath }))
+        {
+            // Inside the Windows partition, well clear of the backup GPT at the end of the disk.
+            PartitionTable table = PartitionTable.Read(child)!;
+            PartitionInfo windows = table.Partitions[^1];
+            table.Open(windows).WriteAt(200L << 20, marker);
+            child.Flush();
+            o.WriteLine($"   + {Path.GetFileName(childPath)} -> parent {Path.GetFileName(child.Parent!.FilePath)}; wrote {marker.Length} bytes at offset 200 MiB of partition {windows.Index}");
+        }
+        o.WriteLine($"   base unchanged: {(Sha256Of(basePath) == baseHash ? "yes" : "NO")}");
+
+        o.WriteLine();
+        o.WriteLine("4. Converting the child (parent merged in) to every format, and checking each copy reads the same");
+        using (VirtualDisk child = DiskImage.Open(childPath))
+        {
+            string expected = ContentHash(child, child.Capacity);
+            foreach ((DiskFormat format, string extension) in new[] { (DiskFormat.Raw, "img"), (DiskFormat.Vhd, "vhd"), (DiskFormat.Vmdk, "vmdk"), (DiskFormat.Qcow2, "qcow2") })
+            {
+                string target = Path.Combine(dir, "windows-sample-merged." + extension);
+                long written = DiskConverter.Convert(child, target, new DiskCreateOptions { Format = format });
+                using VirtualDisk copy = DiskImage.Open(target);
+                // Some formats round the size up (VHD to its CHS geometry); the added tail reads as zeros.
+                bool same = ContentHash(copy, child.Capacity) == expected && copy.Capacity >= child.Capacity;
+                o.WriteLine($"   + {Path.GetFileName(target),-32} {copy.Format.ToString().ToLowerInvariant(),-6} {copy.Subformat,-17} {SizeParser.Format(written),8} of data, {SizeParser.Format(new FileInfo(target).Length),8} on disk, same content: {(same ? "yes" : "NO")}");
+            }
+        }
+
+        o.WriteLine();
+        o.WriteLine($"Done. The sample files are in {dir}.");
+        o.WriteLine("Next in the engine: NTFS, registry and driver injection into this disk's Windows volume.");
+    }
+
+    private static string Sha256Of(string path)
+    {
+        using FileStream f = File.OpenRead(path);
+        return Convert.ToHexString(SHA256.HashData(f));
+    }
+
+    private static string ContentHash(VirtualDisk disk, long length)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        byte[] buffer = new byte[1 << 20];
+        for (long pos = 0; pos < length; pos += buffer.Length)
+        {
+            int n = disk.Content.ReadAt(pos, buffer.AsSpan(0, (int)Math.Min(buffer.Length, length - pos)));
+            hash.AppendData(buffer, 0, n);
+        }
+        return Convert.ToHexString(hash.GetHashAndReset());
     }
 }

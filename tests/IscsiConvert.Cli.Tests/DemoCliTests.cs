@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Xunit;
 
 namespace IscsiConvert.Cli.Tests;
@@ -11,5 +12,30 @@ public class DemoCliTests
         Assert.True(result.ExitCode == 0, result.StdErr);
         Assert.Contains("virtual size:", result.StdOut, System.StringComparison.Ordinal);
         Assert.Contains("Done.", result.StdOut, System.StringComparison.Ordinal);
+        Assert.Contains("base unchanged: yes", result.StdOut, System.StringComparison.Ordinal);
+        Assert.DoesNotContain("same content: NO", result.StdOut, System.StringComparison.Ordinal);
+        Assert.Equal(4, Regex.Matches(result.StdOut, "same content: yes").Count);
+    }
+
+    [Fact]
+    public void Demo_output_is_what_qemu_img_sees()
+    {
+        using var tmp = new IscsiConvert.Tests.TempDir();
+        var result = CliRunner.Run("demo", "--output-dir", tmp.Path);
+        Assert.True(result.ExitCode == 0, result.StdErr);
+
+        // qemu-img is the oracle for the images the demo made: the child reads through its parent, and each
+        // converted copy holds the same bytes as the child.
+        string child = tmp.File("windows-sample-child.vhdx");
+        string raw = tmp.File("windows-sample-merged.img");
+        IscsiConvert.Tests.QemuImg.Check(tmp.File("windows-sample.vhdx"), "vhdx");
+        IscsiConvert.Tests.QemuImg.AssertIdentical(raw, "raw", tmp.File("windows-sample-merged.vhd"), "vpc");
+        IscsiConvert.Tests.QemuImg.AssertIdentical(raw, "raw", tmp.File("windows-sample-merged.vmdk"), "vmdk");
+        IscsiConvert.Tests.QemuImg.AssertIdentical(raw, "raw", tmp.File("windows-sample-merged.qcow2"), "qcow2");
+        Assert.True(System.IO.File.Exists(child));
+
+        // sgdisk reads the GPT the demo laid out, from qemu's raw copy.
+        string sgdisk = IscsiConvert.Tests.Oracle.RunChecked("sgdisk", "-v", raw);
+        Assert.Contains("No problems found", sgdisk, System.StringComparison.Ordinal);
     }
 }
