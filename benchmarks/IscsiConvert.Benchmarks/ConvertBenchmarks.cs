@@ -13,7 +13,7 @@ public class ConvertBenchmarks
 {
     private string _source = string.Empty;
 
-    [Params("raw")]
+    [Params("raw", "vhdx", "vmdk", "qcow2")]
     public string Target { get; set; } = "raw";
 
     [GlobalSetup]
@@ -24,7 +24,7 @@ public class ConvertBenchmarks
     {
         string output = BenchmarkFiles.PathOf("qemu-out." + Target);
         File.Delete(output);
-        BenchmarkFiles.Run("qemu-img", "convert", "-f", "raw", "-O", Target == "vhd" ? "vpc" : Target, _source, output);
+        BenchmarkFiles.Run("qemu-img", "convert", "-f", "raw", "-O", QemuName(Target), _source, output);
     }
 
     [Benchmark]
@@ -33,6 +33,17 @@ public class ConvertBenchmarks
         string output = BenchmarkFiles.PathOf("ours-out." + Target);
         File.Delete(output);
         using VirtualDisk source = DiskImage.Open(_source);
-        DiskConverter.Convert(source, output, new DiskCreateOptions { Format = Target switch { "vhd" => DiskFormat.Vhd, "vhdx" => DiskFormat.Vhdx, _ => DiskFormat.Raw } });
+        DiskConverter.Convert(source, output, new DiskCreateOptions { Format = Format(Target) });
     }
+
+    private static string QemuName(string target) => target == "vhd" ? "vpc" : target;
+
+    private static DiskFormat Format(string target) => target switch
+    {
+        "vhd" => DiskFormat.Vhd,
+        "vhdx" => DiskFormat.Vhdx,
+        "vmdk" => DiskFormat.Vmdk,
+        "qcow2" => DiskFormat.Qcow2,
+        _ => DiskFormat.Raw,
+    };
 }
