@@ -9,13 +9,13 @@ namespace IscsiConvert.Storage.Raw;
 public sealed class RawDisk : VirtualDisk
 {
     private readonly FileStream _file;
-    private readonly RawStream _content;
+    private readonly FileRegionStream _content;
 
     private RawDisk(FileStream file, string path, DiskAccess access)
         : base(path, access)
     {
         _file = file;
-        _content = new RawStream(file, access == DiskAccess.ReadWrite);
+        _content = new FileRegionStream(file, file.Length, access == DiskAccess.ReadWrite);
     }
 
     /// <inheritdoc/>
@@ -66,40 +66,5 @@ public sealed class RawDisk : VirtualDisk
             _file.Dispose();
         }
         base.Dispose(disposing);
-    }
-
-    private sealed class RawStream : SparseStream
-    {
-        private readonly FileStream _file;
-        private readonly bool _writable;
-
-        public RawStream(FileStream file, bool writable)
-        {
-            _file = file;
-            _writable = writable;
-        }
-
-        public override long Length => _file.Length;
-
-        protected override bool IsWritable => _writable;
-
-        public override IEnumerable<StreamExtent> GetExtents(long start, long length)
-        {
-            long end = Math.Min(Length, start + length);
-            if (end > start)
-            {
-                yield return new StreamExtent(start, end - start);
-            }
-        }
-
-        protected override void ReadCore(long position, Span<byte> buffer)
-        {
-            int n = _file.ReadAtMost(position, buffer);
-            buffer.Slice(n).Clear();
-        }
-
-        protected override void WriteCore(long position, ReadOnlySpan<byte> data) => _file.WriteAt(position, data);
-
-        public override void Flush() => _file.Flush();
     }
 }

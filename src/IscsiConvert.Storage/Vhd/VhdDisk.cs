@@ -22,7 +22,7 @@ internal sealed class VhdDisk : VirtualDisk
         _parent = parent;
         bool writable = access == DiskAccess.ReadWrite;
         _content = metadata.DiskType == VhdDiskType.Fixed
-            ? new VhdFixedStream(file, metadata.VirtualSize, writable)
+            ? new FileRegionStream(file, metadata.VirtualSize, writable)
             : new VhdSparseStream(file, path, metadata, parent?.Content, writable);
     }
 

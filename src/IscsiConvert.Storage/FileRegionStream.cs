@@ -3,16 +3,19 @@ using System.Collections.Generic;
 using System.IO;
 using IscsiConvert.Shared;
 
-namespace IscsiConvert.Storage.Vhd;
+namespace IscsiConvert.Storage;
 
-/// <summary>The content of a fixed VHD: the file's first <see cref="Length"/> bytes, read and written straight through.</summary>
-internal sealed class VhdFixedStream : SparseStream
+/// <summary>
+/// A fully allocated disk stored as the first <see cref="Length"/> bytes of a file, read and written straight through:
+/// a raw image, or the data part of a fixed VHD. Bytes past the end of a shorter (truncated) file read as zeros.
+/// </summary>
+internal sealed class FileRegionStream : SparseStream
 {
     private readonly FileStream _file;
     private readonly long _length;
     private readonly bool _writable;
 
-    public VhdFixedStream(FileStream file, long length, bool writable)
+    public FileRegionStream(FileStream file, long length, bool writable)
     {
         _file = file;
         _length = length;
@@ -23,7 +26,7 @@ internal sealed class VhdFixedStream : SparseStream
 
     protected override bool IsWritable => _writable;
 
-    /// <summary>Every byte of a fixed disk is stored.</summary>
+    /// <summary>Every byte counts as stored: the host file system's holes are not asked for.</summary>
     public override IEnumerable<StreamExtent> GetExtents(long start, long length)
     {
         long end = Math.Min(_length, start + length);
