@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.IO;
+using System.Text;
 using IscsiConvert.Tests;
 
 namespace IscsiConvert.Registry.Tests;
@@ -16,8 +17,46 @@ internal static class Hivex
 
     public static RegModel Export(string path)
     {
-        string text = Oracle.RunChecked("hivexregedit", "--export", path, "\\");
-        return RegModel.ParseReg(text, "\\");
+        Oracle.Require("hivexregedit");
+        string outFile = Path.Combine(Path.GetTempPath(), "hivex-" + Guid.NewGuid().ToString("N") + ".reg");
+        try
+        {
+            Oracle.RunChecked("sh", "-c", "hivexregedit --export \"$1\" '\\' > \"$2\"", "sh", path, outFile);
+            return RegModel.ParseReg(DecodePerlOutput(File.ReadAllBytes(outFile)), "\\");
+        }
+        finally
+        {
+            File.Delete(outFile);
+        }
+    }
+
+    /// <summary>
+    /// Perl prints a string that holds a character above U+00FF as UTF-8 and any other string as Latin-1 bytes, so each
+    /// line is UTF-8 when it decodes as such and Latin-1 otherwise.
+    /// </summary>
+    private static string DecodePerlOutput(byte[] bytes)
+    {
+        var strict = new UTF8Encoding(false, throwOnInvalidBytes: true);
+        var sb = new StringBuilder();
+        int start = 0;
+        for (int i = 0; i <= bytes.Length; i++)
+        {
+            if (i == bytes.Length || bytes[i] == (byte)'\n')
+            {
+                var line = new ReadOnlySpan<byte>(bytes, start, i - start);
+                try
+                {
+                    sb.Append(strict.GetString(line));
+                }
+                catch (DecoderFallbackException)
+                {
+                    sb.Append(Encoding.Latin1.GetString(line));
+                }
+                sb.Append('\n');
+                start = i + 1;
+            }
+        }
+        return sb.ToString();
     }
 
     /// <summary>chntpw's reged -x: its strings are decoded text, so string data is compared loosely.</summary>
@@ -30,7 +69,7 @@ internal static class Hivex
         {
             throw new InvalidOperationException($"reged -x failed ({r.ExitCode}): {r.StdOut}\n{r.StdErr}");
         }
-        return RegModel.ParseReg(File.ReadAllText(outFile), "HKEY_LOCAL_MACHINE\\H", lossyStrings: true);
+        return RegModel.ParseReg(File.ReadAllText(outFile, System.Text.Encoding.Latin1), "HKEY_LOCAL_MACHINE\\H", lossyStrings: true);
     }
 
     /// <summary>reged lives in /usr/sbin, which is not always on PATH.</summary>
