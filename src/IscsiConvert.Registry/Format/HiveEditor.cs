@@ -397,7 +397,8 @@ internal sealed class HiveEditor
             {
                 int start = i * BigData.MaxSegmentSize;
                 int take = Math.Min(BigData.MaxSegmentSize, data.Length - start);
-                segments[i] = S.Allocate(take);
+                // Four bytes of slack: some readers (hivex) take a segment's length as its cell size minus 8.
+                segments[i] = S.Allocate(take + 4);
                 data.Slice(start, take).CopyTo(S.WritableCell(segments[i]));
             }
             int list = S.Allocate(count * 4);
