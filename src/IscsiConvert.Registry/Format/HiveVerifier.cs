@@ -69,7 +69,14 @@ internal static class HiveVerifier
                 {
                     Use(listCell);
                 }
-                CheckSubkeyList(cells, nk, children, Add);
+                try
+                {
+                    CheckSubkeyList(cells, nk, children, Add);
+                }
+                catch (CorruptDataException ex)
+                {
+                    problems.Add(new RegistryProblem(ex.Offset, ex.Problem + " (" + ex.Structure + ")"));
+                }
                 foreach (int child in children)
                 {
                     stack.Push((child, nk));
@@ -83,7 +90,7 @@ internal static class HiveVerifier
 
         foreach (KeyValuePair<int, int> kv in skRefs)
         {
-            int stored = cells.ReferenceCount(kv.Key);
+            int stored = SafeReferenceCount(cells, kv.Key);
             if (stored < kv.Value)
             {
                 Add(kv.Key, $"security cell reference count is {stored}, but {kv.Value} keys use it");
@@ -98,6 +105,18 @@ internal static class HiveVerifier
             }
         }
         return problems;
+    }
+
+    private static int SafeReferenceCount(HiveCells cells, int sk)
+    {
+        try
+        {
+            return cells.ReferenceCount(sk);
+        }
+        catch (CorruptDataException)
+        {
+            return int.MaxValue; // already reported when the key was walked
+        }
     }
 
     private static void CheckValues(HiveCells cells, int nk, Action<int, string> add, Action<int> use)
