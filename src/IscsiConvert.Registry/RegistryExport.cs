@@ -27,7 +27,7 @@ public static class RegistryExport
         writer.Write("Windows Registry Editor Version 5.00\r\n\r\n");
         foreach (RegistryKey k in Walk(key))
         {
-            writer.Write("[" + prefix + "\\" + k.Path + "]\r\n");
+            writer.Write("[" + KeyLine(prefix, k.Path) + "]\r\n");
             foreach (RegistryValue v in k.GetValues())
             {
                 writer.Write(v.Name.Length == 0 ? "@" : Quote(v.Name));
@@ -37,6 +37,15 @@ public static class RegistryExport
             }
             writer.Write("\r\n");
         }
+    }
+
+    private static string KeyLine(string prefix, string path)
+    {
+        if (path.Length == 0)
+        {
+            return prefix.Length == 0 ? "\\" : prefix;
+        }
+        return prefix + "\\" + path;
     }
 
     /// <summary>Writes JSON: an array of keys, each with its path, last write time, class name and values.</summary>

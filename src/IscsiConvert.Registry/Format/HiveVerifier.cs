@@ -207,6 +207,10 @@ internal static class HiveVerifier
                 {
                     add(leaf, $"hash of '{name}' is 0x{stored:X8}, expected 0x{NameRules.Hash(name):X8}");
                 }
+                if (sig == SubkeyList.FastLeaf && stored != NameRules.Hint(name))
+                {
+                    add(leaf, $"name hint of '{name}' is 0x{stored:X8}, expected 0x{NameRules.Hint(name):X8}");
+                }
             }
         }
     }
