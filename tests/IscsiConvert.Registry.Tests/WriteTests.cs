@@ -152,16 +152,18 @@ public sealed class WriteTests
         Assert.Equal("regf", Encoding.ASCII.GetString(head, 0, 4));
         Assert.Equal(BinaryPrimitives.ReadUInt32LittleEndian(head.AsSpan(4)), BinaryPrimitives.ReadUInt32LittleEndian(head.AsSpan(8)));
         Assert.Equal(RecoveryTests.XorChecksum(head), BinaryPrimitives.ReadUInt32LittleEndian(head.AsSpan(508)));
-        Assert.Equal((uint)(file.Length - 4096), BinaryPrimitives.ReadUInt32LittleEndian(head.AsSpan(40)));
+        // Files may carry padding after the last bin (SAM does), so the size only has to fit.
+        long binsSize = BinaryPrimitives.ReadUInt32LittleEndian(head.AsSpan(40));
+        Assert.InRange(binsSize, 4096, file.Length - 4096);
         // Every bin is in place and the bins cover the data exactly.
         long pos = 0;
-        while (pos < file.Length - 4096)
+        while (pos < binsSize)
         {
             Assert.Equal("hbin", Encoding.ASCII.GetString(file, (int)(4096 + pos), 4));
             Assert.Equal(pos, BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan((int)(4096 + pos + 4))));
             pos += BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan((int)(4096 + pos + 8)));
         }
-        Assert.Equal(file.Length - 4096, pos);
+        Assert.Equal(binsSize, pos);
         return head;
     }
 
@@ -169,13 +171,14 @@ public sealed class WriteTests
     public void StreamSaveWritesOnlyChangedPagesAndBaseBlock()
     {
         using var tmp = new TempDir();
-        string path = Hives.CopyTo(tmp, Hives.Win7System);
+        string path = Hives.CopyTo(tmp, Hives.Sam);
         byte[] before = File.ReadAllBytes(path);
-        RegModel expected = Clone(Hivex.ExportCached(TestData.Require(Hives.Win7System)));
+        RegModel expected = Clone(Hivex.ExportCached(TestData.Require(Hives.Sam)));
+        string keyPath = expected.Keys.First(k => k.Value.Count > 0).Key;
         using (var fs = new FileStream(path, FileMode.Open, FileAccess.ReadWrite))
         using (RegistryHive hive = RegistryHive.Open(fs, Writable()))
         {
-            Set(hive.OpenKey("Select")!, expected, "Select", "Failed", RegistryValueType.DWord, RegistryValue.EncodeDWord(9));
+            Set(hive.OpenKey(keyPath)!, expected, keyPath, "Failed", RegistryValueType.DWord, RegistryValue.EncodeDWord(9));
             hive.Save();
         }
         byte[] after = File.ReadAllBytes(path);
