@@ -25,17 +25,18 @@ public static class RegistryExport
             throw new ArgumentNullException(nameof(writer));
         }
         writer.Write("Windows Registry Editor Version 5.00\r\n\r\n");
+        // One write per key: writers such as the console flush on every call.
+        var sb = new StringBuilder();
         foreach (RegistryKey k in Walk(key))
         {
-            writer.Write("[" + KeyLine(prefix, k.Path) + "]\r\n");
+            sb.Clear();
+            sb.Append('[').Append(KeyLine(prefix, k.Path)).Append("]\r\n");
             foreach (RegistryValue v in k.GetValues())
             {
-                writer.Write(v.Name.Length == 0 ? "@" : Quote(v.Name));
-                writer.Write('=');
-                writer.Write(FormatRegData(v));
-                writer.Write("\r\n");
+                sb.Append(v.Name.Length == 0 ? "@" : Quote(v.Name)).Append('=').Append(FormatRegData(v)).Append("\r\n");
             }
-            writer.Write("\r\n");
+            sb.Append("\r\n");
+            writer.Write(sb.ToString());
         }
     }
 
