@@ -130,3 +130,62 @@ public sealed class RecoveryTests
         return c == 0 ? 1u : c == uint.MaxValue ? uint.MaxValue - 1 : c;
     }
 }
+
+/// <summary>Damaged or mismatched logs: recovery stops at the damage, or does not apply at all.</summary>
+public sealed class LogDamageTests
+{
+    [Fact]
+    public void ABadEntryHashStopsReplayThere()
+    {
+        using var tmp = new TempDir();
+        string hive = Hives.SystemB(tmp);
+        byte[] log2 = File.ReadAllBytes(hive + ".LOG2");
+        // Walk to the fifth entry of .LOG2 (sequence 2115) and damage one byte of its page data.
+        int pos = 512;
+        for (int i = 0; i < 4; i++)
+        {
+            pos += BinaryPrimitives.ReadInt32LittleEndian(log2.AsSpan(pos + 4));
+        }
+        Assert.Equal(2115u, BinaryPrimitives.ReadUInt32LittleEndian(log2.AsSpan(pos + 12)));
+        log2[pos + 600] ^= 0x01;
+        File.WriteAllBytes(hive + ".LOG2", log2);
+        using RegistryHive h = Hives.OpenReadOnly(hive);
+        Assert.Equal(8, h.RecoveredEntries); // 2107-2110 from .LOG1, 2111-2114 from .LOG2
+    }
+
+    [Fact]
+    public void OldLogWithAnotherTimestampDoesNotApply()
+    {
+        using var tmp = new TempDir();
+        string hive = Hives.CopyTo(tmp, Hives.OldDirty, ".LOG1", ".LOG2");
+        byte[] log = File.ReadAllBytes(hive + ".LOG1");
+        log[12] ^= 0x01; // last written timestamp
+        BinaryPrimitives.WriteUInt32LittleEndian(log.AsSpan(508), RecoveryTests.XorChecksum(log.AsSpan(0, 512).ToArray()));
+        File.WriteAllBytes(hive + ".LOG1", log);
+        using RegistryHive h = Hives.OpenReadOnly(hive);
+        Assert.Null(h.RecoveredWith);
+        Assert.True(h.IsDirtyWithoutRecovery);
+    }
+
+    [Fact]
+    public void StreamOpenRecoversFromLogStreamsAndSavesInPlace()
+    {
+        using var tmp = new TempDir();
+        string hive = Hives.SystemB(tmp);
+        var options = new RegistryOpenOptions { Writable = true, TimeProvider = new FixedTime() };
+        using (var fs = new FileStream(hive, FileMode.Open, FileAccess.ReadWrite))
+        using (var l1 = File.OpenRead(hive + ".LOG1"))
+        using (var l2 = File.OpenRead(hive + ".LOG2"))
+        {
+            options.LogStreams.Add(l1);
+            options.LogStreams.Add(l2);
+            using RegistryHive h = RegistryHive.Open(fs, options);
+            Assert.Equal(24, h.RecoveredEntries);
+            h.Save();
+        }
+        WriteTests.AssertCleanBaseBlock(hive);
+        RegModel reference = Hivex.ExportCached(TestData.Require(Hives.SystemBRecoveredByYarp));
+        RegModel saved = Hivex.Export(hive);
+        Assert.True(saved.Diff(reference).Count == 0, string.Join("\n", saved.Diff(reference)));
+    }
+}
