@@ -131,6 +131,24 @@ public sealed class WriteTests
     }
 
     [Fact]
+    public void LargeValuesInVersion13HiveUseOneCellAndHivexReadsThem()
+    {
+        // Big data ("db") exists from regf 1.4 on; the BCD store is 1.3, so a large value must stay in one cell.
+        using var tmp = new TempDir();
+        string path = Hives.CopyTo(tmp, Hives.Bcd);
+        RegModel expected = Clone(Hivex.ExportCached(TestData.Require(Hives.Bcd)));
+        byte[] big = Pattern(50000, 9);
+        using (RegistryHive hive = RegistryHive.Open(path, Writable()))
+        {
+            Assert.Equal(3, hive.MinorVersion);
+            Set(hive.OpenKey("Description")!, expected, "Description", "Large", RegistryValueType.Binary, big);
+            hive.Save();
+        }
+        RegModel saved = Hivex.Export(path);
+        Assert.True(saved.Diff(expected).Count == 0, string.Join("\n", saved.Diff(expected)));
+    }
+
+    [Fact]
     public void SavedBaseBlockIsCleanAndTimestamped()
     {
         using var tmp = new TempDir();

@@ -206,7 +206,7 @@ internal sealed class HiveEditor
         return leaf;
     }
 
-    /// <summary>Deletes a key and everything below it; returns false when it does not exist.</summary>
+    /// <summary>Deletes a key and everything below it (the caller has found it under <paramref name="parent"/>).</summary>
     public void DeleteTree(int parent, int key)
     {
         // Collect first (iteratively, with loop detection), then free deepest keys first.
