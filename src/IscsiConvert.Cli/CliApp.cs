@@ -40,6 +40,7 @@ internal static class CliApp
             "iscsi-convert: prepare offline Windows disk images for iSCSI boot, and inspect, create and convert " +
             "raw, VHD and VHDX images. Run 'iscsi-convert demo' for a first look.");
         root.Subcommands.Add(DiskCommands.Build(console));
+        root.Subcommands.Add(RegCommands.Build(console));
         root.Subcommands.Add(DemoCommand.Build(console));
         return root;
     }

@@ -1,0 +1,218 @@
+using System;
+using System.Collections.Generic;
+using System.CommandLine;
+using System.Globalization;
+using System.Linq;
+using IscsiConvert.Registry;
+
+namespace IscsiConvert.Cli;
+
+/// <summary>`iscsi-convert reg export|set|delete|check` on a hive file.</summary>
+internal static class RegCommands
+{
+    public static Command Build(CliConsole console)
+    {
+        var reg = new Command("reg", "Read and edit Windows registry hive files (SYSTEM, SOFTWARE, DRIVERS, …); dirty hives are recovered from their .LOG1/.LOG2 files.");
+        reg.Subcommands.Add(BuildExport(console));
+        reg.Subcommands.Add(BuildSet(console));
+        reg.Subcommands.Add(BuildDelete(console));
+        reg.Subcommands.Add(BuildCheck(console));
+        return reg;
+    }
+
+    private static Argument<string> HiveArgument() => new("HIVE") { Description = "The hive file." };
+
+    private static Command BuildExport(CliConsole console)
+    {
+        var hive = HiveArgument();
+        var key = new Argument<string>("KEY") { Description = "The key to export (default: the whole hive).", Arity = ArgumentArity.ZeroOrOne };
+        var format = new Option<string>("--format") { Description = "reg (regedit 5.00 text, the default) or json.", DefaultValueFactory = _ => "reg" };
+        format.AcceptOnlyFromAmong("reg", "json");
+        var prefix = new Option<string>("--prefix") { Description = "Text standing for the hive root in .reg key lines, such as HKEY_LOCAL_MACHINE\\SYSTEM (default: none, as hivexregedit)." };
+        var command = new Command("export", "Print a key and everything below it as .reg text or JSON.") { hive, key, format, prefix };
+        command.SetAction(parse =>
+        {
+            using RegistryHive h = RegistryHive.Open(parse.GetValue(hive)!, null);
+            RegistryKey k = OpenKey(h, parse.GetValue(key));
+            if (parse.GetValue(format) == "json")
+            {
+                RegistryExport.WriteJson(k, console.Output);
+            }
+            else
+            {
+                RegistryExport.WriteReg(k, console.Output, parse.GetValue(prefix) ?? string.Empty);
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command BuildSet(CliConsole console)
+    {
+        var hive = HiveArgument();
+        var key = new Argument<string>("KEY") { Description = "The key; missing keys along the path are created." };
+        var name = new Argument<string>("NAME") { Description = "The value name (\"\" or @ for the default value)." };
+        var type = new Option<string>("--type", "-t")
+        {
+            Description = "REG_SZ, REG_EXPAND_SZ, REG_MULTI_SZ, REG_DWORD, REG_QWORD, REG_BINARY, REG_NONE, or a type number.",
+            Required = true,
+        };
+        var data = new Option<string[]>("--data", "-d")
+        {
+            Description = "The data: text, a number (decimal or 0x hex), hex bytes (01,02,ff or 0102ff); repeat for REG_MULTI_SZ.",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var command = new Command("set", "Create or replace a value, then save the hive (atomically).") { hive, key, name, type, data };
+        command.SetAction(parse =>
+        {
+            (RegistryValueType t, byte[] bytes) = ParseData(parse.GetValue(type)!, parse.GetValue(data) ?? Array.Empty<string>());
+            string valueName = parse.GetValue(name)!;
+            if (valueName == "@")
+            {
+                valueName = string.Empty;
+            }
+            using RegistryHive h = RegistryHive.Open(parse.GetValue(hive)!, new RegistryOpenOptions { Writable = true });
+            RegistryKey k = h.Root.CreateSubkey(parse.GetValue(key)!);
+            k.SetValue(valueName, t, bytes);
+            h.Save();
+            console.Output.WriteLine($"Set \\{k.Path} : {(valueName.Length == 0 ? "@" : valueName)} ({RegistryExport.TypeName(t)}, {bytes.Length} bytes)");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command BuildDelete(CliConsole console)
+    {
+        var hive = HiveArgument();
+        var key = new Argument<string>("KEY") { Description = "The key." };
+        var name = new Argument<string>("NAME") { Description = "A value to delete; without it the key and all below it are deleted.", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("delete", "Delete a value, or a key with everything below it, then save the hive.") { hive, key, name };
+        command.SetAction(parse =>
+        {
+            using RegistryHive h = RegistryHive.Open(parse.GetValue(hive)!, new RegistryOpenOptions { Writable = true });
+            string keyPath = parse.GetValue(key)!;
+            string? valueName = parse.GetValue(name);
+            RegistryKey k = OpenKey(h, keyPath);
+            if (valueName is not null)
+            {
+                if (valueName == "@")
+                {
+                    valueName = string.Empty;
+                }
+                if (!k.DeleteValue(valueName))
+                {
+                    console.Error.WriteLine($"error: \\{k.Path} has no value '{valueName}'");
+                    return CliApp.DataError;
+                }
+                h.Save();
+                console.Output.WriteLine($"Deleted value \\{k.Path} : {valueName}");
+                return 0;
+            }
+            if (k.Path.Length == 0)
+            {
+                throw new ArgumentException("The root key cannot be deleted.");
+            }
+            string parentPath = k.Path.Contains('\\', StringComparison.Ordinal) ? k.Path.Substring(0, k.Path.LastIndexOf('\\')) : string.Empty;
+            OpenKey(h, parentPath).DeleteSubkeyTree(k.Name);
+            h.Save();
+            console.Output.WriteLine($"Deleted key \\{k.Path}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command BuildCheck(CliConsole console)
+    {
+        var hive = HiveArgument();
+        var command = new Command("check", "Check a hive's structure; exit code 1 when problems are found.") { hive };
+        command.SetAction(parse =>
+        {
+            using RegistryHive h = RegistryHive.Open(parse.GetValue(hive)!, null);
+            if (h.RecoveredWith is not null)
+            {
+                console.Output.WriteLine($"Dirty hive, recovered in memory from {h.RecoveredWith} ({h.RecoveredEntries} entries).");
+            }
+            if (h.IsDirtyWithoutRecovery)
+            {
+                console.Output.WriteLine("Dirty hive: no transaction log applies; checked as it is on disk.");
+            }
+            IReadOnlyList<RegistryProblem> problems = h.Verify();
+            foreach (RegistryProblem p in problems)
+            {
+                console.Output.WriteLine(p.ToString());
+            }
+            int keys = RegistryExport.Walk(h.Root).Count();
+            console.Output.WriteLine(problems.Count == 0
+                ? $"OK: regf 1.{h.MinorVersion}, {keys} keys, no problems found."
+                : $"{problems.Count} problem(s) found.");
+            return problems.Count == 0 ? 0 : CliApp.DataError;
+        });
+        return command;
+    }
+
+    private static RegistryKey OpenKey(RegistryHive hive, string? path)
+    {
+        if (string.IsNullOrEmpty(path) || path == "\\")
+        {
+            return hive.Root;
+        }
+        return hive.OpenKey(path!) ?? throw new ArgumentException($"The hive has no key '{path}'.");
+    }
+
+    internal static (RegistryValueType Type, byte[] Data) ParseData(string typeText, IReadOnlyList<string> data)
+    {
+        string t = typeText.ToUpperInvariant();
+        if (t.StartsWith("REG_", StringComparison.Ordinal))
+        {
+            t = t.Substring(4);
+        }
+        string one = data.Count == 0 ? string.Empty : data[0];
+        switch (t)
+        {
+            case "SZ":
+                return (RegistryValueType.String, RegistryValue.EncodeString(one));
+            case "EXPAND_SZ":
+                return (RegistryValueType.ExpandString, RegistryValue.EncodeString(one));
+            case "MULTI_SZ":
+                return (RegistryValueType.MultiString, RegistryValue.EncodeMultiString(data));
+            case "DWORD":
+                return (RegistryValueType.DWord, RegistryValue.EncodeDWord(checked((uint)ParseNumber(one))));
+            case "QWORD":
+                return (RegistryValueType.QWord, RegistryValue.EncodeQWord(ParseNumber(one)));
+            case "BINARY":
+                return (RegistryValueType.Binary, ParseHex(one));
+            case "NONE":
+                return (RegistryValueType.None, ParseHex(one));
+            default:
+                if (uint.TryParse(t.StartsWith("0X", StringComparison.Ordinal) ? t.Substring(2) : t,
+                        t.StartsWith("0X", StringComparison.Ordinal) ? NumberStyles.HexNumber : NumberStyles.None, CultureInfo.InvariantCulture, out uint n))
+                {
+                    return ((RegistryValueType)n, ParseHex(one));
+                }
+                throw new ArgumentException($"--type: unknown type '{typeText}'.");
+        }
+    }
+
+    private static ulong ParseNumber(string text)
+    {
+        bool hex = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase);
+        if (ulong.TryParse(hex ? text.Substring(2) : text, hex ? NumberStyles.HexNumber : NumberStyles.None, CultureInfo.InvariantCulture, out ulong v))
+        {
+            return v;
+        }
+        throw new ArgumentException($"--data: '{text}' is not a number (decimal, or hex with 0x).");
+    }
+
+    private static byte[] ParseHex(string text)
+    {
+        string digits = text.Replace(",", string.Empty, StringComparison.Ordinal).Replace(" ", string.Empty, StringComparison.Ordinal);
+        try
+        {
+            return Convert.FromHexString(digits);
+        }
+        catch (FormatException)
+        {
+            throw new ArgumentException($"--data: '{text}' is not hex bytes (such as 01,02,ff).");
+        }
+    }
+}

@@ -1,0 +1,424 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using IscsiConvert.Registry.Format;
+using IscsiConvert.Shared;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace IscsiConvert.Registry;
+
+/// <summary>
+/// A Windows registry hive (regf) loaded into memory from a file or a stream, dirty hives recovered from their
+/// transaction logs. Edits stay in memory until <see cref="Save"/>, which writes a clean hive.
+/// </summary>
+public sealed class RegistryHive : IDisposable
+{
+    private readonly Stream? _stream;
+    private readonly RegistryOpenOptions _options;
+    private readonly ILogger _logger;
+    private readonly List<TransactionLog> _logs;
+    private readonly List<string> _logPaths;
+    private BaseBlock _baseBlock;
+    private bool _modified;
+    private bool _disposed;
+
+    private RegistryHive(HiveStorage storage, BaseBlock baseBlock, string? path, Stream? stream, RegistryOpenOptions options,
+        List<TransactionLog> logs, List<string> logPaths, string? recoveredWith, int entries, bool dirtyUnrecovered)
+    {
+        _baseBlock = baseBlock;
+        FilePath = path;
+        _stream = stream;
+        _options = options;
+        _logger = options.Logger ?? NullLogger.Instance;
+        _logs = logs;
+        _logPaths = logPaths;
+        RecoveredWith = recoveredWith;
+        RecoveredEntries = entries;
+        IsDirtyWithoutRecovery = dirtyUnrecovered;
+        Cells = new HiveCells(storage, baseBlock.MinorVersion);
+        Editor = new HiveEditor(Cells, () => _options.TimeProvider.GetUtcNow().UtcDateTime.ToFileTimeUtc());
+        int root = unchecked((int)baseBlock.RootCell);
+        Cells.KeyCell(root);
+        Root = new RegistryKey(this, root, -1, string.Empty, string.Empty);
+    }
+
+    internal HiveCells Cells { get; }
+
+    internal HiveEditor Editor { get; }
+
+    /// <summary>The hive file, when opened from a path.</summary>
+    public string? FilePath { get; }
+
+    /// <summary>The root key.</summary>
+    public RegistryKey Root { get; }
+
+    /// <summary>The format's minor version (3 to 6): 1.3 is NT4/2000/XP-era, 1.5 is Vista and later.</summary>
+    public int MinorVersion => (int)_baseBlock.MinorVersion;
+
+    /// <summary>True when opened for writing.</summary>
+    public bool IsWritable => _options.Writable;
+
+    /// <summary>How the hive was recovered from its logs on open ("new-format logs …"), or null when it was clean.</summary>
+    public string? RecoveredWith { get; }
+
+    /// <summary>The number of log entries (new format) or pages (old format) replayed on open.</summary>
+    public int RecoveredEntries { get; }
+
+    /// <summary>The primary file was dirty and no log could be applied: it is read as it is, and cannot be saved.</summary>
+    public bool IsDirtyWithoutRecovery { get; }
+
+    /// <summary>Opens a hive file; recovers it in memory from HIVE.LOG/.LOG1/.LOG2 beside it when it is dirty.</summary>
+    public static RegistryHive Open(string path, RegistryOpenOptions? options)
+    {
+        options ??= new RegistryOpenOptions();
+        string full = System.IO.Path.GetFullPath(path);
+        byte[] bytes;
+        using (var fs = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read))
+        {
+            bytes = ReadAll(fs, full);
+        }
+        var logs = new List<TransactionLog>();
+        var logPaths = new List<string>();
+        foreach (string suffix in new[] { ".LOG", ".LOG1", ".LOG2" })
+        {
+            string? logPath = FindBeside(full, suffix);
+            if (logPath is null)
+            {
+                continue;
+            }
+            logPaths.Add(logPath);
+            using var ls = new FileStream(logPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            logs.Add(new TransactionLog(System.IO.Path.GetFileName(logPath), ReadAll(ls, logPath)));
+        }
+        return Load(bytes, full, null, options, logs, logPaths);
+    }
+
+    /// <summary>
+    /// Opens a hive held in a stream (read whole into memory). When writable, <see cref="Save"/> writes the changed
+    /// bins and then the base block back to this stream.
+    /// </summary>
+    public static RegistryHive Open(Stream stream, RegistryOpenOptions? options)
+    {
+        if (stream is null)
+        {
+            throw new ArgumentNullException(nameof(stream));
+        }
+        options ??= new RegistryOpenOptions();
+        if (options.Writable && !stream.CanWrite)
+        {
+            throw new ArgumentException("A writable open needs a writable stream.", nameof(stream));
+        }
+        byte[] bytes = ReadAll(stream, null);
+        var logs = new List<TransactionLog>();
+        int i = 1;
+        foreach (Stream s in options.LogStreams)
+        {
+            logs.Add(new TransactionLog($"log stream {i++}", ReadAll(s, null)));
+        }
+        return Load(bytes, null, stream, options, logs, new List<string>());
+    }
+
+    private static string? FindBeside(string hivePath, string suffix)
+    {
+        string dir = System.IO.Path.GetDirectoryName(hivePath)!;
+        string want = System.IO.Path.GetFileName(hivePath) + suffix;
+        foreach (string f in Directory.EnumerateFiles(dir))
+        {
+            if (string.Equals(System.IO.Path.GetFileName(f), want, StringComparison.OrdinalIgnoreCase))
+            {
+                return f;
+            }
+        }
+        return null;
+    }
+
+    private static byte[] ReadAll(Stream s, string? path)
+    {
+        long len = s.Length;
+        if (len > HiveStorage.MaxLength + (long)BaseBlock.Size)
+        {
+            throw new CorruptDataException(HiveStorage.FormatName, "file", 0, $"{len} bytes is larger than any hive (2 GiB)", path);
+        }
+        var bytes = new byte[len];
+        int n = s.ReadAtMost(0, bytes);
+        if (n != len)
+        {
+            Array.Resize(ref bytes, n);
+        }
+        return bytes;
+    }
+
+    private static RegistryHive Load(byte[] file, string? path, Stream? stream, RegistryOpenOptions options, List<TransactionLog> logs, List<string> logPaths)
+    {
+        ILogger logger = options.Logger ?? NullLogger.Instance;
+        if (file.Length < BaseBlock.Size)
+        {
+            throw new CorruptDataException(HiveStorage.FormatName, "base block", 0, $"the file has {file.Length} bytes, a base block needs {BaseBlock.Size}", path);
+        }
+        BaseBlock b = BaseBlock.ReadFrom(file);
+        if (!b.HasSignature)
+        {
+            throw new CorruptDataException(HiveStorage.FormatName, "base block", 0, "signature is not \"regf\"", path);
+        }
+        if (b.MajorVersion != 1 || b.MinorVersion < 3 || b.MinorVersion > 6)
+        {
+            throw new UnsupportedFormatException($"regf version {b.MajorVersion}.{b.MinorVersion} is not supported (1.3 to 1.6 are).", path);
+        }
+        if (b.FileType != BaseBlock.FileTypePrimary)
+        {
+            throw new UnsupportedFormatException($"this regf file has file type {b.FileType}: it is a transaction log or another non-primary file, not a hive.", path);
+        }
+        bool checksumOk = b.ChecksumMatches;
+        bool dirty = !checksumOk || b.SequencesDiffer;
+        int length = (int)Math.Min(file.Length - BaseBlock.Size, HiveStorage.MaxLength);
+        if (checksumOk)
+        {
+            uint declared = b.HiveBinsDataSize;
+            if (declared == 0 || declared % HiveBin.Alignment != 0 || declared > (uint)(file.Length - BaseBlock.Size))
+            {
+                throw new CorruptDataException(HiveStorage.FormatName, "base block", BaseBlock.HiveBinsDataSizeOffset,
+                    $"hive bins data size {declared} is not a multiple of 4096 within the file ({file.Length - BaseBlock.Size} bytes after the base block): truncated file?", path);
+            }
+            length = (int)declared;
+        }
+        var bins = new byte[length];
+        Array.Copy(file, BaseBlock.Size, bins, 0, length);
+        string? recovered = null;
+        int entries = 0;
+        List<(int Offset, int Length)>? written = null;
+        if (dirty && options.RecoverFromLogs && logs.Count > 0)
+        {
+            RecoveryOutcome? r = TransactionLogRecovery.Recover(b, checksumOk, bins, length, logs);
+            if (r is not null)
+            {
+                b = r.BaseBlock;
+                bins = r.Bins;
+                length = r.Length;
+                recovered = r.Method;
+                entries = r.EntriesApplied;
+                written = r.Written;
+                logger.LogInformation("Recovered hive {Path} from {Method}: {Entries} entries applied", path ?? "(stream)", r.Method, r.EntriesApplied);
+            }
+        }
+        if (!checksumOk && recovered is null)
+        {
+            throw new CorruptDataException(HiveStorage.FormatName, "base block", BaseBlock.ChecksumOffset,
+                $"checksum is 0x{b.StoredChecksum:X8}, expected 0x{BaseBlock.ComputeChecksum(file):X8}, and no transaction log could repair it", path);
+        }
+        HiveStorage storage = HiveStorage.Load(bins, length, path);
+        if (written is not null)
+        {
+            foreach ((int off, int len) in written)
+            {
+                storage.MarkDirty(off, Math.Min(len, length - off));
+            }
+        }
+        bool dirtyUnrecovered = dirty && recovered is null;
+        if (dirtyUnrecovered)
+        {
+            logger.LogWarning("Hive {Path} is dirty and no transaction log applies: reading it as it is", path ?? "(stream)");
+        }
+        var hive = new RegistryHive(storage, b, path, stream, options, logs, logPaths, recovered, entries, dirtyUnrecovered);
+        if (recovered is not null && stream is not null && options.Writable && stream.Length != BaseBlock.Size + (long)length)
+        {
+            // The recovered hive changed size: a stream save must rewrite everything.
+            storage.MarkAllDirty();
+        }
+        return hive;
+    }
+
+    /// <summary>Opens a key by path from the root ("ControlSet001\Services"; a leading backslash is allowed), or null.</summary>
+    public RegistryKey? OpenKey(string path) => Root.OpenSubkey(path);
+
+    internal void EnsureWritable()
+    {
+        ThrowIfDisposed();
+        if (!_options.Writable)
+        {
+            throw new InvalidOperationException("The hive was opened read-only.");
+        }
+    }
+
+    internal void MarkModified() => _modified = true;
+
+    /// <summary>True when there are changes (or a log recovery) not yet saved.</summary>
+    public bool HasUnsavedChanges => _modified || (RecoveredWith is not null && !_savedAfterRecovery);
+
+    private bool _savedAfterRecovery;
+
+    /// <summary>
+    /// Writes the hive back where it came from, clean (equal sequence numbers, fresh checksum). A file is replaced
+    /// atomically (written beside, flushed, then renamed over); a stream gets the changed bins, then the base block.
+    /// After a log recovery the logs beside a file are emptied, so that Windows cannot replay them over the result.
+    /// </summary>
+    public void Save()
+    {
+        EnsureWritable();
+        RefuseDirty();
+        if (_stream is not null)
+        {
+            SaveToStream(_stream);
+        }
+        else
+        {
+            SaveAs(FilePath!);
+            ResetLogs();
+        }
+        _modified = false;
+        _savedAfterRecovery = true;
+    }
+
+    /// <summary>Writes a complete clean copy of the hive to <paramref name="path"/>, atomically.</summary>
+    public void SaveAs(string path)
+    {
+        ThrowIfDisposed();
+        RefuseDirty();
+        string full = System.IO.Path.GetFullPath(path);
+        string temp = full + ".saving";
+        BaseBlock b = NextBaseBlock();
+        try
+        {
+            using (var fs = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                var block = new byte[BaseBlock.Size];
+                b.WriteTo(block);
+                fs.Write(block, 0, block.Length);
+                ReadOnlySpan<byte> data = Cells.Storage.Data;
+                fs.WriteSpan(data);
+                fs.Flush(flushToDisk: true);
+            }
+            if (File.Exists(full))
+            {
+                File.Replace(temp, full, null);
+            }
+            else
+            {
+                File.Move(temp, full);
+            }
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+        _baseBlock = b;
+        Cells.Storage.ClearDirty();
+        _logger.LogInformation("Saved hive to {Path} (sequence {Sequence})", full, b.PrimarySequence);
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private void RefuseDirty()
+    {
+        if (IsDirtyWithoutRecovery)
+        {
+            throw new UnsafeToWriteException("The hive is dirty (an unfinished write by Windows) and none of its transaction logs could be applied; saving would lose what Windows still has to replay.", FilePath);
+        }
+    }
+
+    /// <summary>The base block to write: sequence numbers past every number the primary and its logs hold.</summary>
+    private BaseBlock NextBaseBlock()
+    {
+        BaseBlock b = _baseBlock.Clone();
+        uint seq = Math.Max(Math.Max(b.PrimarySequence, b.SecondarySequence), TransactionLogRecovery.MaxSequence(_logs)) + 1;
+        b.PrimarySequence = seq;
+        b.SecondarySequence = seq;
+        b.FileType = BaseBlock.FileTypePrimary;
+        b.HiveBinsDataSize = (uint)Cells.Storage.Length;
+        b.RootCell = (uint)Root.Cell;
+        long now = _options.TimeProvider.GetUtcNow().UtcDateTime.ToFileTimeUtc();
+        b.Timestamp = now;
+        Cells.Storage.SetFirstBinTimestamp(now);
+        return b;
+    }
+
+    private void SaveToStream(Stream stream)
+    {
+        BaseBlock b = NextBaseBlock();
+        var block = new byte[BaseBlock.Size];
+        // First mark the hive as being written (primary sequence ahead), so a crash mid-way leaves it visibly dirty.
+        BaseBlock marker = b.Clone();
+        marker.SecondarySequence = b.PrimarySequence - 1;
+        marker.WriteTo(block);
+        stream.WriteAt(0, block);
+        stream.Flush();
+        HiveStorage s = Cells.Storage;
+        ReadOnlySpan<byte> data = s.Data;
+        long wanted = BaseBlock.Size + (long)s.Length;
+        if (stream.Length < wanted)
+        {
+            stream.SetLength(wanted);
+        }
+        int pages = (s.Length + HiveStorage.PageSize - 1) / HiveStorage.PageSize;
+        for (int p = 0; p < pages; p++)
+        {
+            if (!s.IsPageDirty(p))
+            {
+                continue;
+            }
+            int start = p * HiveStorage.PageSize;
+            int end = start;
+            while (p < pages && s.IsPageDirty(p))
+            {
+                end = Math.Min(s.Length, (p + 1) * HiveStorage.PageSize);
+                p++;
+            }
+            stream.WriteAt(BaseBlock.Size + (long)start, data.Slice(start, end - start));
+        }
+        stream.Flush();
+        b.WriteTo(block);
+        stream.WriteAt(0, block);
+        stream.Flush();
+        _baseBlock = b;
+        s.ClearDirty();
+    }
+
+    private void ResetLogs()
+    {
+        if (RecoveredWith is null)
+        {
+            return;
+        }
+        foreach (string log in _logPaths)
+        {
+            using var fs = new FileStream(log, FileMode.Open, FileAccess.Write, FileShare.None);
+            fs.SetLength(0);
+            fs.Flush(flushToDisk: true);
+        }
+        _logs.Clear();
+    }
+
+    /// <summary>Walks every bin, cell and key and lists what is wrong, without stopping at the first problem.</summary>
+    public IReadOnlyList<RegistryProblem> Verify()
+    {
+        ThrowIfDisposed();
+        return HiveVerifier.Verify(Cells, Root.Cell);
+    }
+
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            throw new ObjectDisposedException(nameof(RegistryHive));
+        }
+    }
+
+    /// <summary>Releases the hive. Unsaved changes are dropped.</summary>
+    public void Dispose()
+    {
+        _disposed = true;
+    }
+}

@@ -1,0 +1,128 @@
+using System;
+using System.IO;
+using IscsiConvert.Cli;
+using IscsiConvert.Registry.Tests;
+using IscsiConvert.Tests;
+using Xunit;
+
+namespace IscsiConvert.Cli.Tests;
+
+/// <summary>`iscsi-convert reg …` checked against hivexregedit.</summary>
+public sealed class RegCommandsTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = CliApp.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    private static string CopyHive(TempDir tmp, string relative)
+    {
+        string path = tmp.File(Path.GetFileName(relative));
+        File.Copy(TestData.Require(relative), path);
+        File.SetAttributes(path, FileAttributes.Normal);
+        return path;
+    }
+
+    [Fact]
+    public void ExportMatchesHivexregedit()
+    {
+        string bcd = TestData.Require("registry/misc/BCD");
+        var (code, output, err) = Run("reg", "export", bcd);
+        Assert.True(code == 0, err);
+        RegModel ours = RegModel.ParseReg(output, string.Empty);
+        RegModel hivex = Hivex.Export(bcd);
+        Assert.True(ours.Diff(hivex).Count == 0, string.Join("\n", ours.Diff(hivex)));
+    }
+
+    [Fact]
+    public void ExportOfOneKeyWithPrefixAndJson()
+    {
+        string bcd = TestData.Require("registry/misc/BCD");
+        var (code, output, _) = Run("reg", "export", bcd, "Description", "--prefix", @"HKEY_LOCAL_MACHINE\BCD00000000");
+        Assert.Equal(0, code);
+        Assert.StartsWith("Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\BCD00000000\\Description]\r\n", output, StringComparison.Ordinal);
+        Assert.Contains("\"KeyName\"=\"BCD00000000\"", output, StringComparison.Ordinal); // hivexregedit: str(1):"BCD00000000"
+        (code, output, _) = Run("reg", "export", bcd, "Description", "--format", "json");
+        Assert.Equal(0, code);
+        using var doc = System.Text.Json.JsonDocument.Parse(output);
+        Assert.Equal("Description", doc.RootElement[0].GetProperty("path").GetString());
+        Assert.Contains(doc.RootElement[0].GetProperty("values").EnumerateArray(), v => v.GetProperty("name").GetString() == "KeyName" && v.GetProperty("data").GetString() == "BCD00000000");
+    }
+
+    [Fact]
+    public void SetAndDeleteAreSeenByHivex()
+    {
+        using var tmp = new TempDir();
+        string hive = CopyHive(tmp, "registry/misc/BCD");
+        RegModel before = Hivex.Export(hive);
+        Assert.Equal(0, Run("reg", "set", hive, @"New\Key", "Start", "--type", "REG_DWORD", "--data", "0x10").Code);
+        Assert.Equal(0, Run("reg", "set", hive, @"New\Key", "List", "--type", "multi_sz", "--data", "a", "--data", "b").Code);
+        Assert.Equal(0, Run("reg", "set", hive, @"New\Key", "@", "-t", "REG_SZ", "-d", "hello").Code);
+        RegModel after = Hivex.Export(hive);
+        Assert.Equal(new byte[] { 0x10, 0, 0, 0 }, after.Keys[@"New\Key"]["Start"].Data);
+        Assert.Equal(7u, after.Keys[@"New\Key"]["List"].Type);
+        Assert.Equal("a\0b\0\0", System.Text.Encoding.Unicode.GetString(after.Keys[@"New\Key"]["List"].Data));
+        Assert.Equal("hello\0", System.Text.Encoding.Unicode.GetString(after.Keys[@"New\Key"][""].Data));
+
+        Assert.Equal(0, Run("reg", "delete", hive, @"New\Key", "Start").Code);
+        Assert.False(Hivex.Export(hive).Keys[@"New\Key"].ContainsKey("Start"));
+        Assert.Equal(0, Run("reg", "delete", hive, "new").Code);
+        RegModel final = Hivex.Export(hive);
+        Assert.True(final.Diff(before).Count == 0, string.Join("\n", final.Diff(before)));
+        Assert.Equal(1, Run("reg", "delete", hive, "Description", "NoSuchValue").Code);
+    }
+
+    [Fact]
+    public void CheckReportsCleanHivesAndDamage()
+    {
+        using var tmp = new TempDir();
+        string hive = CopyHive(tmp, "registry/misc/BCD");
+        var (code, output, _) = Run("reg", "check", hive);
+        Assert.Equal(0, code);
+        Assert.Contains("no problems", output, StringComparison.Ordinal);
+
+        // Break one lh hash: the hive still opens, and check names the problem.
+        byte[] b = File.ReadAllBytes(hive);
+        int lh = FindSignature(b, "l");
+        b[lh + 8] ^= 0xFF;
+        File.WriteAllBytes(hive, b);
+        (code, output, _) = Run("reg", "check", hive);
+        Assert.Equal(1, code);
+        Assert.Contains("of '", output, StringComparison.Ordinal);
+
+        // A broken bin header is a data error with its offset.
+        b[4096] = 0;
+        File.WriteAllBytes(hive, b);
+        string err;
+        (code, _, err) = Run("reg", "check", hive);
+        Assert.Equal(1, code);
+        Assert.Contains("0x1000", err, StringComparison.Ordinal);
+    }
+
+    private static int FindSignature(byte[] b, string sig)
+    {
+        for (int i = 4096 + 32; i < b.Length - 8; i += 8)
+        {
+            if (BitConverter.ToInt32(b, i) < 0 && b[i + 4] == sig[0] && (b[i + 5] == (byte)'f' || b[i + 5] == (byte)'h'))
+            {
+                return i + 4;
+            }
+        }
+        throw new InvalidOperationException("no " + sig);
+    }
+
+    [Fact]
+    public void BadTypeIsAUsageProblem()
+    {
+        using var tmp = new TempDir();
+        string hive = CopyHive(tmp, "registry/hivex-minimal/minimal");
+        byte[] before = File.ReadAllBytes(hive);
+        var (code, _, err) = Run("reg", "set", hive, "K", "V", "--type", "REG_WHATEVER", "--data", "1");
+        Assert.Equal(1, code);
+        Assert.Contains("unknown type", err, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(hive));
+    }
+}
