@@ -91,7 +91,9 @@ public sealed class RegistryHive : IDisposable
             using var ls = new FileStream(logPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
             logs.Add(new TransactionLog(System.IO.Path.GetFileName(logPath), ReadAll(ls, logPath)));
         }
-        return Load(bytes, full, null, options, logs, logPaths);
+        RegistryHive hive = Load(bytes, full, null, options, logs, logPaths);
+        hive._fileStamp = FileStamp.Of(bytes);
+        return hive;
     }
 
     /// <summary>
@@ -247,6 +249,10 @@ public sealed class RegistryHive : IDisposable
 
     private bool _savedAfterRecovery;
 
+    // What the primary file looked like when it was read. The hive lives in memory between open and save, so before
+    // replacing the file we make sure nobody else (Windows, hivex, another of our processes) wrote it meanwhile.
+    private FileStamp? _fileStamp;
+
     /// <summary>
     /// Writes the hive back where it came from, clean (equal sequence numbers, fresh checksum). A file is replaced
     /// atomically (written beside, flushed, then renamed over); a stream gets the changed bins, then the base block.
@@ -262,11 +268,30 @@ public sealed class RegistryHive : IDisposable
         }
         else
         {
+            RefuseIfChangedOnDisk(FilePath!);
             SaveAs(FilePath!);
+            _fileStamp = FileStamp.Of(File.ReadAllBytes(FilePath!));
             ResetLogs();
         }
         _modified = false;
         _savedAfterRecovery = true;
+    }
+
+    private void RefuseIfChangedOnDisk(string path)
+    {
+        if (_fileStamp is null)
+        {
+            return;
+        }
+        byte[] now;
+        using (var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+        {
+            now = ReadAll(fs, path);
+        }
+        if (!_fileStamp.Value.Matches(now))
+        {
+            throw new UnsafeToWriteException("The hive file was changed by another program after it was opened; nothing was saved. Open it again and repeat the edits", path);
+        }
     }
 
     /// <summary>Writes a complete clean copy of the hive to <paramref name="path"/>, atomically.</summary>
@@ -420,5 +445,32 @@ public sealed class RegistryHive : IDisposable
     public void Dispose()
     {
         _disposed = true;
+    }
+}
+
+/// <summary>A cheap fingerprint of a hive file: its length and a hash of its bytes.</summary>
+internal readonly struct FileStamp
+{
+    private readonly long _length;
+    private readonly ulong _hash;
+
+    private FileStamp(long length, ulong hash)
+    {
+        _length = length;
+        _hash = hash;
+    }
+
+    public static FileStamp Of(byte[] bytes) => new(bytes.LongLength, Fnv1a(bytes));
+
+    public bool Matches(byte[] bytes) => bytes.LongLength == _length && Fnv1a(bytes) == _hash;
+
+    private static ulong Fnv1a(byte[] bytes)
+    {
+        ulong h = 14695981039346656037UL;
+        foreach (byte b in bytes)
+        {
+            h = (h ^ b) * 1099511628211UL;
+        }
+        return h;
     }
 }
