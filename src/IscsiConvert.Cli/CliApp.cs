@@ -37,8 +37,8 @@ internal static class CliApp
     internal static RootCommand BuildRoot(CliConsole console)
     {
         var root = new RootCommand(
-            "iscsi-convert: prepare offline Windows disk images for iSCSI boot, and inspect, create and convert " +
-            "raw, VHD and VHDX images. Run 'iscsi-convert demo' for a first look.");
+            "iscsi-convert: prepare offline Windows disk images for iSCSI boot. Inspect, create and convert raw, VHD, " +
+            "VHDX, VMDK and QCOW2 images, and read and edit registry hives. Run 'iscsi-convert demo' for a first look.");
         root.Subcommands.Add(DiskCommands.Build(console));
         root.Subcommands.Add(RegCommands.Build(console));
         root.Subcommands.Add(DemoCommand.Build(console));

@@ -11,7 +11,7 @@ internal static class DiskCommands
 {
     public static Command Build(CliConsole console)
     {
-        var disk = new Command("disk", "Inspect, create and convert virtual disk images (raw, VHD, VHDX).");
+        var disk = new Command("disk", "Inspect, create and convert virtual disk images (raw, VHD, VHDX, VMDK, QCOW2).");
         disk.Subcommands.Add(BuildInfo(console));
         disk.Subcommands.Add(BuildConvert(console));
         disk.Subcommands.Add(BuildCreate(console));
