@@ -13,6 +13,8 @@ public class RawCorpusTests
     {
         new object[] { "ntfs/testfs1" },
         new object[] { "ntfs/ntfs-lastaccess.raw.gz" },
+        new object[] { "ntfs/ntfs-ptrn.raw.gz" },
+        new object[] { "ntfs/ntfs-2m.raw.gz" },
     };
 
     [Theory]
