@@ -24,8 +24,10 @@ public static class BenchmarkFiles
             psi.ArgumentList.Add(a);
         }
         using Process p = Process.Start(psi) ?? throw new InvalidOperationException(program);
+        // Drain both pipes at once: a tool that fills one pipe while we wait on the other would deadlock.
+        var stdout = p.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
         string err = p.StandardError.ReadToEnd();
-        p.StandardOutput.ReadToEnd();
+        stdout.GetAwaiter().GetResult();
         p.WaitForExit();
         if (p.ExitCode != 0)
         {

@@ -11,6 +11,8 @@ namespace IscsiConvert.Benchmarks;
 /// </summary>
 [MemoryDiagnoser]
 [SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 5)]
+[GroupBenchmarksBy(BenchmarkDotNet.Configs.BenchmarkLogicalGroupRule.ByCategory)]
+[CategoriesColumn]
 public class ReadBenchmarks
 {
     private const long DataSize = 256L << 20;
@@ -72,7 +74,7 @@ public class ReadBenchmarks
         return total;
     }
 
-    [Benchmark]
+    [Benchmark(Baseline = true)]
     [BenchmarkCategory("Random4K")]
     public long Random4KRawFile()
     {

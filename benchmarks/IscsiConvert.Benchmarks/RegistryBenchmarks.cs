@@ -11,6 +11,8 @@ namespace IscsiConvert.Benchmarks;
 /// then save — against hivex doing the same (hivexml walking the whole hive; a hivexsh script of 100 setval and commit).
 /// </summary>
 [SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 5)]
+[GroupBenchmarksBy(BenchmarkDotNet.Configs.BenchmarkLogicalGroupRule.ByCategory)]
+[CategoriesColumn]
 public class RegistryBenchmarks
 {
     private string _original = string.Empty;
@@ -51,7 +53,7 @@ public class RegistryBenchmarks
         return Walk(hive.Root);
     }
 
-    [Benchmark]
+    [Benchmark(Baseline = true)]
     [BenchmarkCategory("Set100")]
     public void HivexshSet100() => BenchmarkFiles.Run("hivexsh", "-w", "-f", _script, _work);
 

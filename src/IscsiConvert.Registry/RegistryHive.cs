@@ -270,7 +270,6 @@ public sealed class RegistryHive : IDisposable
         {
             RefuseIfChangedOnDisk(FilePath!);
             SaveAs(FilePath!);
-            _fileStamp = FileStamp.Of(File.ReadAllBytes(FilePath!));
             ResetLogs();
         }
         _modified = false;
@@ -311,6 +310,10 @@ public sealed class RegistryHive : IDisposable
                 fs.Write(block, 0, block.Length);
                 ReadOnlySpan<byte> data = Cells.Storage.Data;
                 fs.WriteSpan(data);
+                if (FilePath is not null && string.Equals(full, FilePath, StringComparison.Ordinal))
+                {
+                    _fileStamp = FileStamp.Of(block, data);
+                }
                 fs.Flush(flushToDisk: true);
             }
             if (File.Exists(full))
@@ -448,7 +451,8 @@ public sealed class RegistryHive : IDisposable
     }
 }
 
-/// <summary>A cheap fingerprint of a hive file: its length and a hash of its bytes.</summary>
+/// <summary>A cheap fingerprint of a hive file: its length and a 64-bit hash of its bytes (not cryptographic: it
+/// detects another writer, not an attacker).</summary>
 internal readonly struct FileStamp
 {
     private readonly long _length;
@@ -460,17 +464,33 @@ internal readonly struct FileStamp
         _hash = hash;
     }
 
-    public static FileStamp Of(byte[] bytes) => new(bytes.LongLength, Fnv1a(bytes));
+    public static FileStamp Of(byte[] bytes) => new(bytes.LongLength, Mix(Hash(0, bytes), bytes.LongLength));
 
-    public bool Matches(byte[] bytes) => bytes.LongLength == _length && Fnv1a(bytes) == _hash;
-
-    private static ulong Fnv1a(byte[] bytes)
+    /// <summary>The stamp of a file made of <paramref name="head"/> followed by <paramref name="rest"/>.</summary>
+    public static FileStamp Of(ReadOnlySpan<byte> head, ReadOnlySpan<byte> rest)
     {
-        ulong h = 14695981039346656037UL;
-        foreach (byte b in bytes)
+        // Both parts are multiples of 8 bytes (4 KiB base block, 4 KiB bins), so hashing them in turn equals hashing the whole.
+        ulong h = Hash(Hash(0, head), rest);
+        long length = head.Length + (long)rest.Length;
+        return new FileStamp(length, Mix(h, length));
+    }
+
+    public bool Matches(byte[] bytes) => bytes.LongLength == _length && Mix(Hash(0, bytes), bytes.LongLength) == _hash;
+
+    private static ulong Hash(ulong h, ReadOnlySpan<byte> bytes)
+    {
+        ReadOnlySpan<ulong> words = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(bytes);
+        foreach (ulong w in words)
         {
-            h = (h ^ b) * 1099511628211UL;
+            h = (h ^ w) * 0x9E3779B97F4A7C15UL;
+            h ^= h >> 29;
+        }
+        for (int i = words.Length * 8; i < bytes.Length; i++)
+        {
+            h = (h ^ bytes[i]) * 0x9E3779B97F4A7C15UL;
         }
         return h;
     }
+
+    private static ulong Mix(ulong h, long length) => (h ^ (ulong)length) * 0xBF58476D1CE4E5B9UL;
 }
