@@ -26,14 +26,11 @@ internal sealed class FileRegionStream : SparseStream
 
     protected override bool IsWritable => _writable;
 
-    /// <summary>Every byte counts as stored: the host file system's holes are not asked for.</summary>
+    /// <summary>The parts of the file that hold data, as the host file system reports them (all of it where it cannot tell).</summary>
     public override IEnumerable<StreamExtent> GetExtents(long start, long length)
     {
         long end = Math.Min(_length, start + length);
-        if (end > start)
-        {
-            yield return new StreamExtent(start, end - start);
-        }
+        return HostFileHoles.DataExtents(_file, start, end);
     }
 
     protected override void ReadCore(long position, Span<byte> buffer)

@@ -28,7 +28,13 @@ public class DiskConverterTests
             written = DiskConverter.Convert(disk, tmp.File("dst.img"), new DiskCreateOptions { Format = DiskFormat.Raw }, new SyncProgress(reports.Add));
         }
 
-        Assert.Equal(2 * DiskConverter.ChunkSize, written); // two non-zero chunks of 1 MiB; the rest are holes
+        // Only the two places with non-zero bytes are written (at most a chunk each; less where the host file system
+        // reports smaller data extents); everything else stays a hole.
+        Assert.InRange(written, 2, 2 * DiskConverter.ChunkSize);
+        using (VirtualDisk copy = DiskImage.Open(tmp.File("dst.img")))
+        {
+            Assert.InRange(copy.StoredBytes, written, 2 * DiskConverter.ChunkSize);
+        }
         QemuImg.AssertIdentical(source, "raw", tmp.File("dst.img"), "raw");
         Assert.Equal(reports[^1].Total, reports[^1].Completed);
         Assert.False(File.Exists(tmp.File("dst.img.partial")));

@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Linq;
+using System.Text.Json;
 using IscsiConvert.Storage;
 using IscsiConvert.Tests;
 using Xunit;
@@ -84,5 +85,34 @@ public class RawDiskTests
         File.WriteAllBytes(path, new byte[] { 1, 2, 3 });
         Assert.Throws<IOException>(() => DiskImage.Create(path, new DiskCreateOptions { Format = DiskFormat.Raw, Capacity = 4096 }));
         Assert.Equal(new byte[] { 1, 2, 3 }, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void Extents_of_a_sparse_raw_file_are_what_qemu_img_map_reports_as_data()
+    {
+        using var tmp = new TempDir();
+        string path = tmp.File("sparse.img");
+        using (var f = new FileStream(path, FileMode.CreateNew))
+        {
+            f.SetLength(64L << 20);
+            f.Position = 5L << 20;
+            f.Write(new byte[] { 1, 2, 3 });
+            f.Position = 40L << 20;
+            f.Write(new byte[300_000]);    // zeros written are still data to the file system
+            f.Position = (64L << 20) - 1;
+            f.WriteByte(9);
+        }
+
+        using JsonDocument map = JsonDocument.Parse(Oracle.RunChecked("qemu-img", "map", "--output=json", "-f", "raw", path));
+        var expected = map.RootElement.EnumerateArray()
+            .Where(e => e.GetProperty("data").GetBoolean())
+            .Select(e => new StreamExtent(e.GetProperty("start").GetInt64(), e.GetProperty("length").GetInt64()))
+            .ToList();
+        Assert.True(expected.Count >= 2, "the file system here should keep holes; qemu-img map shows " + map.RootElement);
+
+        using VirtualDisk disk = DiskImage.Open(path);
+        Assert.Equal(expected, disk.Content.GetExtents().ToList());
+        Assert.Equal(expected.Sum(e => e.Length), disk.StoredBytes);
+        Assert.Equal(new[] { new StreamExtent(5L << 20, 1) }.Length, disk.Content.GetExtents(5L << 20, 1).Count());
     }
 }

@@ -27,8 +27,8 @@ public sealed class RawDisk : VirtualDisk
     /// <inheritdoc/>
     public override SparseStream Content => _content;
 
-    /// <summary>The file length: without asking the host file system for its holes, every byte counts as stored.</summary>
-    public override long StoredBytes => _file.Length;
+    /// <summary>The bytes the host file system reports as data (holes of a sparse file do not count).</summary>
+    public override long StoredBytes => ExtentMath.Sum(_content.GetExtents());
 
     internal static RawDisk Open(string path, DiskAccess access) => new(ImageFile.Open(path, access), path, access);
 
