@@ -201,33 +201,16 @@ public sealed class InfInstall
                 Warn($"Needs={need}: nesting deeper than {InfLimits.MaxIncludeDepth} levels is not followed");
                 continue;
             }
-            // The needed section is looked for in the included INFs first, then in this one. For .Services and
-            // the like the needed name is suffixed the same way setup does it.
-            string suffix = SuffixOf(section.Name);
-            InfFile? owner = includes.Find(i => !ReferenceEquals(i, inf) && i.HasSection(need + suffix)) ??
-                             (inf.HasSection(need + suffix) ? inf : null);
+            // Needs names the section itself (in a .Services section it names the other INF's .Services section);
+            // it is looked for in the included INFs first, then in this one.
+            InfFile? owner = includes.Find(i => !ReferenceEquals(i, inf) && i.HasSection(need)) ?? (inf.HasSection(need) ? inf : null);
             if (owner is null)
             {
-                if (suffix.Length == 0)
-                {
-                    Warn($"Needs={need}: section not found in {Path.GetFileName(inf.FileName)} or its included INFs");
-                }
+                Warn($"Needs={need}: section not found in {Path.GetFileName(inf.FileName)} or its included INFs");
                 continue;
             }
-            process(owner, need + suffix);
+            process(owner, need);
         }
-    }
-
-    private static string SuffixOf(string sectionName)
-    {
-        foreach (string s in new[] { ".Services", ".HW", ".CoInstallers" })
-        {
-            if (sectionName.EndsWith(s, StringComparison.OrdinalIgnoreCase))
-            {
-                return s;
-            }
-        }
-        return string.Empty;
     }
 
     private InfFile? LoadInclude(InfFile inf, string name)
