@@ -16,7 +16,12 @@ public sealed class TargetOs
         {
             throw new ArgumentNullException(nameof(architecture));
         }
-        Architecture = architecture.ToLowerInvariant();
+        string arch = architecture.ToLowerInvariant();
+        if (arch is not ("x86" or "amd64" or "arm" or "arm64" or "ia64"))
+        {
+            throw new ArgumentException($"architecture '{architecture}' is not x86, amd64, arm, arm64 or ia64", nameof(architecture));
+        }
+        Architecture = arch;
         Major = major;
         Minor = minor;
         Build = build;
