@@ -240,7 +240,17 @@ public sealed class InfInstall
                 string candidate = Path.Combine(folder, name);
                 if (File.Exists(candidate))
                 {
-                    loaded = InfFile.Load(candidate, new InfReadOptions { Tolerant = true, Locale = inf.Options.Locale, IncludeSearchFolder = inf.Options.IncludeSearchFolder });
+                    try
+                    {
+                        loaded = InfFile.Load(candidate, new InfReadOptions { Tolerant = true, Locale = inf.Options.Locale, IncludeSearchFolder = inf.Options.IncludeSearchFolder });
+                    }
+                    catch (Exception ex) when (ex is InfParseException or IOException or UnauthorizedAccessException)
+                    {
+                        // A broken system INF must not stop the reading of the package that includes it.
+                        Warn($"Include={name}: {ex.Message}");
+                        _included[name] = null;
+                        return null;
+                    }
                     break;
                 }
             }

@@ -185,6 +185,30 @@ public sealed class InfGrammarTests
     }
 
     [Fact]
+    public void TooManySectionsFail()
+    {
+        var sb = new StringBuilder(Header);
+        for (int i = 0; i <= 100_000; i++)
+        {
+            sb.Append("[s").Append(i).Append("]\n");
+        }
+        var ex = Assert.Throws<InfParseException>(() => InfFile.Parse(Encoding.ASCII.GetBytes(sb.ToString()), "many.inf"));
+        Assert.Contains("sections", ex.Message, StringComparison.Ordinal);
+        Assert.True(ex.Line > 100_000);
+    }
+
+    [Fact]
+    public void BrokenIncludedInfIsAWarning()
+    {
+        using var tmp = new TempDir();
+        File.WriteAllText(tmp.File("broken.inf"), "[Version]\nSignature=\"$Windows NT$\"\n[B]\nx = \"open\n");
+        string path = tmp.File("dev.inf");
+        File.WriteAllText(path, "[Version]\nSignature=\"$Windows NT$\"\nClass=System\n[I]\nInclude=broken.inf\nNeeds=B\n");
+        InfInstall install = InfFile.Load(path).ResolveInstall("I", TargetOs.Windows10X64);
+        Assert.Contains(install.Warnings, w => w.Contains("broken.inf", StringComparison.Ordinal) && w.Contains("line 4", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void MissingSignatureIsAnErrorUnlessTolerant()
     {
         byte[] bytes = Encoding.ASCII.GetBytes("[Version]\r\nClass=Net\r\n");
