@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using IscsiConvert.Ntfs.Format;
 using IscsiConvert.Ntfs.Internal;
+using IscsiConvert.Shared;
 using IscsiConvert.Storage;
 
 namespace IscsiConvert.Ntfs;
@@ -16,6 +17,7 @@ namespace IscsiConvert.Ntfs;
 public sealed class NtfsVolume : IDisposable
 {
     private const long RootDirectoryRecord = 5;
+    private const long LogFileRecord = 2;
     private const long VolumeRecord = 3;
     private const long UpCaseRecord = 10;
     private const int MaxPathComponents = 1024;
@@ -164,6 +166,42 @@ public sealed class NtfsVolume : IDisposable
             throw new FileNotFoundException($"'{fullPath}' has no data stream{(name.Length > 0 ? " named '" + name + "'" : string.Empty)}.", path);
         }
         return _mft.OpenAttribute(data);
+    }
+
+    /// <summary>
+    /// Refuses, with <see cref="UnsafeToWriteException"/>, a volume that Windows did not leave clean: marked dirty,
+    /// with a $LogFile that was not closed cleanly (or whose state cannot be read), or with an active hibernation image
+    /// (Fast Startup). The message says why and what to do in Windows. Reads only; nothing is written.
+    /// </summary>
+    public void CheckWritable()
+    {
+        string? reason = WriteSafety.DirtyReason(IsDirty);
+        if (reason is null)
+        {
+            NtfsFile log = _mft.GetFile(LogFileRecord);
+            AttributeRecord? data = log.Find(AttributeType.Data);
+            if (data is null)
+            {
+                reason = WriteSafety.LogReason(WriteSafety.LogState.Unknown, "$LogFile has no data");
+            }
+            else
+            {
+                using AttributeStream stream = _mft.OpenAttribute(data);
+                (WriteSafety.LogState state, string detail) = WriteSafety.ReadLogState(stream, _options.FilePath);
+                reason = WriteSafety.LogReason(state, detail);
+            }
+        }
+        if (reason is null && TryGetEntry(@"\hiberfil.sys") is { IsDirectory: false, Size: >= 4 })
+        {
+            using Stream hiberfil = OpenFile(@"\hiberfil.sys");
+            byte[] head = new byte[4];
+            hiberfil.ReadAtMost(0, head);
+            reason = WriteSafety.HibernationReason(head);
+        }
+        if (reason is not null)
+        {
+            throw new UnsafeToWriteException(reason, _options.FilePath);
+        }
     }
 
     /// <inheritdoc/>

@@ -1,11 +1,12 @@
 using System;
 using System.Collections.Concurrent;
 using System.IO;
+using Xunit;
 
 namespace IscsiConvert.Tests;
 
 /// <summary>
-/// Prepares each corpus image once per test class: decompresses the 1 GiB .raw.gz images (sparsely) and converts
+/// Prepares each corpus image once per test run: decompresses the 1 GiB .raw.gz images (sparsely) and converts
 /// qcow2/vmdk to raw for sleuthkit, which reads only raw files.
 /// </summary>
 public sealed class NtfsCorpusFixture : IDisposable
@@ -67,4 +68,11 @@ public sealed class NtfsCorpusFixture : IDisposable
     }
 
     public void Dispose() => _dir.Dispose();
+}
+
+/// <summary>The test classes that share the prepared corpus images (each 1 GiB image is decompressed once per run).</summary>
+[CollectionDefinition(Name)]
+public sealed class NtfsCorpusCollection : ICollectionFixture<NtfsCorpusFixture>
+{
+    public const string Name = "NTFS corpus";
 }

@@ -13,7 +13,8 @@ namespace IscsiConvert.Tests;
 /// whole tree (names, directory-ness, sizes, named streams), $STANDARD_INFORMATION times of a sample (istat), and the
 /// SHA-256 of every data stream (icat).
 /// </summary>
-public class NtfsCorpusTests : IClassFixture<NtfsCorpusFixture>
+[Collection(NtfsCorpusCollection.Name)]
+public class NtfsCorpusTests
 {
     // Streams larger than this are hashed only by length (the volume-sized $BadClus:$Bad would cost seconds for nothing).
     private const long MaxHashedStream = 32L << 20;
