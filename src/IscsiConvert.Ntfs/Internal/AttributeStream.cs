@@ -39,6 +39,11 @@ internal sealed class AttributeStream : SparseStream
                 throw new UnsupportedFormatException($"Compression units of {_unitClusters * clusterSize} bytes are not supported (NTFS compresses only with clusters up to 4 KiB).", volume.FilePath);
             }
         }
+        if (!attribute.IsResident && _unitClusters == 0 && attribute.DataSize > (attribute.LastVcn + 1) * clusterSize)
+        {
+            throw new CorruptDataException("NTFS", _structure, attribute.VolumeOffset,
+                $"the data size {attribute.DataSize} exceeds the {(attribute.LastVcn + 1) * clusterSize} bytes its runs map", volume.FilePath);
+        }
         if (attribute.IsEncrypted)
         {
             throw new UnsupportedFormatException($"{_structure} is EFS-encrypted; it cannot be read without the user's key.", volume.FilePath);

@@ -55,7 +55,26 @@ internal sealed class DirectoryIndex
     public IEnumerable<IndexEntry> Enumerate()
     {
         var visited = new HashSet<long>();
-        return Walk(_rootEntries, 0, visited);
+        FileNameAttribute? previous = null;
+        foreach (IndexEntry entry in Walk(_rootEntries, 0, visited))
+        {
+            // An in-order walk of a sound B-tree is strictly ascending; anything else means lookups would miss names.
+            if (previous is not null && OutOfOrder(previous.Name, entry.Key!.Name))
+            {
+                throw new CorruptDataException("NTFS", $"MFT record {_directory.RecordNumber} $I30 index", -1,
+                    $"entries are out of order: \"{entry.Key!.Name}\" follows \"{previous.Name}\"", _filePath);
+            }
+            previous = entry.Key;
+            yield return entry;
+        }
+    }
+
+    // $I30 order compares names through $UpCase. Names equal after upper-casing (POSIX names differing only in
+    // case) may come in either order; only a decrease or an exact duplicate is damage.
+    private bool OutOfOrder(string previous, string next)
+    {
+        int c = _upcase.Compare(previous, next);
+        return c > 0 || (c == 0 && string.Equals(previous, next, StringComparison.Ordinal));
     }
 
     private IEnumerable<IndexEntry> Walk(List<IndexEntry> entries, int depth, HashSet<long> visited)
