@@ -41,6 +41,7 @@ internal static class CliApp
             "VHDX, VMDK and QCOW2 images, and read and edit registry hives. Run 'iscsi-convert demo' for a first look.");
         root.Subcommands.Add(DiskCommands.Build(console));
         root.Subcommands.Add(RegCommands.Build(console));
+        root.Subcommands.Add(FsCommands.Build(console));
         root.Subcommands.Add(DemoCommand.Build(console));
         return root;
     }
