@@ -22,6 +22,7 @@ public sealed class NtfsVolume : IDisposable
     private const long UpCaseRecord = 10;
     private const int MaxPathComponents = 1024;
     private const int MaxReparseBytes = 16 * 1024;
+    private const int MaxLinkFollows = 32;
 
     private readonly Stream _stream;
     private readonly NtfsOpenOptions _options;
@@ -218,7 +219,9 @@ public sealed class NtfsVolume : IDisposable
         }
     }
 
-    private (NtfsFile File, string Name, string FullPath)? Resolve(string path)
+    private (NtfsFile File, string Name, string FullPath)? Resolve(string path) => Resolve(path, 0);
+
+    private (NtfsFile File, string Name, string FullPath)? Resolve(string path, int follows)
     {
         if (_disposed)
         {
@@ -236,8 +239,9 @@ public sealed class NtfsVolume : IDisposable
         NtfsFile current = _mft.GetFile(RootDirectoryRecord);
         string name = string.Empty;
         string full = string.Empty;
-        foreach (string part in parts)
+        for (int i = 0; i < parts.Length; i++)
         {
+            string part = parts[i];
             if (part == ".")
             {
                 continue;
@@ -251,6 +255,7 @@ public sealed class NtfsVolume : IDisposable
             {
                 return null;
             }
+            string parent = full;
             current = _mft.GetFile(entry.FileRecordNumber);
             name = entry.Key!.Name;
 
@@ -260,8 +265,49 @@ public sealed class NtfsVolume : IDisposable
                 name = current.FileNames.FirstOrDefault(f => f.Namespace != FileNameAttribute.NamespaceDos && f.ParentRecordNumber == entry.Key.ParentRecordNumber)?.Name ?? name;
             }
             full += "\\" + name;
+            if (_options.FollowJunctions && LinkTarget(current) is { } target)
+            {
+                if (follows >= MaxLinkFollows)
+                {
+                    throw new IOException($"'{path}' passes through more than {MaxLinkFollows} junctions or symbolic links (a loop?).");
+                }
+                string rest = string.Join("\\", parts.Skip(i + 1));
+                string next = OnThisVolume(target, parent) + "\\" + rest;
+                return Resolve(next, follows + 1);
+            }
         }
         return (current, name, full.Length == 0 ? "\\" : full);
+    }
+
+    // A junction's or symbolic link's target, or null when the file is not one.
+    private string? LinkTarget(NtfsFile file)
+    {
+        AttributeRecord? reparse = file.Find(AttributeType.ReparsePoint);
+        if (reparse is null || reparse.DataSize > MaxReparseBytes)
+        {
+            return null;
+        }
+        ReparsePoint? point = ReparsePoint.TryReadFrom(_mft.ReadAll(reparse));
+        return point is { Tag: ReparsePoint.TagMountPoint or ReparsePoint.TagSymlink, Target: { Length: > 0 } t } ? t : null;
+    }
+
+    // Targets name a drive (C:\Users) that this volume stands for once the image is booted; relative symbolic links
+    // are resolved against the link's folder. Targets on other volumes (\??\Volume{…}, UNC paths) cannot be followed.
+    private static string OnThisVolume(string target, string parent)
+    {
+        if (target.Length >= 2 && target[1] == ':')
+        {
+            return target.Substring(2);
+        }
+        if (target.StartsWith("\\", StringComparison.Ordinal) && !target.StartsWith("\\\\", StringComparison.Ordinal) && !target.StartsWith("\\??\\", StringComparison.Ordinal))
+        {
+            return target;
+        }
+        if (!target.StartsWith("\\", StringComparison.Ordinal))
+        {
+            return parent + "\\" + target;
+        }
+        throw new IOException($"The link target '{target}' lies on another volume and cannot be followed.");
     }
 
     private DirectoryIndex Index(NtfsFile directory)

@@ -59,6 +59,23 @@ public sealed class NtfsFeatureVolumeTests : IDisposable
         Assert.Equal(@"C:\Target", junction.ReparseTarget);
         Assert.True(junction.Attributes.HasFlag(FileAttributes.ReparsePoint));
 
+        foreach (NtfsEntry e in new[] { big, plain, junction, volume.GetEntry(@"\many\f01234.txt") })
+        {
+            DateTime[] expected = SleuthKit.StandardInformationTimes(image, 0, e.MftRecordNumber);
+            Assert.Equal(expected, new[] { e.CreationTimeUtc, e.LastWriteTimeUtc, e.MftChangeTimeUtc, e.LastAccessTimeUtc });
+        }
+
+        // Junctions are reported, and followed only when asked.
+        Assert.Null(volume.TryGetEntry(@"\tomany\f00001.txt"));
+        using (OpenedVolume following = OpenedVolume.Open(image, new NtfsOpenOptions { FollowJunctions = true }))
+        {
+            NtfsEntry through = following.Volume.GetEntry(@"\TOMANY\f00001.txt");
+            Assert.Equal(volume.GetEntry(@"\many\f00001.txt").MftRecordNumber, through.MftRecordNumber);
+            Assert.Equal(@"\many\f00001.txt", through.Path);
+            Assert.Equal(BigDirectoryEntries, following.Volume.ListDirectory(@"\tomany").Count);
+            Assert.Throws<IOException>(() => following.Volume.GetEntry(@"\loop\x"));
+        }
+
         List<string> names = volume.ListDirectory(@"\many").Select(e => e.Name).ToList();
         Assert.Equal(BigDirectoryEntries, names.Count);
         Assert.Equal(volume.GetEntry(@"\many\F02999.TXT").MftRecordNumber, volume.GetEntry(@"\many\f02999.txt").MftRecordNumber);
@@ -95,6 +112,10 @@ public sealed class NtfsFeatureVolumeTests : IDisposable
             Directory.CreateDirectory(Path.Combine(mount, "junction"));
             SetXattr(Path.Combine(mount, "junction"), "system.ntfs_reparse_data", Junction(@"\??\C:\Target", @"C:\Target"));
             File.CreateSymbolicLink(Path.Combine(mount, "sym"), "plain");
+            Directory.CreateDirectory(Path.Combine(mount, "tomany"));
+            SetXattr(Path.Combine(mount, "tomany"), "system.ntfs_reparse_data", Junction(@"\??\C:\many", @"C:\many"));
+            Directory.CreateDirectory(Path.Combine(mount, "loop"));
+            SetXattr(Path.Combine(mount, "loop"), "system.ntfs_reparse_data", Junction(@"\??\C:\loop", @"C:\loop"));
             string many = Path.Combine(mount, "many");
             Directory.CreateDirectory(many);
             for (int i = 0; i < BigDirectoryEntries; i++)

@@ -23,14 +23,14 @@ internal sealed class OpenedVolume : IDisposable
     public NtfsVolume Volume { get; }
 
     /// <summary>Opens a disk image; with a partition table the single NTFS partition, else the whole disk as a bare volume.</summary>
-    public static OpenedVolume Open(string imagePath)
+    public static OpenedVolume Open(string imagePath, NtfsOpenOptions? options = null)
     {
         VirtualDisk disk = DiskImage.Open(imagePath);
         try
         {
             PartitionTable? table = PartitionTable.Read(disk);
             SparseStream stream = table is null ? disk.Content : table.Open(table.Partitions.Single(p => p.MbrType == 0x07 || p.TypeName.Contains("data", StringComparison.OrdinalIgnoreCase)));
-            return new OpenedVolume(disk, NtfsVolume.Open(stream, new NtfsOpenOptions { FilePath = imagePath, LeaveOpen = true }));
+            return new OpenedVolume(disk, NtfsVolume.Open(stream, new NtfsOpenOptions { FilePath = imagePath, LeaveOpen = true, FollowJunctions = options?.FollowJunctions ?? false }));
         }
         catch
         {
