@@ -55,6 +55,9 @@ public sealed class NtfsEntry
     /// <summary>True when the unnamed data stream is LZNT1-compressed.</summary>
     public bool IsCompressed { get; internal set; }
 
+    /// <summary>The security id ($Secure key) from $STANDARD_INFORMATION; 0 when the file has its own descriptor or none.</summary>
+    public uint SecurityId { get; internal set; }
+
     /// <summary>The reparse tag when the entry is a reparse point (0xA0000003 junction, 0xA000000C symbolic link, …), else null.</summary>
     public uint? ReparseTag { get; internal set; }
 

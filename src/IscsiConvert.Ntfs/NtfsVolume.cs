@@ -23,6 +23,8 @@ public sealed class NtfsVolume : IDisposable
     private const int MaxPathComponents = 1024;
     private const int MaxReparseBytes = 16 * 1024;
     private const int MaxLinkFollows = 32;
+    private const int MaxDescriptorBytes = 64 * 1024;
+    private const long SecureRecord = 9;
 
     private readonly Stream _stream;
     private readonly NtfsOpenOptions _options;
@@ -31,6 +33,7 @@ public sealed class NtfsVolume : IDisposable
     private readonly MasterFileTable _mft;
     private readonly UpCaseTable _upcase;
     private readonly Dictionary<long, DirectoryIndex> _indexes = new();
+    private SecureStore? _secure;
     private bool _disposed;
 
     private NtfsVolume(Stream stream, NtfsOpenOptions options)
@@ -167,6 +170,38 @@ public sealed class NtfsVolume : IDisposable
             throw new FileNotFoundException($"'{fullPath}' has no data stream{(name.Length > 0 ? " named '" + name + "'" : string.Empty)}.", path);
         }
         return _mft.OpenAttribute(data);
+    }
+
+    /// <summary>
+    /// The self-relative security descriptor (SECURITY_DESCRIPTOR_RELATIVE bytes) of a file or directory: its own
+    /// $SECURITY_DESCRIPTOR attribute if it has one, else the shared descriptor its security id names in $Secure:$SDS.
+    /// Null when neither exists.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The path does not exist.</exception>
+    public byte[]? GetSecurityDescriptor(string path)
+    {
+        (NtfsFile file, _, _) = Resolve(path) ?? throw new FileNotFoundException($"'{path}' does not exist on the NTFS volume.", path);
+        AttributeRecord? own = file.Find(AttributeType.SecurityDescriptor);
+        if (own is not null)
+        {
+            if (own.DataSize > MaxDescriptorBytes)
+            {
+                throw new CorruptDataException("NTFS", $"MFT record {file.RecordNumber} $SECURITY_DESCRIPTOR", own.VolumeOffset, $"the descriptor is {own.DataSize} bytes", _options.FilePath);
+            }
+            return _mft.ReadAll(own);
+        }
+        uint id = file.StandardInformation?.SecurityId ?? 0;
+        if (id == 0)
+        {
+            return null;
+        }
+        if (_secure is null)
+        {
+            AttributeRecord sds = _mft.GetFile(SecureRecord).Find(AttributeType.Data, "$SDS")
+                ?? throw new CorruptDataException("NTFS", "MFT record 9 ($Secure)", -1, "$Secure has no $SDS stream, but files name security ids", _options.FilePath);
+            _secure = new SecureStore(_mft.OpenAttribute(sds));
+        }
+        return _secure.Get(id);
     }
 
     /// <summary>
@@ -343,6 +378,7 @@ public sealed class NtfsVolume : IDisposable
             HardLinkCount = file.FileNames.Count(f => f.Namespace != FileNameAttribute.NamespaceDos),
             ShortName = file.FileNames.FirstOrDefault(f => f.Namespace == FileNameAttribute.NamespaceDos)?.Name,
             IsCompressed = data is { IsCompressed: true },
+            SecurityId = si?.SecurityId ?? 0,
             AlternateStreams = file.FindAll(AttributeType.Data).Where(a => a.Name.Length > 0).Select(a => new NtfsStreamInfo(a.Name, a.DataSize)).ToArray(),
         };
         AttributeRecord? reparse = file.Find(AttributeType.ReparsePoint);
