@@ -173,6 +173,20 @@ public sealed class NtfsVolume : IDisposable
     }
 
     /// <summary>
+    /// Cross-checks the metadata (read-only): $MFTMirr against $MFT, the MFT bitmap against records in use, $Bitmap
+    /// against the clusters every file's runs use (free-but-used and cross-linked clusters), and every directory index
+    /// against the $FILE_NAMEs of the files it lists. Returns the problems found (empty when consistent).
+    /// </summary>
+    public IReadOnlyList<NtfsProblem> Verify()
+    {
+        if (_disposed)
+        {
+            throw new ObjectDisposedException(nameof(NtfsVolume));
+        }
+        return new VolumeVerifier(_mft, _boot, Index).Run();
+    }
+
+    /// <summary>
     /// The self-relative security descriptor (SECURITY_DESCRIPTOR_RELATIVE bytes) of a file or directory: its own
     /// $SECURITY_DESCRIPTOR attribute if it has one, else the shared descriptor its security id names in $Secure:$SDS.
     /// Null when neither exists.

@@ -190,6 +190,7 @@ public class NtfsBadInputTests
             try
             {
                 using var volume = NtfsVolume.Open(new MemoryStream(b, writable: false));
+                _ = volume.Verify();
                 ReadEverything(volume);
             }
             catch (CorruptDataException)

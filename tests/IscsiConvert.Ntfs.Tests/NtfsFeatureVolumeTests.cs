@@ -32,6 +32,7 @@ public sealed class NtfsFeatureVolumeTests : IDisposable
         NtfsVolume volume = opened.Volume;
 
         NtfsCorpusTests.AssertTreeEqualsFls(volume, image, 0);
+        Assert.Empty(volume.Verify());
         // icat runs once per stream: every stream outside \many, and every 100th file in it.
         Assert.True(NtfsCorpusTests.AssertStreamsEqualIcat(volume, image, 0, e => !e.Path.StartsWith("many/", StringComparison.Ordinal) || e.Path.EndsWith("00.txt", StringComparison.Ordinal)) > 40);
 

@@ -72,6 +72,16 @@ internal sealed class MasterFileTable
         return FileRecord.ReadFrom(data, number, volumeOffset, _boot.TotalClusters, _volume.FilePath);
     }
 
+    /// <summary>Reads a record's bytes as stored (fixups not applied).</summary>
+    public void ReadRawRecord(long number, byte[] buffer)
+    {
+        if (number < 0 || number >= RecordCount)
+        {
+            throw new CorruptDataException("NTFS", $"MFT record {number}", -1, $"the record number is outside $MFT's {RecordCount} records", _volume.FilePath);
+        }
+        _mftData!.ReadAt(number * _boot.MftRecordSize, buffer);
+    }
+
     /// <summary>The base record <paramref name="number"/> with all its attributes; throws when it is not an in-use base record.</summary>
     public NtfsFile GetFile(long number)
     {
