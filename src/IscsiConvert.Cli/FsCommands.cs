@@ -29,6 +29,7 @@ internal static class FsCommands
         var fs = new Command("fs", "Read the NTFS file system inside a disk image (raw, VHD, VHDX, VMDK, QCOW2), with or without a partition table.");
         fs.Subcommands.Add(BuildLs(console));
         fs.Subcommands.Add(BuildCat(console));
+        fs.Subcommands.Add(BuildCheck(console));
         return fs;
     }
 
@@ -104,6 +105,36 @@ internal static class FsCommands
                 }
             }
             return 0;
+        });
+        return command;
+    }
+
+    private static Command BuildCheck(CliConsole console)
+    {
+        var image = ImageArgument();
+        var partition = PartitionOption();
+        var command = new Command("check", "Cross-check the volume's metadata (read-only) and say whether it is safe to write; exit code 1 when problems are found.") { image, partition };
+        command.SetAction(parse =>
+        {
+            using OpenedNtfs opened = OpenedNtfs.Open(parse.GetValue(image)!, parse.GetValue(partition));
+            NtfsVolume v = opened.Volume;
+            console.Output.WriteLine($"NTFS {v.MajorVersion}.{v.MinorVersion} \"{v.VolumeLabel}\", {v.ClusterSize}-byte clusters, {v.TotalClusters} clusters{(v.IsDirty ? ", DIRTY" : string.Empty)}");
+            IReadOnlyList<NtfsProblem> problems = v.Verify();
+            foreach (NtfsProblem p in problems)
+            {
+                console.Output.WriteLine(p.ToString());
+            }
+            try
+            {
+                v.CheckWritable();
+                console.Output.WriteLine("Write safety: clean (not dirty, $LogFile closed cleanly, not hibernated).");
+            }
+            catch (UnsafeToWriteException ex)
+            {
+                console.Output.WriteLine("Write safety: writes would be refused. " + ex.Message);
+            }
+            console.Output.WriteLine(problems.Count == 0 ? "OK: no problems found." : $"{problems.Count} problem(s) found.");
+            return problems.Count == 0 ? 0 : CliApp.DataError;
         });
         return command;
     }

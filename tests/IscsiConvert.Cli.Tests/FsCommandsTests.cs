@@ -73,6 +73,30 @@ public sealed class FsCommandsTests
     }
 
     [Fact]
+    public void Check_CleanVolume_IsOk_AndMirrorDamage_IsReportedAsNtfsfixReportsIt()
+    {
+        var (code, stdout, stderr) = CliRunner.Run("fs", "check", TestData.Require(Vmdk));
+        Assert.True(code == 0, stderr + stdout);
+        Assert.Contains("OK: no problems found.", stdout, StringComparison.Ordinal);
+        Assert.Contains("Write safety: clean", stdout, StringComparison.Ordinal);
+        Assert.Contains("\"test_disk\"", stdout, StringComparison.Ordinal); // fsstat: Volume Name: test_disk (manifest)
+
+        using var tmp = new TempDir();
+        string copy = tmp.File("damaged.raw");
+        byte[] image = File.ReadAllBytes(TestData.Require("ntfs/testfs1"));
+        int record3 = Enumerable.Range(0, image.Length / 512).Select(i => i * 512)
+            .First(a => image.AsSpan(a, 4).SequenceEqual("FILE"u8) && BitConverter.ToUInt32(image, a + 0x2C) == 3);
+        image[record3 + 0x100] ^= 0x55; // $MFT's copy only: $MFTMirr now differs
+        File.WriteAllBytes(copy, image);
+        ToolResult fix = Oracle.Run("ntfsfix", "-n", copy);
+        Assert.Contains("$MFTMirr does not match $MFT (record 3)", fix.StdOut + fix.StdErr, StringComparison.Ordinal);
+
+        (code, stdout, _) = CliRunner.Run("fs", "check", copy);
+        Assert.Equal(CliApp.DataError, code);
+        Assert.Contains("MFT record 3: $MFTMirr does not match $MFT", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void WrongPartitionOrPath_SaysWhatThereIs()
     {
         var (code, _, stderr) = CliRunner.Run("fs", "ls", TestData.Require(Vmdk), "--partition", "3");
