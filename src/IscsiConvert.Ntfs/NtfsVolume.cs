@@ -88,6 +88,9 @@ public sealed class NtfsVolume : IDisposable
         return new NtfsVolume(volume, options ?? new NtfsOpenOptions());
     }
 
+    /// <summary>The MFT reader, for tests and the writer to come.</summary>
+    internal MasterFileTable Mft => _mft;
+
     /// <summary>The volume label ($VOLUME_NAME), or "" when there is none.</summary>
     public string VolumeLabel { get; }
 

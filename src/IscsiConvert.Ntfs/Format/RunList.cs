@@ -51,6 +51,57 @@ internal static class RunList
         return runs;
     }
 
+    /// <summary>
+    /// Encodes runs (in VCN order, contiguous) as a mapping pairs array with the smallest field sizes, ending with the
+    /// zero terminator: lengths as unsigned-in-signed fields, LCN deltas signed, sparse runs without an offset field.
+    /// </summary>
+    public static byte[] Encode(IReadOnlyList<DataRun> runs)
+    {
+        var bytes = new List<byte>();
+        long previousLcn = 0;
+        foreach (DataRun run in runs)
+        {
+            if (run.Length <= 0)
+            {
+                throw new ArgumentException("Runs must have a positive length.", nameof(runs));
+            }
+            int lengthSize = SignedSize(run.Length);
+            int offsetSize = run.IsSparse ? 0 : SignedSize(run.Lcn - previousLcn);
+            bytes.Add((byte)((offsetSize << 4) | lengthSize));
+            WriteSigned(bytes, run.Length, lengthSize);
+            if (!run.IsSparse)
+            {
+                WriteSigned(bytes, run.Lcn - previousLcn, offsetSize);
+                previousLcn = run.Lcn;
+            }
+        }
+        bytes.Add(0);
+        return bytes.ToArray();
+    }
+
+    // The fewest bytes that hold the value as a two's-complement number.
+    private static int SignedSize(long value)
+    {
+        for (int size = 1; size < 8; size++)
+        {
+            long min = -(1L << ((8 * size) - 1));
+            long max = (1L << ((8 * size) - 1)) - 1;
+            if (value >= min && value <= max)
+            {
+                return size;
+            }
+        }
+        return 8;
+    }
+
+    private static void WriteSigned(List<byte> bytes, long value, int size)
+    {
+        for (int i = 0; i < size; i++)
+        {
+            bytes.Add((byte)(value >> (8 * i)));
+        }
+    }
+
     private static long ReadSigned(ReadOnlySpan<byte> bytes)
     {
         long value = 0;

@@ -45,4 +45,28 @@ internal static class UpdateSequence
             record[tail + 1] = record[arrayOffset + (2 * (i + 1)) + 1];
         }
     }
+
+    /// <summary>
+    /// The inverse of <see cref="Apply"/> before a write: stores <paramref name="sequenceNumber"/> in the array, saves
+    /// the last two bytes of every stride into it and stamps the number over them. The array offset and count must
+    /// already be in the header.
+    /// </summary>
+    public static void Protect(Span<byte> record, ushort sequenceNumber)
+    {
+        int arrayOffset = BinaryPrimitives.ReadUInt16LittleEndian(record.Slice(ArrayOffsetField));
+        int count = BinaryPrimitives.ReadUInt16LittleEndian(record.Slice(ArrayCountField));
+        int strides = record.Length / Stride;
+        if (count != strides + 1 || arrayOffset < 8 || arrayOffset + (2 * count) > Stride - 2)
+        {
+            throw new ArgumentException($"The record's update sequence array ({count} entries at {arrayOffset}) does not fit a {record.Length}-byte record.", nameof(record));
+        }
+        BinaryPrimitives.WriteUInt16LittleEndian(record.Slice(arrayOffset), sequenceNumber);
+        for (int i = 0; i < strides; i++)
+        {
+            int tail = ((i + 1) * Stride) - 2;
+            record[arrayOffset + (2 * (i + 1))] = record[tail];
+            record[arrayOffset + (2 * (i + 1)) + 1] = record[tail + 1];
+            BinaryPrimitives.WriteUInt16LittleEndian(record.Slice(tail), sequenceNumber);
+        }
+    }
 }
