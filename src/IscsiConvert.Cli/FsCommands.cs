@@ -1,0 +1,250 @@
+using System;
+using System.Collections.Generic;
+using System.CommandLine;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using IscsiConvert.Ntfs;
+using IscsiConvert.Storage;
+using IscsiConvert.Storage.FileSystems;
+using IscsiConvert.Storage.Partitions;
+
+namespace IscsiConvert.Cli;
+
+/// <summary>`iscsi-convert fs ls|cat`: read files of the NTFS volume inside a disk image (read-only).</summary>
+internal static class FsCommands
+{
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static Command Build(CliConsole console)
+    {
+        var fs = new Command("fs", "Read the NTFS file system inside a disk image (raw, VHD, VHDX, VMDK, QCOW2), with or without a partition table.");
+        fs.Subcommands.Add(BuildLs(console));
+        fs.Subcommands.Add(BuildCat(console));
+        fs.Subcommands.Add(BuildCheck(console));
+        return fs;
+    }
+
+    private static Argument<string> ImageArgument() => new("IMAGE") { Description = "The disk image." };
+
+    private static Option<int?> PartitionOption() => new("--partition", "-p")
+    {
+        Description = "The partition number (as `disk info` lists them). Default: the only NTFS partition, or the whole disk when it has no partition table.",
+    };
+
+    private static Command BuildLs(CliConsole console)
+    {
+        var image = ImageArgument();
+        var partition = PartitionOption();
+        var path = new Argument<string>("PATH") { Description = "A directory or file on the volume (\\ or / separated; default: the root).", Arity = ArgumentArity.ZeroOrOne };
+        var json = new Option<bool>("--json") { Description = "Print JSON instead of text." };
+        var command = new Command("ls", "List a directory (or describe a file): type, size, last write time (UTC), MFT record and name.") { image, partition, path, json };
+        command.SetAction(parse =>
+        {
+            using OpenedNtfs opened = OpenedNtfs.Open(parse.GetValue(image)!, parse.GetValue(partition));
+            string target = parse.GetValue(path) ?? "\\";
+            NtfsEntry entry = opened.Volume.GetEntry(target);
+            IReadOnlyList<NtfsEntry> entries = entry.IsDirectory ? opened.Volume.ListDirectory(target) : new[] { entry };
+            if (parse.GetValue(json))
+            {
+                console.Output.WriteLine(JsonSerializer.Serialize(entries.Select(EntryReport.From).ToList(), JsonOptions));
+                return 0;
+            }
+            foreach (NtfsEntry e in entries)
+            {
+                char type = e.ReparseTag is not null ? 'l' : e.IsDirectory ? 'd' : '-';
+                string name = e.ReparseTarget is null ? e.Name : $"{e.Name} -> {e.ReparseTarget}";
+                console.Output.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0} {1,14} {2:yyyy-MM-dd HH:mm:ss} {3,8}  {4}",
+                    type, e.IsDirectory ? 0 : e.Size, e.LastWriteTimeUtc, e.MftRecordNumber, name));
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command BuildCat(CliConsole console)
+    {
+        var image = ImageArgument();
+        var partition = PartitionOption();
+        var path = new Argument<string>("PATH") { Description = "The file on the volume." };
+        var stream = new Option<string>("--stream") { Description = "A named data stream (alternate data stream) instead of the file's contents." };
+        var output = new Option<string>("--output", "-o") { Description = "Write to this file instead of standard output." };
+        var command = new Command("cat", "Copy a file's contents (or a named stream) to standard output or a file.") { image, partition, path, stream, output };
+        command.SetAction(parse =>
+        {
+            using OpenedNtfs opened = OpenedNtfs.Open(parse.GetValue(image)!, parse.GetValue(partition));
+            using Stream source = opened.Volume.OpenFile(parse.GetValue(path)!, parse.GetValue(stream));
+            string? outPath = parse.GetValue(output);
+            if (outPath is not null)
+            {
+                using var file = new FileStream(outPath, FileMode.Create, FileAccess.Write);
+                source.CopyTo(file);
+            }
+            else if (ReferenceEquals(console.Output, Console.Out))
+            {
+                console.Output.Flush();
+                using Stream stdout = Console.OpenStandardOutput();
+                source.CopyTo(stdout);
+            }
+            else
+            {
+                // Captured output (tests, embedding): one char per byte, so that the bytes can be recovered exactly.
+                byte[] buffer = new byte[81920];
+                int n;
+                while ((n = source.Read(buffer, 0, buffer.Length)) > 0)
+                {
+                    console.Output.Write(Encoding.Latin1.GetString(buffer, 0, n));
+                }
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command BuildCheck(CliConsole console)
+    {
+        var image = ImageArgument();
+        var partition = PartitionOption();
+        var command = new Command("check", "Cross-check the volume's metadata (read-only) and say whether it is safe to write; exit code 1 when problems are found.") { image, partition };
+        command.SetAction(parse =>
+        {
+            using OpenedNtfs opened = OpenedNtfs.Open(parse.GetValue(image)!, parse.GetValue(partition));
+            NtfsVolume v = opened.Volume;
+            console.Output.WriteLine($"NTFS {v.MajorVersion}.{v.MinorVersion} \"{v.VolumeLabel}\", {v.ClusterSize}-byte clusters, {v.TotalClusters} clusters{(v.IsDirty ? ", DIRTY" : string.Empty)}");
+            IReadOnlyList<NtfsProblem> problems = v.Verify();
+            foreach (NtfsProblem p in problems)
+            {
+                console.Output.WriteLine(p.ToString());
+            }
+            try
+            {
+                v.CheckWritable();
+                console.Output.WriteLine("Write safety: clean (not dirty, $LogFile closed cleanly, not hibernated).");
+            }
+            catch (UnsafeToWriteException ex)
+            {
+                console.Output.WriteLine("Write safety: writes would be refused. " + ex.Message);
+            }
+            console.Output.WriteLine(problems.Count == 0 ? "OK: no problems found." : $"{problems.Count} problem(s) found.");
+            return problems.Count == 0 ? 0 : CliApp.DataError;
+        });
+        return command;
+    }
+
+    private sealed record StreamReport(string Name, long Length);
+
+    private sealed record EntryReport(
+        string Name, string Path, bool IsDirectory, long Size, long MftRecord, DateTime Created, DateTime Modified, DateTime MftChanged, DateTime Accessed,
+        string Attributes, int HardLinks, string? ShortName, string? ReparseTag, string? ReparseTarget, IReadOnlyList<StreamReport>? Streams)
+    {
+        public static EntryReport From(NtfsEntry e) => new(
+            e.Name, e.Path, e.IsDirectory, e.IsDirectory ? 0 : e.Size, e.MftRecordNumber, e.CreationTimeUtc, e.LastWriteTimeUtc, e.MftChangeTimeUtc, e.LastAccessTimeUtc,
+            e.Attributes.ToString(), e.HardLinkCount, e.ShortName, e.ReparseTag is { } t ? "0x" + t.ToString("X8", CultureInfo.InvariantCulture) : null, e.ReparseTarget,
+            e.AlternateStreams.Count == 0 ? null : e.AlternateStreams.Select(s => new StreamReport(s.Name, s.Length)).ToList());
+    }
+}
+
+/// <summary>The NTFS volume of a disk image: the partition chosen by number, the single NTFS partition, or the bare disk.</summary>
+internal sealed class OpenedNtfs : IDisposable
+{
+    private readonly VirtualDisk _disk;
+    private readonly SparseStream _stream;
+
+    private OpenedNtfs(VirtualDisk disk, SparseStream stream, NtfsVolume volume)
+    {
+        _disk = disk;
+        _stream = stream;
+        Volume = volume;
+    }
+
+    public NtfsVolume Volume { get; }
+
+    public static OpenedNtfs Open(string imagePath, int? partitionNumber)
+    {
+        VirtualDisk disk = DiskImage.Open(imagePath);
+        try
+        {
+            SparseStream stream = SelectVolume(disk, imagePath, partitionNumber);
+            try
+            {
+                return new OpenedNtfs(disk, stream, NtfsVolume.Open(stream, new NtfsOpenOptions { FilePath = imagePath, LeaveOpen = true }));
+            }
+            catch
+            {
+                if (!ReferenceEquals(stream, disk.Content))
+                {
+                    stream.Dispose();
+                }
+                throw;
+            }
+        }
+        catch
+        {
+            disk.Dispose();
+            throw;
+        }
+    }
+
+    private static SparseStream SelectVolume(VirtualDisk disk, string imagePath, int? partitionNumber)
+    {
+        PartitionTable? table = PartitionTable.Read(disk);
+        if (table is null || table.Partitions.Count == 0)
+        {
+            if (partitionNumber is not null)
+            {
+                throw new ArgumentException($"{imagePath} has no partition table; leave out --partition to read the whole disk as one volume.");
+            }
+            return disk.Content;
+        }
+        if (partitionNumber is { } n)
+        {
+            PartitionInfo chosen = table.Partitions.FirstOrDefault(p => p.Index == n)
+                ?? throw new ArgumentException($"{imagePath} has no partition {n}. It has: {Describe(table, table.Partitions)}.");
+            return table.Open(chosen);
+        }
+        var ntfs = new List<PartitionInfo>();
+        foreach (PartitionInfo p in table.Partitions)
+        {
+            using SparseStream s = table.Open(p);
+            if (FileSystemProbe.Detect(s)?.Name == "NTFS")
+            {
+                ntfs.Add(p);
+            }
+        }
+        return ntfs.Count switch
+        {
+            1 => table.Open(ntfs[0]),
+            0 => throw new ArgumentException($"{imagePath} has no NTFS partition. Its partitions: {Describe(table, table.Partitions)}."),
+            _ => throw new ArgumentException($"{imagePath} has {ntfs.Count} NTFS partitions: {Describe(table, ntfs)}. Choose one with --partition N."),
+        };
+    }
+
+    private static string Describe(PartitionTable table, IEnumerable<PartitionInfo> partitions) =>
+        string.Join("; ", partitions.Select(p =>
+        {
+            string? fs = null;
+            using (SparseStream s = table.Open(p))
+            {
+                fs = FileSystemProbe.Detect(s)?.ToString();
+            }
+            return string.Format(CultureInfo.InvariantCulture, "{0}: {1}, {2} MiB{3}", p.Index, p.TypeName, p.Length >> 20, fs is null ? string.Empty : ", " + fs);
+        }));
+
+    public void Dispose()
+    {
+        Volume.Dispose();
+        if (!ReferenceEquals(_stream, _disk.Content))
+        {
+            _stream.Dispose();
+        }
+        _disk.Dispose();
+    }
+}

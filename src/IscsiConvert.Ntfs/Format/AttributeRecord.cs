@@ -1,0 +1,179 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+
+namespace IscsiConvert.Ntfs.Format;
+
+/// <summary>One attribute of an MFT record: its header and either its resident value or its runs.</summary>
+internal sealed class AttributeRecord
+{
+    private const int TypeOffset = 0x00;
+    private const int LengthOffset = 0x04;
+    private const int NonResidentOffset = 0x08;
+    private const int NameLengthOffset = 0x09;
+    private const int NameOffsetOffset = 0x0A;
+    private const int FlagsOffset = 0x0C;
+    private const int IdOffset = 0x0E;
+    private const int ValueLengthOffset = 0x10;
+    private const int ValueOffsetOffset = 0x14;
+    private const int StartVcnOffset = 0x10;
+    private const int LastVcnOffset = 0x18;
+    private const int RunListOffsetOffset = 0x20;
+    private const int CompressionUnitOffset = 0x22;
+    private const int AllocatedSizeOffset = 0x28;
+    private const int DataSizeOffset = 0x30;
+    private const int InitializedSizeOffset = 0x38;
+    private const int ResidentHeaderSize = 0x18;
+    private const int NonResidentHeaderSize = 0x40;
+
+    public const ushort FlagCompressed = 0x0001;
+    public const ushort FlagEncrypted = 0x4000;
+    public const ushort FlagSparse = 0x8000;
+
+    private AttributeRecord(uint type, string name, ushort flags, ushort id, long recordNumber)
+    {
+        Type = type;
+        Name = name;
+        Flags = flags;
+        Id = id;
+        RecordNumber = recordNumber;
+    }
+
+    public uint Type { get; }
+
+    public string Name { get; }
+
+    public ushort Flags { get; }
+
+    public ushort Id { get; }
+
+    /// <summary>The MFT record that holds this attribute (an extension record when it came through $ATTRIBUTE_LIST).</summary>
+    public long RecordNumber { get; }
+
+    public bool IsResident { get; private set; }
+
+    public byte[] Value { get; private set; } = Array.Empty<byte>();
+
+    public long StartVcn { get; private set; }
+
+    public long LastVcn { get; private set; }
+
+    public int CompressionUnit { get; private set; }
+
+    public long AllocatedSize { get; private set; }
+
+    public long DataSize { get; private set; }
+
+    public long InitializedSize { get; private set; }
+
+    public IReadOnlyList<DataRun> Runs { get; private set; } = Array.Empty<DataRun>();
+
+    /// <summary>Byte offset of this attribute in the volume, for error messages.</summary>
+    public long VolumeOffset { get; private set; }
+
+    public bool IsCompressed => (Flags & FlagCompressed) != 0;
+
+    public bool IsEncrypted => (Flags & FlagEncrypted) != 0;
+
+    /// <summary>The attribute's total length field, read before parsing so the caller can step to the next one.</summary>
+    public static (uint Type, int Length) PeekHeader(ReadOnlySpan<byte> at) =>
+        (BinaryPrimitives.ReadUInt32LittleEndian(at.Slice(TypeOffset)),
+         at.Length >= 8 ? (int)Math.Min(int.MaxValue, BinaryPrimitives.ReadUInt32LittleEndian(at.Slice(LengthOffset))) : 0);
+
+    /// <summary>Parses one attribute from <paramref name="attr"/>, which is exactly its length.</summary>
+    public static AttributeRecord ReadFrom(ReadOnlySpan<byte> attr, long recordNumber, long volumeOffset, long totalClusters, string? filePath)
+    {
+        string structure = $"MFT record {recordNumber} attribute";
+        if (attr.Length < ResidentHeaderSize)
+        {
+            throw new CorruptDataException("NTFS", structure, volumeOffset, $"the attribute is {attr.Length} bytes, shorter than its header", filePath);
+        }
+        uint type = BinaryPrimitives.ReadUInt32LittleEndian(attr.Slice(TypeOffset));
+        structure = $"MFT record {recordNumber} attribute 0x{type:X}";
+        bool nonResident = attr[NonResidentOffset] != 0;
+        int nameLength = attr[NameLengthOffset];
+        int nameOffset = BinaryPrimitives.ReadUInt16LittleEndian(attr.Slice(NameOffsetOffset));
+        if (nameLength > 0 && (nameOffset > attr.Length || nameLength * 2 > attr.Length - nameOffset))
+        {
+            throw new CorruptDataException("NTFS", structure, volumeOffset + NameOffsetOffset, $"the name ({nameLength} characters at {nameOffset}) runs past the attribute's {attr.Length} bytes", filePath);
+        }
+        string name = nameLength == 0 ? string.Empty : DecodeName(attr.Slice(nameOffset, nameLength * 2));
+        var record = new AttributeRecord(type, name, BinaryPrimitives.ReadUInt16LittleEndian(attr.Slice(FlagsOffset)),
+            BinaryPrimitives.ReadUInt16LittleEndian(attr.Slice(IdOffset)), recordNumber)
+        {
+            VolumeOffset = volumeOffset,
+        };
+        if (!nonResident)
+        {
+            uint valueLength = BinaryPrimitives.ReadUInt32LittleEndian(attr.Slice(ValueLengthOffset));
+            int valueOffset = BinaryPrimitives.ReadUInt16LittleEndian(attr.Slice(ValueOffsetOffset));
+            if (valueOffset > attr.Length || valueLength > (uint)(attr.Length - valueOffset))
+            {
+                throw new CorruptDataException("NTFS", structure, volumeOffset + ValueLengthOffset,
+                    $"the resident value ({valueLength} bytes at {valueOffset}) runs past the attribute's {attr.Length} bytes", filePath);
+            }
+            record.IsResident = true;
+            record.Value = attr.Slice(valueOffset, (int)valueLength).ToArray();
+            record.DataSize = valueLength;
+            record.InitializedSize = valueLength;
+            record.AllocatedSize = valueLength;
+            return record;
+        }
+        if (attr.Length < NonResidentHeaderSize)
+        {
+            throw new CorruptDataException("NTFS", structure, volumeOffset, $"the non-resident attribute is {attr.Length} bytes, shorter than its header", filePath);
+        }
+        record.StartVcn = BinaryPrimitives.ReadInt64LittleEndian(attr.Slice(StartVcnOffset));
+        record.LastVcn = BinaryPrimitives.ReadInt64LittleEndian(attr.Slice(LastVcnOffset));
+        record.CompressionUnit = BinaryPrimitives.ReadUInt16LittleEndian(attr.Slice(CompressionUnitOffset));
+        record.AllocatedSize = BinaryPrimitives.ReadInt64LittleEndian(attr.Slice(AllocatedSizeOffset));
+        record.DataSize = BinaryPrimitives.ReadInt64LittleEndian(attr.Slice(DataSizeOffset));
+        record.InitializedSize = BinaryPrimitives.ReadInt64LittleEndian(attr.Slice(InitializedSizeOffset));
+        if (record.StartVcn < 0 || record.LastVcn < record.StartVcn - 1 || record.LastVcn >= totalClusters * 2)
+        {
+            throw new CorruptDataException("NTFS", structure, volumeOffset + StartVcnOffset, $"VCN range {record.StartVcn}..{record.LastVcn} is impossible", filePath);
+        }
+        if (record.StartVcn == 0 && (record.DataSize < 0 || record.InitializedSize < 0 || record.AllocatedSize < 0 || record.InitializedSize > record.DataSize))
+        {
+            throw new CorruptDataException("NTFS", structure, volumeOffset + AllocatedSizeOffset,
+                $"sizes are inconsistent: allocated {record.AllocatedSize}, data {record.DataSize}, initialized {record.InitializedSize}", filePath);
+        }
+        if (record.CompressionUnit > 16)
+        {
+            throw new CorruptDataException("NTFS", structure, volumeOffset + CompressionUnitOffset, $"compression unit 2^{record.CompressionUnit} clusters is too large", filePath);
+        }
+        int runListOffset = BinaryPrimitives.ReadUInt16LittleEndian(attr.Slice(RunListOffsetOffset));
+        if (runListOffset < NonResidentHeaderSize || runListOffset > attr.Length)
+        {
+            throw new CorruptDataException("NTFS", structure, volumeOffset + RunListOffsetOffset, $"the runlist offset {runListOffset} lies outside the attribute's {attr.Length} bytes", filePath);
+        }
+        record.Runs = RunList.Decode(attr.Slice(runListOffset), record.StartVcn, record.LastVcn, totalClusters, structure + " runlist", volumeOffset + runListOffset, filePath);
+        return record;
+    }
+
+    internal static string DecodeName(ReadOnlySpan<byte> utf16)
+    {
+        ReadOnlySpan<char> chars = MemoryMarshal.Cast<byte, char>(utf16);
+        return chars.ToString();
+    }
+
+    /// <summary>Copies the sizes of the first extent onto a later one (only the first extent of an attribute spread over
+    /// several records carries them).</summary>
+    public void InheritSizes(AttributeRecord first)
+    {
+        AllocatedSize = first.AllocatedSize;
+        DataSize = first.DataSize;
+        InitializedSize = first.InitializedSize;
+        CompressionUnit = first.CompressionUnit;
+    }
+
+    /// <summary>Concatenates the runs of later extents (ordered by start VCN) onto this first extent.</summary>
+    public void AppendRuns(IReadOnlyList<DataRun> more, long lastVcn)
+    {
+        var all = new List<DataRun>(Runs);
+        all.AddRange(more);
+        Runs = all;
+        LastVcn = lastVcn;
+    }
+}

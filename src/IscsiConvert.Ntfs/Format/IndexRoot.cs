@@ -1,0 +1,40 @@
+using System;
+using System.Buffers.Binary;
+
+namespace IscsiConvert.Ntfs.Format;
+
+/// <summary>$INDEX_ROOT header: what is indexed, how it is collated, and the size of the INDX records below it.</summary>
+internal sealed class IndexRoot
+{
+    private const int AttributeTypeOffset = 0x00;
+    private const int CollationRuleOffset = 0x04;
+    private const int IndexRecordSizeOffset = 0x08;
+    public const int NodeHeaderOffset = 0x10;
+
+    public const uint CollationFileName = 1;
+
+    public uint IndexedAttributeType { get; private set; }
+
+    public uint CollationRule { get; private set; }
+
+    public int IndexRecordSize { get; private set; }
+
+    public static IndexRoot ReadFrom(ReadOnlySpan<byte> value, string structure, long offset, string? filePath)
+    {
+        if (value.Length < NodeHeaderOffset + IndexNode.HeaderSize)
+        {
+            throw new CorruptDataException("NTFS", structure, offset, $"$INDEX_ROOT is {value.Length} bytes, shorter than its headers", filePath);
+        }
+        uint size = BinaryPrimitives.ReadUInt32LittleEndian(value.Slice(IndexRecordSizeOffset));
+        if (size < UpdateSequence.Stride || size > 64 * 1024 || (size & (size - 1)) != 0)
+        {
+            throw new CorruptDataException("NTFS", structure, offset + IndexRecordSizeOffset, $"index record size {size} is not a power of two from 512 to 65536", filePath);
+        }
+        return new IndexRoot
+        {
+            IndexedAttributeType = BinaryPrimitives.ReadUInt32LittleEndian(value.Slice(AttributeTypeOffset)),
+            CollationRule = BinaryPrimitives.ReadUInt32LittleEndian(value.Slice(CollationRuleOffset)),
+            IndexRecordSize = (int)size,
+        };
+    }
+}

@@ -1,0 +1,42 @@
+using System;
+using System.Buffers.Binary;
+
+namespace IscsiConvert.Ntfs.Format;
+
+/// <summary>$STANDARD_INFORMATION: the four timestamps Windows shows and the DOS file attribute flags.</summary>
+internal sealed class StandardInformation
+{
+    private const int CreationOffset = 0x00;
+    private const int ModificationOffset = 0x08;
+    private const int MftChangeOffset = 0x10;
+    private const int AccessOffset = 0x18;
+    private const int FileAttributesOffset = 0x20;
+    private const int SecurityIdOffset = 0x34;
+    private const int MinSize = 0x24;
+
+    // NTFS 3.x adds owner id, security id, quota and USN after the NTFS 1.2 fields; 72 bytes in all.
+    private const int Version3Size = 0x48;
+
+    public long CreationTime { get; private set; }
+
+    public long ModificationTime { get; private set; }
+
+    public long MftChangeTime { get; private set; }
+
+    public long AccessTime { get; private set; }
+
+    public uint FileAttributes { get; private set; }
+
+    /// <summary>The key of the file's security descriptor in $Secure, or 0 (NTFS 1.2 records, or a private descriptor).</summary>
+    public uint SecurityId { get; private set; }
+
+    public static StandardInformation? TryReadFrom(ReadOnlySpan<byte> value) => value.Length < MinSize ? null : new StandardInformation
+    {
+        CreationTime = BinaryPrimitives.ReadInt64LittleEndian(value.Slice(CreationOffset)),
+        ModificationTime = BinaryPrimitives.ReadInt64LittleEndian(value.Slice(ModificationOffset)),
+        MftChangeTime = BinaryPrimitives.ReadInt64LittleEndian(value.Slice(MftChangeOffset)),
+        AccessTime = BinaryPrimitives.ReadInt64LittleEndian(value.Slice(AccessOffset)),
+        FileAttributes = BinaryPrimitives.ReadUInt32LittleEndian(value.Slice(FileAttributesOffset)),
+        SecurityId = value.Length >= Version3Size ? BinaryPrimitives.ReadUInt32LittleEndian(value.Slice(SecurityIdOffset)) : 0,
+    };
+}

@@ -1,0 +1,248 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using CsCheck;
+using IscsiConvert.Ntfs;
+using Xunit;
+
+namespace IscsiConvert.Tests;
+
+/// <summary>
+/// Damaged copies of testfs1 (made in memory; the corpus file is never written): each kind of damage gives a
+/// CorruptDataException that names the MFT record and the byte offset, and random damage never gives anything else.
+/// Structures are located by scanning the image for their signatures, independently of the reader.
+/// </summary>
+public class NtfsBadInputTests
+{
+    private const int Record = 1024;
+
+    private static byte[] Original() => File.ReadAllBytes(TestData.Require("ntfs/testfs1"));
+
+    // NTFS 3.1 records carry their own number at 0x2C; scanning for it avoids using the reader to find them.
+    private static int FindRecord(byte[] image, int number)
+    {
+        for (int at = 0; at + Record <= image.Length; at += 512)
+        {
+            if (image.AsSpan(at, 4).SequenceEqual("FILE"u8) && BinaryPrimitives.ReadUInt32LittleEndian(image.AsSpan(at + 0x2C)) == number
+                && (BinaryPrimitives.ReadUInt16LittleEndian(image.AsSpan(at + 0x16)) & 1) != 0)
+            {
+                return at;
+            }
+        }
+        throw new InvalidOperationException($"record {number} not found");
+    }
+
+    private static int FindAttribute(byte[] image, int record, uint type)
+    {
+        int p = record + BinaryPrimitives.ReadUInt16LittleEndian(image.AsSpan(record + 0x14));
+        while (BinaryPrimitives.ReadUInt32LittleEndian(image.AsSpan(p)) != type)
+        {
+            p += (int)BinaryPrimitives.ReadUInt32LittleEndian(image.AsSpan(p + 4));
+        }
+        return p;
+    }
+
+    private static CorruptDataException Corrupt(byte[] image, Action<NtfsVolume> action)
+    {
+        return Assert.Throws<CorruptDataException>(() =>
+        {
+            using var volume = NtfsVolume.Open(new MemoryStream(image, writable: false));
+            action(volume);
+        });
+    }
+
+    [Fact]
+    public void FixupMismatch_NamesRecordAndOffset()
+    {
+        byte[] image = Original();
+        int root = FindRecord(image, 5);
+        image[root + 510] ^= 0xFF;
+        CorruptDataException ex = Corrupt(image, v => v.ListDirectory(@"\"));
+        Assert.Equal("MFT record 5", ex.Structure);
+        Assert.Equal(root + 510, ex.Offset);
+        Assert.Contains("update sequence", ex.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RunOutsideTheVolume_NamesRecordAndOffset()
+    {
+        byte[] image = Original();
+        int record = FindRecord(image, 66); // 1000-bytes-file: non-resident $DATA
+        int data = FindAttribute(image, record, 0x80);
+        Assert.Equal(1, image[data + 8]);
+        int runs = data + BinaryPrimitives.ReadUInt16LittleEndian(image.AsSpan(data + 0x20));
+        int lengthSize = image[runs] & 0xF;
+        int offsetSize = image[runs] >> 4;
+        Assert.True(offsetSize >= 2);
+        image[runs + 1 + lengthSize + offsetSize - 1] = 0x70; // a large positive cluster offset
+        CorruptDataException ex = Corrupt(image, v => v.OpenFile(@"\1000-bytes-file"));
+        Assert.StartsWith("MFT record 66", ex.Structure, StringComparison.Ordinal);
+        Assert.Equal(runs, ex.Offset);
+        Assert.Contains("outside the volume", ex.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AttributeLengthOverflow_NamesRecordAndOffset()
+    {
+        byte[] image = Original();
+        int record = FindRecord(image, 66);
+        int data = FindAttribute(image, record, 0x80);
+        BinaryPrimitives.WriteUInt32LittleEndian(image.AsSpan(data + 4), 0xFFFFFFF8);
+        CorruptDataException ex = Corrupt(image, v => v.GetEntry(@"\1000-bytes-file"));
+        Assert.Equal("MFT record 66", ex.Structure);
+        Assert.Equal(data + 4, ex.Offset);
+        Assert.Contains("overflows", ex.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void IndexLoop_IsReported_NotFollowed()
+    {
+        byte[] image = Original();
+        // many_subdirs (record 68) has INDX records in $INDEX_ALLOCATION; find the one whose entries have children
+        // (the top node) and point one of its children back at the node itself.
+        bool patched = false;
+        for (int at = 0; at + 4096 <= image.Length && !patched; at += 512)
+        {
+            if (!image.AsSpan(at, 4).SequenceEqual("INDX"u8))
+            {
+                continue;
+            }
+            long ownVcn = BinaryPrimitives.ReadInt64LittleEndian(image.AsSpan(at + 0x10));
+            int node = at + 0x18;
+            int pos = node + (int)BinaryPrimitives.ReadUInt32LittleEndian(image.AsSpan(node));
+            while (true)
+            {
+                int length = BinaryPrimitives.ReadUInt16LittleEndian(image.AsSpan(pos + 8));
+                uint flags = BinaryPrimitives.ReadUInt32LittleEndian(image.AsSpan(pos + 12));
+                int field = pos + length - 8;
+                bool clearOfFixups = (field % 512) + 8 <= 510;
+                if ((flags & 1) != 0 && clearOfFixups)
+                {
+                    BinaryPrimitives.WriteInt64LittleEndian(image.AsSpan(field), ownVcn);
+                    patched = true;
+                    break;
+                }
+                if ((flags & 2) != 0 || length == 0)
+                {
+                    break;
+                }
+                pos += length;
+            }
+        }
+        Assert.True(patched, "no INDX record with child nodes found");
+
+        var watch = Stopwatch.StartNew();
+        CorruptDataException ex = Corrupt(image, v => v.ListDirectory(@"\many_subdirs"));
+        Assert.StartsWith("MFT record 68 $I30 index record VCN", ex.Structure, StringComparison.Ordinal);
+        Assert.Contains("loops", ex.Problem, StringComparison.Ordinal);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5));
+    }
+
+    [Theory]
+    [InlineData(0xE0)] // 2^32 bytes
+    [InlineData(0x00)]
+    [InlineData(0x7F)] // 127 clusters of 512 bytes: not a whole number of update sequence strides… and absurd
+    public void AbsurdMftRecordSize_IsCorruptBootSector(byte value)
+    {
+        byte[] image = Original();
+        image[0x40] = value;
+        CorruptDataException ex = Assert.Throws<CorruptDataException>(() => NtfsVolume.Open(new MemoryStream(image, writable: false)));
+        Assert.True(ex.Structure == "boot sector" || ex.Structure.StartsWith("MFT record 0", StringComparison.Ordinal), ex.Message);
+    }
+
+    [Fact]
+    public void NotNtfs_IsUnsupported()
+    {
+        byte[] image = Original();
+        image[3] = (byte)'X';
+        Assert.Throws<UnsupportedFormatException>(() => NtfsVolume.Open(new MemoryStream(image, writable: false)));
+    }
+
+    /// <summary>Random byte damage, mostly in the MFT and index records: only our exception types, and quickly.</summary>
+    [Fact]
+    public void RandomDamage_GivesOnlyOurExceptions()
+    {
+        byte[] original = Original();
+        int mft = FindRecord(original, 0);
+        int[] indx = Enumerable.Range(0, original.Length / 512).Select(i => i * 512).Where(a => original.AsSpan(a, 4).SequenceEqual("INDX"u8)).ToArray();
+        Assert.NotEmpty(indx);
+        var gen = Gen.Select(Gen.Int[0, 2], Gen.Int[0, 100 * Record], Gen.Int[0, indx.Length - 1], Gen.Int[0, 4095], Gen.Byte.Array[1, 6]);
+        gen.Sample((where, inMft, indexRecord, inIndex, values) =>
+        {
+            byte[] b = (byte[])original.Clone();
+            for (int i = 0; i < values.Length; i++)
+            {
+                int at = where switch
+                {
+                    0 => mft + inMft + (i * 8),
+                    1 => indx[indexRecord] + inIndex + i,
+                    _ => (inMft * 20 % original.Length) + i,
+                };
+                if (at < b.Length)
+                {
+                    b[at] = values[i];
+                }
+            }
+            var watch = Stopwatch.StartNew();
+            try
+            {
+                using var volume = NtfsVolume.Open(new MemoryStream(b, writable: false));
+                _ = volume.Verify();
+                ReadEverything(volume);
+            }
+            catch (CorruptDataException)
+            {
+            }
+            catch (UnsupportedFormatException)
+            {
+            }
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), "took " + watch.Elapsed);
+        }, iter: 250);
+    }
+
+    private static void ReadEverything(NtfsVolume volume)
+    {
+        var pending = new Stack<string>();
+        pending.Push(@"\");
+        int seen = 0;
+        byte[] buffer = new byte[1 << 16];
+        while (pending.Count > 0 && seen < 5000)
+        {
+            foreach (NtfsEntry e in volume.ListDirectory(pending.Pop()))
+            {
+                seen++;
+                if (e.IsDirectory)
+                {
+                    pending.Push(e.Path);
+                    continue;
+                }
+                Stream s;
+                try
+                {
+                    s = volume.OpenFile(e.Path);
+                }
+                catch (FileNotFoundException)
+                {
+                    continue; // no unnamed data stream ($Secure and the $Extend files)
+                }
+                using (s)
+                {
+                    long total = 0;
+                    int n;
+                    while (total < (4 << 20) && (n = s.Read(buffer, 0, buffer.Length)) > 0)
+                    {
+                        total += n;
+                    }
+                }
+                foreach (NtfsStreamInfo named in e.AlternateStreams)
+                {
+                    using Stream ads = volume.OpenFile(e.Path, named.Name);
+                    _ = ads.Read(buffer, 0, buffer.Length);
+                }
+            }
+        }
+    }
+}
