@@ -77,13 +77,7 @@ internal sealed class VhdDynamicHeader
             throw new UnsupportedFormatException(
                 $"VHD dynamic header at offset 0x{fileOffset:X} has version {version >> 16}.{version & 0xFFFF}; only version 1.x is supported", path);
         }
-        uint stored = BinaryPrimitives.ReadUInt32BigEndian(source.Slice(ChecksumOffset));
-        uint actual = VhdFields.Checksum(source, ChecksumOffset);
-        if (stored != actual)
-        {
-            throw new CorruptDataException(VhdFields.FormatName, structure, fileOffset,
-                $"checksum mismatch: stored 0x{stored:X8}, computed 0x{actual:X8}", path);
-        }
+        uint stored = VhdFields.ReadVerifiedChecksum(source, ChecksumOffset, structure, fileOffset, path);
         var header = new VhdDynamicHeader
         {
             TableOffset = BinaryPrimitives.ReadUInt64BigEndian(source.Slice(TableOffsetOffset)),

@@ -30,6 +30,19 @@ internal static class VhdFields
         return ~sum;
     }
 
+    /// <summary>Reads the stored checksum of a footer or dynamic header and throws unless it matches the bytes.</summary>
+    public static uint ReadVerifiedChecksum(ReadOnlySpan<byte> source, int checksumOffset, string structure, long fileOffset, string? path)
+    {
+        uint stored = BinaryPrimitives.ReadUInt32BigEndian(source.Slice(checksumOffset));
+        uint actual = Checksum(source, checksumOffset);
+        if (stored != actual)
+        {
+            throw new CorruptDataException(FormatName, structure, fileOffset,
+                $"checksum mismatch: stored 0x{stored:X8}, computed 0x{actual:X8}", path);
+        }
+        return stored;
+    }
+
     /// <summary>Seconds since 2000-01-01 UTC, clamped to what 32 bits hold.</summary>
     public static uint ToTimestamp(DateTimeOffset time)
     {

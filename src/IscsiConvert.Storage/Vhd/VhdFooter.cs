@@ -105,13 +105,7 @@ internal sealed class VhdFooter
                 $"VHD {structure} at offset 0x{fileOffset:X} has format version {version >> 16}.{version & 0xFFFF}; only version 1.x is supported",
                 path);
         }
-        uint stored = BinaryPrimitives.ReadUInt32BigEndian(source.Slice(ChecksumOffset));
-        uint actual = VhdFields.Checksum(source, ChecksumOffset);
-        if (stored != actual)
-        {
-            throw new CorruptDataException(VhdFields.FormatName, structure, fileOffset,
-                $"checksum mismatch: stored 0x{stored:X8}, computed 0x{actual:X8}", path);
-        }
+        uint stored = VhdFields.ReadVerifiedChecksum(source, ChecksumOffset, structure, fileOffset, path);
         var footer = new VhdFooter
         {
             Features = BinaryPrimitives.ReadUInt32BigEndian(source.Slice(FeaturesOffset)),
