@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Threading;
@@ -61,10 +62,12 @@ public static class DiskConverter
         }
 
         long written;
+        IReadOnlyList<string> created = new[] { tempPath };
         try
         {
             using (VirtualDisk target = DiskImage.Create(tempPath, create))
             {
+                created = target.ImageFiles;
                 if (target.Capacity < source.Capacity)
                 {
                     throw new InvalidOperationException($"The new image holds {target.Capacity} bytes, less than the source's {source.Capacity}.");
@@ -76,6 +79,11 @@ public static class DiskConverter
         }
         catch
         {
+            // Remove everything the new image consists of (a split VMDK has extent files beside the descriptor).
+            foreach (string file in created)
+            {
+                TryDelete(file);
+            }
             TryDelete(tempPath);
             throw;
         }

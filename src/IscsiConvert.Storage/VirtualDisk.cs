@@ -58,6 +58,10 @@ public abstract class VirtualDisk : IDisposable
         }
     }
 
+    /// <summary>Every file this image itself consists of (not its parents): the image file, plus extent files for
+    /// formats that split the disk over several files. Conversion removes them all when it fails part way.</summary>
+    internal virtual IReadOnlyList<string> ImageFiles => FilePath is null ? Array.Empty<string>() : new[] { FilePath };
+
     /// <summary>Writes everything buffered to the file, leaving the image consistent on disk.</summary>
     public virtual void Flush() => Content.Flush();
 

@@ -57,6 +57,30 @@ public class DiskConverterTests
         Assert.False(File.Exists(tmp.File("dst.img.partial")));
     }
 
+    [Theory]
+    [InlineData(DiskFormat.Vmdk, "monolithicFlat")]
+    [InlineData(DiskFormat.Vmdk, "twoGbMaxExtentSparse")]
+    [InlineData(DiskFormat.Vhdx, null)]
+    [InlineData(DiskFormat.Qcow2, null)]
+    public void Conversion_cancelled_after_the_target_exists_leaves_no_file_behind(DiskFormat format, string? variant)
+    {
+        using var tmp = new TempDir();
+        string source = tmp.File("src.img");
+        byte[] data = new byte[4 << 20];
+        data[100] = 1;
+        File.WriteAllBytes(source, data);
+        string outDir = Directory.CreateDirectory(tmp.File("out")).FullName;
+        using var cts = new CancellationTokenSource();
+        // The first report comes after the target image was created and before any data is copied.
+        var cancelOnFirstReport = new SyncProgress(_ => cts.Cancel());
+        using (VirtualDisk disk = DiskImage.Open(source))
+        {
+            Assert.ThrowsAny<OperationCanceledException>(() =>
+                DiskConverter.Convert(disk, Path.Combine(outDir, "dst.img"), new DiskCreateOptions { Format = format, Variant = variant }, cancelOnFirstReport, cts.Token));
+        }
+        Assert.Empty(Directory.GetFiles(outDir));
+    }
+
     [Fact]
     public void Existing_destination_is_never_overwritten()
     {

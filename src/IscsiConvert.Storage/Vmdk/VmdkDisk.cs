@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Text;
 using IscsiConvert.Shared;
 
@@ -31,6 +32,10 @@ public sealed class VmdkDisk : VirtualDisk
 
     /// <inheritdoc/>
     public override DiskFormat Format => DiskFormat.Vmdk;
+
+    /// <summary>The descriptor file and every extent file it names.</summary>
+    internal override IReadOnlyList<string> ImageFiles =>
+        base.ImageFiles.Concat(_files.OfType<FileStream>().Select(f => f.Name)).Distinct(StringComparer.Ordinal).ToList();
 
     /// <summary>The descriptor's createType, as VMware spells it: "monolithicSparse", "streamOptimized", "twoGbMaxExtentFlat", …</summary>
     public override string Subformat => Descriptor.CreateType;
