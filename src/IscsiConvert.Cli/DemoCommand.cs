@@ -31,7 +31,7 @@ internal static class DemoCommand
             Directory.CreateDirectory(dir);
             try
             {
-                Run(console, dir);
+                Run(console, dir, keep: outputDir is not null);
             }
             finally
             {
@@ -45,7 +45,7 @@ internal static class DemoCommand
         return command;
     }
 
-    private static void Run(CliConsole console, string dir)
+    private static void Run(CliConsole console, string dir, bool keep)
     {
         TextWriter o = console.Output;
         string basePath = Path.Combine(dir, "windows-sample.vhdx");
@@ -98,12 +98,14 @@ internal static class DemoCommand
                 using VirtualDisk copy = DiskImage.Open(target);
                 // Some formats round the size up (VHD to its CHS geometry); the added tail reads as zeros.
                 bool same = ContentHash(copy, child.Capacity) == expected && copy.Capacity >= child.Capacity;
-                o.WriteLine($"   + {Path.GetFileName(target),-32} {copy.Format.ToString().ToLowerInvariant(),-6} {copy.Subformat,-17} {SizeParser.Format(written),8} of data, {SizeParser.Format(new FileInfo(target).Length),8} on disk, same content: {(same ? "yes" : "NO")}");
+                o.WriteLine($"   + {Path.GetFileName(target),-32} {copy.Format.ToString().ToLowerInvariant(),-6} {copy.Subformat,-17} {SizeParser.Format(written),8} of data, file size {SizeParser.Format(new FileInfo(target).Length),8}, same content: {(same ? "yes" : "NO")}");
             }
         }
 
         o.WriteLine();
-        o.WriteLine($"Done. The sample files are in {dir}.");
+        o.WriteLine(keep
+            ? $"Done. The sample files are in {dir}."
+            : "Done. The sample files were made in a temporary folder and removed; add --output-dir DIR to keep them.");
         o.WriteLine("Next in the engine: NTFS, registry and driver injection into this disk's Windows volume.");
     }
 
