@@ -38,7 +38,7 @@ internal static class CliApp
     {
         var root = new RootCommand(
             "iscsi-convert: prepare offline Windows disk images for iSCSI boot. Inspect, create and convert raw, VHD, " +
-            "VHDX, VMDK and QCOW2 images, and read and edit registry hives. Run 'iscsi-convert demo' for a first look.");
+            "VHDX, VMDK and QCOW2 images, read and edit registry hives, read NTFS volumes and driver INFs. Run 'iscsi-convert demo' for a first look.");
         root.Subcommands.Add(DiskCommands.Build(console));
         root.Subcommands.Add(RegCommands.Build(console));
         root.Subcommands.Add(InfCommands.Build(console));
