@@ -1,0 +1,144 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using IscsiConvert.Storage;
+using IscsiConvert.Storage.Partitions;
+using IscsiConvert.Tests;
+using Xunit;
+
+namespace IscsiConvert.Windows.Tests;
+
+/// <summary>
+/// The model over volumes built by mkntfs + ntfs-3g holding the real Windows 7 SYSTEM hive from testdata; every expected
+/// value comes from hivexget/hivexsh reading that same hive file directly, or from MANIFEST.md.
+/// </summary>
+public class WindowsInstallationTests
+{
+    private const string Win7System = "registry/win7-system/SYSTEM";
+
+    [Fact]
+    public void Bare_ntfs_volume_with_win7_system_hive_is_found_and_read_like_hivex_reads_it()
+    {
+        string hive = TestData.Require(Win7System);
+        using var tmp = new TempDir();
+        string image = NtfsImageBuilder.BuildWindows(tmp, tmp.File("win7.raw"), hive);
+
+        using VirtualDisk disk = DiskImage.Open(image);
+        IReadOnlyList<WindowsInstallation> found = WindowsInstallation.Find(disk);
+        try
+        {
+            WindowsInstallation w = Assert.Single(found);
+            Assert.Null(w.PartitionIndex);
+            WindowsSystemConfig config = w.ReadConfiguration();
+
+            uint current = HivexOracle.DWord(hive, @"\Select", "Current")!.Value;
+            Assert.Equal($"ControlSet{current:D3}", config.CurrentControlSet);
+            string set = @"\" + config.CurrentControlSet;
+
+            // Services: the same names as hivexsh lists, and the values of a sample as hivexget prints them.
+            IReadOnlyList<string> serviceNames = HivexOracle.Subkeys(hive, set + @"\Services");
+            Assert.Equal(serviceNames.OrderBy(n => n, StringComparer.OrdinalIgnoreCase),
+                config.Services.Select(s => s.Name).OrderBy(n => n, StringComparer.OrdinalIgnoreCase));
+            foreach (string name in new[] { "Tcpip", "E1G60", "i8042prt", "atapi", "msiscsi", "Disk", "Netlogon" })
+            {
+                string key = $@"{set}\Services\{name}";
+                WindowsService? s = config.Services.SingleOrDefault(x => string.Equals(x.Name, name, StringComparison.OrdinalIgnoreCase));
+                if (!serviceNames.Contains(name, StringComparer.OrdinalIgnoreCase))
+                {
+                    Assert.Null(s);
+                    continue;
+                }
+                Assert.NotNull(s);
+                Assert.Equal(HivexOracle.DWord(hive, key, "Start"), s.Start);
+                Assert.Equal(HivexOracle.DWord(hive, key, "Type"), s.Type);
+                Assert.Equal(HivexOracle.Get(hive, key, "Group"), s.Group);
+                Assert.Equal(HivexOracle.Get(hive, key, "ImagePath"), s.ImagePath);
+                Assert.Equal(HivexOracle.DWord(hive, key, "BootFlags"), s.BootFlags);
+            }
+
+            // CriticalDeviceDatabase: MANIFEST.md states 2548 subkeys; names as hivexsh lists them; a sample's values.
+            Assert.Equal(2548, config.CriticalDevices.Count);
+            IReadOnlyList<string> cddbNames = HivexOracle.Subkeys(hive, set + @"\Control\CriticalDeviceDatabase");
+            Assert.Equal(cddbNames.OrderBy(n => n, StringComparer.OrdinalIgnoreCase),
+                config.CriticalDevices.Select(e => e.Id).OrderBy(n => n, StringComparer.OrdinalIgnoreCase));
+            foreach (string id in new[] { cddbNames[0], cddbNames[500], cddbNames[1000], cddbNames[2000], cddbNames[cddbNames.Count - 1] })
+            {
+                string key = $@"{set}\Control\CriticalDeviceDatabase\{id}";
+                CriticalDeviceEntry e = config.CriticalDevices.Single(x => x.Id == id);
+                Assert.Equal(HivexOracle.Get(hive, key, "ClassGUID"), e.ClassGuid);
+                Assert.Equal(HivexOracle.Get(hive, key, "Service"), e.Service);
+            }
+
+            // MANIFEST.md: the Windows 7 hive has no DriverDatabase; the volume has no SOFTWARE hive.
+            Assert.False(config.HasDriverDatabase);
+            Assert.Null(config.DriverPackageCount);
+            Assert.Null(config.Version);
+        }
+        finally
+        {
+            foreach (WindowsInstallation w in found)
+            {
+                w.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public void Installation_in_a_gpt_partition_is_found_on_that_partition()
+    {
+        string hive = TestData.Require(Win7System);
+        using var tmp = new TempDir();
+        string volume = NtfsImageBuilder.BuildWindows(tmp, tmp.File("volume.raw"), hive);
+        string diskPath = tmp.File("disk.raw");
+        int windowsIndex;
+        using (VirtualDisk disk = DiskImage.Create(diskPath, new DiskCreateOptions { Format = DiskFormat.Raw, Capacity = NtfsImageBuilder.VolumeSize + (24L << 20) }))
+        {
+            PartitionTable table = PartitionTable.CreateGpt(disk.Content, 512, IdentifierSource.Sequential(7));
+            table.AddPartition(NewPartition.Of(PartitionKind.EfiSystem, 16L << 20, "EFI system partition"));
+            PartitionInfo p = table.AddPartition(NewPartition.Of(PartitionKind.BasicData, NtfsImageBuilder.VolumeSize, "Basic data partition"));
+            windowsIndex = p.Index;
+            using SparseStream target = table.Open(p);
+            byte[] bytes = File.ReadAllBytes(volume);
+            target.WriteAt(0, bytes);
+            disk.Flush();
+        }
+
+        // The partition's number as sgdisk prints it for the basic data partition.
+        Oracle.Require("sgdisk");
+        string listing = Oracle.RunChecked("sgdisk", "-p", diskPath);
+        string line = listing.Split('\n').Single(l => l.Contains("Basic data partition", StringComparison.Ordinal));
+        int sgdiskNumber = int.Parse(line.Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+
+        using VirtualDisk opened = DiskImage.Open(diskPath);
+        IReadOnlyList<WindowsInstallation> found = WindowsInstallation.Find(opened);
+        try
+        {
+            WindowsInstallation w = Assert.Single(found);
+            Assert.Equal(windowsIndex, w.PartitionIndex);
+            Assert.Equal(sgdiskNumber, w.PartitionIndex);
+            uint current = HivexOracle.DWord(hive, @"\Select", "Current")!.Value;
+            Assert.Equal($"ControlSet{current:D3}", w.ReadConfiguration().CurrentControlSet);
+        }
+        finally
+        {
+            foreach (WindowsInstallation w in found)
+            {
+                w.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public void Ntfs_volume_without_windows_has_no_installation()
+    {
+        using var tmp = new TempDir();
+        string image = NtfsImageBuilder.Build(tmp, tmp.File("data.raw"), mount =>
+        {
+            Directory.CreateDirectory(Path.Combine(mount, "Windows", "System32"));
+            File.WriteAllText(Path.Combine(mount, "Windows", "readme.txt"), "not Windows");
+        });
+        using VirtualDisk disk = DiskImage.Open(image);
+        Assert.Empty(WindowsInstallation.Find(disk));
+    }
+}
