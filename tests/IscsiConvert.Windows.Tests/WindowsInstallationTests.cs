@@ -130,6 +130,48 @@ public class WindowsInstallationTests
     }
 
     [Fact]
+    public void Dirty_windows10_system_hive_is_recovered_in_memory_from_its_logs_on_the_volume()
+    {
+        // MANIFEST.md: SYSTEM_B is dirty; SYSTEM_B.recovered-by-yarp is the reference recovery from its .LOG1/.LOG2.
+        string reference = TestData.Require("registry/win10-dirty-system/SYSTEM_B.recovered-by-yarp");
+        using var tmp = new TempDir();
+        string dirty = TestData.Gunzip("registry/win10-dirty-system/SYSTEM_B.gz", tmp.Path);
+        string log1 = TestData.Gunzip("registry/win10-dirty-system/SYSTEM_B.LOG1.gz", tmp.Path);
+        string log2 = TestData.Gunzip("registry/win10-dirty-system/SYSTEM_B.LOG2.gz", tmp.Path);
+        string image = NtfsImageBuilder.Build(tmp, tmp.File("win10.raw"), mount =>
+        {
+            string config = Path.Combine(mount, "Windows", "System32", "config");
+            Directory.CreateDirectory(config);
+            File.Copy(dirty, Path.Combine(config, "SYSTEM"));
+            File.Copy(log1, Path.Combine(config, "SYSTEM.LOG1"));
+            File.Copy(log2, Path.Combine(config, "SYSTEM.LOG2"));
+        });
+        byte[] before = File.ReadAllBytes(image);
+
+        using (VirtualDisk disk = DiskImage.Open(image))
+        {
+            IReadOnlyList<WindowsInstallation> found = WindowsInstallation.Find(disk);
+            using WindowsInstallation w = Assert.Single(found);
+            WindowsSystemConfig config = w.ReadConfiguration();
+
+            uint current = HivexOracle.DWord(reference, @"\Select", "Current")!.Value;
+            Assert.Equal($"ControlSet{current:D3}", config.CurrentControlSet);
+            // The dirty file alone lists one service fewer than the recovered hive: recovery must have happened.
+            IReadOnlyList<string> recovered = HivexOracle.Subkeys(reference, $@"\{config.CurrentControlSet}\Services");
+            Assert.NotEqual(recovered.Count, HivexOracle.Subkeys(dirty, $@"\{config.CurrentControlSet}\Services").Count);
+            Assert.Equal(recovered.OrderBy(n => n, StringComparer.OrdinalIgnoreCase),
+                config.Services.Select(s => s.Name).OrderBy(n => n, StringComparer.OrdinalIgnoreCase));
+            Assert.True(config.HasDriverDatabase);
+            Assert.Equal(HivexOracle.Subkeys(reference, @"\DriverDatabase\DriverPackages").Count, config.DriverPackageCount);
+            Assert.Equal(222, config.DriverPackageCount); // MANIFEST.md
+            Assert.Empty(config.CriticalDevices); // Windows 10 has no CriticalDeviceDatabase
+        }
+
+        // Read-only: the image is byte-for-byte unchanged.
+        Assert.True(before.AsSpan().SequenceEqual(File.ReadAllBytes(image)));
+    }
+
+    [Fact]
     public void Ntfs_volume_without_windows_has_no_installation()
     {
         using var tmp = new TempDir();
