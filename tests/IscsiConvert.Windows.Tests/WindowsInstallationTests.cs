@@ -172,6 +172,52 @@ public class WindowsInstallationTests
     }
 
     [Fact]
+    public void Two_installations_on_one_disk_are_both_reported()
+    {
+        string hive = TestData.Require(Win7System);
+        using var tmp = new TempDir();
+        string volume = NtfsImageBuilder.BuildWindows(tmp, tmp.File("volume.raw"), hive);
+        string empty = NtfsImageBuilder.Build(tmp, tmp.File("data.raw"), _ => { });
+        string diskPath = tmp.File("disk.raw");
+        var expected = new List<int>();
+        using (VirtualDisk disk = DiskImage.Create(diskPath, new DiskCreateOptions { Format = DiskFormat.Raw, Capacity = (3 * NtfsImageBuilder.VolumeSize) + (8L << 20) }))
+        {
+            PartitionTable table = PartitionTable.CreateGpt(disk.Content, 512, IdentifierSource.Sequential(11));
+            foreach (string source in new[] { volume, empty, volume })
+            {
+                PartitionInfo p = table.AddPartition(NewPartition.Of(PartitionKind.BasicData, NtfsImageBuilder.VolumeSize, "Basic data partition"));
+                using SparseStream target = table.Open(p);
+                target.WriteAt(0, File.ReadAllBytes(source));
+                if (source == volume)
+                {
+                    expected.Add(p.Index);
+                }
+            }
+            disk.Flush();
+        }
+
+        // sgdisk numbers the partitions 1, 2, 3; Windows is on the first and the third.
+        Oracle.Require("sgdisk");
+        string listing = Oracle.RunChecked("sgdisk", "-p", diskPath);
+        Assert.Equal(3, listing.Split('\n').Count(l => l.Contains("Basic data partition", StringComparison.Ordinal)));
+
+        using VirtualDisk opened = DiskImage.Open(diskPath);
+        IReadOnlyList<WindowsInstallation> found = WindowsInstallation.Find(opened);
+        try
+        {
+            Assert.Equal(new int?[] { 1, 3 }, found.Select(w => w.PartitionIndex).ToArray());
+            Assert.Equal(expected.Select(i => (int?)i), found.Select(w => w.PartitionIndex));
+        }
+        finally
+        {
+            foreach (WindowsInstallation w in found)
+            {
+                w.Dispose();
+            }
+        }
+    }
+
+    [Fact]
     public void Ntfs_volume_without_windows_has_no_installation()
     {
         using var tmp = new TempDir();
