@@ -78,6 +78,7 @@ internal static class InspectCommand
                 ? "  Version:          unknown (no SOFTWARE hive)"
                 : $"  Version:          {r.Version.ProductName} (version {r.Version.CurrentVersion}, build {r.Version.CurrentBuild}{(r.Version.MajorVersion is uint maj ? $", {maj}.{r.Version.MinorVersion}" : "")})");
             o.WriteLine(r.DriverPackages is int n ? $"  DriverDatabase:   {n} driver packages" : "  DriverDatabase:   none");
+            o.WriteLine(r.DriversHivePackages is int dp ? $"  DRIVERS hive:     {dp} driver packages" : "  DRIVERS hive:     none");
             o.WriteLine($"  Services:         {r.Services.Count}");
             o.WriteLine($"  Critical devices: {r.CriticalDevices.Count}");
             o.WriteLine();
@@ -112,7 +113,7 @@ internal static class InspectCommand
     };
 
     private sealed record InstallationReport(
-        int? Partition, string VolumeLabel, string ControlSet, VersionReport? Version, bool HasDriverDatabase, int? DriverPackages,
+        int? Partition, string VolumeLabel, string ControlSet, VersionReport? Version, bool HasDriverDatabase, int? DriverPackages, int? DriversHivePackages,
         List<ServiceReport> Services, List<CriticalDeviceReport> CriticalDevices)
     {
         public static InstallationReport From(WindowsInstallation w, WindowsSystemConfig c) => new(
@@ -122,6 +123,7 @@ internal static class InspectCommand
             c.Version is null ? null : new VersionReport(c.Version.ProductName, c.Version.CurrentVersion, c.Version.CurrentBuild, c.Version.MajorVersion, c.Version.MinorVersion, c.Version.EditionId, c.Version.InstallationType),
             c.HasDriverDatabase,
             c.DriverPackageCount,
+            c.DriversHivePackageCount,
             c.Services.Select(s => new ServiceReport(s.Name, s.Start, StartName(s.Start), s.Type, s.Group, s.ImagePath, s.BootFlags)).ToList(),
             c.CriticalDevices.Select(d => new CriticalDeviceReport(d.Id, d.ClassGuid, d.Service)).ToList());
     }

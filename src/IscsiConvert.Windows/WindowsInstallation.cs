@@ -131,12 +131,13 @@ public sealed class WindowsInstallation : IDisposable
         }
     }
 
-    /// <summary>Reads what the SYSTEM hive (and SOFTWARE, when present) say about this installation.</summary>
+    /// <summary>Reads what the SYSTEM hive (and SOFTWARE and DRIVERS, when present) say about this installation.</summary>
     public WindowsSystemConfig ReadConfiguration()
     {
         using RegistryHive system = OpenSystemHive();
         using RegistryHive? software = OpenSoftwareHive();
-        return WindowsSystemConfig.Read(system, software);
+        using RegistryHive? drivers = OpenHive("DRIVERS");
+        return WindowsSystemConfig.Read(system, software, drivers);
     }
 
     /// <inheritdoc/>

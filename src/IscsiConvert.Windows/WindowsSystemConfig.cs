@@ -8,8 +8,9 @@ namespace IscsiConvert.Windows;
 /// <summary>What the SYSTEM hive (and SOFTWARE, when there is one) of an offline Windows say about it.</summary>
 public sealed class WindowsSystemConfig
 {
-    private WindowsSystemConfig(string controlSet, IReadOnlyList<WindowsService> services, IReadOnlyList<CriticalDeviceEntry> criticalDevices, int? driverPackageCount, WindowsVersion? version)
+    private WindowsSystemConfig(string controlSet, IReadOnlyList<WindowsService> services, IReadOnlyList<CriticalDeviceEntry> criticalDevices, int? driverPackageCount, int? driversHivePackageCount, WindowsVersion? version)
     {
+        DriversHivePackageCount = driversHivePackageCount;
         CurrentControlSet = controlSet;
         Services = services;
         CriticalDevices = criticalDevices;
@@ -32,12 +33,18 @@ public sealed class WindowsSystemConfig
     /// <summary>The subkeys of SYSTEM\DriverDatabase\DriverPackages, or null when there is no DriverDatabase.</summary>
     public int? DriverPackageCount { get; }
 
+    /// <summary>
+    /// The subkeys of DriverDatabase\DriverPackages in the separate System32\config\DRIVERS hive (the full driver
+    /// database on builds that have that hive), or null when the image has no DRIVERS hive.
+    /// </summary>
+    public int? DriversHivePackageCount { get; }
+
     /// <summary>The version from SOFTWARE, or null when the image has no SOFTWARE hive or it lacks the key.</summary>
     public WindowsVersion? Version { get; }
 
-    /// <summary>Reads the model from an open SYSTEM hive and, optionally, SOFTWARE.</summary>
+    /// <summary>Reads the model from an open SYSTEM hive and, when the image has them, SOFTWARE and DRIVERS.</summary>
     /// <exception cref="IscsiConvert.CorruptDataException">SYSTEM has no usable Select\Current or its control set is missing.</exception>
-    public static WindowsSystemConfig Read(RegistryHive system, RegistryHive? software)
+    public static WindowsSystemConfig Read(RegistryHive system, RegistryHive? software, RegistryHive? drivers)
     {
         if (system is null)
         {
@@ -73,14 +80,17 @@ public sealed class WindowsSystemConfig
             }
         }
 
-        int? packages = null;
-        RegistryKey? driverDatabase = system.OpenKey("DriverDatabase");
-        if (driverDatabase is not null)
-        {
-            packages = driverDatabase.OpenSubkey("DriverPackages")?.SubkeyCount ?? 0;
-        }
+        int? packages = CountDriverPackages(system);
+        // A DRIVERS hive without a DriverDatabase key still is a DRIVERS hive: it reports zero packages, not none.
+        int? driversHivePackages = drivers is null ? null : CountDriverPackages(drivers) ?? 0;
 
-        return new WindowsSystemConfig(controlSet, services, devices, packages, software is null ? null : ReadVersion(software));
+        return new WindowsSystemConfig(controlSet, services, devices, packages, driversHivePackages, software is null ? null : ReadVersion(software));
+    }
+
+    private static int? CountDriverPackages(RegistryHive hive)
+    {
+        RegistryKey? driverDatabase = hive.OpenKey("DriverDatabase");
+        return driverDatabase is null ? null : driverDatabase.OpenSubkey("DriverPackages")?.SubkeyCount ?? 0;
     }
 
     private static string ReadCurrentControlSet(RegistryHive system)

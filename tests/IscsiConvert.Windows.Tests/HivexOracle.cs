@@ -33,6 +33,22 @@ internal static class HivexOracle
         }
     }
 
+    /// <summary>
+    /// A hive named <paramref name="name"/> in <paramref name="tmp"/>: hivex's minimal hive from testdata with the .reg
+    /// <paramref name="lines"/> merged in by hivexregedit (keys under <paramref name="prefix"/>; parents listed first).
+    /// </summary>
+    public static string Build(TempDir tmp, string name, string prefix, params string[] lines)
+    {
+        Oracle.Require("hivexregedit");
+        string hive = tmp.File(name);
+        System.IO.File.Copy(TestData.Require("registry/hivex-minimal/minimal"), hive);
+        System.IO.File.SetAttributes(hive, System.IO.FileAttributes.Normal);
+        string reg = tmp.File(name + ".reg");
+        System.IO.File.WriteAllText(reg, "Windows Registry Editor Version 5.00\r\n\r\n" + string.Join("\r\n", lines.Select(l => l.StartsWith("[", StringComparison.Ordinal) ? "\r\n" + l : l)) + "\r\n\r\n");
+        Oracle.RunChecked("hivexregedit", "--merge", "--prefix", prefix, hive, reg);
+        return hive;
+    }
+
     public static uint? DWord(string hive, string key, string value) =>
         Get(hive, key, value) is string s ? uint.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : null;
 }

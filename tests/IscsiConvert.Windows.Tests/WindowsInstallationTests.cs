@@ -218,6 +218,57 @@ public class WindowsInstallationTests
     }
 
     [Fact]
+    public void Version_comes_from_software_and_the_drivers_hive_is_counted_when_the_image_has_them()
+    {
+        string hive = TestData.Require(Win7System);
+        using var tmp = new TempDir();
+        // SOFTWARE and DRIVERS are written by hivexregedit onto hivex's own minimal hive: no code of ours builds them.
+        string software = HivexOracle.Build(tmp, "SOFTWARE", "HKEY_LOCAL_MACHINE\\SOFTWARE",
+            "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft]",
+            "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT]",
+            "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion]",
+            "\"ProductName\"=\"Windows 10 Pro\"",
+            "\"CurrentVersion\"=\"6.3\"",
+            "\"CurrentBuild\"=\"19045\"",
+            "\"CurrentBuildNumber\"=\"19045\"",
+            "\"EditionID\"=\"Professional\"",
+            "\"InstallationType\"=\"Client\"",
+            "\"CurrentMajorVersionNumber\"=dword:0000000a",
+            "\"CurrentMinorVersionNumber\"=dword:00000000");
+        string drivers = HivexOracle.Build(tmp, "DRIVERS", "HKEY_LOCAL_MACHINE\\DRIVERS",
+            "[HKEY_LOCAL_MACHINE\\DRIVERS\\DriverDatabase]",
+            "[HKEY_LOCAL_MACHINE\\DRIVERS\\DriverDatabase\\DriverPackages]",
+            "[HKEY_LOCAL_MACHINE\\DRIVERS\\DriverDatabase\\DriverPackages\\netrtl64.inf_amd64_1]",
+            "[HKEY_LOCAL_MACHINE\\DRIVERS\\DriverDatabase\\DriverPackages\\netvioscsi.inf_amd64_2]",
+            "[HKEY_LOCAL_MACHINE\\DRIVERS\\DriverDatabase\\DriverPackages\\e1i63x64.inf_amd64_3]");
+        string image = NtfsImageBuilder.Build(tmp, tmp.File("win.raw"), mount =>
+        {
+            string config = Path.Combine(mount, "Windows", "System32", "config");
+            Directory.CreateDirectory(config);
+            File.Copy(hive, Path.Combine(config, "SYSTEM"));
+            File.Copy(software, Path.Combine(config, "SOFTWARE"));
+            File.Copy(drivers, Path.Combine(config, "DRIVERS"));
+        });
+
+        using VirtualDisk disk = DiskImage.Open(image);
+        IReadOnlyList<WindowsInstallation> found = WindowsInstallation.Find(disk);
+        using WindowsInstallation w = Assert.Single(found);
+        WindowsSystemConfig config = w.ReadConfiguration();
+        const string cv = @"\Microsoft\Windows NT\CurrentVersion";
+        WindowsVersion v = Assert.IsType<WindowsVersion>(config.Version);
+        Assert.Equal(HivexOracle.Get(software, cv, "ProductName"), v.ProductName);
+        Assert.Equal(HivexOracle.Get(software, cv, "CurrentVersion"), v.CurrentVersion);
+        Assert.Equal(HivexOracle.Get(software, cv, "CurrentBuild"), v.CurrentBuild);
+        Assert.Equal(HivexOracle.Get(software, cv, "EditionID"), v.EditionId);
+        Assert.Equal(HivexOracle.Get(software, cv, "InstallationType"), v.InstallationType);
+        Assert.Equal(HivexOracle.DWord(software, cv, "CurrentMajorVersionNumber"), v.MajorVersion);
+        Assert.Equal(HivexOracle.DWord(software, cv, "CurrentMinorVersionNumber"), v.MinorVersion);
+        Assert.Equal(HivexOracle.Subkeys(drivers, @"\DriverDatabase\DriverPackages").Count, config.DriversHivePackageCount);
+        Assert.Equal(3, config.DriversHivePackageCount);
+        Assert.False(config.HasDriverDatabase); // the Windows 7 SYSTEM hive has none (MANIFEST.md)
+    }
+
+    [Fact]
     public void Ntfs_volume_without_windows_has_no_installation()
     {
         using var tmp = new TempDir();
