@@ -74,9 +74,10 @@ internal static class InspectCommand
             o.WriteLine(r.Partition is int p ? $"Windows on partition {p}" : "Windows on the whole disk (no partition table)");
             o.WriteLine($"  Volume label:     {r.VolumeLabel}");
             o.WriteLine($"  Control set:      {r.ControlSet}");
+            o.WriteLine($"  Architecture:     {r.Architecture ?? "unknown"}");
             o.WriteLine(r.Version is null
                 ? "  Version:          unknown (no SOFTWARE hive)"
-                : $"  Version:          {r.Version.ProductName} (version {r.Version.CurrentVersion}, build {r.Version.CurrentBuild}{(r.Version.MajorVersion is uint maj ? $", {maj}.{r.Version.MinorVersion}" : "")})");
+                : $"  Version:          {r.Version.ProductName} [{r.Version.Family}] (version {r.Version.CurrentVersion}, build {r.Version.CurrentBuild}{(r.Version.MajorVersion is uint maj ? $", {maj}.{r.Version.MinorVersion}" : "")})");
             o.WriteLine(r.DriverPackages is int n ? $"  DriverDatabase:   {n} driver packages" : "  DriverDatabase:   none");
             o.WriteLine(r.DriversHivePackages is int dp ? $"  DRIVERS hive:     {dp} driver packages" : "  DRIVERS hive:     none");
             o.WriteLine($"  Services:         {r.Services.Count}");
@@ -113,14 +114,15 @@ internal static class InspectCommand
     };
 
     private sealed record InstallationReport(
-        int? Partition, string VolumeLabel, string ControlSet, VersionReport? Version, bool HasDriverDatabase, int? DriverPackages, int? DriversHivePackages,
+        int? Partition, string VolumeLabel, string ControlSet, string? Architecture, VersionReport? Version, bool HasDriverDatabase, int? DriverPackages, int? DriversHivePackages,
         List<ServiceReport> Services, List<CriticalDeviceReport> CriticalDevices)
     {
         public static InstallationReport From(WindowsInstallation w, WindowsSystemConfig c) => new(
             w.PartitionIndex,
             w.Volume.VolumeLabel,
             c.CurrentControlSet,
-            c.Version is null ? null : new VersionReport(c.Version.ProductName, c.Version.CurrentVersion, c.Version.CurrentBuild, c.Version.MajorVersion, c.Version.MinorVersion, c.Version.EditionId, c.Version.InstallationType),
+            c.ProcessorArchitecture,
+            c.Version is null ? null : new VersionReport(c.Version.Family.ToString(), c.Version.ProductName, c.Version.CurrentVersion, c.Version.CurrentBuild, c.Version.MajorVersion, c.Version.MinorVersion, c.Version.EditionId, c.Version.InstallationType),
             c.HasDriverDatabase,
             c.DriverPackageCount,
             c.DriversHivePackageCount,
@@ -128,7 +130,7 @@ internal static class InspectCommand
             c.CriticalDevices.Select(d => new CriticalDeviceReport(d.Id, d.ClassGuid, d.Service)).ToList());
     }
 
-    private sealed record VersionReport(string? ProductName, string? CurrentVersion, string? CurrentBuild, uint? MajorVersion, uint? MinorVersion, string? EditionId, string? InstallationType);
+    private sealed record VersionReport(string Family, string? ProductName, string? CurrentVersion, string? CurrentBuild, uint? MajorVersion, uint? MinorVersion, string? EditionId, string? InstallationType);
 
     private sealed record ServiceReport(string Name, uint? Start, string? StartName, uint? Type, string? Group, string? ImagePath, uint? BootFlags);
 

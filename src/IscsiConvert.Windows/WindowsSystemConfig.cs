@@ -8,8 +8,9 @@ namespace IscsiConvert.Windows;
 /// <summary>What the SYSTEM hive (and SOFTWARE, when there is one) of an offline Windows say about it.</summary>
 public sealed class WindowsSystemConfig
 {
-    private WindowsSystemConfig(string controlSet, IReadOnlyList<WindowsService> services, IReadOnlyList<CriticalDeviceEntry> criticalDevices, int? driverPackageCount, int? driversHivePackageCount, WindowsVersion? version)
+    private WindowsSystemConfig(string controlSet, IReadOnlyList<WindowsService> services, IReadOnlyList<CriticalDeviceEntry> criticalDevices, int? driverPackageCount, int? driversHivePackageCount, WindowsVersion? version, string? processorArchitecture)
     {
+        ProcessorArchitecture = processorArchitecture;
         DriversHivePackageCount = driversHivePackageCount;
         CurrentControlSet = controlSet;
         Services = services;
@@ -38,6 +39,12 @@ public sealed class WindowsSystemConfig
     /// database on builds that have that hive), or null when the image has no DRIVERS hive.
     /// </summary>
     public int? DriversHivePackageCount { get; }
+
+    /// <summary>
+    /// PROCESSOR_ARCHITECTURE from the control set's Session Manager\Environment ("x86", "AMD64", "ARM64", "IA64"),
+    /// or null when it is absent.
+    /// </summary>
+    public string? ProcessorArchitecture { get; }
 
     /// <summary>The version from SOFTWARE, or null when the image has no SOFTWARE hive or it lacks the key.</summary>
     public WindowsVersion? Version { get; }
@@ -84,7 +91,13 @@ public sealed class WindowsSystemConfig
         // A DRIVERS hive without a DriverDatabase key still is a DRIVERS hive: it reports zero packages, not none.
         int? driversHivePackages = drivers is null ? null : CountDriverPackages(drivers) ?? 0;
 
-        return new WindowsSystemConfig(controlSet, services, devices, packages, driversHivePackages, software is null ? null : ReadVersion(software));
+        return new WindowsSystemConfig(controlSet, services, devices, packages, driversHivePackages, software is null ? null : ReadVersion(software), ReadArchitecture(set));
+    }
+
+    private static string? ReadArchitecture(RegistryKey controlSet)
+    {
+        RegistryKey? environment = controlSet.OpenSubkey(@"Control\Session Manager\Environment");
+        return environment is null ? null : RegistryRead.String(environment, "PROCESSOR_ARCHITECTURE");
     }
 
     private static int? CountDriverPackages(RegistryHive hive)

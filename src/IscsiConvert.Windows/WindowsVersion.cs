@@ -36,6 +36,30 @@ public sealed class WindowsVersion
     /// <summary>InstallationType ("Client", "Server"…; Windows 7 and later).</summary>
     public string? InstallationType { get; }
 
+    /// <summary>
+    /// The generation. Windows 10 and later still say "6.3" in CurrentVersion (for old applications), so
+    /// CurrentMajorVersionNumber, which only they have, decides first.
+    /// </summary>
+    public WindowsFamily Family
+    {
+        get
+        {
+            if (MajorVersion is uint major)
+            {
+                return major >= 10 ? WindowsFamily.Windows10OrLater : WindowsFamily.Unknown;
+            }
+            return CurrentVersion?.Trim() switch
+            {
+                "5.1" or "5.2" => WindowsFamily.WindowsXPOr2003,
+                "6.0" => WindowsFamily.WindowsVistaOr2008,
+                "6.1" => WindowsFamily.Windows7Or2008R2,
+                "6.2" => WindowsFamily.Windows8Or2012,
+                "6.3" => WindowsFamily.Windows81Or2012R2,
+                _ => WindowsFamily.Unknown,
+            };
+        }
+    }
+
     /// <inheritdoc/>
     public override string ToString() => $"{ProductName} {CurrentVersion} build {CurrentBuild}";
 }

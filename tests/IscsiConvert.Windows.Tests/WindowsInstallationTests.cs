@@ -70,6 +70,10 @@ public class WindowsInstallationTests
                 Assert.Equal(HivexOracle.Get(hive, key, "Service"), e.Service);
             }
 
+            // MANIFEST.md: a Windows 7 SP1 x86 hive.
+            Assert.Equal(HivexOracle.Get(hive, set + @"\Control\Session Manager\Environment", "PROCESSOR_ARCHITECTURE"), config.ProcessorArchitecture);
+            Assert.Equal("x86", config.ProcessorArchitecture);
+
             // MANIFEST.md: the Windows 7 hive has no DriverDatabase; the volume has no SOFTWARE hive.
             Assert.False(config.HasDriverDatabase);
             Assert.Null(config.DriverPackageCount);
@@ -263,6 +267,7 @@ public class WindowsInstallationTests
         Assert.Equal(HivexOracle.Get(software, cv, "InstallationType"), v.InstallationType);
         Assert.Equal(HivexOracle.DWord(software, cv, "CurrentMajorVersionNumber"), v.MajorVersion);
         Assert.Equal(HivexOracle.DWord(software, cv, "CurrentMinorVersionNumber"), v.MinorVersion);
+        Assert.Equal(WindowsFamily.Windows10OrLater, v.Family);
         Assert.Equal(HivexOracle.Subkeys(drivers, @"\DriverDatabase\DriverPackages").Count, config.DriversHivePackageCount);
         Assert.Equal(3, config.DriversHivePackageCount);
         Assert.False(config.HasDriverDatabase); // the Windows 7 SYSTEM hive has none (MANIFEST.md)
