@@ -131,6 +131,49 @@ public sealed class WindowsInstallation : IDisposable
         }
     }
 
+    /// <summary>The file names of the INFs in <c>\Windows\INF</c> (inbox and installed OEMnn.inf), in NTFS collation order.</summary>
+    public IReadOnlyList<string> ListInfFiles()
+    {
+        const string folder = WindowsFolder + @"\INF";
+        NtfsEntry? dir = Volume.TryGetEntry(folder);
+        if (dir is null || !dir.IsDirectory)
+        {
+            return Array.Empty<string>();
+        }
+        var names = new List<string>();
+        foreach (NtfsEntry e in Volume.ListDirectory(folder))
+        {
+            if (!e.IsDirectory && e.Name.EndsWith(".inf", StringComparison.OrdinalIgnoreCase))
+            {
+                names.Add(e.Name);
+            }
+        }
+        return names;
+    }
+
+    /// <summary>
+    /// The package folders of the driver store (<c>System32\DriverStore\FileRepository</c>, e.g.
+    /// "netvioscsi.inf_amd64_1a2b…"), in NTFS collation order; empty before Vista, which has no driver store.
+    /// </summary>
+    public IReadOnlyList<string> ListDriverStorePackages()
+    {
+        const string folder = WindowsFolder + @"\System32\DriverStore\FileRepository";
+        NtfsEntry? dir = Volume.TryGetEntry(folder);
+        if (dir is null || !dir.IsDirectory)
+        {
+            return Array.Empty<string>();
+        }
+        var names = new List<string>();
+        foreach (NtfsEntry e in Volume.ListDirectory(folder))
+        {
+            if (e.IsDirectory)
+            {
+                names.Add(e.Name);
+            }
+        }
+        return names;
+    }
+
     /// <summary>Reads what the SYSTEM hive (and SOFTWARE and DRIVERS, when present) say about this installation.</summary>
     public WindowsSystemConfig ReadConfiguration()
     {

@@ -274,6 +274,46 @@ public class WindowsInstallationTests
     }
 
     [Fact]
+    public void Inf_folder_and_driver_store_are_listed_as_ntfsls_lists_them()
+    {
+        string hive = TestData.Require(Win7System);
+        string infDir = Path.GetDirectoryName(TestData.Require("inf/virtio-win/viorng.inf"))!;
+        using var tmp = new TempDir();
+        string image = NtfsImageBuilder.Build(tmp, tmp.File("win.raw"), mount =>
+        {
+            string windows = Path.Combine(mount, "Windows");
+            Directory.CreateDirectory(Path.Combine(windows, "System32", "config"));
+            File.Copy(hive, Path.Combine(windows, "System32", "config", "SYSTEM"));
+            string inf = Path.Combine(windows, "INF");
+            Directory.CreateDirectory(Path.Combine(inf, "sub.inf"));
+            foreach (string f in Directory.GetFiles(infDir, "*.inf"))
+            {
+                File.Copy(f, Path.Combine(inf, Path.GetFileName(f)));
+            }
+            File.WriteAllText(Path.Combine(inf, "oem0.INF"), "[Version]\r\n");
+            File.WriteAllText(Path.Combine(inf, "setupapi.dev.log"), "log");
+            string repo = Path.Combine(windows, "System32", "DriverStore", "FileRepository");
+            Directory.CreateDirectory(Path.Combine(repo, "viorng.inf_amd64_0123456789abcdef"));
+            Directory.CreateDirectory(Path.Combine(repo, "netkvm.inf_x86_fedcba9876543210"));
+            File.WriteAllText(Path.Combine(repo, "stray.txt"), "x");
+        });
+
+        Oracle.Require("ntfsls");
+        static string[] Listing(string image, string path) =>
+            Oracle.RunChecked("ntfsls", "-F", "-p", path, image).Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0 && l != "./" && l != "../").ToArray();
+        string[] infs = Listing(image, "/Windows/INF").Where(l => !l.EndsWith("/", StringComparison.Ordinal) && l.EndsWith(".inf", StringComparison.OrdinalIgnoreCase)).ToArray();
+        string[] packages = Listing(image, "/Windows/System32/DriverStore/FileRepository").Where(l => l.EndsWith("/", StringComparison.Ordinal)).Select(l => l.TrimEnd('/')).ToArray();
+        Assert.True(infs.Length > 2);
+
+        using VirtualDisk disk = DiskImage.Open(image);
+        IReadOnlyList<WindowsInstallation> found = WindowsInstallation.Find(disk);
+        using WindowsInstallation w = Assert.Single(found);
+        Assert.Equal(infs.OrderBy(n => n, StringComparer.Ordinal), w.ListInfFiles().OrderBy(n => n, StringComparer.Ordinal));
+        Assert.Equal(packages.OrderBy(n => n, StringComparer.Ordinal), w.ListDriverStorePackages().OrderBy(n => n, StringComparer.Ordinal));
+        Assert.Equal(2, w.ListDriverStorePackages().Count);
+    }
+
+    [Fact]
     public void Ntfs_volume_without_windows_has_no_installation()
     {
         using var tmp = new TempDir();
