@@ -80,6 +80,8 @@ internal static class InspectCommand
                 : $"  Version:          {r.Version.ProductName} [{r.Version.Family}] (version {r.Version.CurrentVersion}, build {r.Version.CurrentBuild}{(r.Version.MajorVersion is uint maj ? $", {maj}.{r.Version.MinorVersion}" : "")})");
             o.WriteLine(r.DriverPackages is int n ? $"  DriverDatabase:   {n} driver packages" : "  DriverDatabase:   none");
             o.WriteLine(r.DriversHivePackages is int dp ? $"  DRIVERS hive:     {dp} driver packages" : "  DRIVERS hive:     none");
+            o.WriteLine($"  INF files:        {r.InfFiles.Count} in \\Windows\\INF");
+            o.WriteLine($"  Driver store:     {r.DriverStorePackages.Count} packages");
             o.WriteLine($"  Services:         {r.Services.Count}");
             o.WriteLine($"  Critical devices: {r.CriticalDevices.Count}");
             o.WriteLine();
@@ -115,7 +117,7 @@ internal static class InspectCommand
 
     private sealed record InstallationReport(
         int? Partition, string VolumeLabel, string ControlSet, string? Architecture, VersionReport? Version, bool HasDriverDatabase, int? DriverPackages, int? DriversHivePackages,
-        List<ServiceReport> Services, List<CriticalDeviceReport> CriticalDevices)
+        List<string> InfFiles, List<string> DriverStorePackages, List<ServiceReport> Services, List<CriticalDeviceReport> CriticalDevices)
     {
         public static InstallationReport From(WindowsInstallation w, WindowsSystemConfig c) => new(
             w.PartitionIndex,
@@ -126,6 +128,8 @@ internal static class InspectCommand
             c.HasDriverDatabase,
             c.DriverPackageCount,
             c.DriversHivePackageCount,
+            w.ListInfFiles().ToList(),
+            w.ListDriverStorePackages().ToList(),
             c.Services.Select(s => new ServiceReport(s.Name, s.Start, StartName(s.Start), s.Type, s.Group, s.ImagePath, s.BootFlags)).ToList(),
             c.CriticalDevices.Select(d => new CriticalDeviceReport(d.Id, d.ClassGuid, d.Service)).ToList());
     }

@@ -52,6 +52,8 @@ public class InspectCommandTests
         Assert.Contains($"Control set:      {set}", text, StringComparison.Ordinal);
         Assert.Contains("Critical devices: 2548", text, StringComparison.Ordinal);
         Assert.Contains("DriverDatabase:   none", text, StringComparison.Ordinal);
+        Assert.Contains("INF files:        0 in \\Windows\\INF", text, StringComparison.Ordinal); // the volume has no INF folder
+        Assert.Empty(w.GetProperty("infFiles").EnumerateArray());
     }
 
     [Fact]
