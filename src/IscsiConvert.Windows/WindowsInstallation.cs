@@ -53,9 +53,21 @@ public sealed class WindowsInstallation : IDisposable
             TryAdd(found, null, disk.Content, leaveOpen: true);
             return found;
         }
-        foreach (PartitionInfo partition in table.Partitions)
+        try
         {
-            TryAdd(found, partition.Index, table.Open(partition), leaveOpen: false);
+            foreach (PartitionInfo partition in table.Partitions)
+            {
+                TryAdd(found, partition.Index, table.Open(partition), leaveOpen: false);
+            }
+        }
+        catch
+        {
+            // A damaged volume stops the search (its error names what is wrong); the volumes already opened are closed.
+            foreach (WindowsInstallation w in found)
+            {
+                w.Dispose();
+            }
+            throw;
         }
         return found;
     }
@@ -71,7 +83,19 @@ public sealed class WindowsInstallation : IDisposable
             }
             return;
         }
-        NtfsVolume volume = NtfsVolume.Open(stream, new NtfsOpenOptions { LeaveOpen = leaveOpen });
+        NtfsVolume volume;
+        try
+        {
+            volume = NtfsVolume.Open(stream, new NtfsOpenOptions { LeaveOpen = leaveOpen });
+        }
+        catch
+        {
+            if (!leaveOpen)
+            {
+                stream.Dispose();
+            }
+            throw;
+        }
         NtfsEntry? system = volume.TryGetEntry(ConfigFolder + @"\SYSTEM");
         if (system is null || system.IsDirectory)
         {

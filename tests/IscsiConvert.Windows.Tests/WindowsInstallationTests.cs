@@ -314,6 +314,14 @@ public class WindowsInstallationTests
     }
 
     [Fact]
+    public void Disk_without_ntfs_has_no_installation()
+    {
+        // MANIFEST.md: an ext2 volume with no partition table, in a dynamic VHD.
+        using VirtualDisk disk = DiskImage.Open(TestData.Require("disks/vhd/ext2.vhd"));
+        Assert.Empty(WindowsInstallation.Find(disk));
+    }
+
+    [Fact]
     public void Ntfs_volume_without_windows_has_no_installation()
     {
         using var tmp = new TempDir();
