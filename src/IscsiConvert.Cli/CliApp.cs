@@ -43,6 +43,7 @@ internal static class CliApp
         root.Subcommands.Add(RegCommands.Build(console));
         root.Subcommands.Add(InfCommands.Build(console));
         root.Subcommands.Add(FsCommands.Build(console));
+        root.Subcommands.Add(InspectCommand.Build(console));
         root.Subcommands.Add(DemoCommand.Build(console));
         return root;
     }

@@ -1,0 +1,216 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using IscsiConvert.Ntfs;
+using IscsiConvert.Registry;
+using IscsiConvert.Storage;
+using IscsiConvert.Storage.FileSystems;
+using IscsiConvert.Storage.Partitions;
+
+namespace IscsiConvert.Windows;
+
+/// <summary>
+/// A Windows installation found on an NTFS volume of a disk image: a volume holding
+/// <c>\Windows\System32\config\SYSTEM</c>. Read-only; disposing it closes the volume (not the disk).
+/// </summary>
+public sealed class WindowsInstallation : IDisposable
+{
+    /// <summary>The folder every installation is looked for in.</summary>
+    public const string WindowsFolder = @"\Windows";
+
+    private const string ConfigFolder = WindowsFolder + @"\System32\config";
+
+    // The log suffixes Windows writes beside a hive, in replay order: the old single log, then the dual logs.
+    private static readonly string[] LogSuffixes = { ".LOG", ".LOG1", ".LOG2" };
+
+    private WindowsInstallation(int? partitionIndex, NtfsVolume volume)
+    {
+        PartitionIndex = partitionIndex;
+        Volume = volume;
+    }
+
+    /// <summary>The partition's index in the table, or null when the whole disk is the volume.</summary>
+    public int? PartitionIndex { get; }
+
+    /// <summary>The NTFS volume holding the installation.</summary>
+    public NtfsVolume Volume { get; }
+
+    /// <summary>
+    /// Every Windows installation on <paramref name="disk"/>: each NTFS volume (each partition, or the bare disk when it
+    /// has no partition table) whose <c>\Windows\System32\config\SYSTEM</c> exists. Several are all reported; the caller
+    /// chooses, nothing is guessed. Volumes that are not NTFS are skipped.
+    /// </summary>
+    public static IReadOnlyList<WindowsInstallation> Find(VirtualDisk disk)
+    {
+        if (disk is null)
+        {
+            throw new ArgumentNullException(nameof(disk));
+        }
+        var found = new List<WindowsInstallation>();
+        PartitionTable? table = PartitionTable.Read(disk);
+        if (table is null)
+        {
+            TryAdd(found, null, disk.Content, leaveOpen: true);
+            return found;
+        }
+        try
+        {
+            foreach (PartitionInfo partition in table.Partitions)
+            {
+                TryAdd(found, partition.Index, table.Open(partition), leaveOpen: false);
+            }
+        }
+        catch
+        {
+            // A damaged volume stops the search (its error names what is wrong); the volumes already opened are closed.
+            foreach (WindowsInstallation w in found)
+            {
+                w.Dispose();
+            }
+            throw;
+        }
+        return found;
+    }
+
+    private static void TryAdd(List<WindowsInstallation> found, int? index, SparseStream stream, bool leaveOpen)
+    {
+        DetectedFileSystem? fs = FileSystemProbe.Detect(stream);
+        if (fs is null || fs.Name != "NTFS")
+        {
+            if (!leaveOpen)
+            {
+                stream.Dispose();
+            }
+            return;
+        }
+        NtfsVolume volume;
+        try
+        {
+            volume = NtfsVolume.Open(stream, new NtfsOpenOptions { LeaveOpen = leaveOpen });
+        }
+        catch
+        {
+            if (!leaveOpen)
+            {
+                stream.Dispose();
+            }
+            throw;
+        }
+        NtfsEntry? system = volume.TryGetEntry(ConfigFolder + @"\SYSTEM");
+        if (system is null || system.IsDirectory)
+        {
+            volume.Dispose();
+            return;
+        }
+        found.Add(new WindowsInstallation(index, volume));
+    }
+
+    /// <summary>
+    /// Opens the SYSTEM hive read-only, recovered in memory from SYSTEM.LOG/.LOG1/.LOG2 when they are there and the
+    /// hive is dirty. Nothing on the image changes.
+    /// </summary>
+    public RegistryHive OpenSystemHive() =>
+        OpenHive("SYSTEM") ?? throw new FileNotFoundException("The SYSTEM hive has disappeared from the volume.", ConfigFolder + @"\SYSTEM");
+
+    /// <summary>Opens the SOFTWARE hive read-only (recovered in memory like SYSTEM), or null when the image has none.</summary>
+    public RegistryHive? OpenSoftwareHive() => OpenHive("SOFTWARE");
+
+    /// <summary>Opens the hive <c>\Windows\System32\config\NAME</c> read-only, or null when there is no such file.</summary>
+    public RegistryHive? OpenHive(string name)
+    {
+        if (string.IsNullOrEmpty(name) || name.IndexOfAny(new[] { '\\', '/' }) >= 0)
+        {
+            throw new ArgumentException("A hive name is a file name in System32\\config, such as SYSTEM.", nameof(name));
+        }
+        string path = ConfigFolder + @"\" + name;
+        NtfsEntry? entry = Volume.TryGetEntry(path);
+        if (entry is null || entry.IsDirectory)
+        {
+            return null;
+        }
+        var options = new RegistryOpenOptions();
+        var logs = new List<Stream>();
+        try
+        {
+            foreach (string suffix in LogSuffixes)
+            {
+                NtfsEntry? log = Volume.TryGetEntry(path + suffix);
+                // An empty log is what Windows leaves after a clean shutdown; it has nothing to replay.
+                if (log is not null && !log.IsDirectory && log.Size > 0)
+                {
+                    Stream s = Volume.OpenFile(path + suffix);
+                    logs.Add(s);
+                    options.LogStreams.Add(s);
+                }
+            }
+            using Stream hive = Volume.OpenFile(path);
+            return RegistryHive.Open(hive, options);
+        }
+        finally
+        {
+            foreach (Stream s in logs)
+            {
+                s.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The file names of the INFs in <c>\Windows\INF</c> (inbox and installed OEMnn.inf), in NTFS collation order.</summary>
+    public IReadOnlyList<string> ListInfFiles()
+    {
+        const string folder = WindowsFolder + @"\INF";
+        NtfsEntry? dir = Volume.TryGetEntry(folder);
+        if (dir is null || !dir.IsDirectory)
+        {
+            return Array.Empty<string>();
+        }
+        var names = new List<string>();
+        foreach (NtfsEntry e in Volume.ListDirectory(folder))
+        {
+            if (!e.IsDirectory && e.Name.EndsWith(".inf", StringComparison.OrdinalIgnoreCase))
+            {
+                names.Add(e.Name);
+            }
+        }
+        return names;
+    }
+
+    /// <summary>
+    /// The package folders of the driver store (<c>System32\DriverStore\FileRepository</c>, e.g.
+    /// "netvioscsi.inf_amd64_1a2b…"), in NTFS collation order; empty before Vista, which has no driver store.
+    /// </summary>
+    public IReadOnlyList<string> ListDriverStorePackages()
+    {
+        const string folder = WindowsFolder + @"\System32\DriverStore\FileRepository";
+        NtfsEntry? dir = Volume.TryGetEntry(folder);
+        if (dir is null || !dir.IsDirectory)
+        {
+            return Array.Empty<string>();
+        }
+        var names = new List<string>();
+        foreach (NtfsEntry e in Volume.ListDirectory(folder))
+        {
+            if (e.IsDirectory)
+            {
+                names.Add(e.Name);
+            }
+        }
+        return names;
+    }
+
+    /// <summary>Reads what the SYSTEM hive (and SOFTWARE and DRIVERS, when present) say about this installation.</summary>
+    public WindowsSystemConfig ReadConfiguration()
+    {
+        using RegistryHive system = OpenSystemHive();
+        using RegistryHive? software = OpenSoftwareHive();
+        using RegistryHive? drivers = OpenHive("DRIVERS");
+        return WindowsSystemConfig.Read(system, software, drivers);
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() =>
+        PartitionIndex is int i ? $"Windows on partition {i}" : "Windows on the whole disk";
+
+    /// <summary>Closes the volume.</summary>
+    public void Dispose() => Volume.Dispose();
+}

@@ -1,0 +1,72 @@
+using System;
+using System.Linq;
+using System.Text.Json;
+using IscsiConvert.Tests;
+using IscsiConvert.Windows.Tests;
+using Xunit;
+
+namespace IscsiConvert.Cli.Tests;
+
+/// <summary>`inspect` on an ntfs-3g-built volume holding the real Windows 7 SYSTEM hive, checked against hivexget/hivexsh.</summary>
+public class InspectCommandTests
+{
+    [Fact]
+    public void Inspect_reports_what_hivex_reads_from_the_same_system_hive()
+    {
+        string hive = TestData.Require("registry/win7-system/SYSTEM");
+        using var tmp = new TempDir();
+        string image = NtfsImageBuilder.BuildWindows(tmp, tmp.File("win7.raw"), hive);
+
+        var (code, stdout, stderr) = CliRunner.Run("inspect", image, "--json");
+        Assert.True(code == 0, stderr);
+        using JsonDocument doc = JsonDocument.Parse(stdout);
+        JsonElement w = Assert.Single(doc.RootElement.GetProperty("installations").EnumerateArray());
+        Assert.False(w.TryGetProperty("partition", out _)); // whole disk: null, omitted
+
+        uint current = HivexOracle.DWord(hive, @"\Select", "Current")!.Value;
+        string set = $"ControlSet{current:D3}";
+        Assert.Equal(set, w.GetProperty("controlSet").GetString());
+        Assert.Equal(HivexOracle.Get(hive, $@"\{set}\Control\Session Manager\Environment", "PROCESSOR_ARCHITECTURE"), w.GetProperty("architecture").GetString());
+
+        JsonElement[] services = w.GetProperty("services").EnumerateArray().ToArray();
+        Assert.Equal(HivexOracle.Subkeys(hive, $@"\{set}\Services").Count, services.Length);
+        foreach (string name in new[] { "Tcpip", "i8042prt", "E1G60" })
+        {
+            JsonElement s = services.Single(x => string.Equals(x.GetProperty("name").GetString(), name, StringComparison.OrdinalIgnoreCase));
+            string key = $@"{set}\Services\{name}";
+            Assert.Equal(HivexOracle.DWord(hive, @"\" + key, "Start"), s.GetProperty("start").GetUInt32());
+            Assert.Equal(HivexOracle.DWord(hive, @"\" + key, "Type"), s.GetProperty("type").GetUInt32());
+            Assert.Equal(HivexOracle.Get(hive, @"\" + key, "Group"), s.GetProperty("group").GetString());
+            Assert.Equal(HivexOracle.Get(hive, @"\" + key, "ImagePath"), s.GetProperty("imagePath").GetString());
+        }
+
+        JsonElement[] cddb = w.GetProperty("criticalDevices").EnumerateArray().ToArray();
+        Assert.Equal(2548, cddb.Length); // MANIFEST.md
+        string id = HivexOracle.Subkeys(hive, $@"\{set}\Control\CriticalDeviceDatabase")[100];
+        JsonElement entry = cddb.Single(x => x.GetProperty("id").GetString() == id);
+        Assert.Equal(HivexOracle.Get(hive, $@"\{set}\Control\CriticalDeviceDatabase\{id}", "Service"), entry.GetProperty("service").GetString());
+        Assert.False(w.GetProperty("hasDriverDatabase").GetBoolean()); // MANIFEST.md: no DriverDatabase
+
+        var (textCode, text, _) = CliRunner.Run("inspect", image);
+        Assert.Equal(0, textCode);
+        Assert.Contains($"Control set:      {set}", text, StringComparison.Ordinal);
+        Assert.Contains("Critical devices: 2548", text, StringComparison.Ordinal);
+        Assert.Contains("DriverDatabase:   none", text, StringComparison.Ordinal);
+        Assert.Contains("INF files:        0 in \\Windows\\INF", text, StringComparison.Ordinal); // the volume has no INF folder
+        Assert.Empty(w.GetProperty("infFiles").EnumerateArray());
+    }
+
+    [Fact]
+    public void Inspect_of_a_volume_without_windows_says_so()
+    {
+        using var tmp = new TempDir();
+        string image = NtfsImageBuilder.Build(tmp, tmp.File("empty.raw"), _ => { });
+        var (code, stdout, _) = CliRunner.Run("inspect", image, "--json");
+        Assert.Equal(0, code);
+        using JsonDocument doc = JsonDocument.Parse(stdout);
+        Assert.Empty(doc.RootElement.GetProperty("installations").EnumerateArray());
+        var (textCode, text, _) = CliRunner.Run("inspect", image);
+        Assert.Equal(0, textCode);
+        Assert.Contains("No Windows installation found", text, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,54 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using IscsiConvert.Tests;
+
+namespace IscsiConvert.Windows.Tests;
+
+/// <summary>hivexget / hivexsh reading a hive file directly: the oracle for what the model reads through the image.</summary>
+internal static class HivexOracle
+{
+    /// <summary>One value as hivexget prints it (DWORDs in decimal, strings as text), or null when it is absent.</summary>
+    public static string? Get(string hive, string key, string value)
+    {
+        Oracle.Require("hivexget");
+        ToolResult r = Oracle.Run("hivexget", hive, key, value);
+        return r.ExitCode == 0 ? r.StdOut.TrimEnd('\r', '\n') : null;
+    }
+
+    /// <summary>The subkey names of <paramref name="key"/> as hivexsh lists them.</summary>
+    public static IReadOnlyList<string> Subkeys(string hive, string key)
+    {
+        Oracle.Require("hivexsh");
+        string script = System.IO.Path.GetTempFileName();
+        try
+        {
+            System.IO.File.WriteAllText(script, $"cd {key}\nls\n");
+            string output = Oracle.RunChecked("sh", "-c", "hivexsh -f \"$2\" \"$1\"", "sh", hive, script);
+            return output.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToList();
+        }
+        finally
+        {
+            System.IO.File.Delete(script);
+        }
+    }
+
+    /// <summary>
+    /// A hive named <paramref name="name"/> in <paramref name="tmp"/>: hivex's minimal hive from testdata with the .reg
+    /// <paramref name="lines"/> merged in by hivexregedit (keys under <paramref name="prefix"/>; parents listed first).
+    /// </summary>
+    public static string Build(TempDir tmp, string name, string prefix, params string[] lines)
+    {
+        Oracle.Require("hivexregedit");
+        string hive = tmp.File(name);
+        System.IO.File.Copy(TestData.Require("registry/hivex-minimal/minimal"), hive);
+        System.IO.File.SetAttributes(hive, System.IO.FileAttributes.Normal);
+        string reg = tmp.File(name + ".reg");
+        System.IO.File.WriteAllText(reg, "Windows Registry Editor Version 5.00\r\n\r\n" + string.Join("\r\n", lines.Select(l => l.StartsWith("[", StringComparison.Ordinal) ? "\r\n" + l : l)) + "\r\n\r\n");
+        Oracle.RunChecked("hivexregedit", "--merge", "--prefix", prefix, hive, reg);
+        return hive;
+    }
+
+    public static uint? DWord(string hive, string key, string value) =>
+        Get(hive, key, value) is string s ? uint.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : null;
+}
