@@ -82,9 +82,9 @@ public static class DiskConverter
             // Remove everything the new image consists of (a split VMDK has extent files beside the descriptor).
             foreach (string file in created)
             {
-                TryDelete(file);
+                ImageFile.TryDelete(file);
             }
-            TryDelete(tempPath);
+            ImageFile.TryDelete(tempPath);
             throw;
         }
         options.Logger.LogInformation("Converted {Source} to {Destination}: {Bytes} bytes written", source.FilePath, finalPath, written);
@@ -132,19 +132,5 @@ public static class DiskConverter
         }
         progress?.Report(new ProgressReport("Copying", done, total));
         return written;
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
     }
 }

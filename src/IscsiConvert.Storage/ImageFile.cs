@@ -36,6 +36,22 @@ internal static class ImageFile
         hresult is SharingViolation or LockViolation
         || (Path.DirectorySeparatorChar == '/' && hresult is LinuxWouldBlock or MacWouldBlock);
 
+    /// <summary>Removes a file this library created, when cleaning up after a failure; a file that cannot be removed
+    /// is left, so that the original error is the one the caller sees.</summary>
+    public static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
     /// <summary>Creates a new file, failing if it exists.</summary>
     public static FileStream CreateNew(string path) =>
         new(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.RandomAccess);

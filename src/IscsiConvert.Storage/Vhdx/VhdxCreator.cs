@@ -128,7 +128,7 @@ internal static class VhdxCreator
         catch
         {
             stream.Dispose();
-            TryDelete(path);
+            ImageFile.TryDelete(path);
             throw;
         }
         options.Logger.LogInformation("Created VHDX {Path}: {Capacity} bytes, {Kind}, block {BlockSize}, sector {SectorSize}",
@@ -146,19 +146,5 @@ internal static class VhdxCreator
             System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bat.AsSpan((int)(geometry.PayloadIndex(b) * 8)), entry);
         }
         file.Write(BatOffset, bat);
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
     }
 }

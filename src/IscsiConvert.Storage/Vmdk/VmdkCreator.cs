@@ -124,7 +124,7 @@ internal static class VmdkCreator
         {
             foreach (string f in created)
             {
-                TryDelete(f);
+                ImageFile.TryDelete(f);
             }
             throw;
         }
@@ -313,19 +313,5 @@ internal static class VmdkCreator
             sb.Append(b[i].ToString("x2", CultureInfo.InvariantCulture));
         }
         return sb.ToString();
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
     }
 }
