@@ -27,6 +27,11 @@ internal sealed class AttributeRecord
     private const int ResidentHeaderSize = 0x18;
     private const int NonResidentHeaderSize = 0x40;
 
+    private const int ResidentFlagsOffset = 0x16;
+
+    /// <summary>Resident-attribute flag: the value is indexed (set on every $FILE_NAME).</summary>
+    public const byte ResidentFlagIndexed = 0x01;
+
     public const ushort FlagCompressed = 0x0001;
     public const ushort FlagEncrypted = 0x4000;
     public const ushort FlagSparse = 0x8000;
@@ -69,6 +74,13 @@ internal sealed class AttributeRecord
 
     public IReadOnlyList<DataRun> Runs { get; private set; } = Array.Empty<DataRun>();
 
+    /// <summary>The resident-attribute flags byte (0x16; <see cref="ResidentFlagIndexed"/>).</summary>
+    public byte ResidentFlags { get; private set; }
+
+    /// <summary>The attribute's bytes as they are (or will be) stored in its MFT record; rewriting a record copies
+    /// these, so that fields this reader does not interpret survive unchanged.</summary>
+    public byte[] Raw { get; private set; } = Array.Empty<byte>();
+
     /// <summary>Byte offset of this attribute in the volume, for error messages.</summary>
     public long VolumeOffset { get; private set; }
 
@@ -103,6 +115,7 @@ internal sealed class AttributeRecord
             BinaryPrimitives.ReadUInt16LittleEndian(attr.Slice(IdOffset)), recordNumber)
         {
             VolumeOffset = volumeOffset,
+            Raw = attr.ToArray(),
         };
         if (!nonResident)
         {
@@ -114,6 +127,7 @@ internal sealed class AttributeRecord
                     $"the resident value ({valueLength} bytes at {valueOffset}) runs past the attribute's {attr.Length} bytes", filePath);
             }
             record.IsResident = true;
+            record.ResidentFlags = attr[ResidentFlagsOffset];
             record.Value = attr.Slice(valueOffset, (int)valueLength).ToArray();
             record.DataSize = valueLength;
             record.InitializedSize = valueLength;
@@ -151,6 +165,74 @@ internal sealed class AttributeRecord
         record.Runs = RunList.Decode(attr.Slice(runListOffset), record.StartVcn, record.LastVcn, totalClusters, structure + " runlist", volumeOffset + runListOffset, filePath);
         return record;
     }
+
+    /// <summary>Builds a resident attribute: the value follows the name, both 8-byte aligned.</summary>
+    public static AttributeRecord CreateResident(uint type, string name, ushort id, ReadOnlySpan<byte> value, byte residentFlags = 0)
+    {
+        int valueOffset = Align8(ResidentHeaderSize + (2 * name.Length));
+        int length = Align8(valueOffset + value.Length);
+        byte[] raw = new byte[length];
+        WriteCommonHeader(raw, type, length, nonResident: false, name, ResidentHeaderSize, flags: 0, id);
+        BinaryPrimitives.WriteUInt32LittleEndian(raw.AsSpan(ValueLengthOffset), (uint)value.Length);
+        BinaryPrimitives.WriteUInt16LittleEndian(raw.AsSpan(ValueOffsetOffset), (ushort)valueOffset);
+        raw[ResidentFlagsOffset] = residentFlags;
+        value.CopyTo(raw.AsSpan(valueOffset));
+        return ReadFrom(raw, -1, -1, long.MaxValue / 4, null);
+    }
+
+    /// <summary>Builds a non-resident attribute (one extent from VCN 0) over <paramref name="runs"/>; sizes in bytes.</summary>
+    public static AttributeRecord CreateNonResident(uint type, string name, ushort id, ushort flags, IReadOnlyList<DataRun> runs,
+        long allocatedSize, long dataSize, long initializedSize)
+    {
+        byte[] pairs = RunList.Encode(runs);
+        int runListOffset = Align8(NonResidentHeaderSize + (2 * name.Length));
+        int length = Align8(runListOffset + pairs.Length);
+        byte[] raw = new byte[length];
+        WriteCommonHeader(raw, type, length, nonResident: true, name, NonResidentHeaderSize, flags, id);
+        long lastVcn = -1;
+        foreach (DataRun run in runs)
+        {
+            lastVcn = run.Vcn + run.Length - 1;
+        }
+        BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(StartVcnOffset), 0);
+        BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(LastVcnOffset), lastVcn);
+        BinaryPrimitives.WriteUInt16LittleEndian(raw.AsSpan(RunListOffsetOffset), (ushort)runListOffset);
+        BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(AllocatedSizeOffset), allocatedSize);
+        BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(DataSizeOffset), dataSize);
+        BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(InitializedSizeOffset), initializedSize);
+        pairs.CopyTo(raw.AsSpan(runListOffset));
+        return ReadFrom(raw, -1, -1, long.MaxValue / 4, null);
+    }
+
+    /// <summary>The same attribute with another attribute id (ids are per record).</summary>
+    public AttributeRecord WithId(ushort id)
+    {
+        byte[] raw = (byte[])Raw.Clone();
+        BinaryPrimitives.WriteUInt16LittleEndian(raw.AsSpan(IdOffset), id);
+        AttributeRecord copy = ReadFrom(raw, RecordNumber, VolumeOffset, long.MaxValue / 4, null);
+        return copy;
+    }
+
+    private static void WriteCommonHeader(Span<byte> raw, uint type, int length, bool nonResident, string name, int nameOffset, ushort flags, ushort id)
+    {
+        if (name.Length > 255)
+        {
+            throw new ArgumentException("An attribute name has at most 255 characters.", nameof(name));
+        }
+        BinaryPrimitives.WriteUInt32LittleEndian(raw.Slice(TypeOffset), type);
+        BinaryPrimitives.WriteUInt32LittleEndian(raw.Slice(LengthOffset), (uint)length);
+        raw[NonResidentOffset] = nonResident ? (byte)1 : (byte)0;
+        raw[NameLengthOffset] = (byte)name.Length;
+        BinaryPrimitives.WriteUInt16LittleEndian(raw.Slice(NameOffsetOffset), (ushort)nameOffset);
+        BinaryPrimitives.WriteUInt16LittleEndian(raw.Slice(FlagsOffset), flags);
+        BinaryPrimitives.WriteUInt16LittleEndian(raw.Slice(IdOffset), id);
+        for (int i = 0; i < name.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(raw.Slice(nameOffset + (2 * i)), name[i]);
+        }
+    }
+
+    internal static int Align8(int n) => (n + 7) & ~7;
 
     internal static string DecodeName(ReadOnlySpan<byte> utf16)
     {

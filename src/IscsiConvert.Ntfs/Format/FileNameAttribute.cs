@@ -11,7 +11,9 @@ internal sealed class FileNameAttribute
     private const int ModificationOffset = 0x10;
     private const int MftChangeOffset = 0x18;
     private const int AccessOffset = 0x20;
+    private const int AllocatedSizeOffset = 0x28;
     private const int DataSizeOffset = 0x30;
+    private const int ReparseOffset = 0x3C;
     private const int FileAttributesOffset = 0x38;
     private const int NameLengthOffset = 0x40;
     private const int NamespaceOffset = 0x41;
@@ -63,5 +65,36 @@ internal sealed class FileNameAttribute
             Namespace = value[NamespaceOffset],
             Name = AttributeRecord.DecodeName(value.Slice(NameOffset, 2 * nameLength)),
         };
+    }
+
+    /// <summary>
+    /// Encodes a $FILE_NAME value. The sizes and times are a copy Windows refreshes only when the name changes or the
+    /// directory entry is updated; <paramref name="parentReference"/> is the parent's full reference (with sequence).
+    /// </summary>
+    public static byte[] Encode(ulong parentReference, string name, byte nameSpace, long creation, long modification, long mftChange,
+        long access, long allocatedSize, long dataSize, uint fileAttributes, uint reparseTag = 0)
+    {
+        if (name.Length is 0 or > 255)
+        {
+            throw new ArgumentException("An NTFS name has 1 to 255 UTF-16 code units.", nameof(name));
+        }
+        byte[] value = new byte[NameOffset + (2 * name.Length)];
+        Span<byte> v = value;
+        BinaryPrimitives.WriteUInt64LittleEndian(v.Slice(ParentOffset), parentReference);
+        BinaryPrimitives.WriteInt64LittleEndian(v.Slice(CreationOffset), creation);
+        BinaryPrimitives.WriteInt64LittleEndian(v.Slice(ModificationOffset), modification);
+        BinaryPrimitives.WriteInt64LittleEndian(v.Slice(MftChangeOffset), mftChange);
+        BinaryPrimitives.WriteInt64LittleEndian(v.Slice(AccessOffset), access);
+        BinaryPrimitives.WriteInt64LittleEndian(v.Slice(AllocatedSizeOffset), allocatedSize);
+        BinaryPrimitives.WriteInt64LittleEndian(v.Slice(DataSizeOffset), dataSize);
+        BinaryPrimitives.WriteUInt32LittleEndian(v.Slice(FileAttributesOffset), fileAttributes);
+        BinaryPrimitives.WriteUInt32LittleEndian(v.Slice(ReparseOffset), reparseTag);
+        v[NameLengthOffset] = (byte)name.Length;
+        v[NamespaceOffset] = nameSpace;
+        for (int i = 0; i < name.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(v.Slice(NameOffset + (2 * i)), name[i]);
+        }
+        return value;
     }
 }

@@ -14,7 +14,15 @@ internal sealed class FileRecord
     private const int UsedSizeOffset = 0x18;
     private const int AllocatedSizeOffset = 0x1C;
     private const int BaseRecordOffset = 0x20;
+    private const int NextAttributeIdOffset = 0x28;
+    private const int RecordNumberOffset = 0x2C;
+    private const int UsaOffsetField = 0x04;
+    private const int UsaCountField = 0x06;
+    private const int LsnOffset = 0x08;
     private const int MinHeaderSize = 0x30;
+
+    // NTFS 3.1 records keep the update sequence array right after the 0x30-byte header.
+    private const int UsaOffset3x = 0x30;
 
     public const ushort FlagInUse = 0x0001;
     public const ushort FlagDirectory = 0x0002;
@@ -31,18 +39,27 @@ internal sealed class FileRecord
 
     public long RecordNumber { get; }
 
-    public ushort SequenceNumber { get; private set; }
+    public ushort SequenceNumber { get; set; }
 
-    public ushort LinkCount { get; private set; }
+    public ushort LinkCount { get; set; }
 
-    public ushort Flags { get; private set; }
+    public ushort Flags { get; set; }
+
+    /// <summary>The id the next attribute added to this record gets (ids are unique within a record).</summary>
+    public ushort NextAttributeId { get; set; }
+
+    /// <summary>The $LogFile sequence number of the last logged change (kept as found; 0 for new records).</summary>
+    public long LogSequenceNumber { get; set; }
 
     public bool InUse => (Flags & FlagInUse) != 0;
 
     public bool IsDirectory => (Flags & FlagDirectory) != 0;
 
     /// <summary>The base record's number for an extension record, 0 for a base record.</summary>
-    public long BaseRecordNumber { get; private set; }
+    public long BaseRecordNumber { get; set; }
+
+    /// <summary>The base record's full reference (number and sequence) as stored, 0 for a base record.</summary>
+    public ulong BaseReference { get; set; }
 
     public List<AttributeRecord> Attributes { get; } = new();
 
@@ -64,6 +81,9 @@ internal sealed class FileRecord
             LinkCount = BinaryPrimitives.ReadUInt16LittleEndian(data.Slice(LinkCountOffset)),
             Flags = BinaryPrimitives.ReadUInt16LittleEndian(data.Slice(FlagsOffset)),
             BaseRecordNumber = (long)(BinaryPrimitives.ReadUInt64LittleEndian(data.Slice(BaseRecordOffset)) & 0xFFFF_FFFF_FFFFUL),
+            BaseReference = BinaryPrimitives.ReadUInt64LittleEndian(data.Slice(BaseRecordOffset)),
+            NextAttributeId = BinaryPrimitives.ReadUInt16LittleEndian(data.Slice(NextAttributeIdOffset)),
+            LogSequenceNumber = BinaryPrimitives.ReadInt64LittleEndian(data.Slice(LsnOffset)),
         };
         uint usedSize = BinaryPrimitives.ReadUInt32LittleEndian(data.Slice(UsedSizeOffset));
         uint allocatedSize = BinaryPrimitives.ReadUInt32LittleEndian(data.Slice(AllocatedSizeOffset));
@@ -98,5 +118,69 @@ internal sealed class FileRecord
             pos += length;
         }
         return record;
+    }
+
+    /// <summary>A new, empty in-use record (no attributes yet).</summary>
+    public static FileRecord Create(long recordNumber, ushort sequenceNumber, ushort flags) => new(recordNumber)
+    {
+        SequenceNumber = sequenceNumber,
+        Flags = flags,
+    };
+
+    /// <summary>Where the first attribute starts in a record of <paramref name="recordSize"/> bytes.</summary>
+    public static int FirstAttributePosition(int recordSize) => AttributeRecord.Align8(UsaOffset3x + (2 * ((recordSize / UpdateSequence.Stride) + 1)));
+
+    /// <summary>Bytes the attributes take in the record, with the 8-byte end marker.</summary>
+    public int UsedSize(int recordSize)
+    {
+        int used = FirstAttributePosition(recordSize) + 8;
+        foreach (AttributeRecord a in Attributes)
+        {
+            used += a.Raw.Length;
+        }
+        return used;
+    }
+
+    /// <summary>
+    /// Encodes the record in NTFS 3.1 layout (header, update sequence array, attributes in the order given, end
+    /// marker) and applies the fixups with the next update sequence number. Throws when the attributes do not fit.
+    /// </summary>
+    public byte[] Encode(int recordSize, ushort updateSequenceNumber)
+    {
+        int used = UsedSize(recordSize);
+        if (used > recordSize)
+        {
+            throw new InvalidOperationException($"MFT record {RecordNumber}: {used} bytes of attributes do not fit a {recordSize}-byte record.");
+        }
+        byte[] data = new byte[recordSize];
+        Span<byte> d = data;
+        Signature.CopyTo(d);
+        BinaryPrimitives.WriteUInt16LittleEndian(d.Slice(UsaOffsetField), UsaOffset3x);
+        BinaryPrimitives.WriteUInt16LittleEndian(d.Slice(UsaCountField), (ushort)((recordSize / UpdateSequence.Stride) + 1));
+        BinaryPrimitives.WriteInt64LittleEndian(d.Slice(LsnOffset), LogSequenceNumber);
+        BinaryPrimitives.WriteUInt16LittleEndian(d.Slice(SequenceNumberOffset), SequenceNumber);
+        BinaryPrimitives.WriteUInt16LittleEndian(d.Slice(LinkCountOffset), LinkCount);
+        int first = FirstAttributePosition(recordSize);
+        BinaryPrimitives.WriteUInt16LittleEndian(d.Slice(FirstAttributeOffset), (ushort)first);
+        BinaryPrimitives.WriteUInt16LittleEndian(d.Slice(FlagsOffset), Flags);
+        BinaryPrimitives.WriteUInt32LittleEndian(d.Slice(UsedSizeOffset), (uint)used);
+        BinaryPrimitives.WriteUInt32LittleEndian(d.Slice(AllocatedSizeOffset), (uint)recordSize);
+        BinaryPrimitives.WriteUInt64LittleEndian(d.Slice(BaseRecordOffset), BaseReference);
+        ushort nextId = NextAttributeId;
+        foreach (AttributeRecord a in Attributes)
+        {
+            nextId = (ushort)Math.Max(nextId, a.Id + 1);
+        }
+        BinaryPrimitives.WriteUInt16LittleEndian(d.Slice(NextAttributeIdOffset), nextId);
+        BinaryPrimitives.WriteUInt32LittleEndian(d.Slice(RecordNumberOffset), (uint)RecordNumber);
+        int pos = first;
+        foreach (AttributeRecord a in Attributes)
+        {
+            a.Raw.CopyTo(d.Slice(pos));
+            pos += a.Raw.Length;
+        }
+        BinaryPrimitives.WriteUInt32LittleEndian(d.Slice(pos), AttributeType.End);
+        UpdateSequence.Protect(data, updateSequenceNumber);
+        return data;
     }
 }

@@ -7,7 +7,17 @@ namespace IscsiConvert.Ntfs.Format;
 /// <summary>One entry of a directory index node: the file it names, its $FILE_NAME key, and the child node to its left.</summary>
 internal sealed class IndexEntry
 {
-    public long FileRecordNumber { get; init; }
+    /// <summary>The entry's first 8 bytes as stored: in $I30 the file reference (record number and sequence); in view
+    /// indexes ($SII, $SDH, $O, $Q, $R) the data offset and length.</summary>
+    public ulong Reference { get; init; }
+
+    public long FileRecordNumber => (long)(Reference & 0xFFFF_FFFF_FFFFUL);
+
+    /// <summary>The bytes between the entry header and the subnode VCN: the key (and a view index's data), padded to 8.</summary>
+    public byte[] Body { get; init; } = Array.Empty<byte>();
+
+    /// <summary>The key's length within <see cref="Body"/> (the header's key length field).</summary>
+    public int KeyLength { get; init; }
 
     public FileNameAttribute? Key { get; init; }
 
@@ -16,6 +26,39 @@ internal sealed class IndexEntry
 
     /// <summary>The last entry of a node carries no key, only (possibly) the rightmost child.</summary>
     public bool IsLast { get; init; }
+
+    /// <summary>Bytes this entry takes in a node.</summary>
+    public int EncodedLength => IndexNode.EntryHeaderSize + Body.Length + (SubnodeVcn >= 0 ? 8 : 0);
+
+    /// <summary>The same entry pointing to another child node (or none, with -1).</summary>
+    public IndexEntry WithSubnode(long vcn) => new()
+    {
+        Reference = Reference,
+        Body = Body,
+        KeyLength = KeyLength,
+        Key = Key,
+        SubnodeVcn = vcn,
+        IsLast = IsLast,
+    };
+
+    /// <summary>A directory ($I30) entry for a name: the key is the $FILE_NAME value.</summary>
+    public static IndexEntry ForFileName(ulong fileReference, byte[] fileNameValue) => new()
+    {
+        Reference = fileReference,
+        Body = Pad8(fileNameValue),
+        KeyLength = fileNameValue.Length,
+        Key = FileNameAttribute.TryReadFrom(fileNameValue) ?? throw new ArgumentException("Not a $FILE_NAME value.", nameof(fileNameValue)),
+    };
+
+    /// <summary>The end entry of a node, optionally with the rightmost child.</summary>
+    public static IndexEntry Last(long subnodeVcn = -1) => new() { IsLast = true, SubnodeVcn = subnodeVcn };
+
+    private static byte[] Pad8(byte[] value)
+    {
+        byte[] padded = new byte[(value.Length + 7) & ~7];
+        value.CopyTo(padded, 0);
+        return padded;
+    }
 }
 
 /// <summary>
@@ -30,7 +73,12 @@ internal static class IndexNode
     private const int EntryKeyLengthOffset = 0x0A;
     private const int EntryFlagsOffset = 0x0C;
     private const int EntryKeyOffset = 0x10;
-    private const int EntryHeaderSize = 0x10;
+    public const int EntryHeaderSize = 0x10;
+    private const int AllocatedSizeField = 0x08;
+    private const int NodeFlagsField = 0x0C;
+
+    /// <summary>Node flag: the entries have child nodes (an internal node; in $INDEX_ROOT, "large index").</summary>
+    public const byte FlagHasChildren = 0x01;
     private const uint EntryHasSubnode = 0x01;
     private const uint EntryIsLast = 0x02;
     public const int HeaderSize = 0x10;
@@ -74,9 +122,12 @@ internal static class IndexNode
                 key = FileNameAttribute.TryReadFrom(buffer.Slice(pos + EntryKeyOffset, keyLength))
                     ?? throw new CorruptDataException("NTFS", structure, baseOffset + pos + EntryKeyOffset, $"the $FILE_NAME key ({keyLength} bytes) is malformed", filePath);
             }
+            int bodyLength = length - EntryHeaderSize - (hasSubnode ? 8 : 0);
             entries.Add(new IndexEntry
             {
-                FileRecordNumber = (long)(BinaryPrimitives.ReadUInt64LittleEndian(buffer.Slice(pos + EntryReferenceOffset)) & 0xFFFF_FFFF_FFFFUL),
+                Reference = BinaryPrimitives.ReadUInt64LittleEndian(buffer.Slice(pos + EntryReferenceOffset)),
+                Body = buffer.Slice(pos + EntryKeyOffset, bodyLength).ToArray(),
+                KeyLength = isLast ? 0 : keyLength,
                 Key = key,
                 SubnodeVcn = hasSubnode ? BinaryPrimitives.ReadInt64LittleEndian(buffer.Slice(pos + length - 8)) : -1,
                 IsLast = isLast,
@@ -87,5 +138,62 @@ internal static class IndexNode
             }
             pos += length;
         }
+    }
+
+    /// <summary>Bytes a node header plus these entries take.</summary>
+    public static int NodeSize(IReadOnlyList<IndexEntry> entries)
+    {
+        int size = HeaderSize;
+        foreach (IndexEntry e in entries)
+        {
+            size += e.EncodedLength;
+        }
+        return size;
+    }
+
+    /// <summary>
+    /// Writes a node header at <paramref name="header"/> in <paramref name="buffer"/>, its entries at
+    /// <paramref name="entriesOffset"/> (relative to the header), and declares <paramref name="allocatedSize"/> bytes
+    /// (from the header) as the node's room. The last entry must be an end entry.
+    /// </summary>
+    public static void WriteNode(Span<byte> buffer, int header, int entriesOffset, int allocatedSize, IReadOnlyList<IndexEntry> entries)
+    {
+        if (entries.Count == 0 || !entries[entries.Count - 1].IsLast)
+        {
+            throw new ArgumentException("An index node ends with an end entry.", nameof(entries));
+        }
+        bool hasChildren = entries[entries.Count - 1].SubnodeVcn >= 0;
+        int pos = header + entriesOffset;
+        foreach (IndexEntry e in entries)
+        {
+            if ((e.SubnodeVcn >= 0) != hasChildren)
+            {
+                throw new ArgumentException("Either every entry of a node has a child node or none has.", nameof(entries));
+            }
+            int length = e.EncodedLength;
+            if (pos + length > header + allocatedSize)
+            {
+                throw new ArgumentException($"The entries ({NodeSize(entries)} bytes) overflow the node's {allocatedSize} bytes.", nameof(entries));
+            }
+            Span<byte> at = buffer.Slice(pos, length);
+            at.Clear();
+            BinaryPrimitives.WriteUInt64LittleEndian(at.Slice(EntryReferenceOffset), e.IsLast ? 0 : e.Reference);
+            BinaryPrimitives.WriteUInt16LittleEndian(at.Slice(EntryLengthOffset), (ushort)length);
+            BinaryPrimitives.WriteUInt16LittleEndian(at.Slice(EntryKeyLengthOffset), (ushort)e.KeyLength);
+            uint flags = (e.IsLast ? EntryIsLast : 0) | (e.SubnodeVcn >= 0 ? EntryHasSubnode : 0);
+            BinaryPrimitives.WriteUInt32LittleEndian(at.Slice(EntryFlagsOffset), flags);
+            e.Body.CopyTo(at.Slice(EntryKeyOffset));
+            if (e.SubnodeVcn >= 0)
+            {
+                BinaryPrimitives.WriteInt64LittleEndian(at.Slice(length - 8), e.SubnodeVcn);
+            }
+            pos += length;
+        }
+        Span<byte> h = buffer.Slice(header, HeaderSize);
+        h.Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(h.Slice(EntriesOffsetField), (uint)entriesOffset);
+        BinaryPrimitives.WriteUInt32LittleEndian(h.Slice(UsedSizeField), (uint)(pos - header));
+        BinaryPrimitives.WriteUInt32LittleEndian(h.Slice(AllocatedSizeField), (uint)allocatedSize);
+        h[NodeFlagsField] = hasChildren ? FlagHasChildren : (byte)0;
     }
 }

@@ -9,6 +9,7 @@ internal static class IndexRecord
 {
     private const int VcnOffset = 0x10;
     private const int NodeHeaderOffset = 0x18;
+    private const int UsaOffset = 0x28;
     private static readonly byte[] Signature = { (byte)'I', (byte)'N', (byte)'D', (byte)'X' };
 
     public static List<IndexEntry> ReadFrom(Span<byte> data, long expectedVcn, string structure, long volumeOffset, string? filePath)
@@ -24,5 +25,27 @@ internal static class IndexRecord
             throw new CorruptDataException("NTFS", structure, volumeOffset + VcnOffset, $"the record says it is VCN {vcn}, but it was reached as VCN {expectedVcn}", filePath);
         }
         return IndexNode.ReadEntries(data, NodeHeaderOffset, structure, volumeOffset, filePath);
+    }
+
+    /// <summary>Bytes of entries an INDX record of <paramref name="recordSize"/> bytes can hold (node header included).</summary>
+    public static int Capacity(int recordSize) => recordSize - NodeHeaderOffset;
+
+    /// <summary>Bytes of a node (header and entries) that fit in a record of <paramref name="recordSize"/> bytes.</summary>
+    public static int EntriesOffset(int recordSize) => AttributeRecord.Align8(UsaOffset + (2 * ((recordSize / UpdateSequence.Stride) + 1))) - NodeHeaderOffset;
+
+    /// <summary>Room for entries (node header excluded) in an INDX record.</summary>
+    public static int RoomForEntries(int recordSize) => recordSize - NodeHeaderOffset - EntriesOffset(recordSize);
+
+    /// <summary>Encodes an INDX record at <paramref name="vcn"/> holding <paramref name="entries"/>, fixups applied.</summary>
+    public static byte[] Encode(int recordSize, long vcn, IReadOnlyList<IndexEntry> entries, ushort updateSequenceNumber)
+    {
+        byte[] data = new byte[recordSize];
+        Signature.CopyTo(data, 0);
+        BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(4), UsaOffset);
+        BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(6), (ushort)((recordSize / UpdateSequence.Stride) + 1));
+        BinaryPrimitives.WriteInt64LittleEndian(data.AsSpan(VcnOffset), vcn);
+        IndexNode.WriteNode(data, NodeHeaderOffset, EntriesOffset(recordSize), recordSize - NodeHeaderOffset, entries);
+        UpdateSequence.Protect(data, updateSequenceNumber);
+        return data;
     }
 }

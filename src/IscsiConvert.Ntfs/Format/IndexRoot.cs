@@ -1,5 +1,6 @@
 using System;
 using System.Buffers.Binary;
+using System.Collections.Generic;
 
 namespace IscsiConvert.Ntfs.Format;
 
@@ -36,5 +37,23 @@ internal sealed class IndexRoot
             CollationRule = BinaryPrimitives.ReadUInt32LittleEndian(value.Slice(CollationRuleOffset)),
             IndexRecordSize = (int)size,
         };
+    }
+
+    private const int ClustersPerRecordOffset = 0x0C;
+
+    /// <summary>
+    /// Encodes an $INDEX_ROOT value: header, node header and entries (the node's allocated size is its used size, as
+    /// Windows writes it). <paramref name="clustersPerIndexRecord"/> is the boot sector's value.
+    /// </summary>
+    public static byte[] Encode(uint indexedType, uint collationRule, int indexRecordSize, sbyte clustersPerIndexRecord, IReadOnlyList<IndexEntry> entries)
+    {
+        int nodeSize = IndexNode.NodeSize(entries);
+        byte[] value = new byte[NodeHeaderOffset + nodeSize];
+        BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(AttributeTypeOffset), indexedType);
+        BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(CollationRuleOffset), collationRule);
+        BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(IndexRecordSizeOffset), (uint)indexRecordSize);
+        value[ClustersPerRecordOffset] = unchecked((byte)clustersPerIndexRecord);
+        IndexNode.WriteNode(value, NodeHeaderOffset, IndexNode.HeaderSize, nodeSize, entries);
+        return value;
     }
 }

@@ -11,6 +11,7 @@ internal sealed class StandardInformation
     private const int MftChangeOffset = 0x10;
     private const int AccessOffset = 0x18;
     private const int FileAttributesOffset = 0x20;
+    private const int OwnerIdOffset = 0x30;
     private const int SecurityIdOffset = 0x34;
     private const int MinSize = 0x24;
 
@@ -39,4 +40,19 @@ internal sealed class StandardInformation
         FileAttributes = BinaryPrimitives.ReadUInt32LittleEndian(value.Slice(FileAttributesOffset)),
         SecurityId = value.Length >= Version3Size ? BinaryPrimitives.ReadUInt32LittleEndian(value.Slice(SecurityIdOffset)) : 0,
     };
+
+    /// <summary>Encodes a 72-byte NTFS 3.x $STANDARD_INFORMATION (no owner, quota or USN yet).</summary>
+    public static byte[] Encode(long creation, long modification, long mftChange, long access, uint fileAttributes, uint securityId)
+    {
+        byte[] value = new byte[Version3Size];
+        Span<byte> v = value;
+        BinaryPrimitives.WriteInt64LittleEndian(v.Slice(CreationOffset), creation);
+        BinaryPrimitives.WriteInt64LittleEndian(v.Slice(ModificationOffset), modification);
+        BinaryPrimitives.WriteInt64LittleEndian(v.Slice(MftChangeOffset), mftChange);
+        BinaryPrimitives.WriteInt64LittleEndian(v.Slice(AccessOffset), access);
+        BinaryPrimitives.WriteUInt32LittleEndian(v.Slice(FileAttributesOffset), fileAttributes);
+        BinaryPrimitives.WriteUInt32LittleEndian(v.Slice(OwnerIdOffset), 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(v.Slice(SecurityIdOffset), securityId);
+        return value;
+    }
 }
