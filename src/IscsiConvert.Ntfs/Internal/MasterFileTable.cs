@@ -29,6 +29,24 @@ internal sealed class MasterFileTable
 
     public long ClusterSize => _boot.ClusterSize;
 
+    public int RecordSize => _boot.MftRecordSize;
+
+    /// <summary>The runs of $MFT's $DATA (all extents), as last loaded.</summary>
+    public IReadOnlyList<DataRun> Runs => _mftRuns;
+
+    /// <summary>Forgets a cached file after its records changed.</summary>
+    public void Invalidate(long number) => _cache.Remove(number);
+
+    /// <summary>Forgets every cached file and maps $MFT again (after $MFT itself grew).</summary>
+    public void Reload()
+    {
+        _cache.Clear();
+        Load();
+    }
+
+    /// <summary>The byte offset in the volume of a position in $MFT (-1 when unmapped).</summary>
+    public long VolumeOffsetOfRecord(long number) => VolumeOffsetOf(number * _boot.MftRecordSize);
+
     public void Load()
     {
         // Record 0 is found through the boot sector; its base $DATA extent maps at least the records that hold its own

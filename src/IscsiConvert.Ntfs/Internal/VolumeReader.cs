@@ -24,6 +24,9 @@ internal sealed class VolumeReader
 
     public Stream Stream => _stream;
 
+    /// <summary>Changes not yet written to the stream; reads see them (set while the volume is being edited).</summary>
+    public PendingWrites? Pending { get; set; }
+
     public void Read(long position, Span<byte> buffer, string structure)
     {
         if (position < 0 || position > Length - buffer.Length)
@@ -46,5 +49,6 @@ internal sealed class VolumeReader
         {
             throw new CorruptDataException("NTFS", structure, position, $"read {n} of {buffer.Length} bytes", FilePath);
         }
+        Pending?.Patch(position, buffer);
     }
 }

@@ -1,0 +1,105 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using IscsiConvert.Shared;
+
+namespace IscsiConvert.Ntfs.Internal;
+
+/// <summary>
+/// Every change to the volume, held in memory until <see cref="Commit"/>: whole clusters keyed by cluster number. Reads
+/// of the volume see these pages over the bytes on disk, so the reader code works unchanged on a volume being edited,
+/// and nothing reaches the stream before the whole change set is known to be complete. A failed or abandoned edit
+/// leaves the volume exactly as it was.
+/// </summary>
+internal sealed class PendingWrites
+{
+    private readonly Stream _stream;
+    private readonly long _clusterSize;
+    private readonly SortedDictionary<long, byte[]> _pages = new();
+
+    public PendingWrites(Stream stream, long clusterSize)
+    {
+        _stream = stream;
+        _clusterSize = clusterSize;
+    }
+
+    public int PageCount => _pages.Count;
+
+    public long PendingBytes => _pages.Count * _clusterSize;
+
+    public bool IsEmpty => _pages.Count == 0;
+
+    /// <summary>Overlays pending bytes on <paramref name="buffer"/>, which holds the volume's bytes at <paramref name="position"/>.</summary>
+    public void Patch(long position, Span<byte> buffer)
+    {
+        if (_pages.Count == 0 || buffer.Length == 0)
+        {
+            return;
+        }
+        long first = position / _clusterSize;
+        long last = (position + buffer.Length - 1) / _clusterSize;
+        for (long c = first; c <= last; c++)
+        {
+            if (!_pages.TryGetValue(c, out byte[]? page))
+            {
+                continue;
+            }
+            long pageStart = c * _clusterSize;
+            long from = Math.Max(position, pageStart);
+            long to = Math.Min(position + buffer.Length, pageStart + _clusterSize);
+            page.AsSpan((int)(from - pageStart), (int)(to - from)).CopyTo(buffer.Slice((int)(from - position)));
+        }
+    }
+
+    /// <summary>Records <paramref name="data"/> as the new content at <paramref name="position"/>.</summary>
+    public void Write(long position, ReadOnlySpan<byte> data)
+    {
+        while (data.Length > 0)
+        {
+            long cluster = position / _clusterSize;
+            int inPage = (int)(position - (cluster * _clusterSize));
+            int count = (int)Math.Min(data.Length, _clusterSize - inPage);
+            if (!_pages.TryGetValue(cluster, out byte[]? page))
+            {
+                page = new byte[_clusterSize];
+                if (inPage != 0 || count != _clusterSize)
+                {
+                    _stream.ReadAtMost(cluster * _clusterSize, page);
+                }
+                _pages[cluster] = page;
+            }
+            data.Slice(0, count).CopyTo(page.AsSpan(inPage));
+            data = data.Slice(count);
+            position += count;
+        }
+    }
+
+    /// <summary>
+    /// Writes every pending page to the stream in volume order, then flushes. <paramref name="first"/> pages are
+    /// written (and flushed) before all others and <paramref name="last"/> after them: the caller uses this to mark the
+    /// volume dirty before the change and clean after it, so that an interrupted commit is caught by chkdsk.
+    /// </summary>
+    public void Commit(Action<Stream>? first, Action<Stream>? last)
+    {
+        if (_pages.Count == 0)
+        {
+            return;
+        }
+        first?.Invoke(_stream);
+        _stream.Flush();
+        foreach (KeyValuePair<long, byte[]> page in _pages.ToList())
+        {
+            long position = page.Key * _clusterSize;
+            int length = (int)Math.Min(_clusterSize, _stream.Length - position);
+            _stream.WriteAt(position, page.Value.AsSpan(0, length));
+        }
+        _stream.Flush();
+        last?.Invoke(_stream);
+        _stream.Flush();
+        _pages.Clear();
+    }
+
+    /// <summary>Drops every pending change.</summary>
+    public void Discard() => _pages.Clear();
+}
