@@ -14,7 +14,7 @@ using IscsiConvert.Storage.Partitions;
 
 namespace IscsiConvert.Cli;
 
-/// <summary>`iscsi-convert fs ls|cat`: read files of the NTFS volume inside a disk image (read-only).</summary>
+/// <summary>`iscsi-convert fs ls|cat|check|put|mkdir|rm`: the NTFS volume inside a disk image.</summary>
 internal static class FsCommands
 {
     private static readonly JsonSerializerOptions JsonOptions = new()
@@ -26,10 +26,13 @@ internal static class FsCommands
 
     public static Command Build(CliConsole console)
     {
-        var fs = new Command("fs", "Read the NTFS file system inside a disk image (raw, VHD, VHDX, VMDK, QCOW2), with or without a partition table.");
+        var fs = new Command("fs", "Read and write the NTFS file system inside a disk image (raw, VHD, VHDX, VMDK, QCOW2), with or without a partition table.");
         fs.Subcommands.Add(BuildLs(console));
         fs.Subcommands.Add(BuildCat(console));
         fs.Subcommands.Add(BuildCheck(console));
+        fs.Subcommands.Add(BuildPut(console));
+        fs.Subcommands.Add(BuildMkdir(console));
+        fs.Subcommands.Add(BuildRm(console));
         return fs;
     }
 
@@ -139,6 +142,102 @@ internal static class FsCommands
         return command;
     }
 
+    private static Option<bool> DryRunOption() => new("--dry-run", "-n")
+    {
+        Description = "Do everything in memory and report it, but write nothing to the image.",
+    };
+
+    private static Command BuildPut(CliConsole console)
+    {
+        var image = ImageArgument();
+        var partition = PartitionOption();
+        var local = new Argument<string>("LOCAL") { Description = "The file to copy into the image." };
+        var path = new Argument<string>("PATH") { Description = "Where to put it on the volume (a file path, or an existing directory to keep the name)." };
+        var parents = new Option<bool>("--parents") { Description = "Create missing directories on the way." };
+        var dryRun = DryRunOption();
+        var command = new Command("put", "Copy a local file into the NTFS volume (created or replaced). The volume must be clean: not dirty, not hibernated.") { image, partition, local, path, parents, dryRun };
+        command.SetAction(parse =>
+        {
+            string source = parse.GetValue(local)!;
+            using FileStream input = File.OpenRead(source);
+            return Edit(console, parse.GetValue(image)!, parse.GetValue(partition), parse.GetValue(dryRun), volume =>
+            {
+                string target = parse.GetValue(path)!;
+                if (volume.TryGetEntry(target) is { IsDirectory: true } dir)
+                {
+                    target = dir.Path.TrimEnd('\\') + "\\" + Path.GetFileName(source);
+                }
+                string parent = ParentOf(target);
+                if (parse.GetValue(parents) && parent.Length > 0)
+                {
+                    volume.CreateDirectory(parent);
+                }
+                bool existed = volume.TryGetEntry(target) is not null;
+                NtfsEntry written = volume.WriteFile(target, input);
+                return $"{(existed ? "replaced" : "created")} {written.Path} ({written.Size} bytes, MFT record {written.MftRecordNumber})";
+            });
+        });
+        return command;
+    }
+
+    private static Command BuildMkdir(CliConsole console)
+    {
+        var image = ImageArgument();
+        var partition = PartitionOption();
+        var path = new Argument<string>("PATH") { Description = "The directory to create (missing parents are created too)." };
+        var dryRun = DryRunOption();
+        var command = new Command("mkdir", "Create a directory (and its missing parents) on the NTFS volume.") { image, partition, path, dryRun };
+        command.SetAction(parse => Edit(console, parse.GetValue(image)!, parse.GetValue(partition), parse.GetValue(dryRun), volume =>
+        {
+            string target = parse.GetValue(path)!;
+            bool existed = volume.TryGetEntry(target) is not null;
+            NtfsEntry dir = volume.CreateDirectory(target);
+            return existed ? $"{dir.Path} already exists" : $"created {dir.Path} (MFT record {dir.MftRecordNumber})";
+        }));
+        return command;
+    }
+
+    private static Command BuildRm(CliConsole console)
+    {
+        var image = ImageArgument();
+        var partition = PartitionOption();
+        var path = new Argument<string>("PATH") { Description = "The file or directory to delete." };
+        var recursive = new Option<bool>("--recursive", "-r") { Description = "Delete a directory with everything in it." };
+        var dryRun = DryRunOption();
+        var command = new Command("rm", "Delete a file, or a directory (empty, or with --recursive), from the NTFS volume.") { image, partition, path, recursive, dryRun };
+        command.SetAction(parse => Edit(console, parse.GetValue(image)!, parse.GetValue(partition), parse.GetValue(dryRun), volume =>
+        {
+            NtfsEntry entry = volume.GetEntry(parse.GetValue(path)!);
+            volume.Delete(entry.Path, parse.GetValue(recursive));
+            return $"deleted {entry.Path}";
+        }));
+        return command;
+    }
+
+    // Opens the volume writable, applies the edit, and flushes it (unless dry-run); prints what was done.
+    private static int Edit(CliConsole console, string imagePath, int? partition, bool dryRun, Func<NtfsVolume, string> edit)
+    {
+        using OpenedNtfs opened = OpenedNtfs.Open(imagePath, partition, writable: true);
+        string report = edit(opened.Volume);
+        if (dryRun)
+        {
+            opened.Volume.DiscardChanges();
+            console.Output.WriteLine("dry run: " + report + "; nothing was written.");
+            return 0;
+        }
+        opened.Volume.Flush();
+        opened.Flush();
+        console.Output.WriteLine(report);
+        return 0;
+    }
+
+    private static string ParentOf(string path)
+    {
+        string trimmed = path.Replace('/', '\\').TrimEnd('\\');
+        int slash = trimmed.LastIndexOf('\\');
+        return slash <= 0 ? string.Empty : trimmed.Substring(0, slash);
+    }
+
     private sealed record StreamReport(string Name, long Length);
 
     private sealed record EntryReport(
@@ -167,15 +266,15 @@ internal sealed class OpenedNtfs : IDisposable
 
     public NtfsVolume Volume { get; }
 
-    public static OpenedNtfs Open(string imagePath, int? partitionNumber)
+    public static OpenedNtfs Open(string imagePath, int? partitionNumber, bool writable = false)
     {
-        VirtualDisk disk = DiskImage.Open(imagePath);
+        VirtualDisk disk = DiskImage.Open(imagePath, writable ? DiskAccess.ReadWrite : DiskAccess.ReadOnly);
         try
         {
             SparseStream stream = SelectVolume(disk, imagePath, partitionNumber);
             try
             {
-                return new OpenedNtfs(disk, stream, NtfsVolume.Open(stream, new NtfsOpenOptions { FilePath = imagePath, LeaveOpen = true }));
+                return new OpenedNtfs(disk, stream, NtfsVolume.Open(stream, new NtfsOpenOptions { FilePath = imagePath, LeaveOpen = true, Writable = writable }));
             }
             catch
             {
@@ -237,6 +336,9 @@ internal sealed class OpenedNtfs : IDisposable
             }
             return string.Format(CultureInfo.InvariantCulture, "{0}: {1}, {2} MiB{3}", p.Index, p.TypeName, p.Length >> 20, fs is null ? string.Empty : ", " + fs);
         }));
+
+    /// <summary>Flushes the disk image's own metadata after the volume was flushed.</summary>
+    public void Flush() => _disk.Flush();
 
     public void Dispose()
     {

@@ -15,4 +15,14 @@ public sealed class NtfsOpenOptions
 
     /// <summary>Keep the stream open when the volume is disposed (default: the volume disposes it).</summary>
     public bool LeaveOpen { get; set; }
+
+    /// <summary>
+    /// Open for writing (default: read-only). The volume is checked first (<see cref="NtfsVolume.CheckWritable"/>):
+    /// a dirty, uncleanly shut down or hibernated volume is refused. Changes are held in memory and written by
+    /// <see cref="NtfsVolume.Flush"/>; disposing without flushing drops them.
+    /// </summary>
+    public bool Writable { get; set; }
+
+    /// <summary>The clock for the timestamps of created and changed files (default: the system clock).</summary>
+    public System.TimeProvider? TimeProvider { get; set; }
 }

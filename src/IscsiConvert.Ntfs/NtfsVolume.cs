@@ -14,7 +14,7 @@ namespace IscsiConvert.Ntfs;
 /// directories, read files and named streams. Every structure is validated before it is followed; damage is reported
 /// as <see cref="CorruptDataException"/> naming the MFT record and byte offset.
 /// </summary>
-public sealed class NtfsVolume : IDisposable
+public sealed partial class NtfsVolume : IDisposable
 {
     private const long RootDirectoryRecord = 5;
     private const long LogFileRecord = 2;
@@ -34,6 +34,8 @@ public sealed class NtfsVolume : IDisposable
     private readonly UpCaseTable _upcase;
     private readonly Dictionary<long, DirectoryIndex> _indexes = new();
     private SecureStore? _secure;
+    private readonly VolumeWriter? _writer;
+    private readonly VolumeEditor? _editor;
     private bool _disposed;
 
     private NtfsVolume(Stream stream, NtfsOpenOptions options)
@@ -70,6 +72,18 @@ public sealed class NtfsVolume : IDisposable
                 $"$UpCase is {upcaseData.DataSize} bytes; expected {UpCaseTable.Entries * 2}", options.FilePath);
         }
         _upcase = new UpCaseTable(_mft.ReadAll(upcaseData));
+
+        if (options.Writable)
+        {
+            if (!stream.CanWrite)
+            {
+                throw new ArgumentException("The volume stream is not writable.", nameof(stream));
+            }
+            CheckWritable();
+            _writer = new VolumeWriter(_reader, _boot, _mft);
+            var security = new SecurityAssigner(DescriptorOf, Secure);
+            _editor = new VolumeEditor(_writer, _upcase, security, options.TimeProvider ?? TimeProvider.System, _boot);
+        }
     }
 
     /// <summary>Opens the NTFS volume in <paramref name="volume"/> (read-only; nothing is written).</summary>
@@ -198,6 +212,11 @@ public sealed class NtfsVolume : IDisposable
     public byte[]? GetSecurityDescriptor(string path)
     {
         (NtfsFile file, _, _) = Resolve(path) ?? throw new FileNotFoundException($"'{path}' does not exist on the NTFS volume.", path);
+        return DescriptorOf(file);
+    }
+
+    private byte[]? DescriptorOf(NtfsFile file)
+    {
         AttributeRecord? own = file.Find(AttributeType.SecurityDescriptor);
         if (own is not null)
         {
@@ -208,17 +227,21 @@ public sealed class NtfsVolume : IDisposable
             return _mft.ReadAll(own);
         }
         uint id = file.StandardInformation?.SecurityId ?? 0;
-        if (id == 0)
-        {
-            return null;
-        }
+        return id == 0 ? null : Secure()?.Get(id);
+    }
+
+    private SecureStore? Secure()
+    {
         if (_secure is null)
         {
-            AttributeRecord sds = _mft.GetFile(SecureRecord).Find(AttributeType.Data, "$SDS")
-                ?? throw new CorruptDataException("NTFS", "MFT record 9 ($Secure)", -1, "$Secure has no $SDS stream, but files name security ids", _options.FilePath);
+            AttributeRecord? sds = _mft.GetFile(SecureRecord).Find(AttributeType.Data, "$SDS");
+            if (sds is null)
+            {
+                return null;
+            }
             _secure = new SecureStore(_mft.OpenAttribute(sds));
         }
-        return _secure.Get(id);
+        return _secure;
     }
 
     /// <summary>

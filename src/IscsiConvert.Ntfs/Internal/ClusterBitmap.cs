@@ -17,6 +17,10 @@ internal sealed class ClusterBitmap
     private readonly byte[] _bits;
     private readonly long _totalClusters;
     private readonly HashSet<int> _dirtyChunks = new();
+    private long _lastAllocationEnd;
+    private Dictionary<int, byte[]>? _undo;
+    private HashSet<int>? _undoDirty;
+    private long _undoLastEnd;
 
     public ClusterBitmap(byte[] bits, long totalClusters)
     {
@@ -35,6 +39,36 @@ internal sealed class ClusterBitmap
     public bool IsDirty => _dirtyChunks.Count > 0;
 
     public void ClearDirty() => _dirtyChunks.Clear();
+
+    /// <summary>Starts remembering changed chunks so that <see cref="Rollback"/> can restore them.</summary>
+    public void BeginSavepoint()
+    {
+        _undo = new Dictionary<int, byte[]>();
+        _undoDirty = new HashSet<int>(_dirtyChunks);
+        _undoLastEnd = _lastAllocationEnd;
+    }
+
+    public void ReleaseSavepoint()
+    {
+        _undo = null;
+        _undoDirty = null;
+    }
+
+    public void Rollback()
+    {
+        if (_undo is null || _undoDirty is null)
+        {
+            return;
+        }
+        foreach (KeyValuePair<int, byte[]> chunk in _undo)
+        {
+            chunk.Value.CopyTo(_bits, (long)chunk.Key * ChunkBytes);
+        }
+        _dirtyChunks.Clear();
+        _dirtyChunks.UnionWith(_undoDirty);
+        _lastAllocationEnd = _undoLastEnd;
+        ReleaseSavepoint();
+    }
 
     public bool IsUsed(long cluster) => (_bits[cluster >> 3] & (1 << (int)(cluster & 7))) != 0;
 
@@ -64,7 +98,7 @@ internal sealed class ClusterBitmap
         {
             return new List<(long, long)>();
         }
-        hint = hint < 0 || hint >= _totalClusters ? 0 : hint;
+        hint = hint < 0 || hint >= _totalClusters ? _lastAllocationEnd % _totalClusters : hint;
         long? contiguous = FindFree(count, hint) ?? FindFree(count, 0);
         var result = new List<(long Lcn, long Length)>();
         if (contiguous is { } start)
@@ -103,6 +137,7 @@ internal sealed class ClusterBitmap
         foreach ((long lcn, long length) in result)
         {
             SetRange(lcn, length, used: true);
+            _lastAllocationEnd = lcn + length;
         }
         return result;
     }
@@ -147,6 +182,12 @@ internal sealed class ClusterBitmap
         }
         for (long c = lcn; c < lcn + length; c++)
         {
+            int chunk = (int)((c >> 3) / ChunkBytes);
+            if (_undo is not null && !_undo.ContainsKey(chunk))
+            {
+                long start = (long)chunk * ChunkBytes;
+                _undo[chunk] = _bits.AsSpan((int)start, (int)Math.Min(ChunkBytes, _bits.Length - start)).ToArray();
+            }
             int mask = 1 << (int)(c & 7);
             if (used)
             {
@@ -156,7 +197,7 @@ internal sealed class ClusterBitmap
             {
                 _bits[c >> 3] &= (byte)~mask;
             }
-            _dirtyChunks.Add((int)((c >> 3) / ChunkBytes));
+            _dirtyChunks.Add(chunk);
         }
     }
 }

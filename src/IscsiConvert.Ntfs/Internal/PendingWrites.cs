@@ -18,6 +18,9 @@ internal sealed class PendingWrites
     private readonly long _clusterSize;
     private readonly SortedDictionary<long, byte[]> _pages = new();
 
+    // While a savepoint is open: each page's content before its first change since the savepoint (null: no page).
+    private Dictionary<long, byte[]?>? _undo;
+
     public PendingWrites(Stream stream, long clusterSize)
     {
         _stream = stream;
@@ -60,6 +63,10 @@ internal sealed class PendingWrites
             long cluster = position / _clusterSize;
             int inPage = (int)(position - (cluster * _clusterSize));
             int count = (int)Math.Min(data.Length, _clusterSize - inPage);
+            if (_undo is not null && !_undo.ContainsKey(cluster))
+            {
+                _undo[cluster] = _pages.TryGetValue(cluster, out byte[]? before) ? (byte[])before.Clone() : null;
+            }
             if (!_pages.TryGetValue(cluster, out byte[]? page))
             {
                 page = new byte[_clusterSize];
@@ -101,5 +108,36 @@ internal sealed class PendingWrites
     }
 
     /// <summary>Drops every pending change.</summary>
-    public void Discard() => _pages.Clear();
+    public void Discard()
+    {
+        _pages.Clear();
+        _undo = null;
+    }
+
+    /// <summary>Starts remembering changes so that <see cref="Rollback"/> can undo them (one level).</summary>
+    public void BeginSavepoint() => _undo = new Dictionary<long, byte[]?>();
+
+    /// <summary>Keeps the changes made since the savepoint.</summary>
+    public void ReleaseSavepoint() => _undo = null;
+
+    /// <summary>Undoes every change made since the savepoint.</summary>
+    public void Rollback()
+    {
+        if (_undo is null)
+        {
+            return;
+        }
+        foreach (KeyValuePair<long, byte[]?> before in _undo)
+        {
+            if (before.Value is null)
+            {
+                _pages.Remove(before.Key);
+            }
+            else
+            {
+                _pages[before.Key] = before.Value;
+            }
+        }
+        _undo = null;
+    }
 }

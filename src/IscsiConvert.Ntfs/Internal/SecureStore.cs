@@ -49,6 +49,9 @@ internal sealed class SecureStore
         }
     }
 
+    /// <summary>Every security id in $SDS.</summary>
+    public IEnumerable<uint> Ids => _entries.Keys;
+
     public byte[]? Get(uint securityId)
     {
         if (!_entries.TryGetValue(securityId, out (long Offset, int Length) entry))

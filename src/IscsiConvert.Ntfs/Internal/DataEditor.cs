@@ -1,0 +1,205 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using IscsiConvert.Ntfs.Format;
+
+namespace IscsiConvert.Ntfs.Internal;
+
+/// <summary>
+/// Changes the length and content of a file's data stream ($DATA, unnamed or named): small values stay resident in the
+/// MFT record, larger ones move to clusters; growth allocates clusters next to the last run (fragmenting only when the
+/// volume has no gap large enough); truncation frees clusters. Bytes between the initialized size and a write are
+/// zeroed first, as NTFS requires, so old cluster contents never show through.
+/// </summary>
+internal sealed class DataEditor
+{
+    private readonly VolumeWriter _writer;
+
+    public DataEditor(VolumeWriter writer)
+    {
+        _writer = writer;
+    }
+
+    private long ClusterSize => _writer.ClusterSize;
+
+    /// <summary>The stream's current attribute (whole, all extents), or null.</summary>
+    public AttributeRecord? Find(long fileRecord, string stream) =>
+        _writer.Mft.GetFile(fileRecord).Find(AttributeType.Data, stream);
+
+    /// <summary>Sets the stream's length; new bytes read as zeros.</summary>
+    public void SetLength(long fileRecord, string stream, long length)
+    {
+        if (length < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length));
+        }
+        (FileRecord record, int index) = Locate(fileRecord, stream);
+        AttributeRecord data = record.Attributes[index];
+        if (data.IsResident)
+        {
+            if (length == data.Value.Length)
+            {
+                return;
+            }
+            byte[] value = new byte[length];
+            data.Value.AsSpan(0, (int)Math.Min(length, data.Value.Length)).CopyTo(value);
+            ReplaceResident(record, index, value);
+            return;
+        }
+        ResizeNonResident(record, index, length);
+        _writer.WriteRecord(record);
+    }
+
+    /// <summary>Writes <paramref name="bytes"/> at <paramref name="position"/>, growing the stream if the write ends past it.</summary>
+    public void Write(long fileRecord, string stream, long position, ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length == 0)
+        {
+            return;
+        }
+        long end = position + bytes.Length;
+        AttributeRecord current = Find(fileRecord, stream) ?? throw new InvalidOperationException("The stream does not exist.");
+        if (end > current.DataSize)
+        {
+            SetLength(fileRecord, stream, end);
+        }
+        (FileRecord record, int index) = Locate(fileRecord, stream);
+        AttributeRecord data = record.Attributes[index];
+        if (data.IsResident)
+        {
+            byte[] value = (byte[])data.Value.Clone();
+            bytes.CopyTo(value.AsSpan((int)position));
+            ReplaceResident(record, index, value);
+            return;
+        }
+
+        // Clusters past the initialized size hold whatever was there before: zero the gap up to this write first.
+        long initialized = data.InitializedSize;
+        if (position > initialized)
+        {
+            ZeroRange(data.Runs, initialized, position - initialized);
+        }
+        _writer.WriteThroughRuns(data.Runs, position, bytes);
+        if (end > initialized)
+        {
+            record.Attributes[index] = Rebuild(data, data.Runs, data.AllocatedSize, data.DataSize, Math.Max(end, initialized));
+            _writer.WriteRecord(record);
+        }
+    }
+
+    // A resident value that no longer fits the record moves to clusters.
+    private void ReplaceResident(FileRecord record, int index, byte[] value)
+    {
+        AttributeRecord data = record.Attributes[index];
+        AttributeRecord resident = AttributeRecord.CreateResident(data.Type, data.Name, data.Id, value, data.ResidentFlags);
+        record.Attributes[index] = resident;
+        if (record.UsedSize(_writer.RecordSize) <= _writer.RecordSize)
+        {
+            _writer.WriteRecord(record);
+            return;
+        }
+        long clusters = (value.Length + ClusterSize - 1) / ClusterSize;
+        List<DataRun> runs = _writer.AllocateRuns(0, clusters, HintFor(record.RecordNumber));
+        _writer.WriteThroughRuns(runs, 0, value);
+        long tail = (clusters * ClusterSize) - value.Length;
+        if (tail > 0)
+        {
+            ZeroRange(runs, value.Length, tail);
+        }
+        record.Attributes[index] = AttributeRecord.CreateNonResident(data.Type, data.Name, data.Id, 0, VolumeWriter.MergeRuns(runs),
+            clusters * ClusterSize, value.Length, value.Length);
+        CheckFits(record);
+        _writer.WriteRecord(record);
+    }
+
+    private void ResizeNonResident(FileRecord record, int index, long length)
+    {
+        AttributeRecord data = record.Attributes[index];
+        if (data.IsCompressed || data.IsEncrypted || (data.Flags & AttributeRecord.FlagSparse) != 0)
+        {
+            throw new UnsupportedFormatException($"MFT record {record.RecordNumber}: changing the size of a compressed, sparse or encrypted stream is not supported.", _writer.FilePath);
+        }
+        long haveClusters = data.LastVcn + 1;
+        long needClusters = (length + ClusterSize - 1) / ClusterSize;
+        List<DataRun> runs = data.Runs.ToList();
+        if (needClusters > haveClusters)
+        {
+            long hint = runs.Count > 0 && !runs[runs.Count - 1].IsSparse ? runs[runs.Count - 1].Lcn + runs[runs.Count - 1].Length : HintFor(record.RecordNumber);
+            runs.AddRange(_writer.AllocateRuns(haveClusters, needClusters - haveClusters, hint));
+        }
+        else if (needClusters < haveClusters)
+        {
+            var kept = new List<DataRun>();
+            var freed = new List<DataRun>();
+            foreach (DataRun run in runs)
+            {
+                if (run.Vcn + run.Length <= needClusters)
+                {
+                    kept.Add(run);
+                }
+                else if (run.Vcn >= needClusters)
+                {
+                    freed.Add(run);
+                }
+                else
+                {
+                    long keep = needClusters - run.Vcn;
+                    kept.Add(new DataRun(run.Vcn, run.Lcn, keep));
+                    freed.Add(new DataRun(needClusters, run.IsSparse ? -1 : run.Lcn + keep, run.Length - keep));
+                }
+            }
+            _writer.FreeRuns(freed);
+            runs = kept;
+        }
+        runs = VolumeWriter.MergeRuns(runs);
+        long initialized = Math.Min(data.InitializedSize, length);
+        record.Attributes[index] = Rebuild(data, runs, needClusters * ClusterSize, length, initialized);
+        CheckFits(record);
+    }
+
+    private static AttributeRecord Rebuild(AttributeRecord data, IReadOnlyList<DataRun> runs, long allocated, long size, long initialized) =>
+        AttributeRecord.CreateNonResident(data.Type, data.Name, data.Id, data.Flags, runs, allocated, size, initialized);
+
+    private void ZeroRange(IReadOnlyList<DataRun> runs, long position, long length)
+    {
+        byte[] zeros = new byte[(int)Math.Min(length, 1 << 20)];
+        while (length > 0)
+        {
+            int n = (int)Math.Min(length, zeros.Length);
+            _writer.WriteThroughRuns(runs, position, zeros.AsSpan(0, n));
+            position += n;
+            length -= n;
+        }
+    }
+
+    private void CheckFits(FileRecord record)
+    {
+        if (record.UsedSize(_writer.RecordSize) > _writer.RecordSize)
+        {
+            throw new UnsupportedFormatException(
+                $"MFT record {record.RecordNumber}: the file's runlist no longer fits its MFT record (the free space is too fragmented); " +
+                "spreading a file over extension records is not supported yet. Defragment the volume in Windows and try again.", _writer.FilePath);
+        }
+    }
+
+    // No better place is known: continue where the last allocation ended (keeps files written together contiguous).
+    private static long HintFor(long recordNumber) => -1;
+
+    /// <summary>The record holding the stream's only extent, and the attribute's index in it.</summary>
+    private (FileRecord Record, int Index) Locate(long fileRecord, string stream)
+    {
+        AttributeRecord merged = Find(fileRecord, stream) ?? throw new InvalidOperationException($"MFT record {fileRecord} has no such data stream.");
+        FileRecord record = _writer.ReadRecord(merged.RecordNumber);
+        int index = record.Attributes.FindIndex(a => a.Type == AttributeType.Data && a.Name == stream && a.Id == merged.Id);
+        if (index < 0)
+        {
+            throw new InvalidOperationException($"MFT record {merged.RecordNumber} does not hold the stream.");
+        }
+        if (!merged.IsResident && record.Attributes[index].LastVcn != merged.LastVcn)
+        {
+            throw new UnsupportedFormatException(
+                $"MFT record {fileRecord}: the stream is spread over several MFT records; changing its size is not supported yet.", _writer.FilePath);
+        }
+        return (record, index);
+    }
+}

@@ -1,0 +1,189 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using IscsiConvert.Ntfs.Format;
+
+namespace IscsiConvert.Ntfs.Internal;
+
+/// <summary>
+/// Edits a directory's $I30 index on the volume: loads the B-tree into an <see cref="IndexTree"/>, applies an insert or
+/// removal there, and writes back what changed — $INDEX_ROOT in the directory's record, the INDX records of
+/// $INDEX_ALLOCATION (grown when the tree needs more nodes) and the $BITMAP of nodes in use.
+/// </summary>
+internal sealed class DirectoryEditor
+{
+    private const string IndexName = "$I30";
+
+    // Room kept in a record for $INDEX_ALLOCATION (non-resident, named, a few runs) and $BITMAP (resident, named) when
+    // the root grows into a large index and they must be added.
+    private const int AllocationAttributeReserve = 0x60;
+    private const int BitmapAttributeReserve = 0x30;
+
+    private readonly VolumeWriter _writer;
+    private readonly UpCaseTable _upcase;
+    private ushort _updateSequence = 1;
+
+    public DirectoryEditor(VolumeWriter writer, UpCaseTable upcase)
+    {
+        _writer = writer;
+        _upcase = upcase;
+    }
+
+    /// <summary>$I30 order: names compared through the volume's $UpCase, exact case breaking ties.</summary>
+    public int Compare(IndexEntry a, IndexEntry b)
+    {
+        int c = _upcase.Compare(a.Key!.Name, b.Key!.Name);
+        return c != 0 ? c : string.CompareOrdinal(a.Key.Name, b.Key.Name);
+    }
+
+    public void Insert(long directory, IndexEntry entry) => Edit(directory, tree => tree.Insert(entry));
+
+    /// <summary>Removes the entry whose key is exactly <paramref name="key"/>'s; false when there is none.</summary>
+    public bool Remove(long directory, IndexEntry key)
+    {
+        bool removed = false;
+        Edit(directory, tree => removed = tree.Remove(key));
+        return removed;
+    }
+
+    private void Edit(long directory, Action<IndexTree> edit)
+    {
+        FileRecord record = _writer.ReadRecord(directory);
+        string structure = $"MFT record {directory} $I30";
+        int rootIndex = record.Attributes.FindIndex(a => a.Type == AttributeType.IndexRoot && a.Name == IndexName);
+        if (rootIndex < 0 || !record.Attributes[rootIndex].IsResident)
+        {
+            throw new UnsupportedFormatException($"{structure}: the directory's index root is not in its base record; editing it is not supported.", _writer.FilePath);
+        }
+        AttributeRecord root = record.Attributes[rootIndex];
+        IndexRoot header = IndexRoot.ReadFrom(root.Value, structure, root.VolumeOffset, _writer.FilePath);
+        sbyte clustersPerRecord = unchecked((sbyte)root.Value[0x0C]);
+        List<IndexEntry> rootEntries = IndexNode.ReadEntries(root.Value, IndexRoot.NodeHeaderOffset, structure, root.VolumeOffset, _writer.FilePath);
+        AttributeRecord? allocation = record.Attributes.FirstOrDefault(a => a.Type == AttributeType.IndexAllocation && a.Name == IndexName);
+        AttributeRecord? bitmap = record.Attributes.FirstOrDefault(a => a.Type == AttributeType.Bitmap && a.Name == IndexName);
+        bool hasAttributeList = record.Attributes.Any(a => a.Type == AttributeType.AttributeList);
+        if (hasAttributeList && (allocation is null) != (_writer.Mft.GetFile(directory).Find(AttributeType.IndexAllocation, IndexName) is null))
+        {
+            throw new UnsupportedFormatException($"{structure}: the directory's index allocation is in an extension record; editing it is not supported.", _writer.FilePath);
+        }
+        if (bitmap is { IsResident: false })
+        {
+            throw new UnsupportedFormatException($"{structure}: a non-resident index bitmap is not supported.", _writer.FilePath);
+        }
+
+        int recordSize = header.IndexRecordSize;
+        long vcnUnit = recordSize >= _writer.ClusterSize ? _writer.ClusterSize : UpdateSequence.Stride;
+        int vcnsPerRecord = (int)(recordSize / vcnUnit);
+        IReadOnlyList<DataRun> allocationRuns = allocation?.Runs ?? Array.Empty<DataRun>();
+        long allocationSize = allocation?.DataSize ?? 0;
+        List<IndexEntry> LoadNode(long vcn)
+        {
+            string nodeStructure = $"{structure} index record VCN {vcn}";
+            long position = vcn * vcnUnit;
+            if (vcn < 0 || position > allocationSize - recordSize)
+            {
+                throw new CorruptDataException("NTFS", nodeStructure, -1, $"the node lies outside the {allocationSize}-byte $INDEX_ALLOCATION", _writer.FilePath);
+            }
+            byte[] data = new byte[recordSize];
+            _writer.ReadThroughRuns(allocationRuns, position, data, nodeStructure);
+            return IndexRecord.ReadFrom(data, vcn, nodeStructure, -1, _writer.FilePath);
+        }
+
+        int recordBytesWithoutRoot = record.UsedSize(_writer.RecordSize) - root.Raw.Length;
+        int rootAttributeOverhead = AttributeRecord.Align8(0x18 + (2 * IndexName.Length)) + IndexRoot.NodeHeaderOffset;
+        int reserve = (allocation is null ? AllocationAttributeReserve : 0) + (bitmap is null ? BitmapAttributeReserve : 0);
+        int maxRootNodeBytes = _writer.RecordSize - recordBytesWithoutRoot - rootAttributeOverhead - reserve;
+        var bits = new List<bool>();
+        if (bitmap is not null)
+        {
+            for (int i = 0; i < bitmap.Value.Length * 8; i++)
+            {
+                bits.Add((bitmap.Value[i >> 3] & (1 << (i & 7))) != 0);
+            }
+        }
+
+        var tree = new IndexTree(rootEntries, recordSize, vcnsPerRecord, LoadNode, bits, Compare, maxRootNodeBytes);
+        edit(tree);
+
+        // Nodes first: $INDEX_ALLOCATION must be large enough for the highest node in use.
+        long neededBytes = (long)tree.RecordCount * recordSize;
+        if (neededBytes > 0 && (allocation is null || allocation.AllocatedSize < neededBytes))
+        {
+            allocation = GrowAllocation(record, allocation, neededBytes);
+        }
+        else if (allocation is not null && allocation.DataSize < neededBytes)
+        {
+            allocation = AttributeRecord.CreateNonResident(AttributeType.IndexAllocation, IndexName, allocation.Id, 0, allocation.Runs, allocation.AllocatedSize, neededBytes, neededBytes);
+        }
+        foreach (KeyValuePair<long, List<IndexEntry>> node in tree.DirtyNodes)
+        {
+            byte[] encoded = IndexRecord.Encode(recordSize, node.Key, node.Value, NextUpdateSequence());
+            _writer.WriteThroughRuns(allocation!.Runs, node.Key * vcnUnit, encoded);
+        }
+
+        byte[] rootValue = IndexRoot.Encode(header.IndexedAttributeType, header.CollationRule, recordSize, clustersPerRecord, tree.RootEntries);
+        SetAttribute(record, AttributeRecord.CreateResident(AttributeType.IndexRoot, IndexName, root.Id, rootValue));
+        if (allocation is not null)
+        {
+            SetAttribute(record, allocation);
+            byte[] bitmapValue = new byte[Math.Max(8, ((tree.Bitmap.Length + 63) / 64) * 8)];
+            for (int i = 0; i < tree.Bitmap.Length; i++)
+            {
+                if (tree.Bitmap[i])
+                {
+                    bitmapValue[i >> 3] |= (byte)(1 << (i & 7));
+                }
+            }
+            ushort bitmapId = bitmap?.Id ?? NextId(record);
+            SetAttribute(record, AttributeRecord.CreateResident(AttributeType.Bitmap, IndexName, bitmapId, bitmapValue));
+        }
+        if (record.UsedSize(_writer.RecordSize) > _writer.RecordSize)
+        {
+            throw new UnsupportedFormatException($"{structure}: the directory's index attributes no longer fit its MFT record.", _writer.FilePath);
+        }
+        _writer.WriteRecord(record);
+    }
+
+    private AttributeRecord GrowAllocation(FileRecord record, AttributeRecord? allocation, long neededBytes)
+    {
+        long clusterSize = _writer.ClusterSize;
+        long haveClusters = allocation is null ? 0 : allocation.LastVcn + 1;
+        long needClusters = (neededBytes + clusterSize - 1) / clusterSize;
+        var runs = new List<DataRun>(allocation?.Runs ?? Array.Empty<DataRun>());
+        long hint = runs.Count > 0 ? runs[runs.Count - 1].Lcn + runs[runs.Count - 1].Length : -1;
+        runs.AddRange(_writer.AllocateRuns(haveClusters, needClusters - haveClusters, hint));
+        runs = VolumeWriter.MergeRuns(runs);
+        ushort id = allocation?.Id ?? NextId(record);
+        return AttributeRecord.CreateNonResident(AttributeType.IndexAllocation, IndexName, id, 0, runs, needClusters * clusterSize, neededBytes, neededBytes);
+    }
+
+    private static ushort NextId(FileRecord record)
+    {
+        ushort id = record.NextAttributeId;
+        foreach (AttributeRecord a in record.Attributes)
+        {
+            id = (ushort)Math.Max(id, a.Id + 1);
+        }
+        record.NextAttributeId = (ushort)(id + 1);
+        return id;
+    }
+
+    /// <summary>Replaces the attribute of the same type and name, or inserts it in type order.</summary>
+    public static void SetAttribute(FileRecord record, AttributeRecord attribute)
+    {
+        int existing = record.Attributes.FindIndex(a => a.Type == attribute.Type && a.Name == attribute.Name);
+        if (existing >= 0)
+        {
+            record.Attributes[existing] = attribute;
+            return;
+        }
+        int at = record.Attributes.FindIndex(a => a.Type > attribute.Type);
+        record.Attributes.Insert(at < 0 ? record.Attributes.Count : at, attribute);
+    }
+
+    private ushort NextUpdateSequence()
+    {
+        _updateSequence = (ushort)(_updateSequence == 0xFFFE ? 1 : _updateSequence + 1);
+        return _updateSequence;
+    }
+}

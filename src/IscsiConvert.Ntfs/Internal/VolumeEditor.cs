@@ -1,0 +1,282 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using IscsiConvert.Ntfs.Format;
+
+namespace IscsiConvert.Ntfs.Internal;
+
+/// <summary>
+/// File-level edits: create files and directories (record, names, index entries in the parent, security id), delete
+/// them (index entries, clusters, record), and keep the directory copy of a file's $FILE_NAME (sizes, times) in step
+/// after its data changed.
+/// </summary>
+internal sealed class VolumeEditor
+{
+    private const uint FileAttributeArchive = 0x20;
+
+    // $FILE_NAME's copy of the attributes marks directories with this bit (FILE_ATTRIBUTE_DIRECTORY lives only there).
+    private const uint FileNameAttributeDirectory = 0x10000000;
+
+    private readonly VolumeWriter _writer;
+    private readonly DirectoryEditor _directories;
+    private readonly DataEditor _data;
+    private readonly UpCaseTable _upcase;
+    private readonly SecurityAssigner _security;
+    private readonly TimeProvider _time;
+    private readonly NtfsBootSector _boot;
+
+    public VolumeEditor(VolumeWriter writer, UpCaseTable upcase, SecurityAssigner security, TimeProvider time, NtfsBootSector boot)
+    {
+        _writer = writer;
+        _upcase = upcase;
+        _security = security;
+        _time = time;
+        _boot = boot;
+        _directories = new DirectoryEditor(writer, upcase);
+        _data = new DataEditor(writer);
+    }
+
+    public DataEditor Data => _data;
+
+    public DirectoryEditor Directories => _directories;
+
+    private long Now => _time.GetUtcNow().UtcDateTime.ToFileTimeUtc();
+
+    /// <summary>Creates an empty file or directory named <paramref name="name"/> in <paramref name="parent"/>.</summary>
+    public long Create(NtfsFile parent, string name, bool directory, DirectoryIndex parentIndex, DirectoryIndex rootIndex)
+    {
+        ValidateName(name);
+        long now = Now;
+        FileRecord record = _writer.AllocateRecord(directory ? FileRecord.FlagDirectory : (ushort)0);
+        ulong parentReference = Reference(parent.Record);
+        ulong reference = ((ulong)record.SequenceNumber << 48) | (ulong)record.RecordNumber;
+        uint attributes = directory ? 0 : FileAttributeArchive;
+        uint nameAttributes = directory ? FileNameAttributeDirectory : FileAttributeArchive;
+
+        (uint securityId, byte[]? privateDescriptor) = _security.ForNewChild(parent, directory);
+        ushort id = 0;
+        record.Attributes.Add(AttributeRecord.CreateResident(AttributeType.StandardInformation, string.Empty, id++,
+            StandardInformation.Encode(now, now, now, now, attributes, securityId)));
+
+        // Names: one Win32+DOS name when the name is itself a valid 8.3 name; a Win32 name and a generated DOS alias on
+        // volumes that keep short names; else one POSIX-namespace name (Windows 8 and later make no short names on data volumes).
+        var names = new List<(string Name, byte Namespace)>();
+        bool keepsShortNames = UsesShortNames(parentIndex) ?? UsesShortNames(rootIndex) ?? false;
+        if (keepsShortNames && ShortNames.IsValidShortName(name))
+        {
+            names.Add((name, FileNameAttribute.NamespaceWin32AndDos));
+        }
+        else if (keepsShortNames)
+        {
+            names.Add((name, FileNameAttribute.NamespaceWin32));
+            names.Add((FreeShortName(name, parentIndex), FileNameAttribute.NamespaceDos));
+        }
+        else
+        {
+            // Without 8.3 names Windows 10 files its long names in the POSIX namespace (seen on the Windows-formatted
+            // corpus volumes); a Win32 name without its DOS partner is something ntfs-3g cannot even delete.
+            names.Add((name, FileNameAttribute.NamespacePosix));
+        }
+        var keys = new List<byte[]>();
+        foreach ((string n, byte ns) in names)
+        {
+            byte[] value = FileNameAttribute.Encode(parentReference, n, ns, now, now, now, now, 0, 0, nameAttributes);
+            keys.Add(value);
+            record.Attributes.Add(AttributeRecord.CreateResident(AttributeType.FileName, string.Empty, id++, value, AttributeRecord.ResidentFlagIndexed));
+        }
+        if (privateDescriptor is not null)
+        {
+            record.Attributes.Add(AttributeRecord.CreateResident(AttributeType.SecurityDescriptor, string.Empty, id++, privateDescriptor));
+        }
+        if (directory)
+        {
+            byte[] root = IndexRoot.Encode(AttributeType.FileName, IndexRoot.CollationFileName, _boot.IndexRecordSize, ClustersPerIndexRecord(),
+                new[] { IndexEntry.Last() });
+            record.Attributes.Add(AttributeRecord.CreateResident(AttributeType.IndexRoot, "$I30", id++, root));
+        }
+        else
+        {
+            record.Attributes.Add(AttributeRecord.CreateResident(AttributeType.Data, string.Empty, id++, Array.Empty<byte>()));
+        }
+        record.NextAttributeId = id;
+        record.LinkCount = (ushort)names.Count;
+        _writer.WriteRecord(record);
+        foreach (byte[] key in keys)
+        {
+            _directories.Insert(parent.RecordNumber, IndexEntry.ForFileName(reference, key));
+        }
+        TouchDirectory(parent.RecordNumber, now);
+        return record.RecordNumber;
+    }
+
+    /// <summary>Deletes a file or an empty directory: its names from their directories, its clusters, its records.</summary>
+    public void Delete(NtfsFile file, DirectoryIndex? ownIndex)
+    {
+        if (file.RecordNumber < 24)
+        {
+            throw new IOException($"MFT record {file.RecordNumber} is an NTFS system file; it cannot be deleted.");
+        }
+        if (file.Record.IsDirectory && ownIndex is not null && ownIndex.Enumerate().Any())
+        {
+            throw new IOException("The directory is not empty.");
+        }
+        List<FileNameAttribute> names = file.FileNames.ToList();
+        if (names.Count(n => n.Namespace != FileNameAttribute.NamespaceDos) > 1)
+        {
+            throw new NotSupportedException("The file has several hard links; deleting one link is not supported yet.");
+        }
+        long now = Now;
+        foreach (AttributeRecord a in file.FindAll(AttributeType.FileName))
+        {
+            FileNameAttribute name = FileNameAttribute.TryReadFrom(a.Value)!;
+            if (!_directories.Remove(name.ParentRecordNumber, IndexEntry.ForFileName(0, a.Value)))
+            {
+                throw new CorruptDataException("NTFS", $"MFT record {name.ParentRecordNumber} $I30", -1,
+                    $"the directory has no entry for \"{name.Name}\" (MFT record {file.RecordNumber})", _writer.FilePath);
+            }
+            TouchDirectory(name.ParentRecordNumber, now);
+        }
+        foreach (AttributeRecord a in file.Attributes.Where(a => !a.IsResident))
+        {
+            _writer.FreeRuns(a.Runs);
+        }
+        AttributeRecord? list = file.Record.Attributes.FirstOrDefault(a => a.Type == AttributeType.AttributeList);
+        if (list is not null)
+        {
+            if (!list.IsResident)
+            {
+                _writer.FreeRuns(list.Runs);
+            }
+            foreach (long extension in file.Attributes.Select(a => a.RecordNumber).Where(r => r != file.RecordNumber).Distinct())
+            {
+                _writer.FreeRecord(_writer.ReadRecord(extension));
+            }
+        }
+        _writer.FreeRecord(_writer.ReadRecord(file.RecordNumber));
+    }
+
+    /// <summary>
+    /// Refreshes a file's $FILE_NAME copies (in its record and in its directory's index) with its current data size,
+    /// allocation and times, as Windows does when a handle that changed the file is closed.
+    /// </summary>
+    public void RefreshNames(long fileRecord)
+    {
+        long now = Now;
+        NtfsFile file = _writer.Mft.GetFile(fileRecord);
+        AttributeRecord? data = file.Find(AttributeType.Data);
+        long size = data?.DataSize ?? 0;
+        long allocated = data is null || data.IsResident ? 0 : data.AllocatedSize;
+        FileRecord record = _writer.ReadRecord(fileRecord);
+        var updates = new List<(byte[] Old, byte[] New, long Parent)>();
+        for (int i = 0; i < record.Attributes.Count; i++)
+        {
+            AttributeRecord a = record.Attributes[i];
+            if (a.Type == AttributeType.StandardInformation && a.IsResident && StandardInformation.TryReadFrom(a.Value) is { } si)
+            {
+                byte[] value = (byte[])a.Value.Clone();
+                BitConverterLe.WriteInt64(value, 0x08, now);
+                BitConverterLe.WriteInt64(value, 0x10, now);
+                record.Attributes[i] = AttributeRecord.CreateResident(a.Type, a.Name, a.Id, value, a.ResidentFlags);
+                _ = si;
+            }
+            else if (a.Type == AttributeType.FileName && a.IsResident && FileNameAttribute.TryReadFrom(a.Value) is { } fn)
+            {
+                byte[] value = FileNameAttribute.Encode(BitConverterLe.ReadUInt64(a.Value, 0), fn.Name, fn.Namespace, fn.CreationTime, now, now, now,
+                    allocated, size, fn.FileAttributes);
+                record.Attributes[i] = AttributeRecord.CreateResident(a.Type, a.Name, a.Id, value, a.ResidentFlags);
+                updates.Add((a.Value, value, fn.ParentRecordNumber));
+            }
+        }
+        _writer.WriteRecord(record);
+        ulong reference = Reference(record);
+        foreach ((byte[] old, byte[] value, long parent) in updates)
+        {
+            _directories.Remove(parent, IndexEntry.ForFileName(0, old));
+            _directories.Insert(parent, IndexEntry.ForFileName(reference, value));
+        }
+    }
+
+    // A directory's modification and MFT-change times follow changes to its entries.
+    private void TouchDirectory(long directory, long now)
+    {
+        FileRecord record = _writer.ReadRecord(directory);
+        int i = record.Attributes.FindIndex(a => a.Type == AttributeType.StandardInformation && a.IsResident);
+        if (i < 0 || record.Attributes[i].Value.Length < 0x20)
+        {
+            return;
+        }
+        AttributeRecord a = record.Attributes[i];
+        byte[] value = (byte[])a.Value.Clone();
+        BitConverterLe.WriteInt64(value, 0x08, now);
+        BitConverterLe.WriteInt64(value, 0x10, now);
+        record.Attributes[i] = AttributeRecord.CreateResident(a.Type, a.Name, a.Id, value, a.ResidentFlags);
+        _writer.WriteRecord(record);
+    }
+
+    // Short names are kept where the directory's entries have them (DOS or Win32+DOS names: Windows system volumes);
+    // null when the directory is empty and cannot tell (the caller then asks the root directory).
+    private static bool? UsesShortNames(DirectoryIndex index)
+    {
+        bool any = false;
+        foreach (IndexEntry e in index.Enumerate())
+        {
+            if (e.Key!.Namespace is FileNameAttribute.NamespaceDos or FileNameAttribute.NamespaceWin32AndDos && !e.Key.Name.StartsWith("$", StringComparison.Ordinal) && e.Key.Name != ".")
+            {
+                return true;
+            }
+            any = true;
+        }
+        return any ? false : null;
+    }
+
+    private string FreeShortName(string name, DirectoryIndex parentIndex)
+    {
+        for (int n = 1; n < 1_000_000; n++)
+        {
+            string candidate = ShortNames.Make(name, n);
+            if (parentIndex.Find(candidate) is null)
+            {
+                return candidate;
+            }
+        }
+        throw new IOException($"No free 8.3 name is left for '{name}'.");
+    }
+
+    private sbyte ClustersPerIndexRecord()
+    {
+        if (_boot.IndexRecordSize >= _boot.ClusterSize)
+        {
+            return (sbyte)(_boot.IndexRecordSize / _boot.ClusterSize);
+        }
+        int log = 0;
+        while ((1 << log) < _boot.IndexRecordSize)
+        {
+            log++;
+        }
+        return (sbyte)-log;
+    }
+
+    private static ulong Reference(FileRecord record) => ((ulong)record.SequenceNumber << 48) | (ulong)record.RecordNumber;
+
+    private static readonly char[] InvalidNameChars = { '\\', '/', ':', '*', '?', '"', '<', '>', '|', '\0' };
+
+    /// <summary>Throws for a name Windows would refuse.</summary>
+    public static void ValidateName(string name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Length > 255 || name == "." || name == ".." || name.IndexOfAny(InvalidNameChars) >= 0 || name.Any(c => c < 0x20))
+        {
+            throw new ArgumentException($"'{name}' is not a valid NTFS file name (1 to 255 characters, none of \\ / : * ? \" < > | or control characters).", nameof(name));
+        }
+    }
+}
+
+/// <summary>Little-endian field access on byte arrays (values being patched in place).</summary>
+internal static class BitConverterLe
+{
+    public static void WriteInt64(byte[] buffer, int offset, long value) =>
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(offset), value);
+
+    public static ulong ReadUInt64(byte[] buffer, int offset) =>
+        System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(buffer.AsSpan(offset));
+}

@@ -1,0 +1,516 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using IscsiConvert.Ntfs.Format;
+
+namespace IscsiConvert.Ntfs.Internal;
+
+/// <summary>
+/// The low level of editing a volume: MFT records (read, rewrite, allocate, free; $MFT grows when full), clusters
+/// ($Bitmap) and raw writes through attribute runs. Every write goes to <see cref="PendingWrites"/>; <see cref="Commit"/>
+/// writes the bitmaps back and then everything in one ordered pass, with the volume marked dirty while it happens.
+/// </summary>
+internal sealed class VolumeWriter
+{
+    public const long MftRecord = 0;
+    public const long MftMirrRecord = 1;
+    public const long VolumeRecord = 3;
+    public const long BitmapRecord = 6;
+
+    // Records 0-15 are system files, 16-23 are kept for $MFT's own extension records; files start at 24.
+    private const long FirstUserRecord = 24;
+
+    // $MFT grows by this many records at a time (Windows grows it in larger steps; any multiple of a cluster works).
+    private const int MftGrowthRecords = 256;
+
+    private readonly VolumeReader _reader;
+    private readonly NtfsBootSector _boot;
+    private readonly MasterFileTable _mft;
+    private readonly PendingWrites _pending;
+    private readonly ClusterBitmap _clusters;
+    private byte[] _mftBitmap;
+    private bool _mftBitmapDirty;
+    private long _nextRecordHint = FirstUserRecord;
+
+    public VolumeWriter(VolumeReader reader, NtfsBootSector boot, MasterFileTable mft)
+    {
+        _reader = reader;
+        _boot = boot;
+        _mft = mft;
+        _pending = new PendingWrites(reader.Stream, boot.ClusterSize);
+        reader.Pending = _pending;
+
+        AttributeRecord bitmapData = _mft.GetFile(BitmapRecord).Find(AttributeType.Data)
+            ?? throw Corrupt(BitmapRecord, "$Bitmap has no data");
+        if (bitmapData.DataSize * 8 < boot.TotalClusters || bitmapData.DataSize > (boot.TotalClusters / 8) + (1 << 20))
+        {
+            throw Corrupt(BitmapRecord, $"$Bitmap is {bitmapData.DataSize} bytes for {boot.TotalClusters} clusters");
+        }
+        _clusters = new ClusterBitmap(_mft.ReadAll(bitmapData), boot.TotalClusters);
+        AttributeRecord mftBitmap = _mft.GetFile(MftRecord).Find(AttributeType.Bitmap)
+            ?? throw Corrupt(MftRecord, "$MFT has no $BITMAP");
+        _mftBitmap = _mft.ReadAll(mftBitmap);
+    }
+
+    public PendingWrites Pending => _pending;
+
+    public ClusterBitmap Clusters => _clusters;
+
+    public MasterFileTable Mft => _mft;
+
+    public long ClusterSize => _boot.ClusterSize;
+
+    public int RecordSize => _boot.MftRecordSize;
+
+    public string? FilePath => _reader.FilePath;
+
+    /// <summary>True when anything is waiting to be committed.</summary>
+    public bool HasChanges => !_pending.IsEmpty || _clusters.IsDirty || _mftBitmapDirty;
+
+    /// <summary>The record as it is now (pending changes included), fixups applied.</summary>
+    public FileRecord ReadRecord(long number) => _mft.ReadRecord(number);
+
+    /// <summary>Encodes <paramref name="record"/> and stages it (and its $MFTMirr copy for the first records).</summary>
+    public void WriteRecord(FileRecord record)
+    {
+        byte[] raw = new byte[RecordSize];
+        _mft.ReadRawRecord(record.RecordNumber, raw);
+        ushort usn = FileRecord.HasSignature(raw) ? BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(4)))) : (ushort)0;
+        usn = (ushort)(usn + 1 == 0 || usn + 1 == 0xFFFF ? 1 : usn + 1);
+        byte[] encoded = record.Encode(RecordSize, usn);
+        long offset = _mft.VolumeOffsetOfRecord(record.RecordNumber);
+        if (offset < 0)
+        {
+            throw Corrupt(record.RecordNumber, "the record is not mapped by $MFT's runs");
+        }
+        _pending.Write(offset, encoded);
+        if (record.RecordNumber < MirrorRecordCount)
+        {
+            _pending.Write((_boot.MftMirrLcn * ClusterSize) + (record.RecordNumber * RecordSize), encoded);
+        }
+        _mft.Invalidate(record.RecordNumber);
+        if (record.BaseRecordNumber != 0)
+        {
+            _mft.Invalidate(record.BaseRecordNumber);
+        }
+    }
+
+    /// <summary>Records mirrored in $MFTMirr: at least four, or a whole cluster of them.</summary>
+    public long MirrorRecordCount => Math.Max(4, ClusterSize / RecordSize);
+
+    /// <summary>Takes a free MFT record (growing $MFT when none is free) and returns a fresh in-use record for it.</summary>
+    public FileRecord AllocateRecord(ushort flags)
+    {
+        long number = FindFreeRecord();
+        if (number < 0)
+        {
+            GrowMft();
+            number = FindFreeRecord();
+            if (number < 0)
+            {
+                throw new IOException("No MFT record is free even after growing $MFT.");
+            }
+        }
+        SetMftBit(number, true);
+        _nextRecordHint = number + 1;
+
+        // A reused record keeps counting its sequence number, so stale references to the old file are recognised.
+        ushort sequence = 1;
+        byte[] raw = new byte[RecordSize];
+        _mft.ReadRawRecord(number, raw);
+        if (FileRecord.HasSignature(raw))
+        {
+            ushort old = BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(0x10));
+            sequence = old == 0 || old == ushort.MaxValue ? (ushort)1 : old;
+        }
+        return FileRecord.Create(number, sequence, (ushort)(FileRecord.FlagInUse | flags));
+    }
+
+    /// <summary>Marks a record free: not in use, sequence number advanced, bitmap bit cleared.</summary>
+    public void FreeRecord(FileRecord record)
+    {
+        record.Flags = (ushort)(record.Flags & ~FileRecord.FlagInUse);
+        record.SequenceNumber = (ushort)(record.SequenceNumber + 1 == 0 ? 1 : record.SequenceNumber + 1);
+        WriteRecord(record);
+        SetMftBit(record.RecordNumber, false);
+        _nextRecordHint = Math.Min(_nextRecordHint, record.RecordNumber);
+    }
+
+    /// <summary>Allocates clusters near <paramref name="hint"/> as runs starting at <paramref name="firstVcn"/>.</summary>
+    public List<DataRun> AllocateRuns(long firstVcn, long count, long hint)
+    {
+        var runs = new List<DataRun>();
+        long vcn = firstVcn;
+        foreach ((long lcn, long length) in _clusters.Allocate(count, hint))
+        {
+            runs.Add(new DataRun(vcn, lcn, length));
+            vcn += length;
+        }
+        return runs;
+    }
+
+    public void FreeRuns(IEnumerable<DataRun> runs)
+    {
+        foreach (DataRun run in runs)
+        {
+            if (!run.IsSparse)
+            {
+                _clusters.Free(run.Lcn, run.Length);
+            }
+        }
+    }
+
+    /// <summary>Stages <paramref name="data"/> at byte <paramref name="position"/> of an attribute mapped by <paramref name="runs"/>.</summary>
+    public void WriteThroughRuns(IReadOnlyList<DataRun> runs, long position, ReadOnlySpan<byte> data)
+    {
+        while (data.Length > 0)
+        {
+            long vcn = position / ClusterSize;
+            DataRun run = FindRun(runs, vcn);
+            if (run.IsSparse)
+            {
+                throw new InvalidOperationException($"VCN {vcn} is a hole; allocate it before writing.");
+            }
+            long runEnd = (run.Vcn + run.Length) * ClusterSize;
+            int count = (int)Math.Min(data.Length, runEnd - position);
+            long volumeOffset = ((run.Lcn + (vcn - run.Vcn)) * ClusterSize) + (position % ClusterSize);
+            _pending.Write(volumeOffset, data.Slice(0, count));
+            data = data.Slice(count);
+            position += count;
+        }
+    }
+
+    /// <summary>Reads bytes of an attribute through its runs (pending changes included).</summary>
+    public void ReadThroughRuns(IReadOnlyList<DataRun> runs, long position, Span<byte> buffer, string structure)
+    {
+        while (buffer.Length > 0)
+        {
+            long vcn = position / ClusterSize;
+            DataRun run = FindRun(runs, vcn);
+            long runEnd = (run.Vcn + run.Length) * ClusterSize;
+            int count = (int)Math.Min(buffer.Length, runEnd - position);
+            if (run.IsSparse)
+            {
+                buffer.Slice(0, count).Clear();
+            }
+            else
+            {
+                _reader.Read(((run.Lcn + (vcn - run.Vcn)) * ClusterSize) + (position % ClusterSize), buffer.Slice(0, count), structure);
+            }
+            buffer = buffer.Slice(count);
+            position += count;
+        }
+    }
+
+    private static DataRun FindRun(IReadOnlyList<DataRun> runs, long vcn)
+    {
+        int lo = 0;
+        int hi = runs.Count - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >> 1;
+            if (vcn < runs[mid].Vcn)
+            {
+                hi = mid - 1;
+            }
+            else if (vcn >= runs[mid].Vcn + runs[mid].Length)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                return runs[mid];
+            }
+        }
+        throw new InvalidOperationException($"No run maps VCN {vcn}.");
+    }
+
+    /// <summary>
+    /// Writes everything: the bitmaps are staged, the $Volume record is written with the dirty flag first, then every
+    /// staged page in volume order, then $Volume as staged (clean). A commit cut short leaves a volume that Windows
+    /// checks with chkdsk at the next mount, never one that silently looks sound.
+    /// </summary>
+    public void Commit()
+    {
+        if (!HasChanges)
+        {
+            return;
+        }
+        StageBitmaps();
+        long volumeOffset = _mft.VolumeOffsetOfRecord(VolumeRecord);
+        byte[] clean = new byte[RecordSize];
+        _reader.Read(volumeOffset, clean, "MFT record 3 ($Volume)");
+        FileRecord volume = _mft.ReadRecord(VolumeRecord);
+        byte[] dirty = VolumeWithFlags(volume, VolumeInformation.FlagDirty);
+        _pending.Commit(
+            first: s => WriteAndMirror(s, dirty),
+            last: s => WriteAndMirror(s, clean));
+        _mft.Reload();
+    }
+
+    private byte[]? _savedMftBitmap;
+    private bool _savedMftBitmapDirty;
+    private long _savedHint;
+
+    /// <summary>Starts an edit that <see cref="Rollback"/> can undo completely (every public operation is one).</summary>
+    public void BeginSavepoint()
+    {
+        _pending.BeginSavepoint();
+        _clusters.BeginSavepoint();
+        _savedMftBitmap = (byte[])_mftBitmap.Clone();
+        _savedMftBitmapDirty = _mftBitmapDirty;
+        _savedHint = _nextRecordHint;
+    }
+
+    public void ReleaseSavepoint()
+    {
+        _pending.ReleaseSavepoint();
+        _clusters.ReleaseSavepoint();
+        _savedMftBitmap = null;
+    }
+
+    /// <summary>Undoes the edit begun by <see cref="BeginSavepoint"/>: pages, cluster and record bitmaps, caches.</summary>
+    public void Rollback()
+    {
+        _pending.Rollback();
+        _clusters.Rollback();
+        if (_savedMftBitmap is not null)
+        {
+            _mftBitmap = _savedMftBitmap;
+            _mftBitmapDirty = _savedMftBitmapDirty;
+            _nextRecordHint = _savedHint;
+            _savedMftBitmap = null;
+        }
+        _mft.Reload();
+    }
+
+    /// <summary>Drops every staged change; reads show the volume as it is on disk again.</summary>
+    public void Discard()
+    {
+        _pending.Discard();
+        _clusters.ClearDirty();
+        _mftBitmapDirty = false;
+        _mft.Reload();
+    }
+
+    private void WriteAndMirror(Stream stream, byte[] volumeRecord)
+    {
+        long offset = _mft.VolumeOffsetOfRecord(VolumeRecord);
+        Shared.StreamExtensions.WriteAt(stream, offset, volumeRecord);
+        Shared.StreamExtensions.WriteAt(stream, (_boot.MftMirrLcn * ClusterSize) + (VolumeRecord * RecordSize), volumeRecord);
+    }
+
+    // The $Volume record with extra $VOLUME_INFORMATION flags, encoded for writing.
+    private byte[] VolumeWithFlags(FileRecord volume, ushort flags)
+    {
+        for (int i = 0; i < volume.Attributes.Count; i++)
+        {
+            AttributeRecord a = volume.Attributes[i];
+            if (a.Type == AttributeType.VolumeInformation && a.IsResident && a.Value.Length >= 12)
+            {
+                byte[] value = (byte[])a.Value.Clone();
+                ushort current = BinaryPrimitives.ReadUInt16LittleEndian(value.AsSpan(10));
+                BinaryPrimitives.WriteUInt16LittleEndian(value.AsSpan(10), (ushort)(current | flags));
+                volume.Attributes[i] = AttributeRecord.CreateResident(a.Type, a.Name, a.Id, value, a.ResidentFlags);
+            }
+        }
+        byte[] raw = new byte[RecordSize];
+        _mft.ReadRawRecord(VolumeRecord, raw);
+        ushort usn = BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(4))));
+        return volume.Encode(RecordSize, (ushort)(usn + 1 == 0 ? 1 : usn + 1));
+    }
+
+    private void StageBitmaps()
+    {
+        if (_clusters.IsDirty)
+        {
+            AttributeRecord data = _mft.GetFile(BitmapRecord).Find(AttributeType.Data)!;
+            byte[] bits = _clusters.Bytes;
+            foreach (int chunk in _clusters.DirtyChunks.OrderBy(c => c))
+            {
+                long start = (long)chunk * ClusterBitmap.ChunkBytes;
+                int length = (int)Math.Min(ClusterBitmap.ChunkBytes, bits.Length - start);
+                WriteThroughRuns(data.Runs, start, bits.AsSpan((int)start, length));
+            }
+            _clusters.ClearDirty();
+        }
+        if (_mftBitmapDirty)
+        {
+            FileRecord record0 = ReadRecord(MftRecord);
+            int index = record0.Attributes.FindIndex(a => a.Type == AttributeType.Bitmap && a.Name.Length == 0);
+            if (index < 0)
+            {
+                throw Corrupt(MftRecord, "$MFT's $BITMAP is not in its base record");
+            }
+            AttributeRecord bitmap = record0.Attributes[index];
+            if (bitmap.IsResident)
+            {
+                record0.Attributes[index] = AttributeRecord.CreateResident(AttributeType.Bitmap, string.Empty, bitmap.Id, _mftBitmap);
+                WriteRecord(record0);
+            }
+            else
+            {
+                WriteThroughRuns(bitmap.Runs, 0, _mftBitmap.AsSpan(0, (int)Math.Min(_mftBitmap.Length, bitmap.DataSize)));
+            }
+            _mftBitmapDirty = false;
+        }
+    }
+
+    private long FindFreeRecord()
+    {
+        long count = _mft.RecordCount;
+        for (long n = Math.Max(FirstUserRecord, _nextRecordHint); n < count; n++)
+        {
+            if ((n & 7) == 0 && (n >> 3) < _mftBitmap.Length && _mftBitmap[n >> 3] == 0xFF)
+            {
+                n += 7;
+                continue;
+            }
+            if ((n >> 3) < _mftBitmap.Length && (_mftBitmap[n >> 3] & (1 << (int)(n & 7))) == 0)
+            {
+                return n;
+            }
+        }
+        return _nextRecordHint > FirstUserRecord ? FindFreeFrom(FirstUserRecord, Math.Min(count, _nextRecordHint)) : -1;
+    }
+
+    private long FindFreeFrom(long from, long to)
+    {
+        for (long n = from; n < to; n++)
+        {
+            if ((n >> 3) < _mftBitmap.Length && (_mftBitmap[n >> 3] & (1 << (int)(n & 7))) == 0)
+            {
+                return n;
+            }
+        }
+        return -1;
+    }
+
+    private void SetMftBit(long number, bool used)
+    {
+        if ((number >> 3) >= _mftBitmap.Length)
+        {
+            throw new InvalidOperationException($"MFT record {number} is beyond $MFT's bitmap.");
+        }
+        if (used)
+        {
+            _mftBitmap[number >> 3] |= (byte)(1 << (int)(number & 7));
+        }
+        else
+        {
+            _mftBitmap[number >> 3] &= (byte)~(1 << (int)(number & 7));
+        }
+        _mftBitmapDirty = true;
+    }
+
+    /// <summary>
+    /// Adds <see cref="MftGrowthRecords"/> records to $MFT: clusters after its last run, the new records formatted as
+    /// unused, $DATA and $BITMAP in record 0 enlarged. $MFT must keep its $DATA in record 0 (an attribute list for
+    /// $MFT itself is not edited).
+    /// </summary>
+    private void GrowMft()
+    {
+        FileRecord record0 = ReadRecord(MftRecord);
+        int dataIndex = record0.Attributes.FindIndex(a => a.Type == AttributeType.Data && a.Name.Length == 0);
+        if (dataIndex < 0 || record0.Attributes.Any(a => a.Type == AttributeType.AttributeList))
+        {
+            throw new UnsupportedFormatException("$MFT is full and spread over extension records; growing it is not supported. Free some files or defragment in Windows.", FilePath);
+        }
+        AttributeRecord data = record0.Attributes[dataIndex];
+        long bytes = (long)MftGrowthRecords * RecordSize;
+        long clusters = (bytes + ClusterSize - 1) / ClusterSize;
+        bytes = clusters * ClusterSize;
+        long lastLcn = data.Runs.Count > 0 ? data.Runs[data.Runs.Count - 1].Lcn + data.Runs[data.Runs.Count - 1].Length : 0;
+        long firstNewVcn = data.LastVcn + 1;
+        List<DataRun> added = AllocateRuns(firstNewVcn, clusters, lastLcn);
+        List<DataRun> runs = MergeRuns(data.Runs.Concat(added));
+        long newSize = data.DataSize + bytes;
+        if (data.AllocatedSize != (data.LastVcn + 1) * ClusterSize || data.DataSize != data.AllocatedSize)
+        {
+            // $MFT's data normally fills its allocation exactly; if not, grow from the allocated end.
+            newSize = (firstNewVcn * ClusterSize) + bytes;
+        }
+        record0.Attributes[dataIndex] = AttributeRecord.CreateNonResident(AttributeType.Data, string.Empty, data.Id, data.Flags, runs,
+            (runs[runs.Count - 1].Vcn + runs[runs.Count - 1].Length) * ClusterSize, newSize, newSize);
+
+        // The bitmap needs one bit per record, rounded up to 8 bytes.
+        long newRecordCount = newSize / RecordSize;
+        int bitmapBytes = (int)(((newRecordCount + 63) / 64) * 8);
+        if (bitmapBytes > _mftBitmap.Length)
+        {
+            Array.Resize(ref _mftBitmap, bitmapBytes);
+        }
+        int bitmapIndex = record0.Attributes.FindIndex(a => a.Type == AttributeType.Bitmap && a.Name.Length == 0);
+        AttributeRecord bitmap = record0.Attributes[bitmapIndex];
+        if (bitmap.IsResident)
+        {
+            record0.Attributes[bitmapIndex] = AttributeRecord.CreateResident(AttributeType.Bitmap, string.Empty, bitmap.Id, _mftBitmap);
+        }
+        else if (bitmap.AllocatedSize < _mftBitmap.Length)
+        {
+            long need = ((_mftBitmap.Length - bitmap.AllocatedSize) + ClusterSize - 1) / ClusterSize;
+            long bitmapLast = bitmap.Runs.Count > 0 ? bitmap.Runs[bitmap.Runs.Count - 1].Lcn + bitmap.Runs[bitmap.Runs.Count - 1].Length : 0;
+            List<DataRun> bitmapRuns = MergeRuns(bitmap.Runs.Concat(AllocateRuns(bitmap.LastVcn + 1, need, bitmapLast)));
+            long allocated = (bitmapRuns[bitmapRuns.Count - 1].Vcn + bitmapRuns[bitmapRuns.Count - 1].Length) * ClusterSize;
+            record0.Attributes[bitmapIndex] = AttributeRecord.CreateNonResident(AttributeType.Bitmap, string.Empty, bitmap.Id, 0, bitmapRuns, allocated, _mftBitmap.Length, _mftBitmap.Length);
+        }
+        else
+        {
+            record0.Attributes[bitmapIndex] = AttributeRecord.CreateNonResident(AttributeType.Bitmap, string.Empty, bitmap.Id, 0, bitmap.Runs, bitmap.AllocatedSize, _mftBitmap.Length, _mftBitmap.Length);
+        }
+        if (record0.UsedSize(RecordSize) > RecordSize)
+        {
+            throw new UnsupportedFormatException("$MFT is too fragmented to grow within its base record.", FilePath);
+        }
+
+        // Format the new records as unused before $MFT maps them, then map them.
+        foreach (DataRun run in added)
+        {
+            for (long c = 0; c < run.Length; c++)
+            {
+                for (long at = 0; at < ClusterSize; at += RecordSize)
+                {
+                    long number = (((run.Vcn + c) * ClusterSize) + at) / RecordSize;
+                    byte[] rec = EmptyRecord(number);
+                    _pending.Write(((run.Lcn + c) * ClusterSize) + at, rec);
+                }
+            }
+        }
+        WriteRecord(record0);
+        _mftBitmapDirty = true;
+        _mft.Reload();
+    }
+
+    private byte[] EmptyRecord(long number)
+    {
+        FileRecord empty = FileRecord.Create(number, 0, 0);
+        return empty.Encode(RecordSize, 1);
+    }
+
+    /// <summary>Joins adjacent runs that continue each other on disk (shorter runlists).</summary>
+    public static List<DataRun> MergeRuns(IEnumerable<DataRun> runs)
+    {
+        var merged = new List<DataRun>();
+        foreach (DataRun run in runs)
+        {
+            if (merged.Count > 0)
+            {
+                DataRun last = merged[merged.Count - 1];
+                bool adjacent = last.Vcn + last.Length == run.Vcn &&
+                    ((last.IsSparse && run.IsSparse) || (!last.IsSparse && !run.IsSparse && last.Lcn + last.Length == run.Lcn));
+                if (adjacent)
+                {
+                    merged[merged.Count - 1] = new DataRun(last.Vcn, last.Lcn, last.Length + run.Length);
+                    continue;
+                }
+            }
+            merged.Add(run);
+        }
+        return merged;
+    }
+
+    private CorruptDataException Corrupt(long record, string problem) =>
+        new("NTFS", $"MFT record {record}", -1, problem, _reader.FilePath);
+}

@@ -1,0 +1,304 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using IscsiConvert.Ntfs.Format;
+using IscsiConvert.Ntfs.Internal;
+
+namespace IscsiConvert.Ntfs;
+
+// The writing half of NtfsVolume: every public edit is atomic in memory (it either completes or leaves no trace), and
+// nothing reaches the stream before Flush.
+public sealed partial class NtfsVolume
+{
+    private const int CopyBufferSize = 1 << 20;
+
+    /// <summary>True when the volume was opened with <see cref="NtfsOpenOptions.Writable"/>.</summary>
+    public bool IsWritable => _writer is not null;
+
+    /// <summary>True when edits are waiting for <see cref="Flush"/>.</summary>
+    public bool HasPendingChanges => _writer?.HasChanges ?? false;
+
+    /// <summary>
+    /// Creates a directory and any missing parents (like <see cref="Directory.CreateDirectory(string)"/>); an existing
+    /// directory is fine. Returns its entry.
+    /// </summary>
+    /// <exception cref="IOException">A file (not a directory) has that name.</exception>
+    public NtfsEntry CreateDirectory(string path)
+    {
+        string[] parts = SplitPath(path);
+        return Edit(() =>
+        {
+            string current = string.Empty;
+            foreach (string part in parts)
+            {
+                string next = current + "\\" + part;
+                NtfsEntry? existing = TryGetEntry(next);
+                if (existing is null)
+                {
+                    (NtfsFile parent, _, _) = Resolve(current.Length == 0 ? "\\" : current)!.Value;
+                    _editor!.Create(parent, part, directory: true, Index(parent), Index(_mft.GetFile(RootDirectoryRecord)));
+                    ForgetIndexes();
+                }
+                else if (!existing.IsDirectory)
+                {
+                    throw new IOException($"'{next}' exists and is not a directory.");
+                }
+                current = next;
+            }
+            return GetEntry(current.Length == 0 ? "\\" : current);
+        });
+    }
+
+    /// <summary>
+    /// Writes <paramref name="content"/> (from its current position to its end) as the file at <paramref name="path"/>,
+    /// creating it or replacing what it held. The parent directory must exist.
+    /// </summary>
+    public NtfsEntry WriteFile(string path, Stream content)
+    {
+        if (content is null)
+        {
+            throw new ArgumentNullException(nameof(content));
+        }
+        return Edit(() =>
+        {
+            long record = OpenOrCreateFile(path, truncate: true);
+            long length = content.CanSeek ? content.Length - content.Position : -1;
+            if (length > 0)
+            {
+                _editor!.Data.SetLength(record, string.Empty, length);
+            }
+            byte[] buffer = new byte[CopyBufferSize];
+            long position = 0;
+            int n;
+            while ((n = content.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                _editor!.Data.Write(record, string.Empty, position, buffer.AsSpan(0, n));
+                position += n;
+            }
+            if (length >= 0 && position != length)
+            {
+                _editor!.Data.SetLength(record, string.Empty, position);
+            }
+            _editor!.RefreshNames(record);
+            ForgetIndexes();
+            return GetEntry(path);
+        });
+    }
+
+    /// <summary>Writes <paramref name="bytes"/> as the file at <paramref name="path"/> (created or replaced).</summary>
+    public NtfsEntry WriteFile(string path, byte[] bytes)
+    {
+        using var stream = new MemoryStream(bytes ?? throw new ArgumentNullException(nameof(bytes)), writable: false);
+        return WriteFile(path, stream);
+    }
+
+    /// <summary>
+    /// Opens a file for reading and writing: <see cref="FileMode.CreateNew"/>, <see cref="FileMode.Create"/>,
+    /// <see cref="FileMode.Open"/>, <see cref="FileMode.OpenOrCreate"/>, <see cref="FileMode.Truncate"/> or
+    /// <see cref="FileMode.Append"/>. Each write is an edit of its own; the directory entry's sizes are refreshed when
+    /// the stream is disposed.
+    /// </summary>
+    public Stream OpenWrite(string path, FileMode mode)
+    {
+        RequireWritable();
+        return Edit(() =>
+        {
+            NtfsEntry? existing = TryGetEntry(path);
+            if (existing is { IsDirectory: true })
+            {
+                throw new IOException($"'{path}' is a directory.");
+            }
+            switch (mode)
+            {
+                case FileMode.CreateNew when existing is not null:
+                    throw new IOException($"'{path}' already exists.");
+                case FileMode.Open or FileMode.Truncate when existing is null:
+                    throw new FileNotFoundException($"'{path}' does not exist on the NTFS volume.", path);
+            }
+            bool truncate = mode is FileMode.Create or FileMode.Truncate or FileMode.CreateNew;
+            long record = OpenOrCreateFile(path, truncate);
+            var stream = new NtfsWriteStream(this, record);
+            if (mode == FileMode.Append)
+            {
+                stream.Position = stream.Length;
+            }
+            return (Stream)stream;
+        });
+    }
+
+    /// <summary>Deletes a file, or a directory (with <paramref name="recursive"/>, its whole tree; else it must be empty).</summary>
+    /// <exception cref="FileNotFoundException">Nothing has that path.</exception>
+    public void Delete(string path, bool recursive = false)
+    {
+        RequireWritable();
+        Edit(() =>
+        {
+            DeleteCore(path, recursive);
+            return 0;
+        });
+    }
+
+    /// <summary>
+    /// Writes every pending edit to the stream: the volume is marked dirty, the changed clusters are written in volume
+    /// order, then the volume is marked clean again — if this is interrupted, Windows finds a dirty volume and runs
+    /// chkdsk rather than trusting half-written metadata. Without <see cref="Flush"/>, <see cref="Dispose"/> drops edits.
+    /// </summary>
+    public void Flush()
+    {
+        ThrowIfDisposed();
+        if (_writer is null)
+        {
+            return;
+        }
+        _writer.Commit();
+        ForgetIndexes();
+    }
+
+    /// <summary>Drops every edit not yet flushed.</summary>
+    public void DiscardChanges()
+    {
+        ThrowIfDisposed();
+        _writer?.Discard();
+        ForgetIndexes();
+    }
+
+    /// <summary>Free space in bytes (from $Bitmap, pending edits included; read-only volumes count it on demand).</summary>
+    public long FreeBytes
+    {
+        get
+        {
+            ThrowIfDisposed();
+            if (_writer is not null)
+            {
+                return _writer.Clusters.CountFree() * ClusterSize;
+            }
+            AttributeRecord data = _mft.GetFile(6).Find(AttributeType.Data)!;
+            return new ClusterBitmap(_mft.ReadAll(data), TotalClusters).CountFree() * ClusterSize;
+        }
+    }
+
+    private void DeleteCore(string path, bool recursive)
+    {
+        (NtfsFile file, _, string fullPath) = Resolve(path) ?? throw new FileNotFoundException($"'{path}' does not exist on the NTFS volume.", path);
+        if (fullPath == "\\")
+        {
+            throw new IOException("The root directory cannot be deleted.");
+        }
+        if (file.Record.IsDirectory)
+        {
+            IReadOnlyList<NtfsEntry> children = ListDirectory(fullPath);
+            if (children.Count > 0 && !recursive)
+            {
+                throw new IOException($"'{fullPath}' is not empty.");
+            }
+            foreach (NtfsEntry child in children)
+            {
+                DeleteCore(child.Path, recursive: true);
+            }
+            file = _mft.GetFile(file.RecordNumber);
+            _editor!.Delete(file, Index(file));
+        }
+        else
+        {
+            _editor!.Delete(file, null);
+        }
+        ForgetIndexes();
+    }
+
+    // The record of the file at path, created empty if missing; truncated to zero when asked.
+    private long OpenOrCreateFile(string path, bool truncate)
+    {
+        string[] parts = SplitPath(path);
+        if (parts.Length == 0)
+        {
+            throw new ArgumentException("A file path needs a name.", nameof(path));
+        }
+        string parentPath = "\\" + string.Join("\\", parts.Take(parts.Length - 1));
+        (NtfsFile parent, _, string parentFull) = Resolve(parentPath) ?? throw new DirectoryNotFoundException($"'{parentPath}' does not exist on the NTFS volume.");
+        if (!parent.Record.IsDirectory)
+        {
+            throw new IOException($"'{parentFull}' is not a directory.");
+        }
+        IndexEntry? existing = Index(parent).Find(parts[parts.Length - 1]);
+        if (existing is not null)
+        {
+            NtfsFile file = _mft.GetFile(existing.FileRecordNumber);
+            if (file.Record.IsDirectory)
+            {
+                throw new IOException($"'{path}' is a directory.");
+            }
+            if (file.Find(AttributeType.Data) is null)
+            {
+                throw new IOException($"'{path}' has no data stream.");
+            }
+            if (truncate)
+            {
+                _editor!.Data.SetLength(file.RecordNumber, string.Empty, 0);
+            }
+            return file.RecordNumber;
+        }
+        long created = _editor!.Create(parent, parts[parts.Length - 1], directory: false, Index(parent), Index(_mft.GetFile(RootDirectoryRecord)));
+        ForgetIndexes();
+        return created;
+    }
+
+    internal T Edit<T>(Func<T> edit)
+    {
+        RequireWritable();
+        _writer!.BeginSavepoint();
+        try
+        {
+            T result = edit();
+            _writer.ReleaseSavepoint();
+            return result;
+        }
+        catch
+        {
+            _writer.Rollback();
+            ForgetIndexes();
+            throw;
+        }
+        finally
+        {
+            ForgetIndexes();
+        }
+    }
+
+    internal VolumeEditor Editor => _editor ?? throw new InvalidOperationException("The volume is read-only.");
+
+    internal Stream OpenDataForRead(long record) => _mft.OpenAttribute(_mft.GetFile(record).Find(AttributeType.Data)!);
+
+    private void ForgetIndexes() => _indexes.Clear();
+
+    private void RequireWritable()
+    {
+        ThrowIfDisposed();
+        if (_writer is null)
+        {
+            throw new NotSupportedException("The NTFS volume was opened read-only; open it with NtfsOpenOptions.Writable to change it.");
+        }
+    }
+
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            throw new ObjectDisposedException(nameof(NtfsVolume));
+        }
+    }
+
+    private static string[] SplitPath(string path)
+    {
+        if (path is null)
+        {
+            throw new ArgumentNullException(nameof(path));
+        }
+        string[] parts = path.Split(new[] { '\\', '/' }, StringSplitOptions.RemoveEmptyEntries).Where(p => p != ".").ToArray();
+        foreach (string part in parts)
+        {
+            VolumeEditor.ValidateName(part);
+        }
+        return parts;
+    }
+}

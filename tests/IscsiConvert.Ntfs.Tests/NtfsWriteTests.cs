@@ -1,0 +1,99 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Security.Cryptography;
+using IscsiConvert.Ntfs;
+using Xunit;
+
+namespace IscsiConvert.Tests;
+
+/// <summary>
+/// Files and directories written by our NTFS writer into volumes made by mkntfs, checked by the oracles: ntfsfix -n
+/// finds nothing to fix, sleuthkit (fls/icat) and ntfs-3g (ntfsls/ntfscat) list and read exactly what was written.
+/// </summary>
+public sealed class NtfsWriteTests : IDisposable
+{
+    private readonly TempDir _tmp = new();
+
+    public void Dispose() => _tmp.Dispose();
+
+    internal static string MakeVolume(TempDir tmp, string name, long size = 64L << 20, int clusterSize = 4096, params string[] extra)
+    {
+        string image = tmp.File(name);
+        using (var f = new FileStream(image, FileMode.CreateNew))
+        {
+            f.SetLength(size);
+        }
+        var args = new List<string> { "-q", "-F", "-f", "-c", clusterSize.ToString(System.Globalization.CultureInfo.InvariantCulture), "-L", "w" };
+        args.AddRange(extra);
+        args.Add(image);
+        Oracle.RunChecked("mkntfs", args.ToArray());
+        return image;
+    }
+
+    internal static NtfsVolume OpenWritable(string image) =>
+        NtfsVolume.Open(new FileStream(image, FileMode.Open, FileAccess.ReadWrite), new NtfsOpenOptions { Writable = true, FilePath = image });
+
+    internal static void AssertOraclesHappy(string image)
+    {
+        ToolResult fix = Oracle.Run("ntfsfix", "-n", image);
+        Assert.True(fix.ExitCode == 0, "ntfsfix -n: " + fix.StdOut + fix.StdErr);
+        Assert.DoesNotContain("rror", fix.StdOut + fix.StdErr, StringComparison.Ordinal);
+        Oracle.RunChecked("fsstat", image);
+        using NtfsVolume v = NtfsVolume.Open(File.OpenRead(image));
+        Assert.Empty(v.Verify());
+    }
+
+    private static string Sha(byte[] data) => Convert.ToHexString(SHA256.HashData(data));
+
+    [Fact]
+    public void Files_and_directories_written_here_are_read_back_by_sleuthkit_and_ntfs_3g()
+    {
+        string image = MakeVolume(_tmp, "w.img");
+        var files = new Dictionary<string, byte[]>
+        {
+            ["/small.txt"] = "hello, NTFS"u8.ToArray(),
+            ["/empty.bin"] = Array.Empty<byte>(),
+            ["/Windows/System32/drivers/netkvm.sys"] = RandomBytes(1, 300_000),
+            ["/Windows/INF/oem0.inf"] = RandomBytes(2, 5000),
+            ["/Windows/big.bin"] = RandomBytes(3, 3 << 20),
+        };
+        using (NtfsVolume v = OpenWritable(image))
+        {
+            v.CreateDirectory(@"\Windows\System32\drivers");
+            v.CreateDirectory(@"\Windows\INF");
+            foreach ((string path, byte[] data) in files)
+            {
+                v.WriteFile(path, data);
+            }
+            v.Flush();
+        }
+        AssertOraclesHappy(image);
+        foreach ((string path, byte[] data) in files)
+        {
+            (int exit, string sha, long length) = BinaryOracle.Sha256Of("ntfscat", image, path);
+            Assert.Equal(0, exit);
+            Assert.Equal(data.Length, length);
+            Assert.Equal(Sha(data), sha);
+        }
+        List<FlsEntry> fls = SleuthKit.Fls(image, 0);
+        foreach ((string path, byte[] data) in files)
+        {
+            FlsEntry e = Assert.Single(fls, f => f.Path == path.TrimStart('/') && f.Stream is null);
+            Assert.Equal(data.Length, e.Size);
+            (int exit, string sha, _) = BinaryOracle.Sha256Of("icat", image, e.Inode);
+            Assert.Equal(0, exit);
+            Assert.Equal(Sha(data), sha);
+        }
+        string ls = Oracle.RunChecked("ntfsls", "-a", "-p", "/Windows/System32/drivers", image);
+        Assert.Contains("netkvm.sys", ls, StringComparison.Ordinal);
+    }
+
+    internal static byte[] RandomBytes(int seed, int length)
+    {
+        byte[] data = new byte[length];
+        new Random(seed).NextBytes(data);
+        return data;
+    }
+}
