@@ -102,23 +102,48 @@ internal sealed class DirectoryEditor
             }
         }
 
-        var tree = new IndexTree(rootEntries, recordSize, vcnsPerRecord, LoadNode, bits, Compare, maxRootNodeBytes);
+        var tree = new IndexTree(rootEntries, recordSize, vcnsPerRecord, LoadNode, bits, Compare, Math.Max(IndexTree.MinimumRootNodeBytes, maxRootNodeBytes));
         edit(tree);
 
-        // Nodes first: $INDEX_ALLOCATION must be large enough for the highest node in use.
-        long neededBytes = (long)tree.RecordCount * recordSize;
-        if (neededBytes > 0 && (allocation is null || allocation.AllocatedSize < neededBytes))
+        // Settle the layout: $INDEX_ALLOCATION must span the highest node in use, and growing its runlist takes room
+        // from the root in the same record; when the root no longer fits, the tree moves root entries down a level.
+        AttributeRecord? newAllocation = allocation;
+        for (int attempt = 0; ; attempt++)
         {
-            allocation = GrowAllocation(record, allocation, neededBytes);
+            long neededBytes = (long)tree.RecordCount * recordSize;
+            if (neededBytes > 0 && (newAllocation is null || newAllocation.DataSize < neededBytes))
+            {
+                newAllocation = GrowAllocation(record, newAllocation, neededBytes, recordSize, vcnUnit);
+            }
+            int withoutRoot = recordBytesWithoutRoot - (allocation?.Raw.Length ?? 0) + (newAllocation?.Raw.Length ?? 0)
+                + (bitmap is null && newAllocation is not null ? BitmapAttributeReserve : 0);
+            int room = _writer.RecordSize - withoutRoot - rootAttributeOverhead;
+            if (IndexNode.NodeSize(tree.RootEntries) <= room)
+            {
+                break;
+            }
+            if (attempt >= 4 || room < IndexTree.MinimumRootNodeBytes)
+            {
+                throw new UnsupportedFormatException($"{structure}: the directory's index attributes no longer fit its MFT record (its index allocation is too fragmented).", _writer.FilePath);
+            }
+            tree.SetRootCapacity(room);
         }
-        else if (allocation is not null && allocation.DataSize < neededBytes)
-        {
-            allocation = AttributeRecord.CreateNonResident(AttributeType.IndexAllocation, IndexName, allocation.Id, 0, allocation.Runs, allocation.AllocatedSize, neededBytes, neededBytes);
-        }
+        allocation = newAllocation;
         foreach (KeyValuePair<long, List<IndexEntry>> node in tree.DirtyNodes)
         {
             byte[] encoded = IndexRecord.Encode(recordSize, node.Key, node.Value, NextUpdateSequence());
             _writer.WriteThroughRuns(allocation!.Runs, node.Key * vcnUnit, encoded);
+        }
+
+        // A freed node keeps its bytes on disk; emptied, its old entries are slack that tools report as deleted names
+        // instead of live ones (sleuthkit reads every INDX record, whatever the bitmap says).
+        foreach (long vcn in tree.FreedNodes)
+        {
+            if (!tree.DirtyNodes.ContainsKey(vcn) && allocation is not null && (vcn * vcnUnit) + recordSize <= allocation.DataSize)
+            {
+                byte[] empty = IndexRecord.Encode(recordSize, vcn, new[] { IndexEntry.Last() }, NextUpdateSequence());
+                _writer.WriteThroughRuns(allocation.Runs, vcn * vcnUnit, empty);
+            }
         }
 
         byte[] rootValue = IndexRoot.Encode(header.IndexedAttributeType, header.CollationRule, recordSize, clustersPerRecord, tree.RootEntries);
@@ -126,7 +151,8 @@ internal sealed class DirectoryEditor
         if (allocation is not null)
         {
             SetAttribute(record, allocation);
-            byte[] bitmapValue = new byte[Math.Max(8, ((tree.Bitmap.Length + 63) / 64) * 8)];
+            long records = allocation.DataSize / recordSize;
+            byte[] bitmapValue = new byte[Math.Max(8, ((Math.Max(records, tree.Bitmap.Length) + 63) / 64) * 8)];
             for (int i = 0; i < tree.Bitmap.Length; i++)
             {
                 if (tree.Bitmap[i])
@@ -144,17 +170,29 @@ internal sealed class DirectoryEditor
         _writer.WriteRecord(record);
     }
 
-    private AttributeRecord GrowAllocation(FileRecord record, AttributeRecord? allocation, long neededBytes)
+    // Grows $INDEX_ALLOCATION to at least neededBytes, by a quarter of its size at a time (fewer, longer runs), and
+    // writes the new records as empty INDX records so that every record in the allocation is well-formed.
+    private AttributeRecord GrowAllocation(FileRecord record, AttributeRecord? allocation, long neededBytes, int recordSize, long vcnUnit)
     {
         long clusterSize = _writer.ClusterSize;
+        long haveBytes = allocation?.DataSize ?? 0;
+        long targetBytes = Math.Max(neededBytes, haveBytes + Math.Max(4L * recordSize, haveBytes / 4));
+        targetBytes = ((targetBytes + recordSize - 1) / recordSize) * recordSize;
         long haveClusters = allocation is null ? 0 : allocation.LastVcn + 1;
-        long needClusters = (neededBytes + clusterSize - 1) / clusterSize;
+        long needClusters = (targetBytes + clusterSize - 1) / clusterSize;
         var runs = new List<DataRun>(allocation?.Runs ?? Array.Empty<DataRun>());
-        long hint = runs.Count > 0 ? runs[runs.Count - 1].Lcn + runs[runs.Count - 1].Length : -1;
-        runs.AddRange(_writer.AllocateRuns(haveClusters, needClusters - haveClusters, hint));
-        runs = VolumeWriter.MergeRuns(runs);
+        if (needClusters > haveClusters)
+        {
+            long hint = runs.Count > 0 ? runs[runs.Count - 1].Lcn + runs[runs.Count - 1].Length : -1;
+            runs.AddRange(_writer.AllocateRuns(haveClusters, needClusters - haveClusters, hint));
+            runs = VolumeWriter.MergeRuns(runs);
+        }
         ushort id = allocation?.Id ?? NextId(record);
-        return AttributeRecord.CreateNonResident(AttributeType.IndexAllocation, IndexName, id, 0, runs, needClusters * clusterSize, neededBytes, neededBytes);
+        for (long position = haveBytes; position + recordSize <= targetBytes; position += recordSize)
+        {
+            _writer.WriteThroughRuns(runs, position, IndexRecord.Encode(recordSize, position / vcnUnit, new[] { IndexEntry.Last() }, NextUpdateSequence()));
+        }
+        return AttributeRecord.CreateNonResident(AttributeType.IndexAllocation, IndexName, id, 0, runs, needClusters * clusterSize, targetBytes, targetBytes);
     }
 
     private static ushort NextId(FileRecord record)
