@@ -97,11 +97,19 @@ internal static class DriverMatcher
         return text;
     }
 
-    // An INF that lists one of the device's IDs in a models section that is not the one chosen for the target.
+    // An INF that lists one of the device's IDs only in models sections that are not the one chosen for the target:
+    // one line per INF, naming those sections and what applies instead.
     private static void ExplainExclusion(ImageInf source, InfFile inf, HashSet<string> deviceIds, TargetOs target, List<string> excluded)
     {
+        var listing = new List<string>();
+        string? id = null;
+        var chosen = new List<string>();
         foreach (InfManufacturer m in inf.GetManufacturers(target))
         {
+            if (m.ChosenSection is not null && inf.HasSection(m.ChosenSection))
+            {
+                chosen.Add("[" + m.ChosenSection + "]");
+            }
             var sections = new List<string> { m.ModelsSection };
             foreach (string d in m.Decorations)
             {
@@ -114,24 +122,36 @@ internal static class DriverMatcher
                 {
                     continue;
                 }
-                foreach (InfLine line in section.Lines)
+                if (FindListedId(section, deviceIds) is string found)
                 {
-                    for (int i = 1; i < line.Values.Count; i++)
-                    {
-                        if (line.Values[i].Length > 0 && deviceIds.Contains(HardwareId.Normalize(line.Values[i])))
-                        {
-                            excluded.Add(string.Format(CultureInfo.InvariantCulture,
-                                "{0}: [{1}] lists {2}, but {3}", source.Path, section.Name, line.Values[i],
-                                m.ChosenSection is null
-                                    ? $"no models section of [Manufacturer] {m.Name} applies to {Describe(target)}"
-                                    : $"[{m.ChosenSection}] is the section that applies to {Describe(target)}"));
-                            goto nextSection;
-                        }
-                    }
+                    id ??= found;
+                    listing.Add("[" + section.Name + "]");
                 }
-            nextSection:;
             }
         }
+        if (id is not null)
+        {
+            excluded.Add(string.Format(CultureInfo.InvariantCulture, "{0}: {1} {2} {3}, but {4}",
+                source.Path, string.Join(", ", listing), listing.Count == 1 ? "lists" : "list", id,
+                chosen.Count == 0
+                    ? $"no models section of it applies to {Describe(target)}"
+                    : $"on {Describe(target)} setup uses {string.Join(", ", chosen)}"));
+        }
+    }
+
+    private static string? FindListedId(InfSection section, HashSet<string> deviceIds)
+    {
+        foreach (InfLine line in section.Lines)
+        {
+            for (int i = 1; i < line.Values.Count; i++)
+            {
+                if (line.Values[i].Length > 0 && deviceIds.Contains(HardwareId.Normalize(line.Values[i])))
+                {
+                    return line.Values[i];
+                }
+            }
+        }
+        return null;
     }
 
     internal static string Describe(TargetOs t) =>
