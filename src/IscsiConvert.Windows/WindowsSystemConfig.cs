@@ -9,14 +9,11 @@ namespace IscsiConvert.Windows;
 /// <summary>What the SYSTEM hive (and SOFTWARE, when there is one) of an offline Windows say about it.</summary>
 public sealed class WindowsSystemConfig
 {
-    /// <summary>Where <see cref="Architecture"/> came from when the control set's environment names it.</summary>
-    public const string ArchitectureFromEnvironment = @"SYSTEM\<control set>\Control\Session Manager\Environment\PROCESSOR_ARCHITECTURE";
-
     private WindowsSystemConfig(string controlSet, IReadOnlyList<WindowsService> services, IReadOnlyList<CriticalDeviceEntry> criticalDevices, int? driverPackageCount, int? driversHivePackageCount, WindowsVersion? version, string? processorArchitecture)
     {
         ProcessorArchitecture = processorArchitecture;
         Architecture = NormalizeArchitecture(processorArchitecture);
-        ArchitectureSource = Architecture is null ? null : ArchitectureFromEnvironment;
+        ArchitectureSource = Architecture is null ? null : $@"SYSTEM\{controlSet}\Control\Session Manager\Environment\PROCESSOR_ARCHITECTURE";
         DriversHivePackageCount = driversHivePackageCount;
         CurrentControlSet = controlSet;
         Services = services;
@@ -59,7 +56,7 @@ public sealed class WindowsSystemConfig
     /// </summary>
     public string? Architecture { get; private set; }
 
-    /// <summary>Where <see cref="Architecture"/> came from: <see cref="ArchitectureFromEnvironment"/> or the file whose PE header was read.</summary>
+    /// <summary>Where <see cref="Architecture"/> came from: the registry value (SYSTEM\ControlSet001\Control\Session Manager\Environment\PROCESSOR_ARCHITECTURE) or the file whose PE header was read (\Windows\System32\ntoskrnl.exe).</summary>
     public string? ArchitectureSource { get; private set; }
 
     /// <summary>Control\ProductOptions\ProductType: "WinNT" (workstation), "ServerNT" (server), "LanmanNT" (domain controller); null when absent.</summary>
