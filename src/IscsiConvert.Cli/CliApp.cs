@@ -44,6 +44,7 @@ internal static class CliApp
         root.Subcommands.Add(InfCommands.Build(console));
         root.Subcommands.Add(FsCommands.Build(console));
         root.Subcommands.Add(InspectCommand.Build(console));
+        root.Subcommands.Add(MatchCommand.Build(console));
         root.Subcommands.Add(DemoCommand.Build(console));
         return root;
     }

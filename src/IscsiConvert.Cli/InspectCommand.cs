@@ -25,8 +25,9 @@ internal static class InspectCommand
         var image = new Argument<string>("IMAGE") { Description = "The disk image (raw, VHD, VHDX, VMDK, QCOW2)." };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of text." };
         var command = new Command("inspect",
-            "Find the Windows installations on a disk image (read-only) and show their control set, version, services, " +
-            "critical device database and driver database.") { image, json };
+            "Find the Windows installations on a disk image (read-only) and show their control set, version, architecture (and where " +
+            "it was read), services (with BootFlags), critical device database, DriverDatabase (SYSTEM and DRIVERS hive: packages, " +
+            "classes, device IDs), INF files, driver store, and the network and storage drivers present.") { image, json };
         command.SetAction(parse =>
         {
             using VirtualDisk disk = DiskImage.Open(parse.GetValue(image)!);
@@ -36,7 +37,8 @@ internal static class InspectCommand
             {
                 foreach (WindowsInstallation w in found)
                 {
-                    reports.Add(InstallationReport.From(w, w.ReadConfiguration()));
+                    WindowsSystemConfig config = w.ReadConfiguration();
+                    reports.Add(InstallationReport.From(w, config, w.ListNetworkAndStorageDrivers(config)));
                 }
             }
             finally
@@ -74,12 +76,20 @@ internal static class InspectCommand
             o.WriteLine(r.Partition is int p ? $"Windows on partition {p}" : "Windows on the whole disk (no partition table)");
             o.WriteLine($"  Volume label:     {r.VolumeLabel}");
             o.WriteLine($"  Control set:      {r.ControlSet}");
-            o.WriteLine($"  Architecture:     {r.Architecture ?? "unknown"}");
+            o.WriteLine(r.Architecture is null
+                ? "  Architecture:     unknown (no PROCESSOR_ARCHITECTURE, no readable kernel image)"
+                : $"  Architecture:     {r.Architecture} (from {r.ArchitectureSource})");
+            o.WriteLine($"  Product type:     {r.ProductType ?? "unknown"}");
             o.WriteLine(r.Version is null
                 ? "  Version:          unknown (no SOFTWARE hive)"
                 : $"  Version:          {r.Version.ProductName} [{r.Version.Family}] (version {r.Version.CurrentVersion}, build {r.Version.CurrentBuild}{(r.Version.MajorVersion is uint maj ? $", {maj}.{r.Version.MinorVersion}" : "")})");
+            o.WriteLine($"  Drivers match as: {r.DriverTarget ?? "unknown (version or architecture missing)"}");
             o.WriteLine(r.DriverPackages is int n ? $"  DriverDatabase:   {n} driver packages" : "  DriverDatabase:   none");
             o.WriteLine(r.DriversHivePackages is int dp ? $"  DRIVERS hive:     {dp} driver packages" : "  DRIVERS hive:     none");
+            foreach (DriverDatabaseReport db in r.DriverDatabases)
+            {
+                o.WriteLine($"    {db.Hive}: {db.Packages} packages, {db.DeviceIds} device IDs; classes: {(db.Classes.Count == 0 ? "-" : string.Join(", ", db.Classes.Select(c => $"{c.Key} {c.Value}")))}");
+            }
             o.WriteLine($"  INF files:        {r.InfFiles.Count} in \\Windows\\INF");
             o.WriteLine($"  Driver store:     {r.DriverStorePackages.Count} packages");
             o.WriteLine($"  Services:         {r.Services.Count}");
@@ -90,6 +100,23 @@ internal static class InspectCommand
             {
                 o.WriteLine(string.Format(CultureInfo.InvariantCulture, "    {0,-32} {1,-9} {2,-6} {3,-24} {4}",
                     s.Name, s.StartName ?? "-", s.Type is uint t ? "0x" + t.ToString("x", CultureInfo.InvariantCulture) : "-", s.Group ?? "-", s.ImagePath ?? "-"));
+            }
+            var bootFlagged = r.Services.Where(s => s.BootFlags is not null).ToList();
+            o.WriteLine();
+            o.WriteLine(bootFlagged.Count == 0 ? "  Services with BootFlags: none" : "  Services with BootFlags (name, flags, start):");
+            foreach (ServiceReport s in bootFlagged)
+            {
+                o.WriteLine(string.Format(CultureInfo.InvariantCulture, "    {0,-32} 0x{1:x}  {2}", s.Name, s.BootFlags, s.StartName ?? "-"));
+            }
+            o.WriteLine();
+            o.WriteLine(r.NetworkAndStorageDrivers.Count == 0
+                ? "  Network and storage drivers: none found (no INF or DriverDatabase package of class Net, SCSIAdapter or HDC)"
+                : "  Network and storage drivers (INF, class, provider, DriverVer, services with start type, where):");
+            foreach (InstalledDriverReport d in r.NetworkAndStorageDrivers)
+            {
+                string services = d.Services.Count == 0 ? "-" : string.Join(", ", d.Services.Select(x => $"{x.Name} ({x.StartName ?? "not in SYSTEM"})"));
+                o.WriteLine($"    {d.Inf,-24} {d.Class,-11} {d.Provider ?? "-",-20} {d.DriverDate ?? "-"},{d.DriverVersion ?? "-"}  {services}");
+                o.WriteLine($"      {string.Join("; ", d.Sources)}");
             }
             if (r.CriticalDevices.Count > 0)
             {
@@ -116,23 +143,55 @@ internal static class InspectCommand
     };
 
     private sealed record InstallationReport(
-        int? Partition, string VolumeLabel, string ControlSet, string? Architecture, VersionReport? Version, bool HasDriverDatabase, int? DriverPackages, int? DriversHivePackages,
+        int? Partition, string VolumeLabel, string ControlSet, string? ProcessorArchitecture, string? Architecture, string? ArchitectureSource, string? ProductType, string? DriverTarget, VersionReport? Version, bool HasDriverDatabase, int? DriverPackages, int? DriversHivePackages,
+        List<DriverDatabaseReport> DriverDatabases, List<InstalledDriverReport> NetworkAndStorageDrivers,
         List<string> InfFiles, List<string> DriverStorePackages, List<ServiceReport> Services, List<CriticalDeviceReport> CriticalDevices)
     {
-        public static InstallationReport From(WindowsInstallation w, WindowsSystemConfig c) => new(
+        public static InstallationReport From(WindowsInstallation w, WindowsSystemConfig c, IReadOnlyList<InstalledDriver> drivers) => new(
             w.PartitionIndex,
             w.Volume.VolumeLabel,
             c.CurrentControlSet,
             c.ProcessorArchitecture,
+            c.Architecture,
+            c.ArchitectureSource,
+            c.ProductType,
+            c.GetTargetOs() is { } t ? string.Format(CultureInfo.InvariantCulture, "NT{0}.{1}.{2} build {3}, product type {4}", t.Architecture, t.Major, t.Minor, t.Build, t.ProductType) : null,
             c.Version is null ? null : new VersionReport(c.Version.Family.ToString(), c.Version.ProductName, c.Version.CurrentVersion, c.Version.CurrentBuild, c.Version.MajorVersion, c.Version.MinorVersion, c.Version.EditionId, c.Version.InstallationType),
             c.HasDriverDatabase,
             c.DriverPackageCount,
             c.DriversHivePackageCount,
+            new[] { c.DriverDatabase, c.DriversHiveDatabase }.Where(d => d is not null).Select(d => DriverDatabaseReport.From(d!)).ToList(),
+            drivers.Select(d => new InstalledDriverReport(
+                d.InfName, d.ClassName, d.Provider, d.DriverDate?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), d.DriverVersion?.ToString(),
+                d.Services.Select(n => c.Services.FirstOrDefault(s => string.Equals(s.Name, n, StringComparison.OrdinalIgnoreCase)) is { } s
+                    ? new DriverServiceReport(n, true, s.Start, StartName(s.Start)) : new DriverServiceReport(n, false, null, null)).ToList(),
+                d.Sources.ToList())).ToList(),
             w.ListInfFiles().ToList(),
             w.ListDriverStorePackages().ToList(),
             c.Services.Select(s => new ServiceReport(s.Name, s.Start, StartName(s.Start), s.Type, s.Group, s.ImagePath, s.BootFlags)).ToList(),
             c.CriticalDevices.Select(d => new CriticalDeviceReport(d.Id, d.ClassGuid, d.Service)).ToList());
     }
+
+    private sealed record DriverDatabaseReport(string Hive, int Packages, int DeviceIds, SortedDictionary<string, int> Classes, List<DriverPackageReport> PackageList)
+    {
+        public static DriverDatabaseReport From(DriverDatabase d)
+        {
+            var classes = new SortedDictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+            foreach (DriverDatabasePackage p in d.Packages)
+            {
+                string name = p.ClassName ?? p.ClassGuid?.ToString("B") ?? "unknown";
+                classes[name] = classes.TryGetValue(name, out int n) ? n + 1 : 1;
+            }
+            return new DriverDatabaseReport(d.HiveName, d.Packages.Count, d.DeviceIdCount, classes, d.Packages.Select(p => new DriverPackageReport(
+                p.Name, p.InfName, p.ClassName, p.ClassGuid?.ToString("B"), p.Provider, p.DriverDate?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), p.DriverVersion?.ToString(), p.Services.ToList())).ToList());
+        }
+    }
+
+    private sealed record DriverPackageReport(string Name, string? Inf, string? Class, string? ClassGuid, string? Provider, string? DriverDate, string? DriverVersion, List<string> Services);
+
+    private sealed record InstalledDriverReport(string Inf, string Class, string? Provider, string? DriverDate, string? DriverVersion, List<DriverServiceReport> Services, List<string> Sources);
+
+    private sealed record DriverServiceReport(string Name, bool InSystemHive, uint? Start, string? StartName);
 
     private sealed record VersionReport(string Family, string? ProductName, string? CurrentVersion, string? CurrentBuild, uint? MajorVersion, uint? MinorVersion, string? EditionId, string? InstallationType);
 

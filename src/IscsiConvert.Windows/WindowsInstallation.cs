@@ -13,7 +13,7 @@ namespace IscsiConvert.Windows;
 /// A Windows installation found on an NTFS volume of a disk image: a volume holding
 /// <c>\Windows\System32\config\SYSTEM</c>. Read-only; disposing it closes the volume (not the disk).
 /// </summary>
-public sealed class WindowsInstallation : IDisposable
+public sealed partial class WindowsInstallation : IDisposable
 {
     /// <summary>The folder every installation is looked for in.</summary>
     public const string WindowsFolder = @"\Windows";
@@ -198,13 +198,68 @@ public sealed class WindowsInstallation : IDisposable
         return names;
     }
 
-    /// <summary>Reads what the SYSTEM hive (and SOFTWARE and DRIVERS, when present) say about this installation.</summary>
+    /// <summary>
+    /// Reads what the SYSTEM hive (and SOFTWARE and DRIVERS, when present) say about this installation. When the
+    /// control set's environment does not name the processor architecture, the PE header of the kernel image
+    /// (\Windows\System32\ntoskrnl.exe, else winload.exe, else hal.dll: the first that is a PE image of a known machine) does.
+    /// </summary>
     public WindowsSystemConfig ReadConfiguration()
     {
-        using RegistryHive system = OpenSystemHive();
-        using RegistryHive? software = OpenSoftwareHive();
-        using RegistryHive? drivers = OpenHive("DRIVERS");
-        return WindowsSystemConfig.Read(system, software, drivers);
+        WindowsSystemConfig config;
+        using (RegistryHive system = OpenSystemHive())
+        using (RegistryHive? software = OpenSoftwareHive())
+        using (RegistryHive? drivers = OpenHive("DRIVERS"))
+        {
+            config = WindowsSystemConfig.Read(system, software, drivers);
+        }
+        if (config.Architecture is null && ReadArchitectureFromFiles() is { } found)
+        {
+            config.SetArchitectureFromFile(found.Architecture, found.Path);
+        }
+        return config;
+    }
+
+    /// <summary>
+    /// The files whose PE Machine field tells the architecture when the registry does not: native images that every
+    /// Windows has in System32 (on 64-bit Windows System32 holds the 64-bit images; 32-bit ones live in SysWOW64).
+    /// </summary>
+    internal static IReadOnlyList<string> ArchitectureFiles { get; } = new[]
+    {
+        WindowsFolder + @"\System32\ntoskrnl.exe",
+        WindowsFolder + @"\System32\winload.exe",
+        WindowsFolder + @"\System32\hal.dll",
+    };
+
+    /// <summary>The architecture (x86, amd64, arm64, ia64, arm) from the PE header of the first of <see cref="ArchitectureFiles"/> that says, with that file's path; null when none does.</summary>
+    internal (string Architecture, string Path)? ReadArchitectureFromFiles()
+    {
+        foreach (string path in ArchitectureFiles)
+        {
+            NtfsEntry? entry = Volume.TryGetEntry(path);
+            if (entry is null || entry.IsDirectory)
+            {
+                continue;
+            }
+            var header = new byte[(int)Math.Min(entry.Size, PeImageHeader.MaxHeaderBytes)];
+            using (Stream s = Volume.OpenFile(path))
+            {
+                int read = 0;
+                while (read < header.Length)
+                {
+                    int n = s.Read(header, read, header.Length - read);
+                    if (n == 0)
+                    {
+                        break;
+                    }
+                    read += n;
+                }
+                if (PeImageHeader.ReadMachine(header.AsSpan(0, read), out _) is ushort machine && PeImageHeader.ArchitectureOf(machine) is string arch)
+                {
+                    return (arch, path);
+                }
+            }
+        }
+        return null;
     }
 
     /// <inheritdoc/>

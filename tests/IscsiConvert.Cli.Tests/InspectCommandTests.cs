@@ -26,7 +26,7 @@ public class InspectCommandTests
         uint current = HivexOracle.DWord(hive, @"\Select", "Current")!.Value;
         string set = $"ControlSet{current:D3}";
         Assert.Equal(set, w.GetProperty("controlSet").GetString());
-        Assert.Equal(HivexOracle.Get(hive, $@"\{set}\Control\Session Manager\Environment", "PROCESSOR_ARCHITECTURE"), w.GetProperty("architecture").GetString());
+        Assert.Equal(HivexOracle.Get(hive, $@"\{set}\Control\Session Manager\Environment", "PROCESSOR_ARCHITECTURE"), w.GetProperty("processorArchitecture").GetString());
 
         JsonElement[] services = w.GetProperty("services").EnumerateArray().ToArray();
         Assert.Equal(HivexOracle.Subkeys(hive, $@"\{set}\Services").Count, services.Length);
