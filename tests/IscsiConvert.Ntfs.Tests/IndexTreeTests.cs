@@ -21,7 +21,7 @@ public class IndexTreeTests
 
     // The model's order, written independently of the tree: upper-case each code unit (invariant culture), compare
     // numerically, shorter first, then exact code units for names equal but for case.
-    private static int ModelOrder(string a, string b)
+    internal static int ModelOrder(string a, string b)
     {
         int n = Math.Min(a.Length, b.Length);
         for (int i = 0; i < n; i++)
@@ -47,24 +47,35 @@ public class IndexTreeTests
         return new UpCaseTable(table);
     }
 
-    private static IndexEntry Entry(string name, ulong reference = 0x0001_0000_0000_0040UL) =>
+    internal static IndexEntry Entry(string name, ulong reference = 0x0001_0000_0000_0040UL) =>
         IndexEntry.ForFileName(reference, FileNameAttribute.Encode(0x0005_0000_0000_0005UL, name, FileNameAttribute.NamespacePosix,
             1, 2, 3, 4, 0, 0, 0x20));
 
     /// <summary>An index "on disk": INDX records as bytes, the root as an encoded $INDEX_ROOT, the bitmap.</summary>
-    private sealed class Harness
+    internal sealed class Harness
     {
-        private readonly Dictionary<long, byte[]> _records = new();
+        private readonly Dictionary<long, byte[]> _records;
+        private readonly UpCaseTable _upcase;
         private byte[] _rootValue;
-        private bool[] _bitmap = Array.Empty<bool>();
+        private bool[] _bitmap;
         private ushort _usn;
 
         public Harness(int recordSize, int vcnsPerRecord, int maxRoot)
+            : this(recordSize, vcnsPerRecord, maxRoot, IndexRoot.Encode(0x30, IndexRoot.CollationFileName, recordSize, 1, new[] { IndexEntry.Last() }),
+                  new Dictionary<long, byte[]>(), Array.Empty<bool>(), UpCase)
+        {
+        }
+
+        /// <summary>An index as found on a volume: its $INDEX_ROOT value, raw INDX records by VCN, and $BITMAP bits.</summary>
+        public Harness(int recordSize, int vcnsPerRecord, int maxRoot, byte[] rootValue, Dictionary<long, byte[]> records, bool[] bitmap, UpCaseTable upcase)
         {
             RecordSize = recordSize;
             VcnsPerRecord = vcnsPerRecord;
             MaxRoot = maxRoot;
-            _rootValue = IndexRoot.Encode(0x30, IndexRoot.CollationFileName, recordSize, 1, new[] { IndexEntry.Last() });
+            _rootValue = rootValue;
+            _records = records;
+            _bitmap = bitmap;
+            _upcase = upcase;
             Tree = Open();
         }
 
@@ -78,7 +89,7 @@ public class IndexTreeTests
 
         public IReadOnlyCollection<long> Vcns => _records.Keys;
 
-        public IndexTree Open() => new(RootEntries(), RecordSize, VcnsPerRecord, Load, _bitmap, IndexTree.FileNameCollation(UpCase), MaxRoot, "test");
+        public IndexTree Open() => new(RootEntries(), RecordSize, VcnsPerRecord, Load, _bitmap, IndexTree.FileNameCollation(_upcase), MaxRoot, "test");
 
         public void Reopen() => Tree = Open();
 
