@@ -1,4 +1,5 @@
 using System;
+using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Linq;
 using IscsiConvert.Ntfs.Format;
@@ -58,6 +59,13 @@ public class IndexTreeCorpusTests
                     byte[] data = new byte[recordSize];
                     stream.ReadAt((long)i * recordSize, data);
                     indx[(long)i * vcnsPerRecord] = data;
+
+                    // The node layout the encoder uses is the one found on disk: the allocated size always; the entries
+                    // offset is the encoder's 0x28 on the mkntfs and Vista-era volumes, while Windows 10 (18348) leaves
+                    // 24 more bytes and starts the entries at 0x40. Readers follow the stored offset either way.
+                    int entriesOffset = BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(0x18));
+                    Assert.True(entriesOffset == IndexRecord.EntriesOffset(recordSize) || entriesOffset == 0x40, $"entries offset 0x{entriesOffset:X}");
+                    Assert.Equal(IndexRecord.Capacity(recordSize), BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(0x20)));
                 }
             }
         }
