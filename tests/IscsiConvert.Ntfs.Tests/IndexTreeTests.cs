@@ -239,6 +239,19 @@ public class IndexTreeTests
     }
 
     [Fact]
+    public void ShrinkingTheRootRoom_PushesTheRootDown()
+    {
+        Harness h = Filled(4096, 600, 3);
+        Assert.Equal(0, h.Tree.RecordCount);
+        Assert.Throws<ArgumentOutOfRangeException>(() => h.Tree.SetRootCapacity(IndexTree.MinimumRootNodeBytes - 8));
+        h.Tree.SetRootCapacity(IndexTree.MinimumRootNodeBytes);
+        Assert.True(h.Tree.RootChanged);
+        Assert.Equal(1, h.Tree.RecordCount);
+        Assert.Single(h.Tree.RootEntries);
+        Assert.Equal(3, h.Tree.Enumerate().Count);
+    }
+
+    [Fact]
     public void LeafSplit_PromotesTheMedianIntoTheRoot()
     {
         // 512-byte records hold three 128-byte entries (464 bytes of room); the root pushes down at once.
