@@ -524,6 +524,38 @@ public class IndexTreeTests
         Assert.Equal(new uint[] { 0x300, 0x101, 0x200 }, sdh.Enumerate().Select(e => BinaryPrimitives.ReadUInt32LittleEndian(e.Body.AsSpan(4))));
     }
 
+    [Fact]
+    public void Updates_ThatGrowEntries_SplitNodesLikeInserts()
+    {
+        // View-index entries whose data grows on update (the key stays): nodes outgrow their records and split.
+        static IndexEntry View(uint key, int dataBytes)
+        {
+            byte[] body = new byte[8 + dataBytes];
+            BinaryPrimitives.WriteUInt32LittleEndian(body, key);
+            return new IndexEntry { Reference = (ulong)dataBytes, Body = body, KeyLength = 4 };
+        }
+        var tree = new IndexTree(new List<IndexEntry> { IndexEntry.Last() }, 512, 1, _ => throw new InvalidOperationException(),
+            Array.Empty<bool>(), IndexTree.CompareUInt32Keys, 100);
+        for (uint k = 0; k < 40; k++)
+        {
+            tree.Insert(View(k, 8));
+        }
+        int before = tree.RecordCount;
+        for (uint k = 0; k < 40; k++)
+        {
+            Assert.True(tree.Update(View(k, 96)));
+        }
+        Assert.True(tree.RecordCount > before, $"{tree.RecordCount} records, {before} before");
+        IReadOnlyList<IndexEntry> all = tree.Enumerate();
+        Assert.Equal(Enumerable.Range(0, 40).Select(k => (uint)k), all.Select(e => BinaryPrimitives.ReadUInt32LittleEndian(e.Body)));
+        Assert.All(all, e => Assert.Equal(96UL, e.Reference));
+        foreach (KeyValuePair<long, List<IndexEntry>> node in tree.DirtyNodes)
+        {
+            Assert.True(node.Value.Sum(e => e.EncodedLength) <= IndexRecord.RoomForEntries(512));
+            IndexRecord.Encode(512, node.Key, node.Value, 1);
+        }
+    }
+
     // ---- property tests ----
 
     // Case pairs (ASCII, Latin-1, Greek final sigma, Cyrillic, dotless/dotted i, long s), CJK, punctuation and the two
