@@ -27,13 +27,15 @@ internal static class IndexRecord
         return IndexNode.ReadEntries(data, NodeHeaderOffset, structure, volumeOffset, filePath);
     }
 
-    /// <summary>Bytes of entries an INDX record of <paramref name="recordSize"/> bytes can hold (node header included).</summary>
+    /// <summary>The node's allocated size in an INDX record of <paramref name="recordSize"/> bytes: everything from the
+    /// node header to the end of the record (node header, update sequence array and entries).</summary>
     public static int Capacity(int recordSize) => recordSize - NodeHeaderOffset;
 
-    /// <summary>Bytes of a node (header and entries) that fit in a record of <paramref name="recordSize"/> bytes.</summary>
+    /// <summary>Where the first entry starts, counted from the node header: after the update sequence array, 8-aligned
+    /// (0x28 for 4096-byte records, as Windows writes it).</summary>
     public static int EntriesOffset(int recordSize) => AttributeRecord.Align8(UsaOffset + (2 * ((recordSize / UpdateSequence.Stride) + 1))) - NodeHeaderOffset;
 
-    /// <summary>Room for entries (node header excluded) in an INDX record.</summary>
+    /// <summary>Bytes for entries in an INDX record: the sum of the entries' lengths (end entry included) may not exceed it.</summary>
     public static int RoomForEntries(int recordSize) => recordSize - NodeHeaderOffset - EntriesOffset(recordSize);
 
     /// <summary>Encodes an INDX record at <paramref name="vcn"/> holding <paramref name="entries"/>, fixups applied.</summary>

@@ -39,8 +39,8 @@ namespace IscsiConvert.Ntfs.Internal;
 /// records (what Windows uses) every $FILE_NAME key fits; with 512-byte records names are limited to 27 characters.
 /// </para>
 /// Data read through the loader is checked (child VCNs inside the bitmap and aligned, nodes ending with an end entry,
-/// uniform child-ness, bounded depth) and damage is reported as <see cref="CorruptDataException"/>. The tree must not
-/// be edited while a result of <see cref="Enumerate"/> is still being used — it is a snapshot anyway.
+/// uniform child-ness, bounded depth) and damage is reported as <see cref="CorruptDataException"/>.
+/// <see cref="RootEntries"/> and the lists in <see cref="DirtyNodes"/> are live: persist them before editing further.
 /// </summary>
 internal sealed class IndexTree
 {
@@ -115,7 +115,7 @@ internal sealed class IndexTree
     /// <summary>Whether the root changed since construction or the last <see cref="AcceptChanges"/>.</summary>
     public bool RootChanged { get; private set; }
 
-    /// <summary>INDX records to write: VCN → entries.</summary>
+    /// <summary>INDX records to write: VCN → entries (the tree's own lists; do not change them).</summary>
     public IReadOnlyDictionary<long, List<IndexEntry>> DirtyNodes
     {
         get
