@@ -79,7 +79,7 @@ public sealed partial class NtfsCorpusWriteTests : IDisposable
             QemuImg.Check(image, format);
         }
         string after = PartitionAsRaw(image, format, "after");
-        NtfsWriteTests.AssertOraclesHappy(after);
+        NtfsWriteTests.AssertOraclesHappy(after, sleuthKitReads);
         Assert.True(SecAuditErrors(after) <= secErrorsBefore, "ntfssecaudit finds new errors");
 
         HashSet<string> lsAfter = NtfsLs(after);

@@ -30,11 +30,9 @@ internal sealed class DirectoryEditor
     }
 
     /// <summary>$I30 order: names compared through the volume's $UpCase, exact case breaking ties.</summary>
-    public int Compare(IndexEntry a, IndexEntry b)
-    {
-        int c = _upcase.Compare(a.Key!.Name, b.Key!.Name);
-        return c != 0 ? c : string.CompareOrdinal(a.Key.Name, b.Key.Name);
-    }
+    private Comparison<IndexEntry> Compare => _compare ??= IndexTree.FileNameCollation(_upcase);
+
+    private Comparison<IndexEntry>? _compare;
 
     public void Insert(long directory, IndexEntry entry) => Edit(directory, tree => tree.Insert(entry));
 
@@ -102,7 +100,7 @@ internal sealed class DirectoryEditor
             }
         }
 
-        var tree = new IndexTree(rootEntries, recordSize, vcnsPerRecord, LoadNode, bits, Compare, Math.Max(IndexTree.MinimumRootNodeBytes, maxRootNodeBytes));
+        var tree = new IndexTree(rootEntries, recordSize, vcnsPerRecord, LoadNode, bits, Compare, Math.Max(IndexTree.MinimumRootNodeBytes, maxRootNodeBytes), structure);
         edit(tree);
 
         // Settle the layout: $INDEX_ALLOCATION must span the highest node in use, and growing its runlist takes room
