@@ -54,6 +54,7 @@ public class NtfsWriteSafetyTests
         Assert.Contains("dirty", ex.Message, StringComparison.Ordinal);
         Assert.Contains("chkdsk", ex.Message, StringComparison.Ordinal);
         Assert.Equal(before, NtfsPatch.Sha256(copy));
+        AssertWritableOpenRefused(copy, "dirty");
 
         // ntfs-3g refuses it for the same reason.
         File.WriteAllBytes(tmp.File("probe"), new byte[] { 1 });
@@ -93,6 +94,7 @@ public class NtfsWriteSafetyTests
         Assert.Contains("$LogFile", ex.Message, StringComparison.Ordinal);
         Assert.Contains("Fast Startup", ex.Message, StringComparison.Ordinal);
         Assert.Equal(before, NtfsPatch.Sha256(copy));
+        AssertWritableOpenRefused(copy, "$LogFile");
 
         File.WriteAllBytes(tmp.File("probe"), new byte[] { 1 });
         ToolResult r = Oracle.Run("ntfscp", copy, tmp.File("probe"), "/probe.bin");
@@ -137,6 +139,10 @@ public class NtfsWriteSafetyTests
             }
         });
         Assert.Equal(before, NtfsPatch.Sha256(copy));
+        if (refused)
+        {
+            AssertWritableOpenRefused(copy, "hibernat");
+        }
 
         // ntfs-3g refuses a read-write open of a hibernated volume as well.
         if (refused && signature.Equals("hibr", StringComparison.OrdinalIgnoreCase))
@@ -145,6 +151,19 @@ public class NtfsWriteSafetyTests
             Assert.NotEqual(0, r.ExitCode);
             Assert.Contains("hibernat", r.StdErr + r.StdOut, StringComparison.OrdinalIgnoreCase);
         }
+    }
+
+    // Opening for writing checks first and refuses; the image is byte-for-byte what it was.
+    private static void AssertWritableOpenRefused(string path, string reason)
+    {
+        string before = NtfsPatch.Sha256(path);
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            var ex = Assert.Throws<UnsafeToWriteException>(() => NtfsVolume.Open(stream, new NtfsOpenOptions { Writable = true, LeaveOpen = true, FilePath = path }));
+            Assert.Contains(reason, ex.Message, StringComparison.Ordinal);
+            Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+        }
+        Assert.Equal(before, NtfsPatch.Sha256(path));
     }
 
     private static void Open(string path, Action<NtfsVolume> action) => Open<int>(path, v =>

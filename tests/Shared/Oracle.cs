@@ -60,7 +60,12 @@ public static class Oracle
     public static ToolResult Run(string tool, params string[] arguments) => RunIn(null, tool, arguments);
 
     /// <summary>Runs a tool in a working directory.</summary>
-    public static ToolResult RunIn(string? workingDirectory, string tool, params string[] arguments)
+    public static ToolResult RunIn(string? workingDirectory, string tool, params string[] arguments) => RunCore(workingDirectory, null, tool, arguments);
+
+    /// <summary>Runs a tool with <paramref name="input"/> on its standard input (sfdisk scripts and the like).</summary>
+    public static ToolResult RunWithInput(string tool, string input, params string[] arguments) => RunCore(null, input, tool, arguments);
+
+    private static ToolResult RunCore(string? workingDirectory, string? input, string tool, string[] arguments)
     {
         string path = Require(tool);
         var psi = new ProcessStartInfo(path)
@@ -80,6 +85,10 @@ public static class Oracle
         }
         psi.Environment["LC_ALL"] = "C";
         using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {tool}");
+        if (input is not null)
+        {
+            process.StandardInput.Write(input);
+        }
         process.StandardInput.Close();
         var stderrTask = process.StandardError.ReadToEndAsync();
         string stdout = process.StandardOutput.ReadToEnd();
