@@ -159,7 +159,7 @@ public sealed class NtfsFeatureVolumeTests : IDisposable
         return all.ToArray();
     }
 
-    private static void SetXattr(string path, string name, byte[] value)
+    internal static void SetXattr(string path, string name, byte[] value)
     {
         if (NativeMethods.setxattr(path, name, value, (nuint)value.Length, 0) != 0)
         {

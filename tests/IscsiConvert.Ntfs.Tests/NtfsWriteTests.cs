@@ -104,3 +104,69 @@ public sealed class NtfsWriteTests : IDisposable
         return data;
     }
 }
+
+/// <summary>8.3 names: where a directory keeps short names (as Windows system volumes do), new files get them too.</summary>
+public sealed class NtfsShortNameTests : IDisposable
+{
+    private readonly TempDir _tmp = new();
+
+    public void Dispose() => _tmp.Dispose();
+
+    [Fact]
+    public void Files_created_where_short_names_are_kept_get_Windows_style_short_names()
+    {
+        string image = NtfsWriteTests.MakeVolume(_tmp, "dos.img");
+        string mount = _tmp.File("mnt");
+        Directory.CreateDirectory(mount);
+        if (!File.Exists("/dev/fuse"))
+        {
+            Oracle.MissingPrerequisite("/dev/fuse (ntfs-3g gives the seed file its DOS name through a FUSE mount)");
+        }
+        ToolResult mounted = Oracle.Run("ntfs-3g", image, mount);
+        if (mounted.ExitCode != 0)
+        {
+            Oracle.MissingPrerequisite("an ntfs-3g FUSE mount: " + mounted.StdErr.Trim());
+        }
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(mount, "drivers"));
+            File.WriteAllText(Path.Combine(mount, "drivers", "LongFileName.sys"), "seed");
+            NtfsFeatureVolumeTests.SetXattr(Path.Combine(mount, "drivers", "LongFileName.sys"), "system.ntfs_dos_name", System.Text.Encoding.ASCII.GetBytes("LONGFI~1.SYS"));
+        }
+        finally
+        {
+            Oracle.RunChecked("fusermount", "-u", mount);
+        }
+
+        using (NtfsVolume v = NtfsWriteTests.OpenWritable(image))
+        {
+            v.WriteFile("/drivers/LongFileNameTwo.sys", new byte[] { 1 });
+            v.WriteFile("/drivers/AnotherLongName.sys", new byte[] { 2 });
+            v.WriteFile("/drivers/readme.txt", new byte[] { 3 });
+            v.WriteFile("/drivers/OEM1.INF", new byte[] { 4 });
+            v.Flush();
+            Assert.Equal("LONGFI~2.SYS", v.GetEntry("/drivers/LongFileNameTwo.sys").ShortName);
+        }
+        NtfsWriteTests.AssertOraclesHappy(image);
+
+        // ntfs-3g lists the short names (-x) and opens files by them.
+        string dos = Oracle.RunChecked("ntfsls", "-x", "-p", "/drivers", image);
+        foreach (string shortName in new[] { "LONGFI~1.SYS", "LONGFI~2.SYS", "ANOTHE~1.SYS", "README.TXT", "OEM1.INF" })
+        {
+            Assert.Contains(shortName, dos, StringComparison.Ordinal);
+        }
+        Assert.Equal(Convert.ToHexString(SHA256.HashData(new byte[] { 2 })), BinaryOracle.Sha256Of("ntfscat", image, "/drivers/ANOTHE~1.SYS").Sha256);
+        string longNames = Oracle.RunChecked("ntfsls", "-p", "/drivers", image);
+        Assert.Contains("AnotherLongName.sys", longNames, StringComparison.Ordinal);
+        Assert.Contains("readme.txt", longNames, StringComparison.Ordinal);
+
+        // And the files with both names can be deleted again, by us and the index stays sound.
+        using (NtfsVolume v = NtfsWriteTests.OpenWritable(image))
+        {
+            v.Delete("/drivers/AnotherLongName.sys");
+            v.Flush();
+        }
+        NtfsWriteTests.AssertOraclesHappy(image);
+        Assert.DoesNotContain("ANOTHE~1.SYS", Oracle.RunChecked("ntfsls", "-x", "-p", "/drivers", image), StringComparison.Ordinal);
+    }
+}

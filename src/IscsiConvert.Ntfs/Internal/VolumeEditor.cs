@@ -69,8 +69,11 @@ internal sealed class VolumeEditor
         }
         else if (keepsShortNames)
         {
+            // A name that is 8.3 but for its case ("readme.txt") gets its upper-case form as the short name.
+            string upper = name.ToUpperInvariant();
+            string shortName = ShortNames.IsValidShortName(upper) && parentIndex.Find(upper) is null ? upper : FreeShortName(name, parentIndex);
             names.Add((name, FileNameAttribute.NamespaceWin32));
-            names.Add((FreeShortName(name, parentIndex), FileNameAttribute.NamespaceDos));
+            names.Add((shortName, FileNameAttribute.NamespaceDos));
         }
         else
         {
