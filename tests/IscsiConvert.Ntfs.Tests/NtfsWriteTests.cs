@@ -95,6 +95,64 @@ public sealed class NtfsWriteTests : IDisposable
         }
         string ls = Oracle.RunChecked("ntfsls", "-a", "-p", "/Windows/System32/drivers", image);
         Assert.Contains("netkvm.sys", ls, StringComparison.Ordinal);
+
+        // wimlib captures the volume (reading NTFS through libntfs-3g, security descriptors included) and gives the
+        // files back out of the WIM unchanged.
+        string wim = _tmp.File("w.wim");
+        Oracle.RunChecked("wimlib-imagex", "capture", image, wim, "written");
+        string extracted = _tmp.File("x");
+        Directory.CreateDirectory(extracted);
+        Oracle.RunChecked("wimlib-imagex", "extract", wim, "1", "/Windows/System32/drivers/netkvm.sys", "/Windows/big.bin", "--dest-dir=" + extracted, "--no-acls");
+        Assert.Equal(Sha(files["/Windows/System32/drivers/netkvm.sys"]), Sha(File.ReadAllBytes(Path.Combine(extracted, "netkvm.sys"))));
+        Assert.Equal(Sha(files["/Windows/big.bin"]), Sha(File.ReadAllBytes(Path.Combine(extracted, "big.bin"))));
+    }
+
+    [Fact]
+    public void A_file_larger_than_any_gap_is_written_in_fragments_and_a_full_volume_changes_nothing()
+    {
+        string image = MakeVolume(_tmp, "frag.img", 16L << 20);
+        using (NtfsVolume v = OpenWritable(image))
+        {
+            // Fill most of the volume with 64 KiB files, then free every other one: the free space becomes gaps.
+            int n = 0;
+            while (v.FreeBytes > (256L << 10))
+            {
+                v.WriteFile($"/f{n++:D4}.bin", RandomBytes(n, 65_536));
+            }
+            for (int i = 0; i < n; i += 2)
+            {
+                v.Delete($"/f{i:D4}.bin");
+            }
+            v.Flush();
+        }
+        byte[] big = RandomBytes(99, 1_500_000);
+        using (NtfsVolume v = OpenWritable(image))
+        {
+            v.WriteFile("/big.bin", big);
+            v.Flush();
+        }
+        AssertOraclesHappy(image);
+        FlsEntry entry = Assert.Single(SleuthKit.Fls(image, 0), e => e.Path == "big.bin" && e.Stream is null);
+        Assert.Equal(Sha(big), BinaryOracle.Sha256Of("icat", image, entry.Inode).Sha256);
+        Assert.Equal(Sha(big), BinaryOracle.Sha256Of("ntfscat", image, "/big.bin").Sha256);
+        // istat lists the file's clusters: they are not one contiguous extent.
+        string istat = Oracle.RunChecked("istat", image, entry.Inode.Split('-')[0]);
+        long[] clusters = istat.Substring(istat.LastIndexOf("$DATA", StringComparison.Ordinal)).Split('\n').Skip(1)
+            .SelectMany(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Select(w => long.TryParse(w, out long c) ? c : -1).Where(c => c >= 0).ToArray();
+        Assert.Equal((big.Length + 4095) / 4096, clusters.Length);
+        Assert.Contains(clusters.Zip(clusters.Skip(1)), p => p.Second != p.First + 1);
+
+        // A file larger than the free space: refused, and the flush after it writes nothing at all.
+        string before = Sha(File.ReadAllBytes(image));
+        using (NtfsVolume v = OpenWritable(image))
+        {
+            long free = v.FreeBytes;
+            Assert.Throws<IOException>(() => v.WriteFile("/huge.bin", new byte[free + (1 << 20)]));
+            Assert.Null(v.TryGetEntry("/huge.bin"));
+            Assert.False(v.HasPendingChanges);
+            v.Flush();
+        }
+        Assert.Equal(before, Sha(File.ReadAllBytes(image)));
     }
 
     internal static byte[] RandomBytes(int seed, int length)
