@@ -18,6 +18,16 @@ internal static class CliApp
         var console = new CliConsole(stdout, stderr, isTerminal);
         RootCommand root = BuildRoot(console);
         ParseResult parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            // A bad command line is exit code 2 (as documented), whichever command it was for.
+            foreach (System.CommandLine.Parsing.ParseError error in parse.Errors)
+            {
+                stderr.WriteLine($"error: {error.Message}");
+            }
+            stderr.WriteLine("Run with --help to see the commands and options.");
+            return UsageError;
+        }
         try
         {
             return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
@@ -38,7 +48,7 @@ internal static class CliApp
     {
         var root = new RootCommand(
             "iscsi-convert: prepare offline Windows disk images for iSCSI boot. Inspect, create and convert raw, VHD, " +
-            "VHDX, VMDK and QCOW2 images, read and edit registry hives, read NTFS volumes and driver INFs. Run 'iscsi-convert demo' for a first look.");
+            "VHDX, VMDK and QCOW2 images, read and edit registry hives, read and write NTFS volumes, read driver INFs and match them to an image's devices. Run 'iscsi-convert demo' for a first look.");
         root.Subcommands.Add(DiskCommands.Build(console));
         root.Subcommands.Add(RegCommands.Build(console));
         root.Subcommands.Add(InfCommands.Build(console));
