@@ -170,18 +170,41 @@ internal sealed class Qcow2ClusterMap
     /// Points guest cluster <paramref name="guestCluster"/> at <paramref name="rawEntry"/>: allocates an L2 table if
     /// there is none, copies it first if it is shared, and writes the L2 table before the L1 entry.
     /// </summary>
-    public void Set(long guestCluster, ulong rawEntry, Qcow2Refcounts refcounts)
+    public void Set(long guestCluster, ulong rawEntry, Qcow2Refcounts refcounts) =>
+        SetRange(guestCluster, new[] { rawEntry }, refcounts);
+
+    /// <summary>
+    /// Points the guest clusters from <paramref name="firstGuestCluster"/> at <paramref name="rawEntries"/>, one L2
+    /// table at a time: a private table gets its changed entries in one write; a missing or shared table is replaced by
+    /// a new one written whole before its L1 entry (and a shared one is released after).
+    /// </summary>
+    public void SetRange(long firstGuestCluster, ReadOnlySpan<ulong> rawEntries, Qcow2Refcounts refcounts)
     {
-        long l1Index = guestCluster / L2Entries;
-        int index = (int)(guestCluster % L2Entries);
+        long guestCluster = firstGuestCluster;
+        while (rawEntries.Length > 0)
+        {
+            long l1Index = guestCluster / L2Entries;
+            int index = (int)(guestCluster % L2Entries);
+            int count = (int)Math.Min(rawEntries.Length, L2Entries - index);
+            SetInTable(l1Index, index, rawEntries.Slice(0, count), refcounts);
+            guestCluster += count;
+            rawEntries = rawEntries.Slice(count);
+        }
+    }
+
+    private void SetInTable(long l1Index, int index, ReadOnlySpan<ulong> rawEntries, Qcow2Refcounts refcounts)
+    {
         long l2Offset = _l1[l1Index];
         if (l2Offset != 0 && refcounts.Get(l2Offset) == 1)
         {
             ulong[] table = LoadL2(l2Offset);
-            table[index] = rawEntry;
-            byte[] e = new byte[8];
-            BinaryPrimitives.WriteUInt64BigEndian(e, rawEntry);
-            _file.Write(l2Offset + (index * 8L), e);
+            byte[] bytes = new byte[rawEntries.Length * 8];
+            for (int i = 0; i < rawEntries.Length; i++)
+            {
+                table[index + i] = rawEntries[i];
+                BinaryPrimitives.WriteUInt64BigEndian(bytes.AsSpan(i * 8), rawEntries[i]);
+            }
+            _file.Write(l2Offset + (index * 8L), bytes);
             return;
         }
 
@@ -201,14 +224,14 @@ internal sealed class Qcow2ClusterMap
                 fresh[i] = raw;
             }
         }
-        fresh[index] = rawEntry;
+        rawEntries.CopyTo(fresh.AsSpan(index));
         long newOffset = refcounts.Allocate(1);
-        byte[] bytes = new byte[_file.ClusterSize];
+        byte[] whole = new byte[_file.ClusterSize];
         for (int i = 0; i < fresh.Length; i++)
         {
-            BinaryPrimitives.WriteUInt64BigEndian(bytes.AsSpan(i * 8), fresh[i]);
+            BinaryPrimitives.WriteUInt64BigEndian(whole.AsSpan(i * 8), fresh[i]);
         }
-        _file.Write(newOffset, bytes);
+        _file.Write(newOffset, whole);
         Cache(newOffset, fresh);
         _l1[l1Index] = newOffset;
         byte[] l1e = new byte[8];

@@ -398,13 +398,17 @@ public sealed class Qcow2Disk : VirtualDisk
             header.WriteTo(first);
             stream.WriteAt(0, first.AsSpan(0, header.HeaderLength));
             stream.Flush(flushToDisk: true);
-        }
-        finally
-        {
             stream.Dispose();
+            options.Logger.LogInformation("Created QCOW2 v3 image {ImagePath}: {Capacity} bytes, {ClusterSize}-byte clusters, backing {Backing}", path, capacity, clusterSize, backingName ?? "(none)");
+            return Open(path, DiskAccess.ReadWrite, new OpenContext(options.Logger));
         }
-        options.Logger.LogInformation("Created QCOW2 v3 image {ImagePath}: {Capacity} bytes, {ClusterSize}-byte clusters, backing {Backing}", path, capacity, clusterSize, backingName ?? "(none)");
-        return Open(path, DiskAccess.ReadWrite, new OpenContext(options.Logger));
+        catch
+        {
+            // A half-made image must not stay behind (the file is ours: CreateNew succeeded).
+            stream.Dispose();
+            ImageFile.TryDelete(path);
+            throw;
+        }
     }
 
     /// <inheritdoc/>

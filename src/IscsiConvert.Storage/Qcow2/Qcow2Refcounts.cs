@@ -100,23 +100,46 @@ internal sealed class Qcow2Refcounts
         return ReadEntry(LoadBlock(_table[blockIndex]), cluster % EntriesPerBlock);
     }
 
-    /// <summary>Adds <paramref name="delta"/> (±1) to the refcount of every host cluster overlapping [offset, offset+length).</summary>
+    /// <summary>
+    /// Adds <paramref name="delta"/> (±1) to the refcount of every host cluster overlapping [offset, offset+length).
+    /// Each refcount block touched is checked whole first, then changed and written back with one write, so a refcount
+    /// that would underflow or overflow leaves that block's part of the range unchanged in memory and on disk.
+    /// </summary>
     public void Adjust(long offset, long length, int delta)
     {
         long first = offset >> _file.ClusterBits;
         long last = (offset + length - 1) >> _file.ClusterBits;
-        for (long c = first; c <= last; c++)
+        long c = first;
+        while (c <= last)
         {
-            ulong current = Get(c << _file.ClusterBits);
-            if (delta < 0 && current == 0)
+            long blockIndex = c / EntriesPerBlock;
+            long segmentEnd = Math.Min(last + 1, (blockIndex + 1) * EntriesPerBlock);
+            if (blockIndex >= _table.Length || _table[blockIndex] == 0)
             {
+                // No block: every count in its range is 0, which only an increment could change; callers only
+                // increment clusters they have allocated, so this is a cluster in use with refcount 0.
                 throw _file.Corrupt("refcount block", c << _file.ClusterBits, "a cluster in use has refcount 0; run 'qemu-img check -r all'");
             }
-            if (delta > 0 && current == MaxRefcount)
+            byte[] block = LoadBlock(_table[blockIndex]);
+            for (long k = c; k < segmentEnd; k++)
             {
-                throw _file.Corrupt("refcount block", c << _file.ClusterBits, $"refcount would overflow its {RefcountBits} bits");
+                ulong current = ReadEntry(block, k % EntriesPerBlock);
+                if (delta < 0 && current == 0)
+                {
+                    throw _file.Corrupt("refcount block", k << _file.ClusterBits, "a cluster in use has refcount 0; run 'qemu-img check -r all'");
+                }
+                if (delta > 0 && current == MaxRefcount)
+                {
+                    throw _file.Corrupt("refcount block", k << _file.ClusterBits, $"refcount would overflow its {RefcountBits} bits");
+                }
             }
-            Set(c, delta > 0 ? current + 1 : current - 1);
+            for (long k = c; k < segmentEnd; k++)
+            {
+                ulong current = ReadEntry(block, k % EntriesPerBlock);
+                WriteEntry(block, k % EntriesPerBlock, delta > 0 ? current + 1 : current - 1);
+            }
+            WriteBack(blockIndex, block, c, segmentEnd - c);
+            c = segmentEnd;
         }
     }
 
@@ -159,10 +182,7 @@ internal sealed class Qcow2Refcounts
             {
                 continue;
             }
-            for (long c = firstCluster; c <= lastCluster; c++)
-            {
-                Set(c, 1);
-            }
+            SetRange(firstCluster, count, 1);
             _end = start + (count * ClusterSize);
             return start;
         }
@@ -307,18 +327,35 @@ internal sealed class Qcow2Refcounts
         Adjust(oldOffset, oldBytes, -1);
     }
 
-    private void Set(long cluster, ulong value)
+    private void Set(long cluster, ulong value) => SetRange(cluster, 1, value);
+
+    /// <summary>Sets the refcounts of <paramref name="count"/> clusters from <paramref name="firstCluster"/> (their blocks exist), one write per block.</summary>
+    private void SetRange(long firstCluster, long count, ulong value)
     {
-        long blockIndex = cluster / EntriesPerBlock;
-        long blockOffset = _table[blockIndex];
-        byte[] block = LoadBlock(blockOffset);
-        long index = cluster % EntriesPerBlock;
-        WriteEntry(block, index, value);
-        // Write back the bytes holding the entry (a whole byte for sub-byte widths).
-        long bitPos = index * RefcountBits;
-        int byteStart = (int)(bitPos / 8);
-        int byteCount = Math.Max(1, RefcountBits / 8);
-        _file.Write(blockOffset + byteStart, block.AsSpan(byteStart, byteCount));
+        long c = firstCluster;
+        long end = firstCluster + count;
+        while (c < end)
+        {
+            long blockIndex = c / EntriesPerBlock;
+            long segmentEnd = Math.Min(end, (blockIndex + 1) * EntriesPerBlock);
+            byte[] block = LoadBlock(_table[blockIndex]);
+            for (long k = c; k < segmentEnd; k++)
+            {
+                WriteEntry(block, k % EntriesPerBlock, value);
+            }
+            WriteBack(blockIndex, block, c, segmentEnd - c);
+            c = segmentEnd;
+        }
+    }
+
+    /// <summary>Writes back the bytes of refcount block <paramref name="blockIndex"/> that hold the entries of
+    /// <paramref name="count"/> clusters from <paramref name="firstCluster"/> (whole bytes for sub-byte widths).</summary>
+    private void WriteBack(long blockIndex, byte[] block, long firstCluster, long count)
+    {
+        long firstIndex = firstCluster % EntriesPerBlock;
+        long byteStart = firstIndex * RefcountBits / 8;
+        long byteEnd = (((firstIndex + count) * RefcountBits) + 7) / 8;
+        _file.Write(_table[blockIndex] + byteStart, block.AsSpan((int)byteStart, (int)(byteEnd - byteStart)));
     }
 
     private void SetTableEntry(long index, long blockOffset)

@@ -11,6 +11,9 @@ namespace IscsiConvert.Storage.Qcow2;
 /// </summary>
 internal sealed class Qcow2Stream : BlockMappedStream
 {
+    /// <summary>The most bytes one run writes at once (bounds the entry arrays built for it).</summary>
+    private const long MaxRunBytes = 32L << 20;
+
     private readonly Qcow2File _file;
     private readonly Qcow2ClusterMap _map;
     private readonly Qcow2Refcounts? _refcounts;
@@ -143,16 +146,105 @@ internal sealed class Qcow2Stream : BlockMappedStream
         }
     }
 
+    /// <summary>
+    /// Writes in runs rather than cluster by cluster: clusters already private to this image whose host clusters follow
+    /// one another get one data write; whole clusters that need new host clusters are allocated together (one refcount
+    /// write per refcount block), written with one data write, then mapped (one entry write per L2 table), then their old
+    /// clusters are released - the same order as for a single cluster. Partial clusters that need a copy go through
+    /// <see cref="WriteToBlock"/>.
+    /// </summary>
+    protected override void WriteCore(long position, ReadOnlySpan<byte> data)
+    {
+        Qcow2Refcounts refcounts = BeginWrite();
+        while (data.Length > 0)
+        {
+            long cluster = position / BlockSize;
+            long inCluster = position % BlockSize;
+            Qcow2L2Entry entry = _map.Lookup(cluster);
+            int n;
+            if (IsPrivate(entry, refcounts))
+            {
+                n = WriteInPlaceRun(cluster, inCluster, entry, data, refcounts);
+            }
+            else if (inCluster == 0 && data.Length >= BlockSize)
+            {
+                n = WriteNewRun(cluster, entry, data, refcounts);
+            }
+            else
+            {
+                n = (int)Math.Min(data.Length, BlockSize - inCluster);
+                WriteToBlock(cluster, inCluster, data.Slice(0, n));
+            }
+            position += n;
+            data = data.Slice(n);
+        }
+    }
+
+    /// <summary>A standard cluster with refcount one belongs to this image alone and is overwritten in place.</summary>
+    private static bool IsPrivate(Qcow2L2Entry entry, Qcow2Refcounts refcounts) =>
+        entry.Kind == Qcow2ClusterKind.Standard && refcounts.Get(entry.HostOffset) == 1;
+
+    /// <summary>Writes in place over private clusters stored back to back in the file; returns the bytes written.</summary>
+    private int WriteInPlaceRun(long cluster, long inCluster, Qcow2L2Entry first, ReadOnlySpan<byte> data, Qcow2Refcounts refcounts)
+    {
+        long length = Math.Min(data.Length, BlockSize - inCluster);
+        for (long next = cluster + 1; length < data.Length && length < MaxRunBytes; next++)
+        {
+            Qcow2L2Entry e = _map.Lookup(next);
+            if (!IsPrivate(e, refcounts) || e.HostOffset != first.HostOffset + ((next - cluster) * BlockSize))
+            {
+                break;
+            }
+            length = Math.Min(data.Length, length + BlockSize);
+        }
+        _file.Write(first.HostOffset + inCluster, data.Slice(0, (int)length));
+        return (int)length;
+    }
+
+    /// <summary>
+    /// Writes the whole clusters at the start of <paramref name="data"/> that are not private (unallocated, zero,
+    /// compressed or shared) to newly allocated, contiguous host clusters; returns the bytes written.
+    /// </summary>
+    private int WriteNewRun(long cluster, Qcow2L2Entry first, ReadOnlySpan<byte> data, Qcow2Refcounts refcounts)
+    {
+        long maxCount = Math.Min(data.Length / BlockSize, Math.Max(1, MaxRunBytes / BlockSize));
+        var old = new List<Qcow2L2Entry> { first };
+        while (old.Count < maxCount)
+        {
+            Qcow2L2Entry e = _map.Lookup(cluster + old.Count);
+            if (IsPrivate(e, refcounts))
+            {
+                break;
+            }
+            old.Add(e);
+        }
+        int count = old.Count;
+        int bytes = (int)(count * BlockSize);
+        long host = refcounts.Allocate(count);
+        _file.Write(host, data.Slice(0, bytes));
+        ulong[] entries = new ulong[count];
+        for (int i = 0; i < count; i++)
+        {
+            entries[i] = Qcow2L2Entry.StandardCopied(host + (i * BlockSize));
+        }
+        _map.SetRange(cluster, entries, refcounts);
+        if (_inflatedCluster >= cluster && _inflatedCluster < cluster + count)
+        {
+            _inflatedCluster = -1;
+        }
+        foreach (Qcow2L2Entry e in old)
+        {
+            Release(e, refcounts);
+        }
+        return bytes;
+    }
+
+    /// <summary>Copies one cluster that is not private to a new host cluster with <paramref name="data"/> over its old content.</summary>
     protected override void WriteToBlock(long blockIndex, long offsetInBlock, ReadOnlySpan<byte> data)
     {
-        Qcow2Refcounts refcounts = _refcounts ?? throw new NotSupportedException("The image was opened read-only.");
-        if (!_wrote)
-        {
-            _beforeFirstWrite?.Invoke();
-            _wrote = true;
-        }
+        Qcow2Refcounts refcounts = BeginWrite();
         Qcow2L2Entry entry = _map.Lookup(blockIndex);
-        if (entry.Kind == Qcow2ClusterKind.Standard && refcounts.Get(entry.HostOffset) == 1)
+        if (IsPrivate(entry, refcounts))
         {
             _file.Write(entry.HostOffset + offsetInBlock, data);
             return;
@@ -173,16 +265,33 @@ internal sealed class Qcow2Stream : BlockMappedStream
         {
             _inflatedCluster = -1;
         }
-        switch (entry.Kind)
+        Release(entry, refcounts);
+    }
+
+    private Qcow2Refcounts BeginWrite()
+    {
+        Qcow2Refcounts refcounts = _refcounts ?? throw new NotSupportedException("The image was opened read-only.");
+        if (!_wrote)
+        {
+            _beforeFirstWrite?.Invoke();
+            _wrote = true;
+        }
+        return refcounts;
+    }
+
+    /// <summary>Drops the reference an L2 entry held, after the entry has been replaced.</summary>
+    private static void Release(Qcow2L2Entry old, Qcow2Refcounts refcounts)
+    {
+        switch (old.Kind)
         {
             case Qcow2ClusterKind.Standard:
-                refcounts.Adjust(entry.HostOffset, 1, -1);
+                refcounts.Adjust(old.HostOffset, 1, -1);
                 break;
-            case Qcow2ClusterKind.Zero when entry.HostOffset != 0:
-                refcounts.Adjust(entry.HostOffset, 1, -1);
+            case Qcow2ClusterKind.Zero when old.HostOffset != 0:
+                refcounts.Adjust(old.HostOffset, 1, -1);
                 break;
             case Qcow2ClusterKind.Compressed:
-                refcounts.Adjust(entry.HostOffset, entry.CompressedLength, -1);
+                refcounts.Adjust(old.HostOffset, old.CompressedLength, -1);
                 break;
         }
     }

@@ -90,7 +90,7 @@ internal static class VhdCreator
         catch
         {
             file.Dispose();
-            File.Delete(path);
+            ImageFile.TryDelete(path);
             throw;
         }
     }

@@ -101,7 +101,7 @@ internal sealed class VhdDisk : VirtualDisk
             if (file is not null)
             {
                 file.Dispose();
-                File.Delete(path);
+                ImageFile.TryDelete(path);
             }
             throw;
         }

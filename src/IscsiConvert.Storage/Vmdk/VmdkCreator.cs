@@ -102,15 +102,14 @@ internal static class VmdkCreator
             {
                 case MonolithicSparse:
                     descriptor.Extents.Add(new DescriptorExtent(ExtentAccess.ReadWrite, sectors, "SPARSE", FinalFileName(path), 0, 0));
-                    created.Add(path);
                     using (FileStream file = ImageFile.CreateNew(path))
                     {
+                        created.Add(path); // only once it is ours: a file that was there before is never removed
                         WriteSparseExtent(file, sectors, grainBytes / 512, descriptor.ToText());
                     }
                     break;
                 case StreamOptimized:
                     descriptor.Extents.Add(new DescriptorExtent(ExtentAccess.ReadWrite, sectors, "SPARSE", FinalFileName(path), 0, 0));
-                    created.Add(path);
                     return CreateStreamOptimized(path, descriptor, sectors, grainBytes / 512);
                 case MonolithicFlat:
                 case TwoGbFlat:
@@ -180,8 +179,8 @@ internal static class VmdkCreator
                 : string.Format(CultureInfo.InvariantCulture, "{0}-{1}{2:000}.vmdk", baseName, flat ? 'f' : 's', index);
             string extentPath = Path.Combine(folder, name);
             descriptor.Extents.Add(new DescriptorExtent(ExtentAccess.ReadWrite, n, flat ? "FLAT" : "SPARSE", name, 0, 0));
-            created.Add(extentPath);
             using FileStream file = ImageFile.CreateNew(extentPath);
+            created.Add(extentPath);
             if (flat)
             {
                 file.SetLength(n * 512); // sparse where the file system allows; zeros either way
@@ -191,8 +190,8 @@ internal static class VmdkCreator
                 WriteSparseExtent(file, n, grainSectors, null);
             }
         }
-        created.Add(path);
         using FileStream descriptorFile = ImageFile.CreateNew(path);
+        created.Add(path);
         descriptorFile.WriteSpan(Encoding.UTF8.GetBytes(descriptor.ToText()));
         descriptorFile.Flush(flushToDisk: true);
     }
@@ -288,6 +287,7 @@ internal static class VmdkCreator
         catch
         {
             file.Dispose();
+            ImageFile.TryDelete(path);
             throw;
         }
     }
