@@ -104,4 +104,140 @@ public sealed class NtfsFormatTests : IDisposable
         Assert.Contains("Volume Name: fresh", info, StringComparison.Ordinal);
         Assert.Contains("Volume Version: 3.1", info, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Ntfs3g_WritesAFileIntoTheVolume_AndItReadsBack()
+    {
+        string image = FormatImage(_tmp, "rw.img", 64L << 20);
+        byte[] content = Enumerable.Range(0, 300_000).Select(i => (byte)(i * 7)).ToArray();
+        string local = _tmp.File("local.bin");
+        File.WriteAllBytes(local, content);
+        WithNtfs3gMount(image, mount =>
+        {
+            Directory.CreateDirectory(Path.Combine(mount, "dir"));
+            File.Copy(local, Path.Combine(mount, "dir", "copied.bin"));
+        });
+        AssertNtfsfixClean(image);
+        string expected = BinaryOracle.Sha256(new MemoryStream(content));
+        Assert.Equal((0, expected, content.Length), BinaryOracle.Sha256Of("ntfscat", image, "/dir/copied.bin"));
+        string inode = Oracle.RunChecked("ifind", "-n", "dir/copied.bin", image).Trim();
+        Assert.Equal((0, expected, content.Length), BinaryOracle.Sha256Of("icat", image, inode));
+
+        using var stream = new FileStream(image, FileMode.Open, FileAccess.Read);
+        using var volume = NtfsVolume.Open(stream);
+        Assert.Empty(volume.Verify());
+        using Stream file = volume.OpenFile(@"\dir\copied.bin");
+        Assert.Equal(expected, BinaryOracle.Sha256(file));
+    }
+
+    [Fact]
+    public void Wimcapture_CapturesTheVolume()
+    {
+        string image = FormatImage(_tmp, "wim.img", 32L << 20);
+        string wim = _tmp.File("v.wim");
+        string output = Oracle.RunChecked("wimlib-imagex", "capture", image, wim, "fresh");
+        Assert.True(File.Exists(wim), output);
+        string info = Oracle.RunChecked("wimlib-imagex", "info", wim);
+        Assert.Matches(@"Image Count:\s+1\n", info);
+        Assert.Matches(@"Name:\s+fresh\n", info);
+        Assert.Matches(@"Directory Count:\s+1\n", info);
+    }
+
+    [Fact]
+    public void FourKnVolume_Has4KiBSectorsAndMftRecords()
+    {
+        string image = FormatImage(_tmp, "4kn.img", 64L << 20, new NtfsFormatOptions { Label = "fourk", BytesPerSector = 4096 });
+        AssertNtfsfixClean(image);
+        string fsstat = AssertFsstat(image, 4096, "fourk", 4096);
+        Assert.Contains("Sector Size: 4096\n", fsstat, StringComparison.Ordinal);
+        Assert.Contains("Size of MFT Entries: 4096 bytes", fsstat, StringComparison.Ordinal);
+        string info = Oracle.RunChecked("ntfsinfo", "-m", image);
+        Assert.Contains("Sector Size: 4096", info, StringComparison.Ordinal);
+        Assert.Contains("MFT Record Size: 4096", info, StringComparison.Ordinal);
+        using var stream = new FileStream(image, FileMode.Open, FileAccess.Read);
+        using var volume = NtfsVolume.Open(stream);
+        Assert.Empty(volume.Verify());
+        Assert.Equal(4096, volume.MftRecordSize);
+    }
+
+    [Fact]
+    public void BootSector_CarriesHiddenSectorsAndSerial_AsFsstatAndNtfsinfoRead()
+    {
+        string image = FormatImage(_tmp, "v.img", 16L << 20, new NtfsFormatOptions { Label = "ser", SerialNumber = 0x0123456789ABCDEF, HiddenSectors = 2048 });
+        string fsstat = AssertFsstat(image, 4096, "ser");
+        Assert.Contains("Volume Serial Number: 0123456789ABCDEF", fsstat, StringComparison.Ordinal);
+        byte[] boot = new byte[512];
+        using (var f = File.OpenRead(image))
+        {
+            f.ReadExactly(boot);
+        }
+        Assert.Equal(2048u, BitConverter.ToUInt32(boot, 0x1C));
+        AssertNtfsfixClean(image);
+    }
+
+    [Fact]
+    public void OddSizedVolume_UsesWholeSectors()
+    {
+        string image = FormatImage(_tmp, "odd.img", (20L << 20) + 1234);
+        AssertNtfsfixClean(image);
+        AssertFsstat(image, 4096, "fresh");
+    }
+
+    [Fact]
+    public void TooSmallVolume_IsRefused_WithTheMinimum_AndNothingIsWritten()
+    {
+        var stream = new MemoryStream(new byte[256 * 1024]);
+        ArgumentException e = Assert.Throws<ArgumentException>(() => NtfsFormatter.Format(stream, new NtfsFormatOptions()));
+        Assert.Contains("smallest volume", e.Message, StringComparison.Ordinal);
+        Assert.True(stream.ToArray().All(b => b == 0));
+        long minimum = long.Parse(System.Text.RegularExpressions.Regex.Match(e.Message, @"smallest volume for these options is (\d+) bytes").Groups[1].Value, CultureInfo.InvariantCulture);
+
+        // The minimum is exact: a volume of that size formats and passes ntfsfix; one sector less does not format.
+        Assert.Throws<ArgumentException>(() => NtfsFormatter.Plan(minimum - 512));
+        string image = FormatImage(_tmp, "min.img", minimum);
+        AssertNtfsfixClean(image);
+    }
+
+    [Theory]
+    [InlineData(1000)]
+    [InlineData(256)]
+    [InlineData(4 * 1024 * 1024)]
+    public void BadClusterSize_IsRefused(int clusterSize)
+    {
+        Assert.Throws<ArgumentException>(() => NtfsFormatter.Plan(64L << 20, new NtfsFormatOptions { ClusterSize = clusterSize }));
+        Assert.Throws<ArgumentException>(() => NtfsFormatter.Plan(64L << 20, new NtfsFormatOptions { ClusterSize = 2048, BytesPerSector = 4096 }));
+    }
+
+    [Fact]
+    public void DefaultClusterSize_Is4KiB_UpTo16TiB_ThenDoubles()
+    {
+        Assert.Equal(4096, NtfsFormatter.Plan(64L << 20).ClusterSize);
+        Assert.Equal(4096, NtfsFormatter.Plan(16L << 40).ClusterSize);
+        Assert.Equal(8192, NtfsFormatter.Plan((16L << 40) + (1L << 30)).ClusterSize);
+        Assert.Equal(65536, NtfsFormatter.Plan(200L << 40).ClusterSize);
+    }
+
+    // Mounts read-write through ntfs-3g (FUSE), runs the action, and unmounts.
+    internal static void WithNtfs3gMount(string image, Action<string> action)
+    {
+        if (!File.Exists("/dev/fuse"))
+        {
+            Oracle.MissingPrerequisite("/dev/fuse (ntfs-3g mounts the volume through FUSE)");
+        }
+        string mount = image + ".mnt";
+        Directory.CreateDirectory(mount);
+        ToolResult mounted = Oracle.Run("ntfs-3g", image, mount);
+        if (mounted.ExitCode != 0)
+        {
+            Oracle.MissingPrerequisite("an ntfs-3g FUSE mount (needs root or the fuse group): " + mounted.StdErr.Trim());
+        }
+        try
+        {
+            action(mount);
+        }
+        finally
+        {
+            Oracle.RunChecked("fusermount", "-u", mount);
+        }
+    }
 }

@@ -13,7 +13,7 @@ internal sealed class FormatLayout
     public const int BootBytes = 8192;
     public const int UpCaseBytes = 65536 * 2;
     public const int AttrDefBytes = 2560;
-    public const long MaxClusters = uint.MaxValue - 1L;
+    public const long MaxClusters = uint.MaxValue;
 
     // The first MFT records: 0..15 are the system files (12..15 reserved), 16..23 free, 24..26 $Quota, $ObjId, $Reparse.
     public const int MinMftRecords = 64;
