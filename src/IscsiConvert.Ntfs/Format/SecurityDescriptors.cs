@@ -27,6 +27,8 @@ internal static class SecurityDescriptors
     public const uint Modify = 0x001301BF;
     public const uint ReadAndExecute = 0x001200A9;
     public const uint GenericAll = 0x10000000;
+    public const uint ReadOnly = 0x00120089;
+    public const uint ReadWrite = 0x0012019F;
 
     /// <summary>S-1-5-18, Local System.</summary>
     public static readonly uint[] LocalSystem = { 5, 18 };
@@ -43,18 +45,20 @@ internal static class SecurityDescriptors
     /// <summary>S-1-3-0, CREATOR OWNER.</summary>
     public static readonly uint[] CreatorOwner = { 3, 0 };
 
-    /// <summary>The descriptor of metadata files: owned by Administrators, full access for SYSTEM and Administrators.</summary>
+    /// <summary>The descriptor of metadata files, as Windows gives them (security id 0x100): owned by Administrators,
+    /// read access (0x120089) for SYSTEM and Administrators; only the file system itself writes them.</summary>
     public static byte[] MetadataFile() => Build(Administrators, Administrators, new[]
     {
-        (LocalSystem, FullAccess, (byte)0),
-        (Administrators, FullAccess, (byte)0),
+        (LocalSystem, ReadOnly, (byte)0),
+        (Administrators, ReadOnly, (byte)0),
     });
 
-    /// <summary>The descriptor of metadata directories ($Extend and what it holds), inherited by what they hold.</summary>
+    /// <summary>The descriptor of metadata directories and indexes ($Extend, $Secure; security id 0x101 on Windows):
+    /// read, write and list (0x12019F) for SYSTEM and Administrators.</summary>
     public static byte[] MetadataDirectory() => Build(Administrators, Administrators, new[]
     {
-        (LocalSystem, FullAccess, (byte)(ObjectInherit | ContainerInherit)),
-        (Administrators, FullAccess, (byte)(ObjectInherit | ContainerInherit)),
+        (LocalSystem, ReadWrite, (byte)0),
+        (Administrators, ReadWrite, (byte)0),
     });
 
     /// <summary>
