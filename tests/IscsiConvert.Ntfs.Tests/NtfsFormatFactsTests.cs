@@ -41,7 +41,31 @@ public sealed class NtfsFormatFactsTests : IDisposable
     {
         string ours = NtfsFormatTests.FormatImage(_tmp, "v.img", 16L << 20);
         Assert.Equal(AttrDefSection(WindowsVolume()), AttrDefSection(ours));
-        Assert.Equal(2560, IcatBytes(ours, "4").Length);
+        Assert.Equal(IcatBytes(WindowsVolume(), "4"), IcatBytes(ours, "4"));
+    }
+
+    [Fact]
+    public void ExtendIndexes_AreTheOnesWindowsCreates()
+    {
+        string windows = WindowsVolume();
+        string ours = NtfsFormatTests.FormatImage(_tmp, "v.img", 16L << 20);
+
+        // $Quota:$O (Administrators' SID → owner id 0x100), $ObjId:$O and $Reparse:$R byte for byte.
+        foreach (string attribute in new[] { "24-144-3", "25-144-2", "26-144-2" })
+        {
+            Assert.Equal(IcatBytes(windows, attribute), IcatBytes(ours, attribute));
+        }
+
+        // $Quota:$Q (the defaults entry and Administrators' entry), apart from the two entries' change times.
+        byte[] expected = IcatBytes(windows, "24-144-2");
+        byte[] actual = IcatBytes(ours, "24-144-2");
+        Assert.Equal(208, expected.Length);
+        foreach (int changeTime in new[] { 0x44, 0x8C })
+        {
+            expected.AsSpan(changeTime, 8).Clear();
+            actual.AsSpan(changeTime, 8).Clear();
+        }
+        Assert.Equal(expected, actual);
     }
 
     [Fact]

@@ -113,8 +113,9 @@ internal static class SecurityDescriptors
         return sd;
     }
 
-    // A SID: revision, sub-authority count, the 48-bit identifier authority big-endian, then the sub-authorities.
-    private static byte[] EncodeSid(uint[] authorityAndSubAuthorities)
+    /// <summary>A SID: revision, sub-authority count, the 48-bit identifier authority big-endian, then the
+    /// sub-authorities (<paramref name="authorityAndSubAuthorities"/>: the authority first).</summary>
+    public static byte[] EncodeSid(uint[] authorityAndSubAuthorities)
     {
         int subs = authorityAndSubAuthorities.Length - 1;
         byte[] sid = new byte[8 + (4 * subs)];

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
@@ -54,6 +55,13 @@ internal sealed class VolumeBuilder
     private const uint CollationSid = 0x11;
     private const uint CollationUInt32s = 0x13;
     private const ushort UpdateSequenceNumber = 1;
+
+    // $Quota: owner id 1 holds the defaults, 0x100 is the first real owner; entries are version 2, 48 bytes before the SID.
+    private const uint DefaultsOwnerId = 1;
+    private const uint AdministratorsOwnerId = 0x100;
+    private const uint QuotaVersion = 2;
+    private const uint QuotaFlagDefaultLimits = 0x0001;
+    private const int QuotaControlSize = 0x30;
     private const int WriteChunk = 1024 * 1024;
 
     private static readonly IReadOnlyList<byte[]> Descriptors = new[]
@@ -153,9 +161,10 @@ internal sealed class VolumeBuilder
             reserved.With(Resident(AttributeType.Data, string.Empty, Array.Empty<byte>()));
             Add(reserved);
         }
-        Add(ExtendFile(QuotaRecord, "$Quota", ("$O", CollationSid), ("$Q", SecureStreams.CollationUInt32)));
-        Add(ExtendFile(ObjIdRecord, "$ObjId", ("$O", CollationUInt32s)));
-        Add(ExtendFile(ReparseRecord, "$Reparse", ("$R", CollationUInt32s)));
+        // Attribute ids as Windows numbers them: $Q 2, $O 3 (stored in name order: $O first).
+        Add(ExtendFile(QuotaRecord, "$Quota", ("$Q", SecureStreams.CollationUInt32, QuotaEntries()), ("$O", CollationSid, QuotaOwners())));
+        Add(ExtendFile(ObjIdRecord, "$ObjId", ("$O", CollationUInt32s, Array.Empty<IndexEntry>())));
+        Add(ExtendFile(ReparseRecord, "$Reparse", ("$R", CollationUInt32s, Array.Empty<IndexEntry>())));
         for (int r = 0; r < _records.Length; r++)
         {
             _records[r] ??= FileRecord.Create(r, r < FirstUserRecord ? (ushort)r : (ushort)1, 0);
@@ -196,15 +205,57 @@ internal sealed class VolumeBuilder
         return extend;
     }
 
-    private RecordDraft ExtendFile(int record, string name, params (string Index, uint Collation)[] indexes)
+    // $Quota:$O maps owner SIDs to owner ids: Administrators own id 0x100, the first one handed out.
+    private static IndexEntry[] QuotaOwners()
+    {
+        byte[] sid = SecurityDescriptors.EncodeSid(SecurityDescriptors.Administrators);
+
+        // The owner id, then 4 padding bytes that Windows fills with 0x20 (seen on every Windows-formatted volume).
+        byte[] data = new byte[8];
+        BinaryPrimitives.WriteUInt32LittleEndian(data, AdministratorsOwnerId);
+        data[4] = 0x20;
+        IndexEntry entry = IndexEntry.ForView(sid, data);
+        return new[] { new IndexEntry { Reference = (entry.Reference & 0xFFFF) | (4UL << 16), Body = entry.Body, KeyLength = entry.KeyLength } };
+    }
+
+    // $Quota:$Q holds a quota control entry per owner id: id 1 carries the volume's default limits (none), id 0x100
+    // is Administrators' (with its SID). Quotas stay disabled; these are the entries Windows creates with the volume.
+    private IndexEntry[] QuotaEntries() => new[]
+    {
+        IndexEntry.ForView(UInt32Key(DefaultsOwnerId), QuotaControl(Array.Empty<byte>())),
+        IndexEntry.ForView(UInt32Key(AdministratorsOwnerId), QuotaControl(SecurityDescriptors.EncodeSid(SecurityDescriptors.Administrators))),
+    };
+
+    // QUOTA_CONTROL_ENTRY: version, flags, bytes used, change time, warning and hard limits (-1: none), exceeded time, SID.
+    private byte[] QuotaControl(byte[] sid)
+    {
+        byte[] entry = new byte[QuotaControlSize + sid.Length];
+        Span<byte> e = entry;
+        BinaryPrimitives.WriteUInt32LittleEndian(e.Slice(0x00), QuotaVersion);
+        BinaryPrimitives.WriteUInt32LittleEndian(e.Slice(0x04), QuotaFlagDefaultLimits);
+        BinaryPrimitives.WriteInt64LittleEndian(e.Slice(0x10), _now);
+        BinaryPrimitives.WriteInt64LittleEndian(e.Slice(0x18), -1);
+        BinaryPrimitives.WriteInt64LittleEndian(e.Slice(0x20), -1);
+        sid.CopyTo(e.Slice(QuotaControlSize));
+        return entry;
+    }
+
+    private static byte[] UInt32Key(uint value)
+    {
+        byte[] key = new byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(key, value);
+        return key;
+    }
+
+    private RecordDraft ExtendFile(int record, string name, params (string Index, uint Collation, IndexEntry[] Entries)[] indexes)
     {
         var file = new RecordDraft(record, 1, InUse | InExtend | ViewIndex, 1);
         file.With(Resident(AttributeType.StandardInformation, string.Empty, StandardInformation(Hidden | SystemAttribute, MetadataDirectorySecurity)));
         file.With(Resident(AttributeType.FileName, string.Empty, FileName(Reference(ExtendRecord), name, 0, 0, Hidden | SystemAttribute | DupViewIndex),
             AttributeRecord.ResidentFlagIndexed));
-        foreach ((string index, uint collation) in indexes)
+        foreach ((string index, uint collation, IndexEntry[] entries) in indexes)
         {
-            file.With(ViewRoot(index, collation, Array.Empty<IndexEntry>()));
+            file.With(ViewRoot(index, collation, entries));
         }
         return file;
     }
