@@ -130,6 +130,25 @@ public sealed class NtfsFormatTests : IDisposable
         Assert.Equal(expected, BinaryOracle.Sha256(file));
     }
 
+    [Theory]
+    [InlineData(65536)]
+    [InlineData(2 * 1024 * 1024)]
+    public void LargeClusters_IndexRecordsSmallerThanACluster_AreReadByNtfs3g(int clusterSize)
+    {
+        // With clusters above 4 KiB, INDX records are addressed in 512-byte blocks; sleuthkit cannot open 2 MiB
+        // clusters (a TSK limit), ntfs-3g can.
+        string image = FormatImage(_tmp, "big.img", 96L << 20, new NtfsFormatOptions { Label = "big", ClusterSize = clusterSize });
+        AssertNtfsfixClean(image);
+        string info = Oracle.RunChecked("ntfsinfo", "-m", image);
+        Assert.Contains($"Cluster Size: {clusterSize}\n", info, StringComparison.Ordinal);
+        string ntfsls = Oracle.RunChecked("ntfsls", "-a", "-s", image);
+        Assert.Equal(new[] { ".", ".." }.Concat(SystemFiles), ntfsls.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        using var stream = new FileStream(image, FileMode.Open, FileAccess.Read);
+        using var volume = NtfsVolume.Open(stream);
+        Assert.Empty(volume.Verify());
+        Assert.Equal(clusterSize, volume.ClusterSize);
+    }
+
     [Fact]
     public void Wimcapture_CapturesTheVolume()
     {
