@@ -144,7 +144,8 @@ internal static class DiskCommands
                 {
                     Label = parse.GetValue(label) ?? string.Empty,
                     BytesPerSector = disk.LogicalSectorSize,
-                    HiddenSectors = firstSector,
+                    // The field has 32 bits; a partition beyond them is only booted through UEFI, which does not read it.
+                    HiddenSectors = firstSector <= uint.MaxValue ? firstSector : 0,
                 };
                 string? clusterText = parse.GetValue(clusterSize);
                 if (clusterText is not null)

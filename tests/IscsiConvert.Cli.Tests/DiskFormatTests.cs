@@ -2,6 +2,8 @@ using System;
 using System.Globalization;
 using System.IO;
 using System.Security.Cryptography;
+using IscsiConvert.Storage;
+using IscsiConvert.Storage.Partitions;
 using IscsiConvert.Tests;
 using Xunit;
 
@@ -185,5 +187,41 @@ public sealed class DiskFormatTests : IDisposable
         QemuImg.ConvertToRaw(vhdx, "vhdx", back);
         Assert.Contains("Volume Name: invhdx", Oracle.RunChecked("fsstat", "-o", "2048", back), StringComparison.Ordinal);
         AssertNtfsfixClean(Extract(back, 2048L * 512, (48L << 20) - (2048L * 512)));
+    }
+
+    [Fact]
+    public void FourKnVhdx_GetsA4KnVolume()
+    {
+        string vhdx = _tmp.File("4kn.vhdx");
+        long firstSector;
+        long partitionLength;
+        using (VirtualDisk disk = DiskImage.Create(vhdx, new DiskCreateOptions { Format = DiskFormat.Vhdx, Capacity = 64L << 20, LogicalSectorSize = 4096 }))
+        {
+            PartitionTable table = PartitionTable.CreateGpt(disk.Content, 4096, IdentifierSource.Sequential(5));
+            PartitionInfo data = table.AddPartition(NewPartition.Of(PartitionKind.BasicData, 0, "data"));
+            firstSector = data.FirstSector;
+            partitionLength = data.Length;
+            disk.Flush();
+        }
+        var (code, stdout, stderr) = CliRunner.Run("disk", "format", vhdx, "-L", "fourk");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("4096-byte sectors", stdout, StringComparison.Ordinal);
+
+        // qemu-img does not read 4 KiB-sector VHDX; our conversion (checked against qemu-img elsewhere) makes the raw copy.
+        string raw = _tmp.File("4kn.raw");
+        Assert.Equal(0, CliRunner.Run("disk", "convert", vhdx, raw, "--format", "raw").ExitCode);
+        string fsstat = Oracle.RunChecked("fsstat", "-b", "4096", "-o", firstSector.ToString(CultureInfo.InvariantCulture), raw);
+        Assert.Contains("Sector Size: 4096", fsstat, StringComparison.Ordinal);
+        Assert.Contains("Size of MFT Entries: 4096 bytes", fsstat, StringComparison.Ordinal);
+        Assert.Contains("Volume Name: fourk", fsstat, StringComparison.Ordinal);
+        long start = firstSector * 4096;
+        byte[] boot = new byte[512];
+        using (var f = File.OpenRead(raw))
+        {
+            f.Position = start;
+            f.ReadExactly(boot);
+        }
+        Assert.Equal((uint)firstSector, BitConverter.ToUInt32(boot, 0x1C));
+        AssertNtfsfixClean(Extract(raw, start, partitionLength));
     }
 }
