@@ -131,7 +131,8 @@ public sealed class NtfsFormatFactsTests : IDisposable
     }
 }
 
-/// <summary>Random volume sizes, cluster sizes and sector sizes, each formatted and checked by ntfsfix -n and fsstat.</summary>
+/// <summary>Random volume sizes, cluster sizes and sector sizes, each formatted and checked by ntfsfix -n, ntfsresize's
+/// cluster accounting and fsstat.</summary>
 public sealed class NtfsFormatPropertyTests
 {
     [Fact]
@@ -157,6 +158,7 @@ public sealed class NtfsFormatPropertyTests
             }
             string image = NtfsFormatTests.FormatImage(tmp, "p.img", size, options);
             NtfsFormatTests.AssertNtfsfixClean(image);
+            NtfsFormatTests.AssertClusterAccounting(image);
             NtfsFormatTests.AssertFsstat(image, cluster, "prop", sector);
             using var stream = new FileStream(image, FileMode.Open, FileAccess.Read);
             using var volume = NtfsVolume.Open(stream);

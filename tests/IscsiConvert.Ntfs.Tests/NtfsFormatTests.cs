@@ -47,6 +47,14 @@ public sealed class NtfsFormatTests : IDisposable
         Assert.DoesNotContain("corrupt", output, StringComparison.OrdinalIgnoreCase);
     }
 
+    // ntfsresize accounts every cluster of every file against $Bitmap and fails on any difference.
+    internal static void AssertClusterAccounting(string image)
+    {
+        ToolResult resize = Oracle.Run("ntfsresize", "--info", "--force", "--no-progress-bar", image);
+        Assert.True(resize.ExitCode == 0, resize.StdOut + resize.StdErr);
+        Assert.Contains("Accounting clusters ...\nSpace in use", resize.StdOut, StringComparison.Ordinal);
+    }
+
     internal static string AssertFsstat(string image, long clusterSize, string label, int sectorSize = 512)
     {
         string fsstat = Oracle.RunChecked("fsstat", "-b", sectorSize.ToString(CultureInfo.InvariantCulture), image);
@@ -69,6 +77,8 @@ public sealed class NtfsFormatTests : IDisposable
         AssertNtfsfixClean(image);
         string fsstat = AssertFsstat(image, expectedCluster, "fresh");
         Assert.Contains($"Total Cluster Range: 0 - {((size / 512) - 1) * 512 / expectedCluster - 1}\n", fsstat, StringComparison.Ordinal);
+
+        AssertClusterAccounting(image);
 
         using var stream = new FileStream(image, FileMode.Open, FileAccess.Read);
         using var volume = NtfsVolume.Open(stream);

@@ -101,14 +101,25 @@ internal sealed class VolumeBuilder
 
     public void Write()
     {
+        // Everything is encoded before the first byte is written, so that a structure that does not fit fails the
+        // format with the volume untouched.
         BuildRecords();
-        WriteExtent(_layout.Boot, BootRegion());
-        WriteExtent(_layout.Mft, EncodeMft(_layout.MftRecords));
-        WriteExtent(_layout.MftBitmap, MftBitmap());
-        WriteExtent(_layout.Mirror, EncodeMft(_layout.MirrorRecords));
-        WriteExtent(_layout.AttrDef, AttributeDefinitions.Encode());
-        WriteExtent(_layout.RootIndex, IndexRecord.Encode(FormatLayout.IndexRecordSize, 0, WithEnd(RootEntries()), UpdateSequenceNumber));
-        WriteExtent(_layout.Bitmap, ClusterBitmap());
+        byte[] boot = BootRegion();
+        byte[] mft = EncodeMft(_layout.MftRecords);
+        byte[] mftBitmap = MftBitmap();
+        byte[] mirror = mft.AsSpan(0, _layout.MirrorRecords * RecordSize).ToArray();
+        byte[] attrDef = AttributeDefinitions.Encode();
+        byte[] rootIndex = IndexRecord.Encode(FormatLayout.IndexRecordSize, 0, WithEnd(RootEntries()), UpdateSequenceNumber);
+        (byte[] bitmapHead, long tailFirstByte, byte[] bitmapTail) = ClusterBitmap();
+
+        WriteExtent(_layout.Boot, boot);
+        WriteExtent(_layout.Mft, mft);
+        WriteExtent(_layout.MftBitmap, mftBitmap);
+        WriteExtent(_layout.Mirror, mirror);
+        WriteExtent(_layout.AttrDef, attrDef);
+        WriteExtent(_layout.RootIndex, rootIndex);
+        WriteExtent(_layout.Bitmap, bitmapHead);
+        _volume.WriteAt((_layout.Bitmap.Lcn * ClusterSize) + tailFirstByte, bitmapTail);
         WriteExtent(_layout.UpCase, _upcaseBytes);
         WriteExtent(_layout.Sds, _secure.Sds);
         WriteLogFile();
@@ -348,13 +359,24 @@ internal sealed class VolumeBuilder
         return bitmap;
     }
 
-    // Clusters the metadata uses are set; so are the bits past the last cluster, which no cluster can ever take.
-    private byte[] ClusterBitmap()
+    // Clusters the metadata uses are set; so are the bits past the last cluster, which no cluster can ever take. Only
+    // the head (the metadata's bits) and the tail (the last word) are built: in between, a large volume's bitmap is
+    // zeros, written by WriteExtent without holding it in memory.
+    private (byte[] Head, long TailOffset, byte[] Tail) ClusterBitmap()
     {
-        byte[] bitmap = new byte[_layout.BitmapBytes];
-        SetBits(bitmap, 0, _layout.UsedClusters);
-        SetBits(bitmap, _layout.TotalClusters, (bitmap.LongLength * 8) - _layout.TotalClusters);
-        return bitmap;
+        byte[] head = new byte[(_layout.UsedClusters + 7) / 8];
+        SetBits(head, 0, _layout.UsedClusters);
+        SetBits(head, _layout.TotalClusters, Math.Max(0, (head.LongLength * 8) - _layout.TotalClusters));
+        long tailOffset = Math.Max(head.Length, (_layout.TotalClusters / 8) & ~7L);
+        byte[] tail = new byte[_layout.BitmapBytes - tailOffset];
+        for (long bit = tailOffset * 8; bit < _layout.BitmapBytes * 8; bit++)
+        {
+            if (bit >= _layout.TotalClusters || bit < _layout.UsedClusters)
+            {
+                tail[(bit / 8) - tailOffset] |= (byte)(1 << (int)(bit % 8));
+            }
+        }
+        return (head, tailOffset, tail);
     }
 
     private static void SetBits(byte[] bitmap, long first, long count)
