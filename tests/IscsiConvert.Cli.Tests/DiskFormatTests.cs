@@ -137,6 +137,25 @@ public sealed class DiskFormatTests : IDisposable
     }
 
     [Fact]
+    public void DiskWithoutPartitionTable_IsFormattedWhole_AndPartitionIsRefused()
+    {
+        string image = _tmp.File("bare.raw");
+        using (var f = new FileStream(image, FileMode.CreateNew))
+        {
+            f.SetLength(24L << 20);
+        }
+        var (code, _, stderr) = CliRunner.Run("disk", "format", image, "--partition", "1");
+        Assert.NotEqual(0, code);
+        Assert.Contains("no partition table", stderr, StringComparison.Ordinal);
+
+        (code, string stdout, stderr) = CliRunner.Run("disk", "format", image, "-L", "bare");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("the whole disk", stdout, StringComparison.Ordinal);
+        AssertNtfsfixClean(image);
+        Assert.Contains("Volume Name: bare", Oracle.RunChecked("fsstat", image), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void DryRun_WritesNothing()
     {
         string image = GptDisk(32L << 20);

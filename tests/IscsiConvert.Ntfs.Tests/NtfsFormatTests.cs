@@ -93,6 +93,16 @@ public sealed class NtfsFormatTests : IDisposable
     }
 
     [Fact]
+    public void OneTiBSparseVolume_HasABitmapWithHeadAndTail_ThatNtfsresizeAccounts()
+    {
+        string image = FormatImage(_tmp, "tib.img", 1L << 40);
+        AssertNtfsfixClean(image);
+        AssertClusterAccounting(image);
+        string fsstat = AssertFsstat(image, 4096, "fresh");
+        Assert.Contains($"Total Cluster Range: 0 - {((1L << 40) - 512) / 4096 - 1}\n", fsstat, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void SystemFiles_AreListed_ByFlsAndNtfsls()
     {
         string image = FormatImage(_tmp, "v.img", 32L << 20);
