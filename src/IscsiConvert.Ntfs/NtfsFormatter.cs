@@ -1,7 +1,5 @@
 using System;
-using System.Collections.Generic;
 using System.IO;
-using System.Linq;
 using IscsiConvert.Ntfs.Internal;
 using Microsoft.Extensions.Logging;
 

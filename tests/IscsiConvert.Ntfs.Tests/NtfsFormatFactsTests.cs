@@ -36,6 +36,28 @@ public sealed class NtfsFormatFactsTests : IDisposable
         Assert.Equal(windows, UpCaseGenerator.Build());
     }
 
+    [Theory]
+    [InlineData("disks/qcow2/windows_volume.qcow2", "qcow2", 0L)]
+    [InlineData("disks/vmdk/monolithicSparse.vmdk", "vmdk", 128L * 512)]
+    public void BootSector_ParameterBlock_IsLaidOutAsWindowsLaysItOut(string relative, string format, long partitionOffset)
+    {
+        string raw = _tmp.File("disk.raw");
+        QemuImg.ConvertToRaw(TestData.Require(relative), format, raw);
+        byte[] windows = new byte[512];
+        using (var f = File.OpenRead(raw))
+        {
+            f.Position = partitionOffset;
+            f.ReadExactly(windows);
+        }
+        NtfsBootSector parsed = NtfsBootSector.ReadFrom(windows, new FileInfo(raw).Length - partitionOffset, raw);
+        byte[] ours = NtfsBootSector.Encode(parsed.BytesPerSector, parsed.ClusterSize, parsed.TotalSectors, parsed.MftLcn, parsed.MftMirrLcn,
+            parsed.MftRecordSize, parsed.IndexRecordSize, parsed.SerialNumber, BinaryPrimitives.ReadUInt32LittleEndian(windows.AsSpan(0x1C)));
+
+        // Jump, OEM id and the whole BIOS parameter block up to the boot code; and the end signature.
+        Assert.Equal(Convert.ToHexString(windows, 0, 0x54), Convert.ToHexString(ours, 0, 0x54));
+        Assert.Equal(Convert.ToHexString(windows, 0x1FE, 2), Convert.ToHexString(ours, 0x1FE, 2));
+    }
+
     [Fact]
     public void AttrDef_ListsAsOnAWindowsVolume()
     {

@@ -143,8 +143,8 @@ internal sealed class NtfsBootSector
 
     /// <summary>
     /// Encodes a boot sector (512 bytes; on 4Kn volumes the first 512 bytes of the 4096-byte sector). The BIOS
-    /// parameter block carries what Windows writes on a hard disk partition: media 0xF8, 63 sectors per track,
-    /// 255 heads, drive 0x80, and the partition's first LBA as hidden sectors.
+    /// parameter block carries what Windows writes: media 0xF8, drive 0x80, the partition's first LBA as hidden sectors,
+    /// and on a partition 63 sectors per track and 255 heads.
     /// </summary>
     public static byte[] Encode(int bytesPerSector, long clusterSize, long totalSectors, long mftLcn, long mftMirrLcn,
         int mftRecordSize, int indexRecordSize, ulong serialNumber, uint hiddenSectors)
@@ -157,8 +157,13 @@ internal sealed class NtfsBootSector
         long sectorsPerCluster = clusterSize / bytesPerSector;
         s[SectorsPerClusterOffset] = sectorsPerCluster <= 0x80 ? (byte)sectorsPerCluster : (byte)(256 - Log2(sectorsPerCluster));
         s[MediaDescriptorOffset] = 0xF8;
-        BinaryPrimitives.WriteUInt16LittleEndian(s.Slice(SectorsPerTrackOffset), 63);
-        BinaryPrimitives.WriteUInt16LittleEndian(s.Slice(HeadsOffset), 255);
+        // A partition gets the 63-sector, 255-head translation geometry; a bare volume (no partition, hidden sectors
+        // 0, as Windows formats a disk without a partition table) gets none.
+        if (hiddenSectors != 0)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(s.Slice(SectorsPerTrackOffset), 63);
+            BinaryPrimitives.WriteUInt16LittleEndian(s.Slice(HeadsOffset), 255);
+        }
         BinaryPrimitives.WriteUInt32LittleEndian(s.Slice(HiddenSectorsOffset), hiddenSectors);
         s[PhysicalDriveOffset] = 0x80;
         s[ExtendedBootSignatureOffset] = 0x80;
