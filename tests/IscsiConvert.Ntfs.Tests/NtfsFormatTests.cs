@@ -125,10 +125,14 @@ public sealed class NtfsFormatTests : IDisposable
         Assert.Contains("Volume Version: 3.1", info, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Ntfs3g_WritesAFileIntoTheVolume_AndItReadsBack()
+    [Theory]
+    [InlineData(4096, 512)]
+    [InlineData(512, 512)]
+    [InlineData(65536, 512)]
+    [InlineData(4096, 4096)]
+    public void Ntfs3g_WritesAFileIntoTheVolume_AndItReadsBack(int clusterSize, int sectorSize)
     {
-        string image = FormatImage(_tmp, "rw.img", 64L << 20);
+        string image = FormatImage(_tmp, "rw.img", 64L << 20, new NtfsFormatOptions { Label = "rw", ClusterSize = clusterSize, BytesPerSector = sectorSize });
         byte[] content = Enumerable.Range(0, 300_000).Select(i => (byte)(i * 7)).ToArray();
         string local = _tmp.File("local.bin");
         File.WriteAllBytes(local, content);
@@ -138,10 +142,12 @@ public sealed class NtfsFormatTests : IDisposable
             File.Copy(local, Path.Combine(mount, "dir", "copied.bin"));
         });
         AssertNtfsfixClean(image);
+        AssertClusterAccounting(image);
         string expected = BinaryOracle.Sha256(new MemoryStream(content));
         Assert.Equal((0, expected, content.Length), BinaryOracle.Sha256Of("ntfscat", image, "/dir/copied.bin"));
-        string inode = Oracle.RunChecked("ifind", "-n", "dir/copied.bin", image).Trim();
-        Assert.Equal((0, expected, content.Length), BinaryOracle.Sha256Of("icat", image, inode));
+        string b = sectorSize.ToString(CultureInfo.InvariantCulture);
+        string inode = Oracle.RunChecked("ifind", "-b", b, "-n", "dir/copied.bin", image).Trim();
+        Assert.Equal((0, expected, content.Length), BinaryOracle.Sha256Of("icat", "-b", b, image, inode));
 
         using var stream = new FileStream(image, FileMode.Open, FileAccess.Read);
         using var volume = NtfsVolume.Open(stream);
