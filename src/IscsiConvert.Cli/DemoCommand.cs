@@ -2,6 +2,7 @@ using System;
 using System.CommandLine;
 using System.IO;
 using System.Security.Cryptography;
+using IscsiConvert.Ntfs;
 using IscsiConvert.Storage;
 using IscsiConvert.Storage.Partitions;
 
@@ -13,7 +14,7 @@ namespace IscsiConvert.Cli;
 /// </summary>
 /// <remarks>
 /// The demo grows with the engine: today it shows the storage layer (VHDX with a GPT laid out like a Windows disk,
-/// a differencing child, conversion to every format, each copy verified). Driver injection joins it when the NTFS
+/// its Windows partition formatted as NTFS, a differencing child, conversion to every format, each copy verified). Driver injection joins it when the NTFS
 /// and Windows layers land.
 /// </remarks>
 internal static class DemoCommand
@@ -60,9 +61,17 @@ internal static class DemoCommand
             table.AddPartition(NewPartition.Of(PartitionKind.EfiSystem, 100L << 20, "EFI system partition"));
             table.AddPartition(NewPartition.Of(PartitionKind.MicrosoftReserved, 16L << 20, "Microsoft reserved partition"));
             PartitionInfo windows = table.AddPartition(NewPartition.Of(PartitionKind.BasicData, 0, "Basic data partition"));
-            table.Open(windows).WriteAt(0, marker);
+            using (SparseStream volume = table.Open(windows))
+            {
+                NtfsFormatInfo ntfs = NtfsFormatter.Format(volume, new NtfsFormatOptions
+                {
+                    Label = "Windows",
+                    BytesPerSector = disk.LogicalSectorSize,
+                    HiddenSectors = windows.FirstSector,
+                });
+                o.WriteLine($"   + GPT with {table.Partitions.Count} partitions; partition {windows.Index} formatted as NTFS (iscsi-convert disk format): {ntfs.ClusterSize}-byte clusters, label \"{ntfs.Label}\"");
+            }
             disk.Flush();
-            o.WriteLine($"   + GPT with {table.Partitions.Count} partitions; wrote {marker.Length} bytes at the start of partition {windows.Index}");
         }
 
         o.WriteLine();

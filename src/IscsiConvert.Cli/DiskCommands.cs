@@ -1,12 +1,17 @@
 using System;
 using System.CommandLine;
+using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Threading;
+using IscsiConvert.Ntfs;
 using IscsiConvert.Storage;
+using IscsiConvert.Storage.FileSystems;
+using IscsiConvert.Storage.Partitions;
 
 namespace IscsiConvert.Cli;
 
-/// <summary>`iscsi-convert disk info|convert|create`.</summary>
+/// <summary>`iscsi-convert disk info|convert|create|format`.</summary>
 internal static class DiskCommands
 {
     public static Command Build(CliConsole console)
@@ -15,6 +20,7 @@ internal static class DiskCommands
         disk.Subcommands.Add(BuildInfo(console));
         disk.Subcommands.Add(BuildConvert(console));
         disk.Subcommands.Add(BuildCreate(console));
+        disk.Subcommands.Add(BuildFormat(console));
         return disk;
     }
 
@@ -110,6 +116,107 @@ internal static class DiskCommands
         });
         return command;
     }
+
+    private static Command BuildFormat(CliConsole console)
+    {
+        var image = new Argument<string>("IMAGE") { Description = "The disk image (raw, VHD, VHDX, VMDK, QCOW2); opened read-write." };
+        var partition = new Option<int?>("--partition", "-p")
+        {
+            Description = "The partition to format (as `disk info` lists them). Default: the only partition, or the whole disk when it has no partition table.",
+        };
+        var label = new Option<string>("--label", "-L") { Description = "The volume label (at most 32 characters)." };
+        var clusterSize = new Option<string>("--cluster-size", "-c") { Description = "Bytes per cluster: 512 to 2M, a power of two (default: as Windows picks, 4K up to 16 TiB)." };
+        var force = new Option<bool>("--force") { Description = "Format even when the partition already holds a file system (it is lost)." };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Show what would be made, and write nothing." };
+        var command = new Command("format", "Create a new, empty NTFS file system on a partition of an image.")
+        {
+            image, partition, label, clusterSize, force, dryRun,
+        };
+        command.SetAction(parse =>
+        {
+            string path = parse.GetValue(image)!;
+            bool dry = parse.GetValue(dryRun);
+            using VirtualDisk disk = DiskImage.Open(path, dry ? DiskAccess.ReadOnly : DiskAccess.ReadWrite);
+            (SparseStream volume, string what, long firstSector) = SelectPartitionToFormat(disk, path, parse.GetValue(partition));
+            try
+            {
+                var options = new NtfsFormatOptions
+                {
+                    Label = parse.GetValue(label) ?? string.Empty,
+                    BytesPerSector = disk.LogicalSectorSize,
+                    // The field has 32 bits; a partition beyond them is only booted through UEFI, which does not read it.
+                    HiddenSectors = firstSector <= uint.MaxValue ? firstSector : 0,
+                };
+                string? clusterText = parse.GetValue(clusterSize);
+                if (clusterText is not null)
+                {
+                    long bytes = ParseSize(clusterText, "--cluster-size");
+                    options.ClusterSize = bytes is > 0 and <= int.MaxValue ? (int)bytes : throw new ArgumentException($"--cluster-size: {clusterText} is out of range.");
+                }
+                DetectedFileSystem? existing = FileSystemProbe.Detect(volume);
+                if (existing is not null && !parse.GetValue(force))
+                {
+                    throw new ArgumentException($"{what} of {path} holds a file system ({existing}); formatting erases it. Add --force to format it anyway.");
+                }
+                if (dry)
+                {
+                    NtfsFormatInfo plan = NtfsFormatter.Plan(volume.Length, options);
+                    console.Output.WriteLine($"Would format {what} ({SizeParser.Format(volume.Length)}{(existing is null ? string.Empty : ", now " + existing)}) as {plan}. Nothing was written (--dry-run).");
+                    return 0;
+                }
+                NtfsFormatInfo info = NtfsFormatter.Format(volume, options);
+                disk.Flush();
+                console.Output.WriteLine($"Formatted {what} ({SizeParser.Format(volume.Length)}{(existing is null ? string.Empty : ", was " + existing)}) of {disk.FilePath} as {info}.");
+            }
+            finally
+            {
+                // A partition's stream is ours to close; the whole disk's content belongs to the disk.
+                if (!ReferenceEquals(volume, disk.Content))
+                {
+                    volume.Dispose();
+                }
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    // The partition (or bare disk) to format: the one named, the only one, or the whole disk without a partition table.
+    private static (SparseStream Volume, string What, long FirstSector) SelectPartitionToFormat(VirtualDisk disk, string path, int? number)
+    {
+        PartitionTable? table = PartitionTable.Read(disk);
+        if (table is null || table.Partitions.Count == 0)
+        {
+            if (number is not null)
+            {
+                throw new ArgumentException($"{path} has no partition table; leave out --partition to format the whole disk as one volume, or create a partition first.");
+            }
+            return (disk.Content, "the whole disk", 0);
+        }
+        PartitionInfo chosen;
+        if (number is { } n)
+        {
+            chosen = table.Partitions.FirstOrDefault(p => p.Index == n)
+                ?? throw new ArgumentException($"{path} has no partition {n}. It has: {DescribePartitions(table)}.");
+        }
+        else if (table.Partitions.Count == 1)
+        {
+            chosen = table.Partitions[0];
+        }
+        else
+        {
+            throw new ArgumentException($"{path} has {table.Partitions.Count} partitions: {DescribePartitions(table)}. Choose one with --partition N.");
+        }
+        return (table.Open(chosen), string.Format(CultureInfo.InvariantCulture, "partition {0} ({1})", chosen.Index, chosen.TypeName), chosen.FirstSector);
+    }
+
+    private static string DescribePartitions(PartitionTable table) =>
+        string.Join("; ", table.Partitions.Select(p =>
+        {
+            using SparseStream s = table.Open(p);
+            DetectedFileSystem? fs = FileSystemProbe.Detect(s);
+            return string.Format(CultureInfo.InvariantCulture, "{0}: {1}, {2}{3}", p.Index, p.TypeName, SizeParser.Format(p.Length), fs is null ? string.Empty : ", " + fs);
+        }));
 
     private static Option<string> FormatOption(bool required)
     {

@@ -12,6 +12,7 @@ public class DemoCliTests
         Assert.True(result.ExitCode == 0, result.StdErr);
         Assert.Contains("virtual size:", result.StdOut, System.StringComparison.Ordinal);
         Assert.Contains("Done.", result.StdOut, System.StringComparison.Ordinal);
+        Assert.Contains("formatted as NTFS", result.StdOut, System.StringComparison.Ordinal);
         Assert.Contains("base unchanged: yes", result.StdOut, System.StringComparison.Ordinal);
         Assert.DoesNotContain("same content: NO", result.StdOut, System.StringComparison.Ordinal);
         Assert.Equal(4, Regex.Matches(result.StdOut, "same content: yes").Count);
@@ -37,5 +38,12 @@ public class DemoCliTests
         // sgdisk reads the GPT the demo laid out, from qemu's raw copy.
         string sgdisk = IscsiConvert.Tests.Oracle.RunChecked("sgdisk", "-v", raw);
         Assert.Contains("No problems found", sgdisk, System.StringComparison.Ordinal);
+
+        // sleuthkit finds the NTFS volume the demo formatted in the Windows partition.
+        string partition = IscsiConvert.Tests.Oracle.RunChecked("sgdisk", "-i", "3", raw);
+        string first = Regex.Match(partition, @"First sector: (\d+)").Groups[1].Value;
+        string fsstat = IscsiConvert.Tests.Oracle.RunChecked("fsstat", "-o", first, raw);
+        Assert.Contains("File System Type: NTFS", fsstat, System.StringComparison.Ordinal);
+        Assert.Contains("Volume Name: Windows", fsstat, System.StringComparison.Ordinal);
     }
 }

@@ -15,5 +15,8 @@ internal static class AttributeType
     public const uint IndexAllocation = 0xA0;
     public const uint Bitmap = 0xB0;
     public const uint ReparsePoint = 0xC0;
+    public const uint EaInformation = 0xD0;
+    public const uint Ea = 0xE0;
+    public const uint LoggedUtilityStream = 0x100;
     public const uint End = 0xFFFFFFFF;
 }

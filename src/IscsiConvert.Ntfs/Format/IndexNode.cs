@@ -50,6 +50,24 @@ internal sealed class IndexEntry
         Key = FileNameAttribute.TryReadFrom(fileNameValue) ?? throw new ArgumentException("Not a $FILE_NAME value.", nameof(fileNameValue)),
     };
 
+    /// <summary>
+    /// A view index entry ($SII, $SDH, $O, $Q, $R): the key, then the data right after it (8-byte aligned as a whole).
+    /// The first 8 bytes carry the data's offset (from the entry) and length instead of a file reference.
+    /// </summary>
+    public static IndexEntry ForView(ReadOnlySpan<byte> key, ReadOnlySpan<byte> data)
+    {
+        byte[] body = new byte[(key.Length + data.Length + 7) & ~7];
+        key.CopyTo(body);
+        data.CopyTo(body.AsSpan(key.Length));
+        ulong dataOffset = (ulong)(IndexNode.EntryHeaderSize + key.Length);
+        return new IndexEntry
+        {
+            Reference = dataOffset | ((ulong)data.Length << 16),
+            Body = body,
+            KeyLength = key.Length,
+        };
+    }
+
     /// <summary>The end entry of a node, optionally with the rightmost child.</summary>
     public static IndexEntry Last(long subnodeVcn = -1) => new() { IsLast = true, SubnodeVcn = subnodeVcn };
 

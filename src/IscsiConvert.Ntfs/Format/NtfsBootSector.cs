@@ -19,6 +19,21 @@ internal sealed class NtfsBootSector
     private const int IndexRecordSizeOffset = 0x44;
     private const int SerialNumberOffset = 0x48;
     private const int BootSignatureOffset = 0x1FE;
+    private const int JumpOffset = 0x00;
+    private const int MediaDescriptorOffset = 0x15;
+    private const int SectorsPerTrackOffset = 0x18;
+    private const int HeadsOffset = 0x1A;
+    private const int HiddenSectorsOffset = 0x1C;
+    private const int PhysicalDriveOffset = 0x24;
+    private const int ExtendedBootSignatureOffset = 0x26;
+    private const int BootCodeOffset = 0x54;
+
+    // The x86 jump over the BIOS parameter block to the boot code at 0x54, as every NTFS boot sector starts.
+    private static readonly byte[] Jump = { 0xEB, 0x52, 0x90 };
+
+    // The volume is not bootable by itself (the BOOTMGR loader that Windows puts in $Boot is Microsoft's code): the
+    // boot code asks the BIOS to try the next boot device (int 18h) and halts if that returns.
+    private static readonly byte[] NotBootableCode = { 0xCD, 0x18, 0xFA, 0xF4, 0xEB, 0xFD };
 
     private static readonly byte[] OemId = { (byte)'N', (byte)'T', (byte)'F', (byte)'S', (byte)' ', (byte)' ', (byte)' ', (byte)' ' };
 
@@ -124,6 +139,58 @@ internal sealed class NtfsBootSector
         }
         boot.SerialNumber = BinaryPrimitives.ReadUInt64LittleEndian(sector.Slice(SerialNumberOffset));
         return boot;
+    }
+
+    /// <summary>
+    /// Encodes a boot sector (512 bytes; on 4Kn volumes the first 512 bytes of the 4096-byte sector). The BIOS
+    /// parameter block carries what Windows writes: media 0xF8, drive 0x80, the partition's first LBA as hidden sectors,
+    /// and on a partition 63 sectors per track and 255 heads.
+    /// </summary>
+    public static byte[] Encode(int bytesPerSector, long clusterSize, long totalSectors, long mftLcn, long mftMirrLcn,
+        int mftRecordSize, int indexRecordSize, ulong serialNumber, uint hiddenSectors)
+    {
+        byte[] sector = new byte[Size];
+        Span<byte> s = sector;
+        Jump.CopyTo(s.Slice(JumpOffset));
+        OemId.CopyTo(s.Slice(OemIdOffset));
+        BinaryPrimitives.WriteUInt16LittleEndian(s.Slice(BytesPerSectorOffset), (ushort)bytesPerSector);
+        long sectorsPerCluster = clusterSize / bytesPerSector;
+        s[SectorsPerClusterOffset] = sectorsPerCluster <= 0x80 ? (byte)sectorsPerCluster : (byte)(256 - Log2(sectorsPerCluster));
+        s[MediaDescriptorOffset] = 0xF8;
+        // A partition gets the 63-sector, 255-head translation geometry; a bare volume (no partition, hidden sectors
+        // 0, as Windows formats a disk without a partition table) gets none.
+        if (hiddenSectors != 0)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(s.Slice(SectorsPerTrackOffset), 63);
+            BinaryPrimitives.WriteUInt16LittleEndian(s.Slice(HeadsOffset), 255);
+        }
+        BinaryPrimitives.WriteUInt32LittleEndian(s.Slice(HiddenSectorsOffset), hiddenSectors);
+        s[PhysicalDriveOffset] = 0x80;
+        s[ExtendedBootSignatureOffset] = 0x80;
+        BinaryPrimitives.WriteInt64LittleEndian(s.Slice(TotalSectorsOffset), totalSectors);
+        BinaryPrimitives.WriteInt64LittleEndian(s.Slice(MftLcnOffset), mftLcn);
+        BinaryPrimitives.WriteInt64LittleEndian(s.Slice(MftMirrLcnOffset), mftMirrLcn);
+        s[MftRecordSizeOffset] = EncodeRecordSize(mftRecordSize, clusterSize);
+        s[IndexRecordSizeOffset] = EncodeRecordSize(indexRecordSize, clusterSize);
+        BinaryPrimitives.WriteUInt64LittleEndian(s.Slice(SerialNumberOffset), serialNumber);
+        NotBootableCode.CopyTo(s.Slice(BootCodeOffset));
+        s[BootSignatureOffset] = 0x55;
+        s[BootSignatureOffset + 1] = 0xAA;
+        return sector;
+    }
+
+    /// <summary>The "clusters per record" byte: a cluster count when a record spans whole clusters, else -log2(bytes).</summary>
+    public static byte EncodeRecordSize(int recordSize, long clusterSize) =>
+        recordSize >= clusterSize ? (byte)(recordSize / clusterSize) : unchecked((byte)(sbyte)-Log2(recordSize));
+
+    private static int Log2(long value)
+    {
+        int log = 0;
+        while ((1L << log) < value)
+        {
+            log++;
+        }
+        return log;
     }
 
     // Positive: a number of clusters; negative: 2^-value bytes (used when a record is smaller than a cluster).

@@ -26,4 +26,14 @@ internal sealed class VolumeInformation
         MinorVersion = value[MinorVersionOffset],
         Flags = BinaryPrimitives.ReadUInt16LittleEndian(value.Slice(FlagsOffset)),
     };
+
+    /// <summary>Encodes a 12-byte $VOLUME_INFORMATION (8 reserved bytes, version, flags).</summary>
+    public static byte[] Encode(byte majorVersion, byte minorVersion, ushort flags)
+    {
+        byte[] value = new byte[MinSize];
+        value[MajorVersionOffset] = majorVersion;
+        value[MinorVersionOffset] = minorVersion;
+        BinaryPrimitives.WriteUInt16LittleEndian(value.AsSpan(FlagsOffset), flags);
+        return value;
+    }
 }
