@@ -155,6 +155,36 @@ public sealed class NtfsWriteTests : IDisposable
         Assert.Equal(before, Sha(File.ReadAllBytes(image)));
     }
 
+    [Theory]
+    [InlineData(4096, 512)]
+    [InlineData(512, 512)]
+    [InlineData(65536, 512)]
+    [InlineData(4096, 4096)]
+    public void Volumes_formatted_here_take_writes_that_the_oracles_accept(int clusterSize, int sectorSize)
+    {
+        string image = _tmp.File($"fmt{clusterSize}-{sectorSize}.img");
+        using (var f = new FileStream(image, FileMode.CreateNew, FileAccess.ReadWrite))
+        {
+            f.SetLength(64L << 20);
+            NtfsFormatter.Format(f, new NtfsFormatOptions { Label = "fmt", ClusterSize = clusterSize, BytesPerSector = sectorSize });
+        }
+        byte[] driver = RandomBytes(5, 200_000);
+        using (NtfsVolume v = OpenWritable(image))
+        {
+            v.CreateDirectory(@"\Windows\System32\drivers");
+            v.WriteFile(@"\Windows\System32\drivers\vioscsi.sys", driver);
+            for (int i = 0; i < 300; i++)
+            {
+                v.WriteFile($@"\Windows\oem{i}.inf", RandomBytes(i, i * 10));
+            }
+            v.Flush();
+        }
+        AssertOraclesHappy(image);
+        Assert.Equal(Sha(driver), BinaryOracle.Sha256Of("ntfscat", image, "/Windows/System32/drivers/vioscsi.sys").Sha256);
+        // ntfsls prints ".", System32 and the 300 files.
+        Assert.Equal(302, Oracle.RunChecked("ntfsls", "-a", "-p", "/Windows", image).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
     internal static byte[] RandomBytes(int seed, int length)
     {
         byte[] data = new byte[length];
