@@ -185,6 +185,39 @@ public sealed class NtfsWriteTests : IDisposable
         Assert.Equal(302, Oracle.RunChecked("ntfsls", "-a", "-p", "/Windows", image).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
     }
 
+    [Fact]
+    public void A_directory_of_thousands_of_entries_splits_and_merges_and_stays_sound()
+    {
+        string image = MakeVolume(_tmp, "many.img", 128L << 20);
+        var names = Enumerable.Range(0, 3000).Select(i => $"{(i * 7919) % 3000:D4}-{new string('x', i % 60)}.inf").ToList();
+        using (NtfsVolume v = OpenWritable(image))
+        {
+            v.CreateDirectory("/INF");
+            foreach (string n in names)
+            {
+                v.WriteFile("/INF/" + n, new byte[] { 1 });
+            }
+            v.Flush();
+        }
+        AssertOraclesHappy(image);
+        Assert.Equal(names.Order(StringComparer.OrdinalIgnoreCase), SleuthKit.Fls(image, 0).Where(e => e.Path.StartsWith("INF/", StringComparison.Ordinal))
+            .Select(e => e.Path.Substring(4)).Order(StringComparer.OrdinalIgnoreCase));
+        var kept = names.Where((_, i) => i % 6 == 0).ToList();
+        using (NtfsVolume v = OpenWritable(image))
+        {
+            foreach (string n in names.Except(kept))
+            {
+                v.Delete("/INF/" + n);
+            }
+            v.Flush();
+        }
+        AssertOraclesHappy(image);
+        string[] listed = Oracle.RunChecked("ntfsls", "-a", "-p", "/INF", image).Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l != ".").ToArray();
+        Assert.Equal(kept.Order(StringComparer.OrdinalIgnoreCase), listed.Order(StringComparer.OrdinalIgnoreCase));
+        Assert.Equal(kept.Order(StringComparer.OrdinalIgnoreCase), SleuthKit.Fls(image, 0).Where(e => e.Path.StartsWith("INF/", StringComparison.Ordinal))
+            .Select(e => e.Path.Substring(4)).Order(StringComparer.OrdinalIgnoreCase));
+    }
+
     internal static byte[] RandomBytes(int seed, int length)
     {
         byte[] data = new byte[length];
