@@ -81,7 +81,13 @@ public sealed partial class NtfsVolume : IDisposable
             }
             CheckWritable();
             _writer = new VolumeWriter(_reader, _boot, _mft);
-            var security = new SecurityAssigner(DescriptorOf, Secure);
+            var secureWriter = new SecureWriter(_writer, new DataEditor(_writer), new DirectoryEditor(_writer, _upcase));
+            var security = new SecurityAssigner(DescriptorOf, Secure, secureWriter, added: () => _secure = null);
+            _writer.StagedStateDropped += () =>
+            {
+                _secure = null;
+                security.Forget();
+            };
             _editor = new VolumeEditor(_writer, _upcase, security, options.TimeProvider ?? TimeProvider.System, _boot);
         }
     }
