@@ -176,6 +176,49 @@ public sealed partial class NtfsSecureWriteTests : IDisposable
     }
 
     [Fact]
+    public void Many_descriptors_split_the_view_indexes_and_fill_more_than_one_SDS_block()
+    {
+        string image = NtfsWriteTests.MakeVolume(_tmp, "many.img");
+        Audit before = RunAudit(image);
+        const int Count = 150;
+        var added = new List<(uint Id, byte[] Descriptor)>();
+        using (NtfsVolume v = NtfsWriteTests.OpenWritable(image))
+        {
+            v.Edit(() =>
+            {
+                for (int i = 0; i < Count; i++)
+                {
+                    // Every other descriptor is large (120 entries, about 3.8 KiB): together more than a 256 KiB block.
+                    var aces = Enumerable.Range(0, i % 2 == 0 ? 120 : 2)
+                        .Select(k => Ace(0, 0x03, 0x1200A9, Sid(5, 21, 1000, (uint)i, (uint)k))).ToList();
+                    byte[] d = BuildDescriptor(0x8404, Sid(5, 32, 544), Sid(5, 18), aces);
+                    added.Add((v.SecureWriter.Add(d), d));
+                }
+                return 0;
+            });
+            v.Flush();
+        }
+        Audit after = RunAudit(image);
+        Assert.True(after.Errors == 0, after.Text);
+        uint first = before.Sii.Max() + 1;
+        Assert.Equal(Enumerable.Range(0, Count).Select(i => first + (uint)i), added.Select(a => a.Id));
+        foreach (List<uint> keys in new[] { after.Sii, after.Sdh, after.Sds1, after.Sds2 })
+        {
+            Assert.Equal(before.Sii.Concat(added.Select(a => a.Id)).OrderBy(k => k), keys.OrderBy(k => k));
+        }
+        List<SdsEntry> sds = ReadSds(image);
+        foreach ((uint id, byte[] descriptor) in added)
+        {
+            SdsEntry e = Assert.Single(sds, x => x.Id == id);
+            Assert.Equal(descriptor, e.Descriptor);
+            Assert.Equal(0, e.Offset % 16);
+            Assert.True(e.Offset % (512 * 1024) + 20 + descriptor.Length <= 256 * 1024, $"id {id} at 0x{e.Offset:x} crosses its block");
+        }
+        Assert.Contains(sds, e => e.Offset >= 512 * 1024);
+        NtfsWriteTests.AssertOraclesHappy(image);
+    }
+
+    [Fact]
     public void Creator_owner_and_generic_entries_split_as_documented()
     {
         // Owner S-1-5-32-544, group S-1-5-18; DACL auto-inherited: CREATOR OWNER full control (OI|CI|IO), Users read
@@ -367,7 +410,8 @@ public sealed partial class NtfsSecureWriteTests : IDisposable
                 sections[current].Add(uint.Parse(k.Groups[1].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture));
             }
         }
-        int errors = ErrorCount().Matches(text).Sum(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
+        int errors = ErrorCount().Matches(text).Sum(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture))
+            + Regex.Matches(text, @"^Key 0x[0-9a-f]+ not in", RegexOptions.Multiline).Count;
         return new Audit(errors, sections["$SDS-1"], sections["$SDS-2"], sections["$SII"], sections["$SDH"], image, text);
     }
 

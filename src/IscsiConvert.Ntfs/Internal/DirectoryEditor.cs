@@ -225,7 +225,9 @@ internal sealed class DirectoryEditor
         return id;
     }
 
-    /// <summary>Replaces the attribute of the same type and name, or inserts it in type order.</summary>
+    /// <summary>Replaces the attribute of the same type and name, or inserts it in type order, then name order (NTFS
+    /// keeps a record's attributes sorted by both; ntfs-3g stops looking for a name once it has passed where it would be:
+    /// $Secure's $INDEX_ALLOCATION $SDH must come before $SII's).</summary>
     public static void SetAttribute(FileRecord record, AttributeRecord attribute)
     {
         int existing = record.Attributes.FindIndex(a => a.Type == attribute.Type && a.Name == attribute.Name);
@@ -234,7 +236,9 @@ internal sealed class DirectoryEditor
             record.Attributes[existing] = attribute;
             return;
         }
-        int at = record.Attributes.FindIndex(a => a.Type > attribute.Type);
+        string name = attribute.Name.ToUpperInvariant();
+        int at = record.Attributes.FindIndex(a => a.Type > attribute.Type
+            || (a.Type == attribute.Type && string.CompareOrdinal(a.Name.ToUpperInvariant(), name) > 0));
         record.Attributes.Insert(at < 0 ? record.Attributes.Count : at, attribute);
     }
 
