@@ -44,10 +44,10 @@ internal static class SecurityInheritance
 
         public List<byte[]>? Dacl { get; init; }
 
-        /// <summary>Same owner, group, DACL presence/protection and entries (layout inside the bytes may differ).</summary>
+        /// <summary>Same owner, group, DACL presence/protection/auto-inheritance and entries (layout inside the bytes may differ).</summary>
         public bool IsEquivalentTo(Descriptor other)
         {
-            const ushort Relevant = SeDaclPresent | SeDaclProtected | SeSaclPresent;
+            const ushort Relevant = SeDaclPresent | SeDaclProtected | SeDaclAutoInherited | SeSaclPresent;
             return (Control & Relevant) == (other.Control & Relevant) && Same(Owner, other.Owner) && Same(Group, other.Group) &&
                 (Dacl is null) == (other.Dacl is null) && (Dacl is null || (Dacl.Count == other.Dacl!.Count && Dacl.Zip(other.Dacl, Same).All(x => x)));
         }
