@@ -36,6 +36,7 @@ public sealed partial class NtfsVolume : IDisposable
     private SecureStore? _secure;
     private readonly VolumeWriter? _writer;
     private readonly VolumeEditor? _editor;
+    private readonly SecureWriter? _secureWriter;
     private bool _disposed;
 
     private NtfsVolume(Stream stream, NtfsOpenOptions options)
@@ -81,7 +82,13 @@ public sealed partial class NtfsVolume : IDisposable
             }
             CheckWritable();
             _writer = new VolumeWriter(_reader, _boot, _mft);
-            var security = new SecurityAssigner(DescriptorOf, Secure);
+            _secureWriter = new SecureWriter(_writer, new DataEditor(_writer), new DirectoryEditor(_writer, _upcase));
+            var security = new SecurityAssigner(DescriptorOf, Secure, _secureWriter, added: () => _secure = null);
+            _writer.StagedStateDropped += () =>
+            {
+                _secure = null;
+                security.Forget();
+            };
             _editor = new VolumeEditor(_writer, _upcase, security, options.TimeProvider ?? TimeProvider.System, _boot);
         }
     }
@@ -101,6 +108,9 @@ public sealed partial class NtfsVolume : IDisposable
         }
         return new NtfsVolume(volume, options ?? new NtfsOpenOptions());
     }
+
+    /// <summary>Adds descriptors to $Secure (tests drive it directly; creates go through the security assigner).</summary>
+    internal SecureWriter SecureWriter => _secureWriter ?? throw new InvalidOperationException("The volume is read-only.");
 
     /// <summary>The MFT reader, for tests and the writer to come.</summary>
     internal MasterFileTable Mft => _mft;

@@ -78,6 +78,32 @@ internal static class BinaryOracle
         return (process.ExitCode, Convert.ToHexString(sha.GetHashAndReset()), length);
     }
 
+    /// <summary>The tool's whole standard output (for small outputs such as $Secure:$SDS); a failing tool fails the test.</summary>
+    public static byte[] Bytes(string tool, params string[] arguments)
+    {
+        var psi = new ProcessStartInfo(Oracle.Require(tool))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in arguments)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var process = Process.Start(psi)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var output = new MemoryStream();
+        process.StandardOutput.BaseStream.CopyTo(output);
+        process.WaitForExit();
+        string errors = stderr.GetAwaiter().GetResult();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{tool} exited with {process.ExitCode}: {errors}");
+        }
+        return output.ToArray();
+    }
+
     public static string Sha256(Stream stream)
     {
         using var sha = SHA256.Create();

@@ -51,19 +51,22 @@ internal sealed class IndexEntry
     };
 
     /// <summary>
-    /// A view index entry ($SII, $SDH, $O, $Q, $R): the key, then the data right after it (8-byte aligned as a whole).
-    /// The first 8 bytes carry the data's offset (from the entry) and length instead of a file reference.
+    /// A view index entry ($SII, $SDH, ...): the header's first 8 bytes give where the data starts (from the entry's
+    /// start) and how long it is; the key follows the header and the data follows the key, then any
+    /// <paramref name="trailer"/> outside the data (the "II" of $SDH), padded to 8 together.
     /// </summary>
-    public static IndexEntry ForView(ReadOnlySpan<byte> key, ReadOnlySpan<byte> data)
+    public static IndexEntry ForView(byte[] key, byte[] data, byte[]? trailer = null)
     {
-        byte[] body = new byte[(key.Length + data.Length + 7) & ~7];
-        key.CopyTo(body);
-        data.CopyTo(body.AsSpan(key.Length));
+        trailer ??= Array.Empty<byte>();
+        byte[] body = new byte[key.Length + data.Length + trailer.Length];
+        key.CopyTo(body, 0);
+        data.CopyTo(body, key.Length);
+        trailer.CopyTo(body, key.Length + data.Length);
         ulong dataOffset = (ulong)(IndexNode.EntryHeaderSize + key.Length);
         return new IndexEntry
         {
             Reference = dataOffset | ((ulong)data.Length << 16),
-            Body = body,
+            Body = Pad8(body),
             KeyLength = key.Length,
         };
     }
@@ -101,8 +104,10 @@ internal static class IndexNode
     private const uint EntryIsLast = 0x02;
     public const int HeaderSize = 0x10;
 
-    /// <summary>Parses the node whose header starts at <paramref name="header"/> in <paramref name="buffer"/>.</summary>
-    public static List<IndexEntry> ReadEntries(ReadOnlySpan<byte> buffer, int header, string structure, long baseOffset, string? filePath)
+    /// <summary>Parses the node whose header starts at <paramref name="header"/> in <paramref name="buffer"/>. With
+    /// <paramref name="fileNameKeys"/> (directories, $I30) every key must be a $FILE_NAME value; without (view indexes
+    /// such as $SII and $SDH) keys stay opaque bytes in <see cref="IndexEntry.Body"/>.</summary>
+    public static List<IndexEntry> ReadEntries(ReadOnlySpan<byte> buffer, int header, string structure, long baseOffset, string? filePath, bool fileNameKeys = true)
     {
         if (header > buffer.Length - HeaderSize)
         {
@@ -135,7 +140,7 @@ internal static class IndexNode
                     $"index entry length {length} (key {keyLength}) overflows the node or is too short", filePath);
             }
             FileNameAttribute? key = null;
-            if (!isLast)
+            if (!isLast && fileNameKeys)
             {
                 key = FileNameAttribute.TryReadFrom(buffer.Slice(pos + EntryKeyOffset, keyLength))
                     ?? throw new CorruptDataException("NTFS", structure, baseOffset + pos + EntryKeyOffset, $"the $FILE_NAME key ({keyLength} bytes) is malformed", filePath);

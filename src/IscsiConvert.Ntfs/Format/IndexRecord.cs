@@ -12,7 +12,7 @@ internal static class IndexRecord
     private const int UsaOffset = 0x28;
     private static readonly byte[] Signature = { (byte)'I', (byte)'N', (byte)'D', (byte)'X' };
 
-    public static List<IndexEntry> ReadFrom(Span<byte> data, long expectedVcn, string structure, long volumeOffset, string? filePath)
+    public static List<IndexEntry> ReadFrom(Span<byte> data, long expectedVcn, string structure, long volumeOffset, string? filePath, bool fileNameKeys = true)
     {
         if (!data.Slice(0, 4).SequenceEqual(Signature))
         {
@@ -24,7 +24,7 @@ internal static class IndexRecord
         {
             throw new CorruptDataException("NTFS", structure, volumeOffset + VcnOffset, $"the record says it is VCN {vcn}, but it was reached as VCN {expectedVcn}", filePath);
         }
-        return IndexNode.ReadEntries(data, NodeHeaderOffset, structure, volumeOffset, filePath);
+        return IndexNode.ReadEntries(data, NodeHeaderOffset, structure, volumeOffset, filePath, fileNameKeys);
     }
 
     /// <summary>The node's allocated size in an INDX record of <paramref name="recordSize"/> bytes: everything from the

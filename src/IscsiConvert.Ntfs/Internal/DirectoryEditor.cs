@@ -6,13 +6,14 @@ using IscsiConvert.Ntfs.Format;
 namespace IscsiConvert.Ntfs.Internal;
 
 /// <summary>
-/// Edits a directory's $I30 index on the volume: loads the B-tree into an <see cref="IndexTree"/>, applies an insert or
-/// removal there, and writes back what changed — $INDEX_ROOT in the directory's record, the INDX records of
-/// $INDEX_ALLOCATION (grown when the tree needs more nodes) and the $BITMAP of nodes in use.
+/// Edits an index on the volume — a directory's $I30, or a view index such as $Secure's $SII and $SDH: loads the B-tree
+/// into an <see cref="IndexTree"/>, applies an insert or removal there, and writes back what changed — $INDEX_ROOT in
+/// the file's record, the INDX records of $INDEX_ALLOCATION (grown when the tree needs more nodes) and the $BITMAP of
+/// nodes in use. Directory keys are $FILE_NAME values; view index keys are opaque bytes ordered by the given collation.
 /// </summary>
 internal sealed class DirectoryEditor
 {
-    private const string IndexName = "$I30";
+    private const string DirectoryIndexName = "$I30";
 
     // Room kept in a record for $INDEX_ALLOCATION (non-resident, named, a few runs) and $BITMAP (resident, named) when
     // the root grows into a large index and they must be added.
@@ -34,21 +35,37 @@ internal sealed class DirectoryEditor
 
     private Comparison<IndexEntry>? _compare;
 
-    public void Insert(long directory, IndexEntry entry) => Edit(directory, tree => tree.Insert(entry));
+    public void Insert(long directory, IndexEntry entry) => Edit(directory, DirectoryIndex, tree => tree.Insert(entry));
 
     /// <summary>Removes the entry whose key is exactly <paramref name="key"/>'s; false when there is none.</summary>
     public bool Remove(long directory, IndexEntry key)
     {
         bool removed = false;
-        Edit(directory, tree => removed = tree.Remove(key));
+        Edit(directory, DirectoryIndex, tree => removed = tree.Remove(key));
         return removed;
     }
 
-    private void Edit(long directory, Action<IndexTree> edit)
+    /// <summary>Adds an entry to the view index <paramref name="index"/> of MFT record <paramref name="file"/>.</summary>
+    public void InsertView(long file, ViewIndex index, IndexEntry entry) => Edit(file, index, tree => tree.Insert(entry));
+
+    /// <summary>Every entry of the view index <paramref name="index"/> of MFT record <paramref name="file"/>, in key order (nothing is written).</summary>
+    public IReadOnlyList<IndexEntry> EnumerateView(long file, ViewIndex index)
     {
+        IReadOnlyList<IndexEntry> entries = Array.Empty<IndexEntry>();
+        Edit(file, index, tree => entries = tree.Enumerate(), persist: false);
+        return entries;
+    }
+
+    private ViewIndex DirectoryIndex => _directoryIndex ??= new ViewIndex(DirectoryIndexName, Compare, FileNameKeys: true);
+
+    private ViewIndex? _directoryIndex;
+
+    private void Edit(long directory, ViewIndex index, Action<IndexTree> edit, bool persist = true)
+    {
+        string indexName = index.Name;
         FileRecord record = _writer.ReadRecord(directory);
-        string structure = $"MFT record {directory} $I30";
-        int rootIndex = record.Attributes.FindIndex(a => a.Type == AttributeType.IndexRoot && a.Name == IndexName);
+        string structure = $"MFT record {directory} {indexName}";
+        int rootIndex = record.Attributes.FindIndex(a => a.Type == AttributeType.IndexRoot && a.Name == indexName);
         if (rootIndex < 0 || !record.Attributes[rootIndex].IsResident)
         {
             throw new UnsupportedFormatException($"{structure}: the directory's index root is not in its base record; editing it is not supported.", _writer.FilePath);
@@ -56,11 +73,11 @@ internal sealed class DirectoryEditor
         AttributeRecord root = record.Attributes[rootIndex];
         IndexRoot header = IndexRoot.ReadFrom(root.Value, structure, root.VolumeOffset, _writer.FilePath);
         sbyte clustersPerRecord = unchecked((sbyte)root.Value[0x0C]);
-        List<IndexEntry> rootEntries = IndexNode.ReadEntries(root.Value, IndexRoot.NodeHeaderOffset, structure, root.VolumeOffset, _writer.FilePath);
-        AttributeRecord? allocation = record.Attributes.FirstOrDefault(a => a.Type == AttributeType.IndexAllocation && a.Name == IndexName);
-        AttributeRecord? bitmap = record.Attributes.FirstOrDefault(a => a.Type == AttributeType.Bitmap && a.Name == IndexName);
+        List<IndexEntry> rootEntries = IndexNode.ReadEntries(root.Value, IndexRoot.NodeHeaderOffset, structure, root.VolumeOffset, _writer.FilePath, index.FileNameKeys);
+        AttributeRecord? allocation = record.Attributes.FirstOrDefault(a => a.Type == AttributeType.IndexAllocation && a.Name == indexName);
+        AttributeRecord? bitmap = record.Attributes.FirstOrDefault(a => a.Type == AttributeType.Bitmap && a.Name == indexName);
         bool hasAttributeList = record.Attributes.Any(a => a.Type == AttributeType.AttributeList);
-        if (hasAttributeList && (allocation is null) != (_writer.Mft.GetFile(directory).Find(AttributeType.IndexAllocation, IndexName) is null))
+        if (hasAttributeList && (allocation is null) != (_writer.Mft.GetFile(directory).Find(AttributeType.IndexAllocation, indexName) is null))
         {
             throw new UnsupportedFormatException($"{structure}: the directory's index allocation is in an extension record; editing it is not supported.", _writer.FilePath);
         }
@@ -84,11 +101,11 @@ internal sealed class DirectoryEditor
             }
             byte[] data = new byte[recordSize];
             _writer.ReadThroughRuns(allocationRuns, position, data, nodeStructure);
-            return IndexRecord.ReadFrom(data, vcn, nodeStructure, -1, _writer.FilePath);
+            return IndexRecord.ReadFrom(data, vcn, nodeStructure, -1, _writer.FilePath, index.FileNameKeys);
         }
 
         int recordBytesWithoutRoot = record.UsedSize(_writer.RecordSize) - root.Raw.Length;
-        int rootAttributeOverhead = AttributeRecord.Align8(0x18 + (2 * IndexName.Length)) + IndexRoot.NodeHeaderOffset;
+        int rootAttributeOverhead = AttributeRecord.Align8(0x18 + (2 * indexName.Length)) + IndexRoot.NodeHeaderOffset;
         int reserve = (allocation is null ? AllocationAttributeReserve : 0) + (bitmap is null ? BitmapAttributeReserve : 0);
         int maxRootNodeBytes = _writer.RecordSize - recordBytesWithoutRoot - rootAttributeOverhead - reserve;
         var bits = new List<bool>();
@@ -100,8 +117,12 @@ internal sealed class DirectoryEditor
             }
         }
 
-        var tree = new IndexTree(rootEntries, recordSize, vcnsPerRecord, LoadNode, bits, Compare, Math.Max(IndexTree.MinimumRootNodeBytes, maxRootNodeBytes), structure);
+        var tree = new IndexTree(rootEntries, recordSize, vcnsPerRecord, LoadNode, bits, index.Compare, Math.Max(IndexTree.MinimumRootNodeBytes, maxRootNodeBytes), structure);
         edit(tree);
+        if (!persist)
+        {
+            return;
+        }
 
         // Settle the layout: $INDEX_ALLOCATION must span the highest node in use, and growing its runlist takes room
         // from the root in the same record; when the root no longer fits, the tree moves root entries down a level.
@@ -111,7 +132,7 @@ internal sealed class DirectoryEditor
             long neededBytes = (long)tree.RecordCount * recordSize;
             if (neededBytes > 0 && (newAllocation is null || newAllocation.DataSize < neededBytes))
             {
-                newAllocation = GrowAllocation(record, newAllocation, neededBytes, recordSize, vcnUnit);
+                newAllocation = GrowAllocation(record, indexName, newAllocation, neededBytes, recordSize, vcnUnit);
             }
             int withoutRoot = recordBytesWithoutRoot - (allocation?.Raw.Length ?? 0) + (newAllocation?.Raw.Length ?? 0)
                 + (bitmap is null && newAllocation is not null ? BitmapAttributeReserve : 0);
@@ -145,7 +166,7 @@ internal sealed class DirectoryEditor
         }
 
         byte[] rootValue = IndexRoot.Encode(header.IndexedAttributeType, header.CollationRule, recordSize, clustersPerRecord, tree.RootEntries);
-        SetAttribute(record, AttributeRecord.CreateResident(AttributeType.IndexRoot, IndexName, root.Id, rootValue));
+        SetAttribute(record, AttributeRecord.CreateResident(AttributeType.IndexRoot, indexName, root.Id, rootValue));
         if (allocation is not null)
         {
             SetAttribute(record, allocation);
@@ -159,7 +180,7 @@ internal sealed class DirectoryEditor
                 }
             }
             ushort bitmapId = bitmap?.Id ?? NextId(record);
-            SetAttribute(record, AttributeRecord.CreateResident(AttributeType.Bitmap, IndexName, bitmapId, bitmapValue));
+            SetAttribute(record, AttributeRecord.CreateResident(AttributeType.Bitmap, indexName, bitmapId, bitmapValue));
         }
         if (record.UsedSize(_writer.RecordSize) > _writer.RecordSize)
         {
@@ -170,7 +191,7 @@ internal sealed class DirectoryEditor
 
     // Grows $INDEX_ALLOCATION to at least neededBytes, by a quarter of its size at a time (fewer, longer runs), and
     // writes the new records as empty INDX records so that every record in the allocation is well-formed.
-    private AttributeRecord GrowAllocation(FileRecord record, AttributeRecord? allocation, long neededBytes, int recordSize, long vcnUnit)
+    private AttributeRecord GrowAllocation(FileRecord record, string indexName, AttributeRecord? allocation, long neededBytes, int recordSize, long vcnUnit)
     {
         long clusterSize = _writer.ClusterSize;
         long haveBytes = allocation?.DataSize ?? 0;
@@ -190,7 +211,7 @@ internal sealed class DirectoryEditor
         {
             _writer.WriteThroughRuns(runs, position, IndexRecord.Encode(recordSize, position / vcnUnit, new[] { IndexEntry.Last() }, NextUpdateSequence()));
         }
-        return AttributeRecord.CreateNonResident(AttributeType.IndexAllocation, IndexName, id, 0, runs, needClusters * clusterSize, targetBytes, targetBytes);
+        return AttributeRecord.CreateNonResident(AttributeType.IndexAllocation, indexName, id, 0, runs, needClusters * clusterSize, targetBytes, targetBytes);
     }
 
     private static ushort NextId(FileRecord record)
@@ -204,7 +225,9 @@ internal sealed class DirectoryEditor
         return id;
     }
 
-    /// <summary>Replaces the attribute of the same type and name, or inserts it in type order.</summary>
+    /// <summary>Replaces the attribute of the same type and name, or inserts it in type order, then name order (NTFS
+    /// keeps a record's attributes sorted by both; ntfs-3g stops looking for a name once it has passed where it would be:
+    /// $Secure's $INDEX_ALLOCATION $SDH must come before $SII's).</summary>
     public static void SetAttribute(FileRecord record, AttributeRecord attribute)
     {
         int existing = record.Attributes.FindIndex(a => a.Type == attribute.Type && a.Name == attribute.Name);
@@ -213,7 +236,9 @@ internal sealed class DirectoryEditor
             record.Attributes[existing] = attribute;
             return;
         }
-        int at = record.Attributes.FindIndex(a => a.Type > attribute.Type);
+        string name = attribute.Name.ToUpperInvariant();
+        int at = record.Attributes.FindIndex(a => a.Type > attribute.Type
+            || (a.Type == attribute.Type && string.CompareOrdinal(a.Name.ToUpperInvariant(), name) > 0));
         record.Attributes.Insert(at < 0 ? record.Attributes.Count : at, attribute);
     }
 
@@ -222,4 +247,15 @@ internal sealed class DirectoryEditor
         _updateSequence = (ushort)(_updateSequence == 0xFFFE ? 1 : _updateSequence + 1);
         return _updateSequence;
     }
+}
+
+/// <summary>An index of a file: its attribute name, key order, and whether its keys are $FILE_NAME values ($I30) or opaque
+/// (view indexes such as $SII and $SDH).</summary>
+internal sealed record ViewIndex(string Name, Comparison<IndexEntry> Compare, bool FileNameKeys = false)
+{
+    /// <summary>$Secure's $SII: security id → $SDS entry (COLLATION_NTOFS_ULONG).</summary>
+    public static ViewIndex SecurityIds { get; } = new("$SII", IndexTree.CompareUInt32Keys);
+
+    /// <summary>$Secure's $SDH: descriptor hash and security id → $SDS entry (COLLATION_NTOFS_SECURITY_HASH).</summary>
+    public static ViewIndex SecurityHashes { get; } = new("$SDH", IndexTree.CompareSecurityHashKeys);
 }

@@ -6,19 +6,37 @@ namespace IscsiConvert.Ntfs.Internal;
 /// <summary>
 /// Chooses the security of a new file: the descriptor inherited from its parent (<see cref="SecurityInheritance"/>),
 /// by the id of an equivalent descriptor already in $Secure (what Windows does: descriptors are shared by id). When the
-/// volume holds no equivalent one, the new file carries the descriptor itself in a $SECURITY_DESCRIPTOR attribute.
+/// volume holds no equivalent one, the descriptor is added to $Secure (<see cref="SecureWriter"/>) and later creates in
+/// the session find it there. Only a volume without $Secure (NTFS before 3.0) gets the descriptor in the file's own
+/// $SECURITY_DESCRIPTOR attribute.
 /// </summary>
 internal sealed class SecurityAssigner
 {
     private readonly Func<NtfsFile, byte[]?> _descriptorOf;
     private readonly Func<SecureStore?> _secure;
+    private readonly SecureWriter? _writer;
+    private readonly Action _added;
     private readonly Dictionary<(string Parent, bool Directory), uint> _known = new();
     private List<(uint Id, SecurityInheritance.Descriptor Descriptor)>? _all;
 
-    public SecurityAssigner(Func<NtfsFile, byte[]?> descriptorOf, Func<SecureStore?> secure)
+    /// <param name="descriptorOf">A file's descriptor (own attribute or shared).</param>
+    /// <param name="secure">The shared descriptors as the volume holds them now.</param>
+    /// <param name="writer">Adds descriptors to $Secure; null to keep new descriptors in the files themselves.</param>
+    /// <param name="added">Called after a descriptor was added (what <paramref name="secure"/> returned is stale).</param>
+    public SecurityAssigner(Func<NtfsFile, byte[]?> descriptorOf, Func<SecureStore?> secure, SecureWriter? writer = null, Action? added = null)
     {
         _descriptorOf = descriptorOf;
         _secure = secure;
+        _writer = writer;
+        _added = added ?? (() => { });
+    }
+
+    /// <summary>Forgets every cached id (the staged state that may hold descriptors added here was dropped).</summary>
+    public void Forget()
+    {
+        _known.Clear();
+        _all = null;
+        _writer?.Forget();
     }
 
     /// <summary>The security id for a new child of <paramref name="parent"/>, or 0 and the descriptor to store privately.</summary>
@@ -45,7 +63,16 @@ internal sealed class SecurityAssigner
                 return (id, null);
             }
         }
-        return (0, SecurityInheritance.Encode(child));
+        byte[] encoded = SecurityInheritance.Encode(child);
+        if (_writer is null || !_writer.IsAvailable)
+        {
+            return (0, encoded);
+        }
+        uint added = _writer.Add(encoded);
+        _added();
+        All().Add((added, child));
+        _known[(parentKey, directory)] = added;
+        return (added, null);
     }
 
     private List<(uint, SecurityInheritance.Descriptor)> All()

@@ -44,10 +44,10 @@ internal static class SecurityInheritance
 
         public List<byte[]>? Dacl { get; init; }
 
-        /// <summary>Same owner, group, DACL presence/protection and entries (layout inside the bytes may differ).</summary>
+        /// <summary>Same owner, group, DACL presence/protection/auto-inheritance and entries (layout inside the bytes may differ).</summary>
         public bool IsEquivalentTo(Descriptor other)
         {
-            const ushort Relevant = SeDaclPresent | SeDaclProtected | SeSaclPresent;
+            const ushort Relevant = SeDaclPresent | SeDaclProtected | SeDaclAutoInherited | SeSaclPresent;
             return (Control & Relevant) == (other.Control & Relevant) && Same(Owner, other.Owner) && Same(Group, other.Group) &&
                 (Dacl is null) == (other.Dacl is null) && (Dacl is null || (Dacl.Count == other.Dacl!.Count && Dacl.Zip(other.Dacl, Same).All(x => x)));
         }
@@ -121,6 +121,11 @@ internal static class SecurityInheritance
     /// <summary>The descriptor a new child of a directory with descriptor <paramref name="parent"/> gets.</summary>
     public static Descriptor Inherit(Descriptor parent, bool childIsDirectory)
     {
+        // Inherited entries are marked as such, and the child's DACL as auto-inherited, only when the parent's DACL is
+        // auto-inherited itself; under a parent without that flag Windows writes the same entries unmarked (seen on the
+        // Windows-formatted corpus: \test\1.txt of ntfs-lastaccess under \test).
+        bool autoInherit = (parent.Control & SeDaclAutoInherited) != 0;
+        byte inherited = autoInherit ? Inherited : (byte)0;
         var aces = new List<byte[]>();
         foreach (byte[] ace in parent.Dacl ?? new List<byte[]>())
         {
@@ -156,20 +161,20 @@ internal static class SecurityInheritance
             bool special = IsSimpleAce(ace) && (SidIs(ace, CreatorOwner) || SidIs(ace, CreatorGroup) || (Mask(ace) & 0xF0000000) != 0);
             if (effective && special)
             {
-                aces.Add(Effective(ace, parent));
+                aces.Add(Effective(ace, parent, inherited));
                 if (inheritFlags != 0)
                 {
-                    aces.Add(WithFlags(ace, (byte)(inheritFlags | InheritOnly | Inherited)));
+                    aces.Add(WithFlags(ace, (byte)(inheritFlags | InheritOnly | inherited)));
                 }
             }
             else
             {
-                aces.Add(WithFlags(ace, (byte)(inheritFlags | Inherited)));
+                aces.Add(WithFlags(ace, (byte)(inheritFlags | inherited)));
             }
         }
         return new Descriptor
         {
-            Control = (ushort)(SeSelfRelative | SeDaclPresent | SeDaclAutoInherited),
+            Control = (ushort)(SeSelfRelative | SeDaclPresent | (autoInherit ? SeDaclAutoInherited : 0)),
             Owner = parent.Owner,
             Group = parent.Group,
             AclRevision = parent.AclRevision,
@@ -230,7 +235,7 @@ internal static class SecurityInheritance
     }
 
     // The effective copy: CREATOR OWNER/GROUP replaced by the owner/group, generic rights mapped to file rights.
-    private static byte[] Effective(byte[] ace, Descriptor parent)
+    private static byte[] Effective(byte[] ace, Descriptor parent, byte flags)
     {
         byte[] sid = ace.AsSpan(8).ToArray();
         if (SidIs(ace, CreatorOwner) && parent.Owner is not null)
@@ -243,7 +248,7 @@ internal static class SecurityInheritance
         }
         byte[] result = new byte[8 + sid.Length];
         result[0] = ace[0];
-        result[1] = Inherited;
+        result[1] = flags;
         BinaryPrimitives.WriteUInt16LittleEndian(result.AsSpan(2), (ushort)result.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(result.AsSpan(4), MapGeneric(Mask(ace)));
         sid.CopyTo(result, 8);

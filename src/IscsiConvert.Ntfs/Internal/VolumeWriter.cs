@@ -271,6 +271,10 @@ internal sealed class VolumeWriter
         _savedMftBitmap = null;
     }
 
+    /// <summary>Raised after <see cref="Rollback"/> and <see cref="Discard"/>: what other layers cached about the staged
+    /// state (e.g. security descriptors added to $Secure) may no longer be on the volume.</summary>
+    public event Action? StagedStateDropped;
+
     /// <summary>Undoes the edit begun by <see cref="BeginSavepoint"/>: pages, cluster and record bitmaps, caches.</summary>
     public void Rollback()
     {
@@ -284,6 +288,7 @@ internal sealed class VolumeWriter
             _savedMftBitmap = null;
         }
         _mft.Reload();
+        StagedStateDropped?.Invoke();
     }
 
     /// <summary>Drops every staged change; reads show the volume as it is on disk again.</summary>
@@ -293,6 +298,7 @@ internal sealed class VolumeWriter
         _clusters.ClearDirty();
         _mftBitmapDirty = false;
         _mft.Reload();
+        StagedStateDropped?.Invoke();
     }
 
     private void WriteAndMirror(Stream stream, byte[] volumeRecord)
