@@ -271,9 +271,16 @@ internal sealed class VolumeWriter
         _savedMftBitmap = null;
     }
 
+    /// <summary>
+    /// Counts <see cref="Rollback"/> and <see cref="Discard"/> calls: anything derived from staged content and kept
+    /// across edits is stale once this changes.
+    /// </summary>
+    public int UndoCount { get; private set; }
+
     /// <summary>Undoes the edit begun by <see cref="BeginSavepoint"/>: pages, cluster and record bitmaps, caches.</summary>
     public void Rollback()
     {
+        UndoCount++;
         _pending.Rollback();
         _clusters.Rollback();
         if (_savedMftBitmap is not null)
@@ -289,6 +296,7 @@ internal sealed class VolumeWriter
     /// <summary>Drops every staged change; reads show the volume as it is on disk again.</summary>
     public void Discard()
     {
+        UndoCount++;
         _pending.Discard();
         _clusters.ClearDirty();
         _mftBitmapDirty = false;
