@@ -13,6 +13,7 @@ namespace IscsiConvert.Benchmarks;
 /// process costs.
 /// </summary>
 [ShortRunJob]
+[MedianColumn]
 [GroupBenchmarksBy(BenchmarkDotNet.Configs.BenchmarkLogicalGroupRule.ByCategory)]
 [CategoriesColumn]
 public class NtfsLookupBenchmarks
