@@ -41,6 +41,13 @@ internal sealed class DataEditor
             {
                 return;
             }
+            if (length > _writer.RecordSize)
+            {
+                // Too big for any record: straight to clusters, keeping only the old bytes as initialized data (the
+                // rest reads as zeros without staging zeros).
+                MoveToClusters(record, index, length);
+                return;
+            }
             byte[] value = new byte[length];
             data.Value.AsSpan(0, (int)Math.Min(length, data.Value.Length)).CopyTo(value);
             ReplaceResident(record, index, value);
@@ -108,6 +115,18 @@ internal sealed class DataEditor
         }
         record.Attributes[index] = AttributeRecord.CreateNonResident(data.Type, data.Name, data.Id, 0, VolumeWriter.MergeRuns(runs),
             clusters * ClusterSize, value.Length, value.Length);
+        CheckFits(record);
+        _writer.WriteRecord(record);
+    }
+
+    private void MoveToClusters(FileRecord record, int index, long length)
+    {
+        AttributeRecord data = record.Attributes[index];
+        byte[] value = data.Value;
+        long clusters = (length + ClusterSize - 1) / ClusterSize;
+        List<DataRun> runs = VolumeWriter.MergeRuns(_writer.AllocateRuns(0, clusters, HintFor(record.RecordNumber)));
+        _writer.WriteThroughRuns(runs, 0, value);
+        record.Attributes[index] = AttributeRecord.CreateNonResident(data.Type, data.Name, data.Id, 0, runs, clusters * ClusterSize, length, value.Length);
         CheckFits(record);
         _writer.WriteRecord(record);
     }

@@ -22,7 +22,8 @@ internal sealed class VolumeWriter
     // Records 0-15 are system files, 16-23 are kept for $MFT's own extension records; files start at 24.
     private const long FirstUserRecord = 24;
 
-    // $MFT grows by this many records at a time (Windows grows it in larger steps; any multiple of a cluster works).
+    // $MFT grows by at least this many records, or by a quarter of its size when that is more: growing in
+    // proportion keeps its runlist short (it must fit record 0) however many files are added.
     private const int MftGrowthRecords = 256;
 
     private readonly VolumeReader _reader;
@@ -412,7 +413,7 @@ internal sealed class VolumeWriter
     }
 
     /// <summary>
-    /// Adds <see cref="MftGrowthRecords"/> records to $MFT: clusters after its last run, the new records formatted as
+    /// Adds <see cref="MftGrowthRecords"/> records (or a quarter of $MFT, if more) to $MFT: clusters after its last run, the new records formatted as
     /// unused, $DATA and $BITMAP in record 0 enlarged. $MFT must keep its $DATA in record 0 (an attribute list for
     /// $MFT itself is not edited).
     /// </summary>
@@ -425,7 +426,11 @@ internal sealed class VolumeWriter
             throw new UnsupportedFormatException("$MFT is full and spread over extension records; growing it is not supported. Free some files or defragment in Windows.", FilePath);
         }
         AttributeRecord data = record0.Attributes[dataIndex];
-        long bytes = (long)MftGrowthRecords * RecordSize;
+        long bytes = Math.Max(MftGrowthRecords, _mft.RecordCount / 4) * (long)RecordSize;
+        if (bytes > (long)MftGrowthRecords * RecordSize && _clusters.CountFree() * ClusterSize < 2 * bytes)
+        {
+            bytes = (long)MftGrowthRecords * RecordSize; // a nearly full volume: grow by the minimum only
+        }
         long clusters = (bytes + ClusterSize - 1) / ClusterSize;
         bytes = clusters * ClusterSize;
         long lastLcn = data.Runs.Count > 0 ? data.Runs[data.Runs.Count - 1].Lcn + data.Runs[data.Runs.Count - 1].Length : 0;
