@@ -40,7 +40,14 @@ public sealed partial class WindowsInstallation : IDisposable
     /// has no partition table) whose <c>\Windows\System32\config\SYSTEM</c> exists. Several are all reported; the caller
     /// chooses, nothing is guessed. Volumes that are not NTFS are skipped.
     /// </summary>
-    public static IReadOnlyList<WindowsInstallation> Find(VirtualDisk disk)
+    public static IReadOnlyList<WindowsInstallation> Find(VirtualDisk disk) => Find(disk, writable: false);
+
+    /// <summary>
+    /// Like <see cref="Find(VirtualDisk)"/>; with <paramref name="writable"/> the NTFS volumes are opened for writing
+    /// (the disk must be open read-write), which first refuses volumes that are dirty, uncleanly shut down or
+    /// hibernated (<see cref="UnsafeToWriteException"/>).
+    /// </summary>
+    public static IReadOnlyList<WindowsInstallation> Find(VirtualDisk disk, bool writable)
     {
         if (disk is null)
         {
@@ -50,14 +57,14 @@ public sealed partial class WindowsInstallation : IDisposable
         PartitionTable? table = PartitionTable.Read(disk);
         if (table is null)
         {
-            TryAdd(found, null, disk.Content, leaveOpen: true);
+            TryAdd(found, null, disk.Content, leaveOpen: true, writable);
             return found;
         }
         try
         {
             foreach (PartitionInfo partition in table.Partitions)
             {
-                TryAdd(found, partition.Index, table.Open(partition), leaveOpen: false);
+                TryAdd(found, partition.Index, table.Open(partition), leaveOpen: false, writable);
             }
         }
         catch
@@ -72,7 +79,7 @@ public sealed partial class WindowsInstallation : IDisposable
         return found;
     }
 
-    private static void TryAdd(List<WindowsInstallation> found, int? index, SparseStream stream, bool leaveOpen)
+    private static void TryAdd(List<WindowsInstallation> found, int? index, SparseStream stream, bool leaveOpen, bool writable)
     {
         DetectedFileSystem? fs = FileSystemProbe.Detect(stream);
         if (fs is null || fs.Name != "NTFS")
@@ -86,7 +93,14 @@ public sealed partial class WindowsInstallation : IDisposable
         NtfsVolume volume;
         try
         {
-            volume = NtfsVolume.Open(stream, new NtfsOpenOptions { LeaveOpen = leaveOpen });
+            // Only a volume holding Windows is opened for writing (which checks it is safe to write); others stay read-only.
+            volume = NtfsVolume.Open(stream, new NtfsOpenOptions { LeaveOpen = writable || leaveOpen });
+            if (writable)
+            {
+                bool holdsWindows = volume.TryGetEntry(ConfigFolder + @"\SYSTEM") is { IsDirectory: false };
+                volume.Dispose();
+                volume = NtfsVolume.Open(stream, new NtfsOpenOptions { LeaveOpen = leaveOpen, Writable = holdsWindows });
+            }
         }
         catch
         {
@@ -111,6 +125,57 @@ public sealed partial class WindowsInstallation : IDisposable
     /// </summary>
     public RegistryHive OpenSystemHive() =>
         OpenHive("SYSTEM") ?? throw new FileNotFoundException("The SYSTEM hive has disappeared from the volume.", ConfigFolder + @"\SYSTEM");
+
+    /// <summary>
+    /// Edits the SYSTEM hive in place on a writable installation: the hive (recovered in memory from its logs when
+    /// dirty) is changed by <paramref name="edit"/>, saved clean, written back over the file, its non-empty logs
+    /// emptied (their records are in the saved hive now, and a clean hive never replays them), and the volume flushed.
+    /// </summary>
+    public void UpdateSystemHive(Action<RegistryHive> edit)
+    {
+        if (edit is null)
+        {
+            throw new ArgumentNullException(nameof(edit));
+        }
+        string path = ConfigFolder + @"\SYSTEM";
+        var buffer = new MemoryStream();
+        using (Stream file = Volume.OpenFile(path))
+        {
+            file.CopyTo(buffer);
+        }
+        var options = new RegistryOpenOptions { Writable = true };
+        var logs = new List<(string Path, Stream Stream)>();
+        try
+        {
+            foreach (string suffix in LogSuffixes)
+            {
+                if (Volume.TryGetEntry(path + suffix) is { IsDirectory: false, Size: > 0 })
+                {
+                    Stream s = Volume.OpenFile(path + suffix);
+                    logs.Add((path + suffix, s));
+                    options.LogStreams.Add(s);
+                }
+            }
+            buffer.Position = 0;
+            using RegistryHive hive = RegistryHive.Open(buffer, options);
+            edit(hive);
+            hive.Save();
+        }
+        finally
+        {
+            foreach ((_, Stream s) in logs)
+            {
+                s.Dispose();
+            }
+        }
+        buffer.Position = 0;
+        Volume.WriteFile(path, buffer);
+        foreach ((string log, _) in logs)
+        {
+            Volume.WriteFile(log, Array.Empty<byte>());
+        }
+        Volume.Flush();
+    }
 
     /// <summary>Opens the SOFTWARE hive read-only (recovered in memory like SYSTEM), or null when the image has none.</summary>
     public RegistryHive? OpenSoftwareHive() => OpenHive("SOFTWARE");

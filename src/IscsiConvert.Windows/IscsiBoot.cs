@@ -1,0 +1,190 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using IscsiConvert.Drivers;
+using IscsiConvert.Ntfs;
+using IscsiConvert.Registry;
+
+namespace IscsiConvert.Windows;
+
+/// <summary>
+/// Makes a Windows installation start its boot NIC's driver as a boot driver, so that it can boot from an iSCSI disk.
+/// This first slice covers what the image already holds for Windows XP–7 (no DriverDatabase in SYSTEM): the driver
+/// that serves the adapter is found by matching its hardware ID against the image's INFs the way Plug and Play ranks
+/// them; the Critical Device Database gets an entry for every form of the ID (most to least specific) with the INF's
+/// class GUID and the driver's service; the service is made boot-start. Installing a driver the image lacks, and the
+/// Windows 8+ DriverDatabase staging, are not done yet: they are refused with a clear message.
+/// <code>
+/// IscsiBootPlan plan = IscsiBoot.For(installation).WithBootAdapter(@"PCI\VEN_8086&amp;DEV_100E&amp;SUBSYS_001E8086").Plan();
+/// IscsiBoot.For(writableInstallation).WithBootAdapter(...).Apply();   // writes SYSTEM and flushes the volume
+/// </code>
+/// </summary>
+public sealed class IscsiBoot
+{
+    private readonly WindowsInstallation _installation;
+    private readonly List<string> _adapters = new();
+    private TargetOs? _target;
+
+    private IscsiBoot(WindowsInstallation installation)
+    {
+        _installation = installation;
+    }
+
+    /// <summary>Starts describing the change for one installation (from <see cref="WindowsInstallation.Find(Storage.VirtualDisk, bool)"/>).</summary>
+    public static IscsiBoot For(WindowsInstallation installation) =>
+        new(installation ?? throw new ArgumentNullException(nameof(installation)));
+
+    /// <summary>The boot NIC's device ID, e.g. <c>PCI\VEN_8086&amp;DEV_100E&amp;SUBSYS_001E8086&amp;REV_02</c> (repeatable).</summary>
+    public IscsiBoot WithBootAdapter(string deviceId)
+    {
+        if (string.IsNullOrWhiteSpace(deviceId))
+        {
+            throw new ArgumentException("A device ID is needed, e.g. PCI\\VEN_8086&DEV_100E.", nameof(deviceId));
+        }
+        _adapters.Add(deviceId.Trim());
+        return this;
+    }
+
+    /// <summary>The Windows version to match INFs for, when the image cannot tell (no SOFTWARE hive).</summary>
+    public IscsiBoot ForTarget(TargetOs target)
+    {
+        _target = target ?? throw new ArgumentNullException(nameof(target));
+        return this;
+    }
+
+    /// <summary>Works out every change without writing anything.</summary>
+    /// <exception cref="NotSupportedException">What is needed is not in this slice (see the class summary).</exception>
+    public IscsiBootPlan Plan()
+    {
+        if (_adapters.Count == 0)
+        {
+            throw new InvalidOperationException("Name the boot adapter with WithBootAdapter first.");
+        }
+        WindowsSystemConfig config = _installation.ReadConfiguration();
+        if (config.HasDriverDatabase)
+        {
+            throw new NotSupportedException(
+                "This SYSTEM hive has a DriverDatabase (Windows 8 or later): there is no Critical Device Database to fill, and staging the driver in the DriverDatabase is not implemented yet.");
+        }
+        TargetOs target = _target ?? config.GetTargetOs()
+            ?? throw new InvalidOperationException("The image does not say which Windows it is (no SOFTWARE hive or architecture); pass ForTarget(...).");
+        string controlSet = config.CurrentControlSet;
+        var changes = new List<RegistryChange>();
+        var drivers = new List<string>();
+        using RegistryHive system = _installation.OpenSystemHive();
+        foreach (string adapter in _adapters)
+        {
+            DriverMatchReport match = _installation.MatchDriver(adapter, null, target);
+            DriverCandidate best = match.Best ?? throw new NotSupportedException(
+                $"No INF in the image serves {adapter} for {target}; installing a driver the image lacks is not implemented yet.");
+            string service = best.Service ?? throw new NotSupportedException($"{best.InfPath} installs no function driver service for {adapter}.");
+            string classGuid = best.Source.Inf?.Version.ClassGuid ?? throw new NotSupportedException($"{best.InfPath} names no ClassGuid.");
+            string servicePath = $@"{controlSet}\Services\{service}";
+            RegistryKey? serviceKey = system.OpenKey(servicePath) ?? throw new NotSupportedException(
+                $"The image has no service {service} (from {best.InfPath}); installing the driver is not implemented yet.");
+            drivers.Add($"{adapter}: {best.InfPath} [{best.InstallSection}] service {service}");
+            foreach (string id in CriticalDeviceIds(adapter))
+            {
+                string key = $@"{controlSet}\Control\CriticalDeviceDatabase\{id}";
+                RegistryKey? existing = system.OpenKey(key);
+                changes.Add(Change(existing, key, "ClassGUID", RegistryValueType.String, classGuid));
+                changes.Add(Change(existing, key, "Service", RegistryValueType.String, service));
+            }
+            changes.Add(Change(serviceKey, servicePath, "Start", RegistryValueType.DWord, "0"));
+        }
+        return new IscsiBootPlan(_installation, controlSet, target, drivers, changes.Where(c => c.IsChange).Distinct().ToList());
+    }
+
+    /// <summary>Plans, then writes the SYSTEM hive back to the volume and flushes it. The installation must have been
+    /// opened writable; nothing is written when planning fails.</summary>
+    public IscsiBootPlan Apply()
+    {
+        if (!_installation.Volume.IsWritable)
+        {
+            throw new InvalidOperationException("Open the image writable (WindowsInstallation.Find(disk, writable: true)) to apply changes.");
+        }
+        IscsiBootPlan plan = Plan();
+        _installation.UpdateSystemHive(hive =>
+        {
+            foreach (RegistryChange c in plan.Changes)
+            {
+                RegistryKey key = hive.Root.CreateSubkey(c.Key);
+                byte[] data = c.Type == RegistryValueType.DWord ? RegistryValue.EncodeDWord(uint.Parse(c.NewValue, System.Globalization.CultureInfo.InvariantCulture)) : RegistryValue.EncodeString(c.NewValue);
+                key.SetValue(c.ValueName, c.Type, data);
+            }
+        });
+        return plan;
+    }
+
+    /// <summary>
+    /// The CDDB key names for a device ID, most specific first: the ID itself, then without REV_, then without SUBSYS_
+    /// (PCI\VEN_8086&amp;DEV_100E&amp;SUBSYS_001E8086&amp;REV_02 → pci#ven_8086&amp;dev_100e&amp;subsys_001e8086&amp;rev_02,
+    /// pci#ven_8086&amp;dev_100e&amp;subsys_001e8086, pci#ven_8086&amp;dev_100e): lower case, "\" as "#".
+    /// </summary>
+    public static IReadOnlyList<string> CriticalDeviceIds(string deviceId)
+    {
+        string id = deviceId.Trim().ToLowerInvariant().Replace('\\', '#');
+        var result = new List<string> { id };
+        string[] parts = id.Split('&');
+        List<string> kept = parts.ToList();
+        int rev = kept.FindIndex(p => p.StartsWith("rev_", StringComparison.Ordinal));
+        if (rev >= 0)
+        {
+            kept.RemoveAt(rev);
+            result.Add(string.Join("&", kept));
+        }
+        int subsys = kept.FindIndex(p => p.StartsWith("subsys_", StringComparison.Ordinal));
+        if (subsys >= 0)
+        {
+            kept.RemoveAt(subsys);
+            result.Add(string.Join("&", kept));
+        }
+        return result.Distinct().ToList();
+    }
+
+    private static RegistryChange Change(RegistryKey? key, string path, string name, RegistryValueType type, string value)
+    {
+        RegistryValue? old = key?.GetValue(name);
+        string? before = old is null ? null : old.Type == RegistryValueType.DWord ? old.AsDWord().ToString(System.Globalization.CultureInfo.InvariantCulture) : old.AsString();
+        return new RegistryChange(path, name, type, before, value);
+    }
+}
+
+/// <summary>One registry value the plan sets: key (under the SYSTEM root), value, its old and new data.</summary>
+public sealed record RegistryChange(string Key, string ValueName, RegistryValueType Type, string? OldValue, string NewValue)
+{
+    /// <summary>False when the value already holds the new data (nothing to do).</summary>
+    public bool IsChange => !string.Equals(OldValue, NewValue, StringComparison.OrdinalIgnoreCase);
+
+    /// <inheritdoc/>
+    public override string ToString() => $@"SYSTEM\{Key}\{ValueName} = {NewValue}{(OldValue is null ? " (new)" : $" (was {OldValue})")}";
+}
+
+/// <summary>What <see cref="IscsiBoot"/> changes (or changed) in an installation.</summary>
+public sealed class IscsiBootPlan
+{
+    internal IscsiBootPlan(WindowsInstallation installation, string controlSet, TargetOs target, IReadOnlyList<string> drivers, IReadOnlyList<RegistryChange> changes)
+    {
+        PartitionIndex = installation.PartitionIndex;
+        ControlSet = controlSet;
+        Target = target;
+        Drivers = drivers;
+        Changes = changes;
+    }
+
+    /// <summary>The partition of the installation (null for a bare volume).</summary>
+    public int? PartitionIndex { get; }
+
+    /// <summary>The control set edited (Select\Current).</summary>
+    public string ControlSet { get; }
+
+    /// <summary>The Windows version the INFs were matched for.</summary>
+    public TargetOs Target { get; }
+
+    /// <summary>For each adapter, the INF, install section and service chosen.</summary>
+    public IReadOnlyList<string> Drivers { get; }
+
+    /// <summary>The registry values set, in order (values that already held the data are left out).</summary>
+    public IReadOnlyList<RegistryChange> Changes { get; }
+}
