@@ -55,6 +55,7 @@ internal static class CliApp
         root.Subcommands.Add(FsCommands.Build(console));
         root.Subcommands.Add(InspectCommand.Build(console));
         root.Subcommands.Add(MatchCommand.Build(console));
+        root.Subcommands.Add(PrepareCommand.Build(console));
         root.Subcommands.Add(DemoCommand.Build(console));
         return root;
     }

@@ -79,7 +79,9 @@ public sealed class IscsiBoot
             DriverCandidate best = match.Best ?? throw new NotSupportedException(
                 $"No INF in the image serves {adapter} for {target}; installing a driver the image lacks is not implemented yet.");
             string service = best.Service ?? throw new NotSupportedException($"{best.InfPath} installs no function driver service for {adapter}.");
-            string classGuid = best.Source.Inf?.Version.ClassGuid ?? throw new NotSupportedException($"{best.InfPath} names no ClassGuid.");
+            string classGuid = best.Source.Inf?.Version.ClassGuid is { } g && Guid.TryParse(g, out Guid parsed)
+                ? parsed.ToString("B").ToUpperInvariant() // as Windows writes it in the CDDB
+                : throw new NotSupportedException($"{best.InfPath} names no valid ClassGuid.");
             string servicePath = $@"{controlSet}\Services\{service}";
             RegistryKey? serviceKey = system.OpenKey(servicePath) ?? throw new NotSupportedException(
                 $"The image has no service {service} (from {best.InfPath}); installing the driver is not implemented yet.");

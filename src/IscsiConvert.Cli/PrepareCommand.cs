@@ -1,0 +1,97 @@
+using System;
+using System.Collections.Generic;
+using System.CommandLine;
+using System.Linq;
+using IscsiConvert.Drivers;
+using IscsiConvert.Storage;
+using IscsiConvert.Windows;
+
+namespace IscsiConvert.Cli;
+
+/// <summary>`iscsi-convert prepare IMAGE --nic ID`: make the Windows on an image start its boot NIC's driver at boot.</summary>
+internal static class PrepareCommand
+{
+    public static Command Build(CliConsole console)
+    {
+        var image = new Argument<string>("IMAGE") { Description = "The disk image (raw, VHD, VHDX, VMDK, QCOW2)." };
+        var nic = new Option<string[]>("--nic")
+        {
+            Description = @"The boot NIC's device ID, e.g. PCI\VEN_8086&DEV_100E&SUBSYS_001E8086&REV_02 (repeatable).",
+            Required = true,
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var partition = new Option<int?>("--partition", "-p") { Description = "The Windows partition, when the image holds several installations." };
+        var os = new Option<string?>("--os") { Description = "The Windows version to match INFs for (win7-x86, win7-x64, …) when the image has no SOFTWARE hive." };
+        var dryRun = new Option<bool>("--dry-run", "-n") { Description = "Print what would change and write nothing." };
+        var command = new Command("prepare",
+            "Make a Windows image bootable from iSCSI: the boot NIC's driver (found among the image's INFs, ranked as Plug and Play ranks them) " +
+            "gets Critical Device Database entries and boot start. This version covers Windows XP–7 with a driver the image already has; " +
+            "Windows 8 and later (DriverDatabase staging) and installing new drivers are refused with a clear message.")
+        { image, nic, partition, os, dryRun };
+        command.SetAction(parse =>
+        {
+            bool write = !parse.GetValue(dryRun);
+            using VirtualDisk disk = DiskImage.Open(parse.GetValue(image)!, write ? DiskAccess.ReadWrite : DiskAccess.ReadOnly);
+            IReadOnlyList<WindowsInstallation> found = WindowsInstallation.Find(disk, writable: write);
+            try
+            {
+                WindowsInstallation w = Choose(found, parse.GetValue(partition));
+                IscsiBoot boot = IscsiBoot.For(w);
+                foreach (string id in parse.GetValue(nic)!)
+                {
+                    boot.WithBootAdapter(id);
+                }
+                if (parse.GetValue(os) is { } name)
+                {
+                    boot.ForTarget(TargetOs.Parse(name));
+                }
+                IscsiBootPlan plan = write ? boot.Apply() : boot.Plan();
+                console.Output.WriteLine($"Windows on {(plan.PartitionIndex is { } p ? "partition " + p : "the bare volume")}, {plan.ControlSet}, target {plan.Target}:");
+                foreach (string d in plan.Drivers)
+                {
+                    console.Output.WriteLine("  driver  " + d);
+                }
+                foreach (RegistryChange c in plan.Changes)
+                {
+                    console.Output.WriteLine((write ? "  set     " : "  would set ") + c);
+                }
+                if (plan.Changes.Count == 0)
+                {
+                    console.Output.WriteLine("  nothing to change: the image is already prepared.");
+                }
+                console.Output.WriteLine(write ? $"{plan.Changes.Count} value(s) written." : "dry run: nothing was written.");
+            }
+            finally
+            {
+                foreach (WindowsInstallation w in found)
+                {
+                    w.Dispose();
+                }
+            }
+            if (write)
+            {
+                disk.Flush();
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static WindowsInstallation Choose(IReadOnlyList<WindowsInstallation> found, int? partition)
+    {
+        if (partition is { } n)
+        {
+            return found.FirstOrDefault(w => w.PartitionIndex == n)
+                ?? throw new ArgumentException($"Partition {n} holds no Windows installation. Installations: {Describe(found)}.");
+        }
+        return found.Count switch
+        {
+            1 => found[0],
+            0 => throw new ArgumentException("The image holds no Windows installation (no NTFS volume with \\Windows\\System32\\config\\SYSTEM)."),
+            _ => throw new ArgumentException($"The image holds {found.Count} Windows installations ({Describe(found)}); choose one with --partition N."),
+        };
+    }
+
+    private static string Describe(IReadOnlyList<WindowsInstallation> found) =>
+        found.Count == 0 ? "none" : string.Join(", ", found.Select(w => w.PartitionIndex is { } p ? "partition " + p : "bare volume"));
+}

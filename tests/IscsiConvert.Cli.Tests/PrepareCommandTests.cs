@@ -1,0 +1,71 @@
+using System;
+using System.IO;
+using System.Security.Cryptography;
+using IscsiConvert.Tests;
+using Xunit;
+
+namespace IscsiConvert.Cli.Tests;
+
+/// <summary>`iscsi-convert prepare` on the Windows 7 image of <see cref="MatchImages"/> (real SYSTEM hive, e1000 INF
+/// fixtures): dry run writes nothing; the real run's changes are read back with hivexget; a second run changes nothing.</summary>
+public sealed class PrepareCommandTests : IClassFixture<MatchImages>
+{
+    private const string Nic = @"PCI\VEN_8086&DEV_100E&SUBSYS_001E8086&REV_02";
+    private readonly MatchImages _images;
+
+    public PrepareCommandTests(MatchImages images)
+    {
+        _images = images;
+    }
+
+    [Fact]
+    public void Prepare_writes_cddb_and_boot_start_and_a_second_run_finds_nothing_to_do()
+    {
+        string image = _images.Tmp.File("prepare-win7.raw");
+        File.Copy(_images.Win7, image);
+        string before = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image)));
+
+        var (code, stdout, stderr) = CliRunner.Run("prepare", image, "--nic", Nic, "--dry-run");
+        Assert.True(code == 0, stderr);
+        Assert.Contains(@"would set SYSTEM\ControlSet001\Services\E1G60\Start = 0 (was 3)", stdout, StringComparison.Ordinal);
+        Assert.Contains("dry run: nothing was written", stdout, StringComparison.Ordinal);
+        Assert.Equal(before, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image))));
+
+        (code, stdout, stderr) = CliRunner.Run("prepare", image, "--nic", Nic);
+        Assert.True(code == 0, stderr);
+        Assert.Contains(@"set     SYSTEM\ControlSet001\Control\CriticalDeviceDatabase\pci#ven_8086&dev_100e\Service = E1G60 (new)", stdout, StringComparison.Ordinal);
+
+        string hive = _images.Tmp.File("prepare-SYSTEM");
+        Oracle.Require("ntfscat");
+        Oracle.RunChecked("sh", "-c", $"ntfscat '{image}' /Windows/System32/config/SYSTEM > '{hive}'");
+        Assert.Equal("0", Oracle.RunChecked("hivexget", hive, @"ControlSet001\services\E1G60", "Start").Trim());
+        Assert.Equal("E1G60", Oracle.RunChecked("hivexget", hive, @"ControlSet001\Control\CriticalDeviceDatabase\pci#ven_8086&dev_100e&subsys_001e8086&rev_02", "Service").Trim());
+        Assert.Equal("{4D36E972-E325-11CE-BFC1-08002BE10318}", Oracle.RunChecked("hivexget", hive, @"ControlSet001\Control\CriticalDeviceDatabase\pci#ven_8086&dev_100e", "ClassGUID").Trim());
+        ToolResult fix = Oracle.Run("ntfsfix", "-n", image);
+        Assert.True(fix.ExitCode == 0, fix.StdOut + fix.StdErr);
+
+        (code, stdout, stderr) = CliRunner.Run("prepare", image, "--nic", Nic);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("nothing to change", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Windows_10_is_refused_with_a_clear_message_and_nothing_written()
+    {
+        string image = _images.Tmp.File("prepare-win10.raw");
+        File.Copy(_images.Win10, image);
+        string before = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image)));
+        var (code, _, stderr) = CliRunner.Run("prepare", image, "--nic", @"PCI\VEN_1AF4&DEV_1000");
+        Assert.Equal(1, code);
+        Assert.Contains("DriverDatabase", stderr, StringComparison.Ordinal);
+        Assert.Equal(before, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image))));
+    }
+
+    [Fact]
+    public void Missing_nic_is_a_usage_error()
+    {
+        var (code, _, stderr) = CliRunner.Run("prepare", "whatever.raw");
+        Assert.Equal(2, code);
+        Assert.Contains("--nic", stderr, StringComparison.Ordinal);
+    }
+}
