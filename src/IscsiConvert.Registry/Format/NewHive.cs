@@ -42,8 +42,8 @@ internal static class NewHive
         HiveBin.WriteHeader(bins, 0, HiveBin.Alignment);
         BinaryPrimitives.WriteInt64LittleEndian(bins.Slice(HiveBin.TimestampOffset), fileTime);
 
-        // The root key node. Its parent field points nowhere: Windows stores there the cell of the mount point in the
-        // in-memory master hive, which means nothing in a file (readers never follow the root's parent).
+        // The root key node. Its parent field points nowhere: the roots of Windows' own hive files hold values there
+        // that are not the start of any cell in the file (SYSTEM 0x278, SAM 0x4F8), so readers never follow it.
         BinaryPrimitives.WriteInt32LittleEndian(bins.Slice(nk), -nkSize);
         Span<byte> c = bins.Slice(nk + 4, nkSize - 4);
         BinaryPrimitives.WriteUInt16LittleEndian(c.Slice(KeyNode.SignatureOffset), KeyNode.Signature);
