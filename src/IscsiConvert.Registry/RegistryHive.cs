@@ -121,6 +121,89 @@ public sealed class RegistryHive : IDisposable
         return Load(bytes, null, stream, options, logs, new List<string>());
     }
 
+    /// <summary>
+    /// Creates a new, empty hive file (a root key and its security cell) and opens it writable. Fails with an
+    /// <see cref="IOException"/> when <paramref name="path"/> exists. The file is written beside and then renamed into
+    /// place, so no half-written hive is ever visible under <paramref name="path"/>.
+    /// </summary>
+    public static RegistryHive Create(string path, RegistryCreateOptions? options)
+    {
+        if (path is null)
+        {
+            throw new ArgumentNullException(nameof(path));
+        }
+        options ??= new RegistryCreateOptions();
+        string full = System.IO.Path.GetFullPath(path);
+        if (File.Exists(full) || Directory.Exists(full))
+        {
+            throw new IOException($"'{full}' exists already; a new hive is never written over an existing file.");
+        }
+        byte[] bytes = NewHiveBytes(options, options.FileName ?? System.IO.Path.GetFileName(full));
+        string temp = full + ".creating";
+        try
+        {
+            using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                fs.Write(bytes, 0, bytes.Length);
+                fs.Flush(flushToDisk: true);
+            }
+            // A move without overwrite fails if someone created the file meanwhile: the existing file stays untouched.
+            File.Move(temp, full);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+        RegistryHive hive = Load(bytes, full, null, OpenOptionsFor(options), new List<TransactionLog>(), new List<string>());
+        hive._fileStamp = FileStamp.Of(bytes);
+        hive._logger.LogInformation("Created hive {Path} (root \"{Root}\")", full, options.RootName);
+        return hive;
+    }
+
+    /// <summary>
+    /// Writes a new, empty hive to <paramref name="stream"/> (from offset 0; the stream is cut to the hive's length)
+    /// and opens it writable: <see cref="Save"/> writes the changes back to the stream.
+    /// </summary>
+    public static RegistryHive Create(Stream stream, RegistryCreateOptions? options)
+    {
+        if (stream is null)
+        {
+            throw new ArgumentNullException(nameof(stream));
+        }
+        if (!stream.CanWrite || !stream.CanSeek)
+        {
+            throw new ArgumentException("Creating a hive needs a writable, seekable stream.", nameof(stream));
+        }
+        options ??= new RegistryCreateOptions();
+        byte[] bytes = NewHiveBytes(options, options.FileName ?? string.Empty);
+        stream.SetLength(bytes.Length);
+        stream.WriteAt(0, bytes);
+        stream.Flush();
+        RegistryHive hive = Load(bytes, null, stream, OpenOptionsFor(options), new List<TransactionLog>(), new List<string>());
+        hive._logger.LogInformation("Created hive in a stream (root \"{Root}\")", options.RootName);
+        return hive;
+    }
+
+    private static byte[] NewHiveBytes(RegistryCreateOptions options, string fileName)
+    {
+        string root = options.RootName ?? throw new ArgumentException("RootName must be set.", nameof(options));
+        if (root.Length == 0 || root.Length > NameRules.MaxNameChars || root.IndexOf('\\') >= 0)
+        {
+            throw new ArgumentException($"'{root}' is not a valid root key name (1 to 255 characters, no backslash).", nameof(options));
+        }
+        long now = options.TimeProvider.GetUtcNow().UtcDateTime.ToFileTimeUtc();
+        return NewHive.Build(root, fileName, now);
+    }
+
+    private static RegistryOpenOptions OpenOptionsFor(RegistryCreateOptions options) => new()
+    {
+        Writable = true,
+        RecoverFromLogs = false,
+        TimeProvider = options.TimeProvider,
+        Logger = options.Logger,
+    };
+
     private static string? FindBeside(string hivePath, string suffix)
     {
         string dir = System.IO.Path.GetDirectoryName(hivePath)!;

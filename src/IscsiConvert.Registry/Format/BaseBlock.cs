@@ -24,6 +24,8 @@ internal sealed class BaseBlock
     public const int RootCellOffset = 36;
     public const int HiveBinsDataSizeOffset = 40;
     public const int ClusteringFactorOffset = 44;
+    public const int FileNameOffset = 48;
+    public const int FileNameLength = 64;
     public const int ChecksumOffset = 508;
 
     public const uint Signature = 0x66676572; // "regf" little-endian
@@ -79,6 +81,33 @@ internal sealed class BaseBlock
     {
         get => BinaryPrimitives.ReadUInt32LittleEndian(_bytes.AsSpan(HiveBinsDataSizeOffset));
         set => BinaryPrimitives.WriteUInt32LittleEndian(_bytes.AsSpan(HiveBinsDataSizeOffset), value);
+    }
+
+    /// <summary>
+    /// The file name kept for debugging (UTF-16LE, 64 bytes). A longer name keeps its last 31 characters, as Windows
+    /// keeps the end of the path; the field always ends with a zero character.
+    /// </summary>
+    public string FileName
+    {
+        get
+        {
+            string s = System.Text.Encoding.Unicode.GetString(_bytes, FileNameOffset, FileNameLength);
+            int nul = s.IndexOf('\0');
+            return nul < 0 ? s : s.Substring(0, nul);
+        }
+
+        set
+        {
+            const int maxChars = (FileNameLength / 2) - 1;
+            string v = value.Length > maxChars ? value.Substring(value.Length - maxChars) : value;
+            if (v.Length > 0 && char.IsLowSurrogate(v[0]))
+            {
+                v = v.Substring(1); // never keep half of a character
+            }
+            Span<byte> area = _bytes.AsSpan(FileNameOffset, FileNameLength);
+            area.Clear();
+            System.Text.Encoding.Unicode.GetBytes(v).CopyTo(area);
+        }
     }
 
     public uint StoredChecksum => BinaryPrimitives.ReadUInt32LittleEndian(_bytes.AsSpan(ChecksumOffset));
