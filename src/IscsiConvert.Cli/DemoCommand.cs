@@ -1,10 +1,13 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
+using System.Linq;
 using System.IO;
 using System.Security.Cryptography;
 using IscsiConvert.Ntfs;
 using IscsiConvert.Storage;
 using IscsiConvert.Storage.Partitions;
+using IscsiConvert.Windows;
 
 namespace IscsiConvert.Cli;
 
@@ -13,9 +16,10 @@ namespace IscsiConvert.Cli;
 /// printing each step and what it changed. It needs nothing but the tool itself, so it works on a fresh machine.
 /// </summary>
 /// <remarks>
-/// The demo grows with the engine: today it shows the storage layer (VHDX with a GPT laid out like a Windows disk,
-/// its Windows partition formatted as NTFS, a differencing child, conversion to every format, each copy verified). Driver injection joins it when the NTFS
-/// and Windows layers land.
+/// The demo grows with the engine: a VHDX with a GPT laid out like a Windows disk, its Windows partition formatted as
+/// NTFS and given a small Windows-7-like system (<see cref="DemoWindows"/>), made iSCSI-bootable by the engine (CDDB
+/// entries and boot start for the e1000 NIC), then a differencing child and conversion to every format, each copy
+/// verified.
 /// </remarks>
 internal static class DemoCommand
 {
@@ -70,19 +74,50 @@ internal static class DemoCommand
                     HiddenSectors = windows.FirstSector,
                 });
                 o.WriteLine($"   + GPT with {table.Partitions.Count} partitions; partition {windows.Index} formatted as NTFS (iscsi-convert disk format): {ntfs.ClusterSize}-byte clusters, label \"{ntfs.Label}\"");
+                using (NtfsVolume ntfsVolume = NtfsVolume.Open(volume, new NtfsOpenOptions { Writable = true, LeaveOpen = true }))
+                {
+                    DemoWindows.Install(ntfsVolume);
+                }
+                o.WriteLine(@"   + a small Windows-7-like system written into it (iscsi-convert fs put): \Windows\System32\config\SYSTEM and SOFTWARE");
+                o.WriteLine(@"     (new hives), \Windows\INF\net1000.inf (a sample inbox-style e1000 INF), \Windows\System32\drivers\e1g6064.sys");
             }
             disk.Flush();
         }
 
         o.WriteLine();
-        o.WriteLine("2. Inspecting it (iscsi-convert disk info):");
+        o.WriteLine($"2. Making it iSCSI-bootable for the boot NIC {DemoWindows.BootNic} (iscsi-convert prepare --nic ...)");
+        using (VirtualDisk disk = DiskImage.Open(basePath, DiskAccess.ReadWrite))
+        {
+            IReadOnlyList<WindowsInstallation> found = WindowsInstallation.Find(disk, writable: true);
+            using WindowsInstallation w = found.Single();
+            IscsiBootPlan plan = IscsiBoot.For(w).WithBootAdapter(DemoWindows.BootNic).Apply();
+            foreach (string driver in plan.Drivers)
+            {
+                o.WriteLine("   driver  " + driver);
+            }
+            foreach (RegistryChange change in plan.Changes)
+            {
+                o.WriteLine("   set     " + change);
+            }
+            disk.Flush();
+        }
+        using (VirtualDisk disk = DiskImage.Open(basePath))
+        {
+            using WindowsInstallation w = WindowsInstallation.Find(disk).Single();
+            WindowsSystemConfig config = w.ReadConfiguration();
+            WindowsService e1g = config.Services.Single(s => s.Name == "E1G60");
+            o.WriteLine($"   read back (iscsi-convert inspect): service E1G60 start {e1g.Start} (0 = boot), {config.CriticalDevices.Count} CDDB entries, volume clean: {(w.Volume.Verify().Count == 0 ? "yes" : "NO")}");
+        }
+
+        o.WriteLine();
+        o.WriteLine("3. Inspecting the disk (iscsi-convert disk info):");
         using (VirtualDisk disk = DiskImage.Open(basePath))
         {
             DiskInfoReport.From(disk).WriteText(o);
         }
 
         o.WriteLine();
-        o.WriteLine("3. Creating a differencing child and writing to it (the base stays untouched)");
+        o.WriteLine("4. Creating a differencing child and writing to it (the base stays untouched)");
         string baseHash = Sha256Of(basePath);
         using (VirtualDisk child = DiskImage.Create(childPath, new DiskCreateOptions { Format = DiskFormat.Vhdx, ParentPath = basePath }))
         {
@@ -96,7 +131,7 @@ internal static class DemoCommand
         o.WriteLine($"   base unchanged: {(Sha256Of(basePath) == baseHash ? "yes" : "NO")}");
 
         o.WriteLine();
-        o.WriteLine("4. Converting the child (parent merged in) to every format, and checking each copy reads the same");
+        o.WriteLine("5. Converting the child (parent merged in) to every format, and checking each copy reads the same");
         using (VirtualDisk child = DiskImage.Open(childPath))
         {
             string expected = ContentHash(child, child.Capacity);
@@ -115,7 +150,7 @@ internal static class DemoCommand
         o.WriteLine(keep
             ? $"Done. The sample files are in {dir}."
             : "Done. The sample files were made in a temporary folder and removed; add --output-dir DIR to keep them.");
-        o.WriteLine("Next in the engine: NTFS, registry and driver injection into this disk's Windows volume.");
+        o.WriteLine("Next in the engine: installing a driver package the image lacks, and Windows 8+ DriverDatabase staging.");
     }
 
     private static string Sha256Of(string path)

@@ -16,6 +16,8 @@ public class DemoCliTests
         Assert.Contains("base unchanged: yes", result.StdOut, System.StringComparison.Ordinal);
         Assert.DoesNotContain("same content: NO", result.StdOut, System.StringComparison.Ordinal);
         Assert.Equal(4, Regex.Matches(result.StdOut, "same content: yes").Count);
+        Assert.Contains(@"SYSTEM\ControlSet001\Services\E1G60\Start = 0 (was 3)", result.StdOut, System.StringComparison.Ordinal);
+        Assert.Contains("volume clean: yes", result.StdOut, System.StringComparison.Ordinal);
     }
 
     [Fact]
@@ -45,5 +47,21 @@ public class DemoCliTests
         string fsstat = IscsiConvert.Tests.Oracle.RunChecked("fsstat", "-o", first, raw);
         Assert.Contains("File System Type: NTFS", fsstat, System.StringComparison.Ordinal);
         Assert.Contains("Volume Name: Windows", fsstat, System.StringComparison.Ordinal);
+
+        // The registry changes that made it iSCSI-bootable, as hivex reads them from the SYSTEM hive that sleuthkit
+        // copies out of the volume; the volume is one ntfsfix finds nothing to fix in.
+        string line = System.Array.Find(IscsiConvert.Tests.Oracle.RunChecked("fls", "-o", first, "-r", "-p", raw).Split('\n'),
+            l => l.EndsWith("\tWindows/System32/config/SYSTEM", System.StringComparison.Ordinal))!;
+        string inode = line.Split(' ')[1].Split(':')[0];
+        string hive = tmp.File("SYSTEM.from-demo");
+        IscsiConvert.Tests.Oracle.RunChecked("sh", "-c", $"icat -o {first} '{raw}' {inode} > '{hive}'");
+        Assert.Equal("0", IscsiConvert.Tests.Oracle.RunChecked("hivexget", hive, @"ControlSet001\Services\E1G60", "Start").Trim());
+        Assert.Equal("E1G60", IscsiConvert.Tests.Oracle.RunChecked("hivexget", hive, @"ControlSet001\Control\CriticalDeviceDatabase\pci#ven_8086&dev_100e", "Service").Trim());
+        Assert.Equal("{4D36E972-E325-11CE-BFC1-08002BE10318}",
+            IscsiConvert.Tests.Oracle.RunChecked("hivexget", hive, @"ControlSet001\Control\CriticalDeviceDatabase\pci#ven_8086&dev_100e&subsys_001e8086&rev_02", "ClassGUID").Trim());
+        string part = tmp.File("windows.part");
+        IscsiConvert.Tests.Oracle.RunChecked("sh", "-c", $"dd if='{raw}' of='{part}' bs=512 skip={first} count=$(( $(sgdisk -i 3 '{raw}' | sed -n 's/^Last sector: \\([0-9]*\\).*/\\1/p') - {first} + 1 )) status=none");
+        var fix = IscsiConvert.Tests.Oracle.Run("ntfsfix", "-n", part);
+        Assert.True(fix.ExitCode == 0 && fix.StdOut.Contains("alternate boot sector... OK", System.StringComparison.Ordinal), fix.StdOut + fix.StdErr);
     }
 }
