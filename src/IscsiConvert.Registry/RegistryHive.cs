@@ -140,9 +140,11 @@ public sealed class RegistryHive : IDisposable
         }
         byte[] bytes = NewHiveBytes(options, options.FileName ?? System.IO.Path.GetFileName(full));
         string temp = full + ".creating";
+        // CreateNew: a leftover or concurrent NAME.creating is somebody else's file, never ours to delete.
+        var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None);
         try
         {
-            using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            using (fs)
             {
                 fs.Write(bytes, 0, bytes.Length);
                 fs.Flush(flushToDisk: true);

@@ -259,6 +259,13 @@ public sealed class HiveCreateTests
         Assert.Throws<IOException>(() => RegistryHive.Create(path, Options()));
         Assert.Equal(before, File.ReadAllBytes(path));
         Assert.Equal(new[] { path }, Directory.GetFiles(tmp.Path));
+
+        // A leftover NAME.creating (not ours) is neither used nor deleted.
+        string other = tmp.File("OTHER");
+        File.WriteAllBytes(other + ".creating", before);
+        Assert.Throws<IOException>(() => RegistryHive.Create(other, Options()));
+        Assert.Equal(before, File.ReadAllBytes(other + ".creating"));
+        Assert.False(File.Exists(other));
     }
 
     [Fact]
