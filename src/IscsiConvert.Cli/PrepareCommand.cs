@@ -20,14 +20,18 @@ internal static class PrepareCommand
             Required = true,
             AllowMultipleArgumentsPerToken = false,
         };
+        var driver = new Option<string[]>("--driver")
+        {
+            Description = "A driver package (its .inf, or a folder holding one) to install if it serves the NIC best: files, INF as oemN.inf, service (repeatable).",
+        };
         var partition = new Option<int?>("--partition", "-p") { Description = "The Windows partition, when the image holds several installations." };
         var os = new Option<string?>("--os") { Description = "The Windows version to match INFs for (win7-x86, win7-x64, …) when the image has no SOFTWARE hive." };
         var dryRun = new Option<bool>("--dry-run", "-n") { Description = "Print what would change and write nothing." };
         var command = new Command("prepare",
             "Make a Windows image bootable from iSCSI: the boot NIC's driver (found among the image's INFs, ranked as Plug and Play ranks them) " +
-            "gets Critical Device Database entries and boot start. This version covers Windows XP–7 with a driver the image already has; " +
-            "Windows 8 and later (DriverDatabase staging) and installing new drivers are refused with a clear message.")
-        { image, nic, partition, os, dryRun };
+            "gets Critical Device Database entries and boot start; a driver from --driver is installed too (files, INF, service). This version " +
+            "covers Windows XP–7; Windows 8 and later (DriverDatabase staging) is refused with a clear message.")
+        { image, nic, driver, partition, os, dryRun };
         command.SetAction(parse =>
         {
             bool write = !parse.GetValue(dryRun);
@@ -41,6 +45,10 @@ internal static class PrepareCommand
                 {
                     boot.WithBootAdapter(id);
                 }
+                foreach (string package in parse.GetValue(driver) ?? Array.Empty<string>())
+                {
+                    boot.WithDriverPackage(package);
+                }
                 if (parse.GetValue(os) is { } name)
                 {
                     boot.ForTarget(TargetOs.Parse(name));
@@ -51,15 +59,19 @@ internal static class PrepareCommand
                 {
                     console.Output.WriteLine("  driver  " + d);
                 }
+                foreach (FileCopy f in plan.Files)
+                {
+                    console.Output.WriteLine((write ? "  copy    " : "  would copy ") + f);
+                }
                 foreach (RegistryChange c in plan.Changes)
                 {
                     console.Output.WriteLine((write ? "  set     " : "  would set ") + c);
                 }
-                if (plan.Changes.Count == 0)
+                if (plan.Changes.Count == 0 && plan.Files.Count == 0)
                 {
                     console.Output.WriteLine("  nothing to change: the image is already prepared.");
                 }
-                console.Output.WriteLine(write ? $"{plan.Changes.Count} value(s) written." : "dry run: nothing was written.");
+                console.Output.WriteLine(write ? $"{plan.Files.Count} file(s) and {plan.Changes.Count} value(s) written." : "dry run: nothing was written.");
             }
             finally
             {

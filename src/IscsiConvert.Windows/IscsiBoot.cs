@@ -10,11 +10,13 @@ namespace IscsiConvert.Windows;
 
 /// <summary>
 /// Makes a Windows installation start its boot NIC's driver as a boot driver, so that it can boot from an iSCSI disk.
-/// This first slice covers what the image already holds for Windows XP–7 (no DriverDatabase in SYSTEM): the driver
-/// that serves the adapter is found by matching its hardware ID against the image's INFs the way Plug and Play ranks
+/// This slice covers Windows XP–7 (no DriverDatabase in SYSTEM): the driver that serves the adapter is found by
+/// matching its hardware ID against the image's INFs and the supplied driver packages the way Plug and Play ranks
 /// them; the Critical Device Database gets an entry for every form of the ID (most to least specific) with the INF's
-/// class GUID and the driver's service; the service is made boot-start. Installing a driver the image lacks, and the
-/// Windows 8+ DriverDatabase staging, are not done yet: they are refused with a clear message.
+/// class GUID and the driver's service; the service is made boot-start. A driver that comes from a supplied package is
+/// installed as well: its files go where its CopyFiles/DestinationDirs say, its INF to \Windows\INF\oemN.inf, and its
+/// service key is written from AddService. The Windows 8+ DriverDatabase staging is not done yet: it is refused with a
+/// clear message.
 /// <code>
 /// IscsiBootPlan plan = IscsiBoot.For(installation).WithBootAdapter(@"PCI\VEN_8086&amp;DEV_100E&amp;SUBSYS_001E8086").Plan();
 /// IscsiBoot.For(writableInstallation).WithBootAdapter(...).Apply();   // writes SYSTEM and flushes the volume
@@ -24,6 +26,7 @@ public sealed class IscsiBoot
 {
     private readonly WindowsInstallation _installation;
     private readonly List<string> _adapters = new();
+    private readonly List<DriverPackage> _packages = new();
     private TargetOs? _target;
 
     private IscsiBoot(WindowsInstallation installation)
@@ -43,6 +46,13 @@ public sealed class IscsiBoot
             throw new ArgumentException("A device ID is needed, e.g. PCI\\VEN_8086&DEV_100E.", nameof(deviceId));
         }
         _adapters.Add(deviceId.Trim());
+        return this;
+    }
+
+    /// <summary>A driver package (its .inf, or a folder holding one) to install if it serves the adapter best (repeatable).</summary>
+    public IscsiBoot WithDriverPackage(string infOrFolder)
+    {
+        _packages.Add(DriverPackage.Open(infOrFolder ?? throw new ArgumentNullException(nameof(infOrFolder))));
         return this;
     }
 
@@ -73,19 +83,24 @@ public sealed class IscsiBoot
         var changes = new List<RegistryChange>();
         var drivers = new List<string>();
         using RegistryHive system = _installation.OpenSystemHive();
+        var files = new List<FileCopy>();
+        var infNames = new HashSet<string>(_installation.ListInfFiles(), StringComparer.OrdinalIgnoreCase);
         foreach (string adapter in _adapters)
         {
-            DriverMatchReport match = _installation.MatchDriver(adapter, null, target);
+            DriverMatchReport match = _installation.MatchDriver(adapter, _packages, target);
             DriverCandidate best = match.Best ?? throw new NotSupportedException(
-                $"No INF in the image serves {adapter} for {target}; installing a driver the image lacks is not implemented yet.");
+                $"No INF in the image{(_packages.Count > 0 ? " or the supplied packages" : string.Empty)} serves {adapter} for {target}; supply the driver package with WithDriverPackage (--driver).");
+            // Between drivers PnP ranks equal (same rank, date and version — typically the package and its copy already
+            // in the image's INF folder), the supplied package wins: it is what the caller asked to install.
+            best = match.Candidates.FirstOrDefault(c => c.Source.Origin == InfOrigin.Supplied && c.Rank == best.Rank &&
+                c.Source.Inf?.Version.DriverDate == best.Source.Inf?.Version.DriverDate && c.Source.Inf?.Version.DriverVersion == best.Source.Inf?.Version.DriverVersion) ?? best;
             string service = best.Service ?? throw new NotSupportedException($"{best.InfPath} installs no function driver service for {adapter}.");
             string classGuid = best.Source.Inf?.Version.ClassGuid is { } g && Guid.TryParse(g, out Guid parsed)
                 ? parsed.ToString("B").ToUpperInvariant() // as Windows writes it in the CDDB
                 : throw new NotSupportedException($"{best.InfPath} names no valid ClassGuid.");
             string servicePath = $@"{controlSet}\Services\{service}";
-            RegistryKey? serviceKey = system.OpenKey(servicePath) ?? throw new NotSupportedException(
-                $"The image has no service {service} (from {best.InfPath}); installing the driver is not implemented yet.");
-            drivers.Add($"{adapter}: {best.InfPath} [{best.InstallSection}] service {service}");
+            RegistryKey? serviceKey = system.OpenKey(servicePath);
+            drivers.Add($"{adapter}: {best.InfPath} [{best.InstallSection}] service {service}{(best.Source.Origin == InfOrigin.Supplied ? " (supplied package: installed)" : string.Empty)}");
             foreach (string id in CriticalDeviceIds(adapter))
             {
                 string key = $@"{controlSet}\Control\CriticalDeviceDatabase\{id}";
@@ -93,9 +108,18 @@ public sealed class IscsiBoot
                 changes.Add(Change(existing, key, "ClassGUID", RegistryValueType.String, classGuid));
                 changes.Add(Change(existing, key, "Service", RegistryValueType.String, service));
             }
+            if (best.Source.Origin == InfOrigin.Supplied)
+            {
+                DriverPackage package = _packages.First(p => string.Equals(p.Inf.FullPath ?? p.Inf.FileName, best.InfPath, StringComparison.Ordinal));
+                PlanInstall(package, best, target, serviceKey, servicePath, changes, files, infNames);
+            }
+            else if (serviceKey is null)
+            {
+                throw new NotSupportedException($"The image has no service {service} (from {best.InfPath}); supply the driver package with WithDriverPackage (--driver).");
+            }
             changes.Add(Change(serviceKey, servicePath, "Start", RegistryValueType.DWord, "0"));
         }
-        return new IscsiBootPlan(_installation, controlSet, target, drivers, changes.Where(c => c.IsChange).Distinct().ToList());
+        return new IscsiBootPlan(_installation, controlSet, target, drivers, changes.Where(c => c.IsChange).Distinct().ToList(), files);
     }
 
     /// <summary>Plans, then writes the SYSTEM hive back to the volume and flushes it. The installation must have been
@@ -107,6 +131,12 @@ public sealed class IscsiBoot
             throw new InvalidOperationException("Open the image writable (WindowsInstallation.Find(disk, writable: true)) to apply changes.");
         }
         IscsiBootPlan plan = Plan();
+        foreach (FileCopy file in plan.Files)
+        {
+            _installation.Volume.CreateDirectory(file.Destination.Substring(0, file.Destination.LastIndexOf('\\')));
+            using FileStream source = File.OpenRead(file.Source);
+            _installation.Volume.WriteFile(file.Destination, source);
+        }
         _installation.UpdateSystemHive(hive =>
         {
             foreach (RegistryChange c in plan.Changes)
@@ -117,6 +147,50 @@ public sealed class IscsiBoot
             }
         });
         return plan;
+    }
+
+    // The files, INF copy and service key of a driver that comes from a supplied package.
+    private void PlanInstall(DriverPackage package, DriverCandidate best, TargetOs target, RegistryKey? serviceKey, string servicePath,
+        List<RegistryChange> changes, List<FileCopy> files, HashSet<string> infNames)
+    {
+        DriverPackageCheck check = package.Check(target);
+        if (!check.IsComplete)
+        {
+            throw new NotSupportedException($"The driver package {package.Folder} is incomplete or unsafe: missing {string.Join(", ", check.MissingFiles)}; unsafe paths {string.Join(", ", check.UnsafePaths)}.");
+        }
+        InfInstall install = package.Inf.ResolveInstall(best.InstallSection!, target);
+        foreach (InfFileCopy file in install.Files)
+        {
+            string relative = file.SourcePath.Length == 0 ? file.SourceName : file.SourcePath + "\\" + file.SourceName;
+            string source = package.FindFile(relative) ?? throw new NotSupportedException($"{relative} is missing from {package.Folder}.");
+            string destination = file.DestinationPath is { } d && !d.Contains(DirIds.DriverStorePackage)
+                ? d
+                : throw new NotSupportedException($"{file.FileName}: its destination (dirid {file.DirId}) is not a folder of an XP–7 system.");
+            files.Add(new FileCopy(source, destination));
+        }
+        if (package.Inf.FullPath is { } infPath)
+        {
+            string name = Enumerable.Range(0, 10000).Select(n => $"oem{n}.inf").First(n => !infNames.Contains(n));
+            infNames.Add(name);
+            files.Add(new FileCopy(infPath, @"\Windows\INF\" + name));
+        }
+        InfService function = install.FunctionDriver ?? throw new NotSupportedException($"{best.InfPath} [{best.InstallSection}] has no function driver service.");
+        changes.Add(Change(serviceKey, servicePath, "Type", RegistryValueType.DWord, (function.ServiceType ?? 1).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        changes.Add(Change(serviceKey, servicePath, "ErrorControl", RegistryValueType.DWord, (function.ErrorControl ?? 1).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        if (function.ServiceBinaryPath is { } binary)
+        {
+            // Setup writes driver paths relative to the Windows folder: system32\DRIVERS\netkvm.sys.
+            string image = binary.StartsWith(@"\Windows\", StringComparison.OrdinalIgnoreCase) ? binary.Substring(@"\Windows\".Length) : binary;
+            changes.Add(Change(serviceKey, servicePath, "ImagePath", RegistryValueType.ExpandString, image));
+        }
+        if (function.LoadOrderGroup is { Length: > 0 } group)
+        {
+            changes.Add(Change(serviceKey, servicePath, "Group", RegistryValueType.String, group));
+        }
+        if (function.DisplayName is { Length: > 0 } display)
+        {
+            changes.Add(Change(serviceKey, servicePath, "DisplayName", RegistryValueType.String, display));
+        }
     }
 
     /// <summary>
@@ -163,11 +237,19 @@ public sealed record RegistryChange(string Key, string ValueName, RegistryValueT
     public override string ToString() => $@"SYSTEM\{Key}\{ValueName} = {NewValue}{(OldValue is null ? " (new)" : $" (was {OldValue})")}";
 }
 
+/// <summary>A file copied from a driver package onto the Windows volume.</summary>
+public sealed record FileCopy(string Source, string Destination)
+{
+    /// <inheritdoc/>
+    public override string ToString() => $"{Destination} <- {Source}";
+}
+
 /// <summary>What <see cref="IscsiBoot"/> changes (or changed) in an installation.</summary>
 public sealed class IscsiBootPlan
 {
-    internal IscsiBootPlan(WindowsInstallation installation, string controlSet, TargetOs target, IReadOnlyList<string> drivers, IReadOnlyList<RegistryChange> changes)
+    internal IscsiBootPlan(WindowsInstallation installation, string controlSet, TargetOs target, IReadOnlyList<string> drivers, IReadOnlyList<RegistryChange> changes, IReadOnlyList<FileCopy> files)
     {
+        Files = files;
         PartitionIndex = installation.PartitionIndex;
         ControlSet = controlSet;
         Target = target;
@@ -186,6 +268,9 @@ public sealed class IscsiBootPlan
 
     /// <summary>For each adapter, the INF, install section and service chosen.</summary>
     public IReadOnlyList<string> Drivers { get; }
+
+    /// <summary>The files copied onto the volume (driver binaries, the INF as oemN.inf), in order.</summary>
+    public IReadOnlyList<FileCopy> Files { get; }
 
     /// <summary>The registry values set, in order (values that already held the data are left out).</summary>
     public IReadOnlyList<RegistryChange> Changes { get; }

@@ -69,3 +69,45 @@ public sealed class PrepareCommandTests : IClassFixture<MatchImages>
         Assert.Contains("--nic", stderr, StringComparison.Ordinal);
     }
 }
+
+/// <summary>`prepare --driver` on the Windows 7 image of <see cref="MatchImages"/>: the supplied virtio-net package is
+/// planned for installation (dry run: nothing written).</summary>
+public sealed class PrepareDriverCommandTests : IClassFixture<MatchImages>
+{
+    private readonly MatchImages _images;
+
+    public PrepareDriverCommandTests(MatchImages images)
+    {
+        _images = images;
+    }
+
+    [Fact]
+    public void Dry_run_with_a_driver_package_lists_the_files_and_the_service()
+    {
+        string image = _images.Tmp.File("prepare-driver-win7.raw");
+        File.Copy(_images.Win7, image);
+        string package = _images.Tmp.File("netkvm-pkg");
+        Directory.CreateDirectory(package);
+        // The real netkvm INF body, stamped as its build stamps it (architecture, vendor, drivers folder = dirid 12).
+        File.WriteAllText(Path.Combine(package, "netkvm.inf"), MatchImages.Stamped("inf/virtio-win/netkvm-base.txt", "x86")
+            .Replace("%INX_PLATFORM_DRIVERS_DIR%", "%12%", StringComparison.Ordinal).Replace("INX_PLATFORM_DRIVERS_DIR", "12", StringComparison.Ordinal)
+            .Replace("INX_NETKVM_DMAREMAP", "1", StringComparison.Ordinal));
+        foreach (string f in new[] { "netkvm.sys", "netkvmp.exe", "netkvm.cat" })
+        {
+            File.WriteAllBytes(Path.Combine(package, f), new byte[] { 1, 2, 3 });
+        }
+        string before = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image)));
+
+        var (code, stdout, stderr) = CliRunner.Run("prepare", image, "--nic", @"PCI\VEN_1AF4&DEV_1000", "--driver", package, "--dry-run");
+        Assert.True(code == 0, stderr);
+        Assert.Contains(@"would copy \Windows\System32\drivers\netkvm.sys <- ", stdout, StringComparison.Ordinal);
+        Assert.Contains(@"would set SYSTEM\ControlSet001\Services\netkvm\Start = 0 (new)", stdout, StringComparison.Ordinal);
+        Assert.Contains(@"would set SYSTEM\ControlSet001\Control\CriticalDeviceDatabase\pci#ven_1af4&dev_1000\Service = netkvm (new)", stdout, StringComparison.Ordinal);
+        Assert.Equal(before, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image))));
+
+        // Without the package: refused, saying what to do.
+        (code, _, stderr) = CliRunner.Run("prepare", image, "--nic", @"PCI\VEN_1AF4&DEV_1000", "--dry-run");
+        Assert.Equal(1, code);
+        Assert.Contains("--driver", stderr, StringComparison.Ordinal);
+    }
+}

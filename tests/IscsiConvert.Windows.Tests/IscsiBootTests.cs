@@ -95,6 +95,71 @@ public sealed class IscsiBootTests : IDisposable
         Assert.Equal(expected, HivexOracle.Subkeys(hive, Cddb).Order(StringComparer.OrdinalIgnoreCase), StringComparer.OrdinalIgnoreCase);
     }
 
+    // The real netkvm INF body (virtio-win), stamped the way its GenerateInf build stamps it: the architecture, Red
+    // Hat's subsystem vendor ID, the drivers folder (dirid 12) and the DMA remapping default.
+    private static string StampedNetKvm() => File.ReadAllText(TestData.Require("inf/virtio-win/netkvm-base.txt"))
+        .Replace("$ARCH$", "x86", StringComparison.Ordinal)
+        .Replace("_INX_SUBSYS_VENDOR_ID", "1AF4", StringComparison.Ordinal)
+        .Replace("%INX_PLATFORM_DRIVERS_DIR%", "%12%", StringComparison.Ordinal)
+        .Replace("INX_PLATFORM_DRIVERS_DIR", "12", StringComparison.Ordinal)
+        .Replace("INX_NETKVM_DMAREMAP", "1", StringComparison.Ordinal);
+
+    [Fact]
+    public void A_supplied_driver_package_is_installed_files_inf_and_service_and_made_boot_start()
+    {
+        const string VirtioNet = @"PCI\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00";
+        string image = Win7Image();
+        string package = _tmp.File("netkvm-package");
+        Directory.CreateDirectory(package);
+        File.WriteAllText(Path.Combine(package, "netkvm.inf"), StampedNetKvm(), new UTF8Encoding(false));
+        byte[] sys = new byte[150_000];
+        new Random(3).NextBytes(sys);
+        File.WriteAllBytes(Path.Combine(package, "netkvm.sys"), sys);
+        File.WriteAllBytes(Path.Combine(package, "netkvmp.exe"), new byte[] { 0x4D, 0x5A, 1, 2, 3 });
+        File.WriteAllBytes(Path.Combine(package, "netkvm.cat"), new byte[] { 0x30, 0x82 });
+
+        using (VirtualDisk disk = DiskImage.Open(image))
+        {
+            using WindowsInstallation w = Assert.Single(WindowsInstallation.Find(disk));
+            // Without the package the image has no driver for the device: refused, saying what to do.
+            var ex = Assert.Throws<NotSupportedException>(() => IscsiBoot.For(w).WithBootAdapter(VirtioNet).ForTarget(Windows7X86).Plan());
+            Assert.Contains("driver package", ex.Message, StringComparison.Ordinal);
+        }
+        IscsiBootPlan plan;
+        using (VirtualDisk disk = DiskImage.Open(image, DiskAccess.ReadWrite))
+        {
+            using WindowsInstallation w = Assert.Single(WindowsInstallation.Find(disk, writable: true));
+            plan = IscsiBoot.For(w).WithBootAdapter(VirtioNet).WithDriverPackage(package).ForTarget(Windows7X86).Apply();
+            disk.Flush();
+        }
+        Assert.Contains(plan.Files, f => f.Destination == @"\Windows\System32\drivers\netkvm.sys");
+        Assert.Contains(plan.Files, f => f.Destination == @"\Windows\INF\oem0.inf");
+
+        ToolResult fix = Oracle.Run("ntfsfix", "-n", image);
+        Assert.True(fix.ExitCode == 0, fix.StdOut + fix.StdErr);
+        string Sha(byte[] b) => Convert.ToHexString(SHA256.HashData(b));
+        string Cat(string path, string to)
+        {
+            Oracle.RunChecked("sh", "-c", $"ntfscat '{image}' '{path}' > '{to}'");
+            return to;
+        }
+        Assert.Equal(Sha(sys), Sha(File.ReadAllBytes(Cat("/Windows/System32/drivers/netkvm.sys", _tmp.File("netkvm.sys.out")))));
+        Assert.Equal(Sha(File.ReadAllBytes(Path.Combine(package, "netkvm.inf"))), Sha(File.ReadAllBytes(Cat("/Windows/INF/oem0.inf", _tmp.File("oem0.out")))));
+        Assert.Equal(5, File.ReadAllBytes(Cat("/Windows/System32/netkvmp.exe", _tmp.File("netkvmp.out"))).Length);
+        string hive = Cat("/Windows/System32/config/SYSTEM", _tmp.File("SYSTEM.pkg"));
+        const string Service = @"ControlSet001\Services\netkvm";
+        Assert.Equal("0", Oracle.RunChecked("hivexget", hive, Service, "Start").Trim());
+        Assert.Equal("1", Oracle.RunChecked("hivexget", hive, Service, "Type").Trim());
+        Assert.Equal("1", Oracle.RunChecked("hivexget", hive, Service, "ErrorControl").Trim());
+        Assert.Equal(@"System32\drivers\netkvm.sys", Oracle.RunChecked("hivexget", hive, Service, "ImagePath").Trim(), ignoreCase: true);
+        Assert.Equal("NDIS", Oracle.RunChecked("hivexget", hive, Service, "Group").Trim());
+        foreach (string key in new[] { "pci#ven_1af4&dev_1000&subsys_00011af4&rev_00", "pci#ven_1af4&dev_1000&subsys_00011af4", "pci#ven_1af4&dev_1000" })
+        {
+            Assert.Equal("netkvm", Oracle.RunChecked("hivexget", hive, @"ControlSet001\Control\CriticalDeviceDatabase\" + key, "Service").Trim());
+            Assert.Equal(NetClassGuid, Oracle.RunChecked("hivexget", hive, @"ControlSet001\Control\CriticalDeviceDatabase\" + key, "ClassGUID").Trim());
+        }
+    }
+
     [Fact]
     public void Windows_10_hives_are_refused_until_driver_database_staging_exists()
     {
