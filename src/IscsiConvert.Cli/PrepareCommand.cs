@@ -29,8 +29,9 @@ internal static class PrepareCommand
         var dryRun = new Option<bool>("--dry-run", "-n") { Description = "Print what would change and write nothing." };
         var command = new Command("prepare",
             "Make a Windows image bootable from iSCSI: the boot NIC's driver (found among the image's INFs, ranked as Plug and Play ranks them) " +
-            "gets Critical Device Database entries and boot start; a driver from --driver is installed too (files, INF, service). This version " +
-            "covers Windows XP–7; Windows 8 and later (DriverDatabase staging) is refused with a clear message.")
+            "gets boot start: on Windows XP–7 with Critical Device Database entries, and a driver from --driver is installed too (files, INF, " +
+            "service); on Windows 8 and later with the network-boot BootFlags bit, for drivers the image already has (staging a new package " +
+            "in the DriverDatabase is refused with a clear message).")
         { image, nic, driver, partition, os, dryRun };
         command.SetAction(parse =>
         {

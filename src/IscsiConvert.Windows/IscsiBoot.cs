@@ -15,8 +15,9 @@ namespace IscsiConvert.Windows;
 /// them; the Critical Device Database gets an entry for every form of the ID (most to least specific) with the INF's
 /// class GUID and the driver's service; the service is made boot-start. A driver that comes from a supplied package is
 /// installed as well: its files go where its CopyFiles/DestinationDirs say, its INF to \Windows\INF\oemN.inf, and its
-/// service key is written from AddService. The Windows 8+ DriverDatabase staging is not done yet: it is refused with a
-/// clear message.
+/// service key is written from AddService. On Windows 8 and later (a DriverDatabase in SYSTEM) a driver the image
+/// already has gets Start = 0 and the network-boot BootFlags bit; staging a new package in the DriverDatabase is not
+/// done yet and is refused with a clear message.
 /// <code>
 /// IscsiBootPlan plan = IscsiBoot.For(installation).WithBootAdapter(@"PCI\VEN_8086&amp;DEV_100E&amp;SUBSYS_001E8086").Plan();
 /// IscsiBoot.For(writableInstallation).WithBootAdapter(...).Apply();   // writes SYSTEM and flushes the volume
@@ -25,6 +26,9 @@ namespace IscsiConvert.Windows;
 public sealed class IscsiBoot
 {
     private readonly WindowsInstallation _installation;
+    // BootFlags bit read by the boot loader: load this boot-start driver when booting from the network (iSCSI).
+    private const uint NetworkBootFlag = 0x1;
+
     private readonly List<string> _adapters = new();
     private readonly List<DriverPackage> _packages = new();
     private TargetOs? _target;
@@ -72,11 +76,6 @@ public sealed class IscsiBoot
             throw new InvalidOperationException("Name the boot adapter with WithBootAdapter first.");
         }
         WindowsSystemConfig config = _installation.ReadConfiguration();
-        if (config.HasDriverDatabase)
-        {
-            throw new NotSupportedException(
-                "This SYSTEM hive has a DriverDatabase (Windows 8 or later): there is no Critical Device Database to fill, and staging the driver in the DriverDatabase is not implemented yet.");
-        }
         TargetOs target = _target ?? config.GetTargetOs()
             ?? throw new InvalidOperationException("The image does not say which Windows it is (no SOFTWARE hive or architecture); pass ForTarget(...).");
         string controlSet = config.CurrentControlSet;
@@ -101,6 +100,22 @@ public sealed class IscsiBoot
             string servicePath = $@"{controlSet}\Services\{service}";
             RegistryKey? serviceKey = system.OpenKey(servicePath);
             drivers.Add($"{adapter}: {best.InfPath} [{best.InstallSection}] service {service}{(best.Source.Origin == InfOrigin.Supplied ? " (supplied package: installed)" : string.Empty)}");
+            if (config.HasDriverDatabase)
+            {
+                // Windows 8 and later: no CDDB. A driver the image already has (its INF in the image, its service in
+                // SYSTEM) is made a boot driver for network boot: Start = 0 and BootFlags bit 0x1 (what Windows itself
+                // sets on inbox NIC services such as e1iexpress). Staging a new package in the DriverDatabase is not done yet.
+                if (best.Source.Origin == InfOrigin.Supplied || serviceKey is null)
+                {
+                    throw new NotSupportedException(
+                        $"This SYSTEM hive has a DriverDatabase (Windows 8 or later) and {(serviceKey is null ? $"no service {service}" : "the best driver is a supplied package")}: " +
+                        "staging a new driver package in the DriverDatabase and DriverStore is not implemented yet.");
+                }
+                uint bootFlags = (serviceKey.GetValue("BootFlags") is { Type: RegistryValueType.DWord } flags ? flags.AsDWord() : 0) | NetworkBootFlag;
+                changes.Add(Change(serviceKey, servicePath, "Start", RegistryValueType.DWord, "0"));
+                changes.Add(Change(serviceKey, servicePath, "BootFlags", RegistryValueType.DWord, bootFlags.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                continue;
+            }
             foreach (string id in CriticalDeviceIds(adapter))
             {
                 string key = $@"{controlSet}\Control\CriticalDeviceDatabase\{id}";

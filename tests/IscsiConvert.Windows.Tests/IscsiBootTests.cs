@@ -97,8 +97,8 @@ public sealed class IscsiBootTests : IDisposable
 
     // The real netkvm INF body (virtio-win), stamped the way its GenerateInf build stamps it: the architecture, Red
     // Hat's subsystem vendor ID, the drivers folder (dirid 12) and the DMA remapping default.
-    private static string StampedNetKvm() => File.ReadAllText(TestData.Require("inf/virtio-win/netkvm-base.txt"))
-        .Replace("$ARCH$", "x86", StringComparison.Ordinal)
+    private static string StampedNetKvm(string arch = "x86") => File.ReadAllText(TestData.Require("inf/virtio-win/netkvm-base.txt"))
+        .Replace("$ARCH$", arch, StringComparison.Ordinal)
         .Replace("_INX_SUBSYS_VENDOR_ID", "1AF4", StringComparison.Ordinal)
         .Replace("%INX_PLATFORM_DRIVERS_DIR%", "%12%", StringComparison.Ordinal)
         .Replace("INX_PLATFORM_DRIVERS_DIR", "12", StringComparison.Ordinal)
@@ -160,13 +160,58 @@ public sealed class IscsiBootTests : IDisposable
         }
     }
 
+    // A FIXTURE shaped like the Windows 10 inbox Intel 82574L INF (e1i63x64.inf: Class=Net, NTamd64 models, service
+    // e1iexpress — the service the real Windows 10 1709 hive has, with BootFlags 1 and demand start).
+    private const string E1iInf =
+        "[Version]\r\nSignature=\"$Windows NT$\"\r\nClass=Net\r\nClassGuid=" + NetClassGuid + "\r\nProvider=%Msft%\r\nDriverVer=06/21/2006,12.15.22.6\r\n" +
+        "[Manufacturer]\r\n%Intel%=Intel,NTamd64\r\n[Intel.NTamd64]\r\n%E10D3%=E10D3, PCI\\VEN_8086&DEV_10D3\r\n" +
+        "[E10D3]\r\nCopyFiles=E10D3.CopyFiles\r\n[E10D3.Services]\r\nAddService=e1iexpress, 2, E10D3.Service\r\n" +
+        "[E10D3.Service]\r\nServiceType=1\r\nStartType=3\r\nErrorControl=1\r\nServiceBinary=%12%\\e1i63x64.sys\r\nLoadOrderGroup=NDIS\r\n" +
+        "[E10D3.CopyFiles]\r\ne1i63x64.sys\r\n[DestinationDirs]\r\nDefaultDestDir=12\r\n" +
+        "[Strings]\r\nMsft=\"Microsoft\"\r\nIntel=\"Intel\"\r\nE10D3=\"Intel(R) 82574L Gigabit Network Connection\"\r\n";
+
     [Fact]
-    public void Windows_10_hives_are_refused_until_driver_database_staging_exists()
+    public void On_windows_10_an_inbox_nic_becomes_a_network_boot_driver_and_new_packages_are_refused()
     {
-        string image = NtfsImageBuilder.BuildWindows(_tmp, _tmp.File("win10.raw"), TestData.Require("registry/win10-dirty-system/SYSTEM_B.recovered-by-yarp"));
-        using VirtualDisk disk = DiskImage.Open(image);
-        using WindowsInstallation w = Assert.Single(WindowsInstallation.Find(disk));
-        var ex = Assert.Throws<NotSupportedException>(() => IscsiBoot.For(w).WithBootAdapter(Device).ForTarget(TargetOs.Windows10X64).Plan());
-        Assert.Contains("DriverDatabase", ex.Message, StringComparison.Ordinal);
+        const string Nic = @"PCI\VEN_8086&DEV_10D3&SUBSYS_07D015AD&REV_01";
+        string image = NtfsImageBuilder.Build(_tmp, _tmp.File("win10.raw"), mount =>
+        {
+            string windows = Path.Combine(mount, "Windows");
+            Directory.CreateDirectory(Path.Combine(windows, "System32", "config"));
+            File.Copy(TestData.Require("registry/win10-dirty-system/SYSTEM_B.recovered-by-yarp"), Path.Combine(windows, "System32", "config", "SYSTEM"));
+            Directory.CreateDirectory(Path.Combine(windows, "INF"));
+            File.WriteAllText(Path.Combine(windows, "INF", "e1i63x64.inf"), E1iInf, new UTF8Encoding(false));
+        });
+        string original = TestData.Require("registry/win10-dirty-system/SYSTEM_B.recovered-by-yarp");
+        Assert.Equal("1", Oracle.RunChecked("hivexget", original, @"ControlSet001\Services\e1iexpress", "BootFlags").Trim());
+
+        using (VirtualDisk disk = DiskImage.Open(image, DiskAccess.ReadWrite))
+        {
+            using WindowsInstallation w = Assert.Single(WindowsInstallation.Find(disk, writable: true));
+            // A new package (virtio-net) would need DriverDatabase staging: refused before anything is written.
+            string package = _tmp.File("netkvm10");
+            Directory.CreateDirectory(package);
+            File.WriteAllText(Path.Combine(package, "netkvm.inf"), StampedNetKvm("amd64"), new UTF8Encoding(false));
+            foreach (string f in new[] { "netkvm.sys", "netkvmp.exe", "netkvm.cat" })
+            {
+                File.WriteAllBytes(Path.Combine(package, f), new byte[] { 1 });
+            }
+            var ex = Assert.Throws<NotSupportedException>(() => IscsiBoot.For(w).WithBootAdapter(@"PCI\VEN_1AF4&DEV_1000").WithDriverPackage(package).ForTarget(TargetOs.Windows10X64).Plan());
+            Assert.Contains("DriverDatabase", ex.Message, StringComparison.Ordinal);
+
+            IscsiBootPlan plan = IscsiBoot.For(w).WithBootAdapter(Nic).ForTarget(TargetOs.Windows10X64).Apply();
+            Assert.DoesNotContain(plan.Changes, c => c.Key.Contains("CriticalDeviceDatabase", StringComparison.Ordinal));
+            RegistryChange start = Assert.Single(plan.Changes);
+            Assert.Equal(("Start", "3", "0"), (start.ValueName, start.OldValue, start.NewValue));
+            disk.Flush();
+        }
+        ToolResult fix = Oracle.Run("ntfsfix", "-n", image);
+        Assert.True(fix.ExitCode == 0, fix.StdOut + fix.StdErr);
+        string hive = _tmp.File("SYSTEM.win10");
+        Oracle.RunChecked("sh", "-c", $"ntfscat '{image}' /Windows/System32/config/SYSTEM > '{hive}'");
+        Assert.Equal("0", Oracle.RunChecked("hivexget", hive, @"ControlSet001\Services\e1iexpress", "Start").Trim());
+        Assert.Equal("1", Oracle.RunChecked("hivexget", hive, @"ControlSet001\Services\e1iexpress", "BootFlags").Trim());
+        Assert.Equal(HivexOracle.Subkeys(original, @"DriverDatabase\DriverPackages").Count, HivexOracle.Subkeys(hive, @"DriverDatabase\DriverPackages").Count);
     }
+
 }
