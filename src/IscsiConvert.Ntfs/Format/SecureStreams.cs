@@ -1,6 +1,7 @@
 using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
+using System.Linq;
 
 namespace IscsiConvert.Ntfs.Format;
 
@@ -13,7 +14,6 @@ namespace IscsiConvert.Ntfs.Format;
 internal static class SecureStreams
 {
     public const int BlockSize = 256 * 1024;
-    private const int EntryHeaderSize = 20;
 
     /// <summary>The first security id NTFS hands out.</summary>
     public const uint FirstSecurityId = 0x100;
@@ -24,83 +24,46 @@ internal static class SecureStreams
     /// <summary>$SDH collates by hash, then security id.</summary>
     public const uint CollationSecurityHash = 0x12;
 
-    // $SDH entries end with 4 padding bytes that Windows fills with "II" in UTF-16.
-    private static readonly byte[] SdhPadding = { 0x49, 0x00, 0x49, 0x00 };
-
-    /// <summary>The hash NTFS keeps for a descriptor: over its little-endian 32-bit words, rotate left by 3 and add.</summary>
-    public static uint Hash(ReadOnlySpan<byte> descriptor)
-    {
-        uint hash = 0;
-        for (int i = 0; i + 4 <= descriptor.Length; i += 4)
-        {
-            hash = ((hash << 3) | (hash >> 29)) + BinaryPrimitives.ReadUInt32LittleEndian(descriptor.Slice(i));
-        }
-        return hash;
-    }
-
     /// <summary>
     /// Lays the descriptors (security ids from <see cref="FirstSecurityId"/> on) out in $SDS. The stream's length is
-    /// the block and its mirror up to the end of the last entry, as Windows sizes it.
+    /// the block and its mirror up to the end of the last entry, as Windows sizes it. Entry headers, the hash and the
+    /// index entries come from <see cref="SecurityDescriptorHeader"/>, which the writer uses too.
     /// </summary>
     public static (byte[] Sds, List<IndexEntry> Sii, List<IndexEntry> Sdh) Build(IReadOnlyList<byte[]> descriptors)
     {
-        var headers = new List<(uint Hash, uint Id, byte[] Header)>();
+        var headers = new List<SecurityDescriptorHeader>();
         byte[] block = new byte[BlockSize];
         int pos = 0;
+        int lastEnd = 0;
         for (int i = 0; i < descriptors.Count; i++)
         {
             byte[] sd = descriptors[i];
-            uint id = FirstSecurityId + (uint)i;
-            uint hash = Hash(sd);
-            int length = EntryHeaderSize + sd.Length;
+            int length = SecurityDescriptorHeader.Size + sd.Length;
             if (pos + length > BlockSize)
             {
                 throw new ArgumentException("The descriptors do not fit one $SDS block.", nameof(descriptors));
             }
-            byte[] header = new byte[EntryHeaderSize];
-            BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(0), hash);
-            BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(4), id);
-            BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(8), pos);
-            BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(16), (uint)length);
-            header.CopyTo(block, pos);
-            sd.CopyTo(block, pos + EntryHeaderSize);
-            headers.Add((hash, id, header));
+            var header = new SecurityDescriptorHeader(SecurityDescriptorHeader.ComputeHash(sd), FirstSecurityId + (uint)i, pos, length);
+            header.WriteTo(block.AsSpan(pos));
+            sd.CopyTo(block, pos + SecurityDescriptorHeader.Size);
+            headers.Add(header);
+            lastEnd = pos + length;
             pos += (length + 15) & ~15;
         }
-        int lastEnd = headers.Count == 0 ? 0 : (int)(BinaryPrimitives.ReadInt64LittleEndian(headers[headers.Count - 1].Header.AsSpan(8))
-            + BinaryPrimitives.ReadUInt32LittleEndian(headers[headers.Count - 1].Header.AsSpan(16)));
         byte[] sds = new byte[BlockSize + lastEnd];
         block.AsSpan(0, lastEnd).CopyTo(sds);
         block.AsSpan(0, lastEnd).CopyTo(sds.AsSpan(BlockSize));
 
         var sii = new List<IndexEntry>();
-        var sdh = new List<IndexEntry>();
-        foreach ((uint hash, uint id, byte[] header) in headers)
+        foreach (SecurityDescriptorHeader header in headers)
         {
-            byte[] siiKey = new byte[4];
-            BinaryPrimitives.WriteUInt32LittleEndian(siiKey, id);
-            sii.Add(IndexEntry.ForView(siiKey, header));
+            sii.Add(header.ToSiiEntry());
         }
-        headers.Sort((a, b) => a.Hash != b.Hash ? a.Hash.CompareTo(b.Hash) : a.Id.CompareTo(b.Id));
-        foreach ((uint hash, uint id, byte[] header) in headers)
+        var sdh = new List<IndexEntry>();
+        foreach (SecurityDescriptorHeader header in headers.OrderBy(h => h.Hash).ThenBy(h => h.SecurityId))
         {
-            byte[] sdhKey = new byte[8];
-            BinaryPrimitives.WriteUInt32LittleEndian(sdhKey, hash);
-            BinaryPrimitives.WriteUInt32LittleEndian(sdhKey.AsSpan(4), id);
-            byte[] data = new byte[EntryHeaderSize + SdhPadding.Length];
-            header.CopyTo(data, 0);
-            SdhPadding.CopyTo(data, EntryHeaderSize);
-            IndexEntry entry = IndexEntry.ForView(sdhKey, data);
-            sdh.Add(WithDataLength(entry, EntryHeaderSize));
+            sdh.Add(header.ToSdhEntry());
         }
         return (sds, sii, sdh);
     }
-
-    // The padding is part of the entry but not of the data length the entry declares.
-    private static IndexEntry WithDataLength(IndexEntry entry, int dataLength) => new()
-    {
-        Reference = (entry.Reference & 0xFFFF) | ((ulong)dataLength << 16),
-        Body = entry.Body,
-        KeyLength = entry.KeyLength,
-    };
 }
