@@ -92,20 +92,7 @@ public sealed class NtfsFeatureVolumeTests : IDisposable
             f.SetLength(32L << 20);
         }
         Oracle.RunChecked("mkntfs", "-q", "-F", "-f", "-c", "4096", "-L", "features", image);
-        string mount = _tmp.File("mnt");
-        Directory.CreateDirectory(mount);
-        // FUSE is a property of the machine (a device and mount rights). CI runs as root on a machine that has it, so
-        // there its absence fails the test like any missing oracle; on a developer machine it skips.
-        if (!File.Exists("/dev/fuse"))
-        {
-            Oracle.MissingPrerequisite("/dev/fuse (ntfs-3g builds this volume through a FUSE mount)");
-        }
-        ToolResult mounted = Oracle.Run("ntfs-3g", image, mount, "-o", "compression");
-        if (mounted.ExitCode != 0)
-        {
-            Oracle.MissingPrerequisite("an ntfs-3g FUSE mount (needs root or the fuse group): " + mounted.StdErr.Trim());
-        }
-        try
+        Ntfs3gMount.With(image, mount =>
         {
             Directory.CreateDirectory(Path.Combine(mount, "c"));
             SetXattr(Path.Combine(mount, "c"), "system.ntfs_attrib_be", new byte[] { 0, 0, 0x08, 0 }); // FILE_ATTRIBUTE_COMPRESSED
@@ -129,11 +116,7 @@ public sealed class NtfsFeatureVolumeTests : IDisposable
             {
                 File.WriteAllText(Path.Combine(many, $"f{i:D5}.txt"), i.ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
-        }
-        finally
-        {
-            Oracle.RunChecked("fusermount", "-u", mount);
-        }
+        }, "compression");
         return image;
     }
 

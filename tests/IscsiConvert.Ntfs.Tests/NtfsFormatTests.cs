@@ -136,7 +136,7 @@ public sealed class NtfsFormatTests : IDisposable
         byte[] content = Enumerable.Range(0, 300_000).Select(i => (byte)(i * 7)).ToArray();
         string local = _tmp.File("local.bin");
         File.WriteAllBytes(local, content);
-        WithNtfs3gMount(image, mount =>
+        Ntfs3gMount.With(image, mount =>
         {
             Directory.CreateDirectory(Path.Combine(mount, "dir"));
             File.Copy(local, Path.Combine(mount, "dir", "copied.bin"));
@@ -262,27 +262,4 @@ public sealed class NtfsFormatTests : IDisposable
         Assert.Equal(65536, NtfsFormatter.Plan(200L << 40).ClusterSize);
     }
 
-    // Mounts read-write through ntfs-3g (FUSE), runs the action, and unmounts.
-    internal static void WithNtfs3gMount(string image, Action<string> action)
-    {
-        if (!File.Exists("/dev/fuse"))
-        {
-            Oracle.MissingPrerequisite("/dev/fuse (ntfs-3g mounts the volume through FUSE)");
-        }
-        string mount = image + ".mnt";
-        Directory.CreateDirectory(mount);
-        ToolResult mounted = Oracle.Run("ntfs-3g", image, mount);
-        if (mounted.ExitCode != 0)
-        {
-            Oracle.MissingPrerequisite("an ntfs-3g FUSE mount (needs root or the fuse group): " + mounted.StdErr.Trim());
-        }
-        try
-        {
-            action(mount);
-        }
-        finally
-        {
-            Oracle.RunChecked("fusermount", "-u", mount);
-        }
-    }
 }

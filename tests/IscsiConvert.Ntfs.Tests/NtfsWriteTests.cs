@@ -237,27 +237,12 @@ public sealed class NtfsShortNameTests : IDisposable
     public void Files_created_where_short_names_are_kept_get_Windows_style_short_names()
     {
         string image = NtfsWriteTests.MakeVolume(_tmp, "dos.img");
-        string mount = _tmp.File("mnt");
-        Directory.CreateDirectory(mount);
-        if (!File.Exists("/dev/fuse"))
-        {
-            Oracle.MissingPrerequisite("/dev/fuse (ntfs-3g gives the seed file its DOS name through a FUSE mount)");
-        }
-        ToolResult mounted = Oracle.Run("ntfs-3g", image, mount);
-        if (mounted.ExitCode != 0)
-        {
-            Oracle.MissingPrerequisite("an ntfs-3g FUSE mount: " + mounted.StdErr.Trim());
-        }
-        try
+        Ntfs3gMount.With(image, mount =>
         {
             Directory.CreateDirectory(Path.Combine(mount, "drivers"));
             File.WriteAllText(Path.Combine(mount, "drivers", "LongFileName.sys"), "seed");
             NtfsFeatureVolumeTests.SetXattr(Path.Combine(mount, "drivers", "LongFileName.sys"), "system.ntfs_dos_name", System.Text.Encoding.ASCII.GetBytes("LONGFI~1.SYS"));
-        }
-        finally
-        {
-            Oracle.RunChecked("fusermount", "-u", mount);
-        }
+        });
 
         using (NtfsVolume v = NtfsWriteTests.OpenWritable(image))
         {

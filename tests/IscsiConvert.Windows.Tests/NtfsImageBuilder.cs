@@ -16,31 +16,12 @@ internal static class NtfsImageBuilder
     public static string Build(TempDir tmp, string path, Action<string> fill)
     {
         Oracle.Require("mkntfs");
-        Oracle.Require("ntfs-3g");
         using (var f = new FileStream(path, FileMode.CreateNew))
         {
             f.SetLength(VolumeSize);
         }
         Oracle.RunChecked("mkntfs", "-F", "-Q", "-q", "-L", "Windows", path);
-        if (!File.Exists("/dev/fuse"))
-        {
-            Oracle.MissingPrerequisite("/dev/fuse (ntfs-3g fills the test volume through a FUSE mount)");
-        }
-        string mount = tmp.File(Path.GetFileName(path) + ".mnt");
-        Directory.CreateDirectory(mount);
-        ToolResult mounted = Oracle.Run("ntfs-3g", path, mount);
-        if (mounted.ExitCode != 0)
-        {
-            Oracle.MissingPrerequisite("an ntfs-3g FUSE mount (needs root or the fuse group): " + mounted.StdErr.Trim());
-        }
-        try
-        {
-            fill(mount);
-        }
-        finally
-        {
-            Oracle.RunChecked("fusermount", "-u", mount);
-        }
+        Ntfs3gMount.With(path, fill);
         return path;
     }
 
