@@ -83,6 +83,35 @@ public sealed class NtfsFeatureVolumeTests : IDisposable
         Assert.Null(volume.TryGetEntry(@"\many\f03000.txt"));
     }
 
+    [Fact]
+    public void A_file_with_an_attribute_list_is_rewritten_grown_and_shrunk_and_ntfs_3g_agrees()
+    {
+        // "plain" has 41 names (hard links written by ntfs-3g), so its attributes are spread over several MFT records
+        // with an $ATTRIBUTE_LIST — like a heavily linked or fragmented file on a real Windows volume.
+        string image = Build();
+        byte[] grown = new byte[300_000];
+        new Random(9).NextBytes(grown);
+        using (NtfsVolume v = NtfsVolume.Open(new FileStream(image, FileMode.Open, FileAccess.ReadWrite), new NtfsOpenOptions { Writable = true }))
+        {
+            v.WriteFile(@"\plain", grown);
+            v.Flush();
+        }
+        NtfsWriteTests.AssertOraclesHappy(image);
+        Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(grown)), BinaryOracle.Sha256Of("ntfscat", image, "/link17").Sha256);
+        using (NtfsVolume v = NtfsVolume.Open(new FileStream(image, FileMode.Open, FileAccess.ReadWrite), new NtfsOpenOptions { Writable = true }))
+        {
+            using (Stream s = v.OpenWrite(@"\link03", FileMode.Open))
+            {
+                s.SetLength(1000);
+            }
+            v.Flush();
+            Assert.Equal(41, v.GetEntry(@"\plain").HardLinkCount);
+        }
+        NtfsWriteTests.AssertOraclesHappy(image);
+        Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(grown.AsSpan(0, 1000))), BinaryOracle.Sha256Of("ntfscat", image, "/plain").Sha256);
+        Assert.Equal("hello ads"u8.Length, BinaryOracle.Sha256Of("ntfscat", "-a", "0x80", "-n", "myads", image, "/plain").Length);
+    }
+
     // mkntfs, then ntfs-3g mounted over FUSE; everything is written by ntfs-3g, never by our code.
     private string Build()
     {
