@@ -127,6 +127,25 @@ internal sealed class FileRecord
         Flags = flags,
     };
 
+    /// <summary>Takes an attribute id for a new attribute of this record (above every id in use).</summary>
+    public ushort TakeAttributeId()
+    {
+        ushort id = FirstFreeAttributeId();
+        NextAttributeId = (ushort)(id + 1);
+        return id;
+    }
+
+    // The header's next id, raised past any attribute that already uses it.
+    private ushort FirstFreeAttributeId()
+    {
+        ushort id = NextAttributeId;
+        foreach (AttributeRecord a in Attributes)
+        {
+            id = (ushort)Math.Max(id, a.Id + 1);
+        }
+        return id;
+    }
+
     /// <summary>Where the first attribute starts in a record of <paramref name="recordSize"/> bytes.</summary>
     public static int FirstAttributePosition(int recordSize) => AttributeRecord.Align8(UsaOffset3x + (2 * ((recordSize / UpdateSequence.Stride) + 1)));
 
@@ -166,12 +185,7 @@ internal sealed class FileRecord
         BinaryPrimitives.WriteUInt32LittleEndian(d.Slice(UsedSizeOffset), (uint)used);
         BinaryPrimitives.WriteUInt32LittleEndian(d.Slice(AllocatedSizeOffset), (uint)recordSize);
         BinaryPrimitives.WriteUInt64LittleEndian(d.Slice(BaseRecordOffset), BaseReference);
-        ushort nextId = NextAttributeId;
-        foreach (AttributeRecord a in Attributes)
-        {
-            nextId = (ushort)Math.Max(nextId, a.Id + 1);
-        }
-        BinaryPrimitives.WriteUInt16LittleEndian(d.Slice(NextAttributeIdOffset), nextId);
+        BinaryPrimitives.WriteUInt16LittleEndian(d.Slice(NextAttributeIdOffset), FirstFreeAttributeId());
         BinaryPrimitives.WriteUInt32LittleEndian(d.Slice(RecordNumberOffset), (uint)RecordNumber);
         int pos = first;
         foreach (AttributeRecord a in Attributes)

@@ -51,6 +51,30 @@ internal static class RunList
         return runs;
     }
 
+    /// <summary>The index of the run that maps <paramref name="vcn"/> (runs in VCN order), or -1 when none does.</summary>
+    public static int IndexOf(IReadOnlyList<DataRun> runs, long vcn)
+    {
+        int lo = 0;
+        int hi = runs.Count - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >> 1;
+            if (vcn < runs[mid].Vcn)
+            {
+                hi = mid - 1;
+            }
+            else if (vcn >= runs[mid].Vcn + runs[mid].Length)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                return mid;
+            }
+        }
+        return -1;
+    }
+
     /// <summary>
     /// Encodes runs (in VCN order, contiguous) as a mapping pairs array with the smallest field sizes, ending with the
     /// zero terminator: lengths as unsigned-in-signed fields, LCN deltas signed, sparse runs without an offset field.

@@ -15,6 +15,9 @@ internal sealed class StandardInformation
     private const int SecurityIdOffset = 0x34;
     private const int MinSize = 0x24;
 
+    /// <summary>The NTFS 1.2 part every $STANDARD_INFORMATION has (times and attributes).</summary>
+    public const int MinimumSize = MinSize;
+
     // NTFS 3.x adds owner id, security id, quota and USN after the NTFS 1.2 fields; 72 bytes in all.
     private const int Version3Size = 0x48;
 
@@ -54,5 +57,12 @@ internal sealed class StandardInformation
         BinaryPrimitives.WriteUInt32LittleEndian(v.Slice(OwnerIdOffset), 0);
         BinaryPrimitives.WriteUInt32LittleEndian(v.Slice(SecurityIdOffset), securityId);
         return value;
+    }
+
+    /// <summary>Sets the modification and MFT-change times of an encoded value in place.</summary>
+    public static void SetModificationTimes(Span<byte> value, long fileTime)
+    {
+        BinaryPrimitives.WriteInt64LittleEndian(value.Slice(ModificationOffset), fileTime);
+        BinaryPrimitives.WriteInt64LittleEndian(value.Slice(MftChangeOffset), fileTime);
     }
 }

@@ -189,26 +189,5 @@ internal sealed class AttributeStream : SparseStream
         return result;
     }
 
-    private int FindRun(long vcn)
-    {
-        int lo = 0;
-        int hi = _runs.Length - 1;
-        while (lo <= hi)
-        {
-            int mid = (lo + hi) >> 1;
-            if (vcn < _runs[mid].Vcn)
-            {
-                hi = mid - 1;
-            }
-            else if (vcn >= _runs[mid].Vcn + _runs[mid].Length)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                return mid;
-            }
-        }
-        return -1;
-    }
+    private int FindRun(long vcn) => RunList.IndexOf(_runs, vcn);
 }

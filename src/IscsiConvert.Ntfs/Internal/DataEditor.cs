@@ -45,7 +45,7 @@ internal sealed class DataEditor
             {
                 // Too big for any record: straight to clusters, keeping only the old bytes as initialized data (the
                 // rest reads as zeros without staging zeros).
-                MoveToClusters(record, index, length);
+                ToClusters(record, index, data.Value, length);
                 return;
             }
             byte[] value = new byte[length];
@@ -105,24 +105,14 @@ internal sealed class DataEditor
             _writer.WriteRecord(record);
             return;
         }
-        long clusters = (value.Length + ClusterSize - 1) / ClusterSize;
-        List<DataRun> runs = _writer.AllocateRuns(0, clusters, HintFor(record.RecordNumber));
-        _writer.WriteThroughRuns(runs, 0, value);
-        long tail = (clusters * ClusterSize) - value.Length;
-        if (tail > 0)
-        {
-            ZeroRange(runs, value.Length, tail);
-        }
-        record.Attributes[index] = AttributeRecord.CreateNonResident(data.Type, data.Name, data.Id, 0, VolumeWriter.MergeRuns(runs),
-            clusters * ClusterSize, value.Length, value.Length);
-        CheckFits(record);
-        _writer.WriteRecord(record);
+        ToClusters(record, index, value, value.Length);
     }
 
-    private void MoveToClusters(FileRecord record, int index, long length)
+    // A resident stream moves to clusters for a length of `length` bytes: the value's bytes are written and
+    // initialized, the rest of the length reads as zeros without being staged.
+    private void ToClusters(FileRecord record, int index, byte[] value, long length)
     {
         AttributeRecord data = record.Attributes[index];
-        byte[] value = data.Value;
         long clusters = (length + ClusterSize - 1) / ClusterSize;
         List<DataRun> runs = VolumeWriter.MergeRuns(_writer.AllocateRuns(0, clusters, HintFor(record.RecordNumber)));
         _writer.WriteThroughRuns(runs, 0, value);

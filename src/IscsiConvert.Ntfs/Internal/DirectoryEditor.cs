@@ -179,7 +179,7 @@ internal sealed class DirectoryEditor
                     bitmapValue[i >> 3] |= (byte)(1 << (i & 7));
                 }
             }
-            ushort bitmapId = bitmap?.Id ?? NextId(record);
+            ushort bitmapId = bitmap?.Id ?? record.TakeAttributeId();
             SetAttribute(record, AttributeRecord.CreateResident(AttributeType.Bitmap, indexName, bitmapId, bitmapValue));
         }
         if (record.UsedSize(_writer.RecordSize) > _writer.RecordSize)
@@ -206,23 +206,12 @@ internal sealed class DirectoryEditor
             runs.AddRange(_writer.AllocateRuns(haveClusters, needClusters - haveClusters, hint));
             runs = VolumeWriter.MergeRuns(runs);
         }
-        ushort id = allocation?.Id ?? NextId(record);
+        ushort id = allocation?.Id ?? record.TakeAttributeId();
         for (long position = haveBytes; position + recordSize <= targetBytes; position += recordSize)
         {
             _writer.WriteThroughRuns(runs, position, IndexRecord.Encode(recordSize, position / vcnUnit, new[] { IndexEntry.Last() }, NextUpdateSequence()));
         }
         return AttributeRecord.CreateNonResident(AttributeType.IndexAllocation, indexName, id, 0, runs, needClusters * clusterSize, targetBytes, targetBytes);
-    }
-
-    private static ushort NextId(FileRecord record)
-    {
-        ushort id = record.NextAttributeId;
-        foreach (AttributeRecord a in record.Attributes)
-        {
-            id = (ushort)Math.Max(id, a.Id + 1);
-        }
-        record.NextAttributeId = (ushort)(id + 1);
-        return id;
     }
 
     /// <summary>Replaces the attribute of the same type and name, or inserts it in type order, then name order (NTFS

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
@@ -101,7 +102,7 @@ internal sealed class VolumeEditor
         }
         if (directory)
         {
-            byte[] root = IndexRoot.Encode(AttributeType.FileName, IndexRoot.CollationFileName, _boot.IndexRecordSize, ClustersPerIndexRecord(),
+            byte[] root = IndexRoot.Encode(AttributeType.FileName, IndexRoot.CollationFileName, _boot.IndexRecordSize, unchecked((sbyte)NtfsBootSector.EncodeRecordSize(_boot.IndexRecordSize, _boot.ClusterSize)),
                 new[] { IndexEntry.Last() });
             record.Attributes.Add(AttributeRecord.CreateResident(AttributeType.IndexRoot, "$I30", id++, root));
         }
@@ -183,17 +184,13 @@ internal sealed class VolumeEditor
         for (int i = 0; i < record.Attributes.Count; i++)
         {
             AttributeRecord a = record.Attributes[i];
-            if (a.Type == AttributeType.StandardInformation && a.IsResident && StandardInformation.TryReadFrom(a.Value) is { } si)
+            if (a.Type == AttributeType.StandardInformation && a.IsResident && a.Value.Length >= StandardInformation.MinimumSize)
             {
-                byte[] value = (byte[])a.Value.Clone();
-                BitConverterLe.WriteInt64(value, 0x08, now);
-                BitConverterLe.WriteInt64(value, 0x10, now);
-                record.Attributes[i] = AttributeRecord.CreateResident(a.Type, a.Name, a.Id, value, a.ResidentFlags);
-                _ = si;
+                record.Attributes[i] = WithModificationTimes(a, now);
             }
             else if (a.Type == AttributeType.FileName && a.IsResident && FileNameAttribute.TryReadFrom(a.Value) is { } fn)
             {
-                byte[] value = FileNameAttribute.Encode(BitConverterLe.ReadUInt64(a.Value, 0), fn.Name, fn.Namespace, fn.CreationTime, now, now, now,
+                byte[] value = FileNameAttribute.Encode(BinaryPrimitives.ReadUInt64LittleEndian(a.Value), fn.Name, fn.Namespace, fn.CreationTime, now, now, now,
                     allocated, size, fn.FileAttributes);
                 record.Attributes[i] = AttributeRecord.CreateResident(a.Type, a.Name, a.Id, value, a.ResidentFlags);
                 updates.Add((a.Value, value, fn.ParentRecordNumber));
@@ -213,16 +210,20 @@ internal sealed class VolumeEditor
     {
         FileRecord record = _writer.ReadRecord(directory);
         int i = record.Attributes.FindIndex(a => a.Type == AttributeType.StandardInformation && a.IsResident);
-        if (i < 0 || record.Attributes[i].Value.Length < 0x20)
+        if (i < 0 || record.Attributes[i].Value.Length < StandardInformation.MinimumSize)
         {
             return;
         }
-        AttributeRecord a = record.Attributes[i];
-        byte[] value = (byte[])a.Value.Clone();
-        BitConverterLe.WriteInt64(value, 0x08, now);
-        BitConverterLe.WriteInt64(value, 0x10, now);
-        record.Attributes[i] = AttributeRecord.CreateResident(a.Type, a.Name, a.Id, value, a.ResidentFlags);
+        record.Attributes[i] = WithModificationTimes(record.Attributes[i], now);
         _writer.WriteRecord(record);
+    }
+
+    // $STANDARD_INFORMATION with its modification and MFT-change times set to now (creation and access kept).
+    private static AttributeRecord WithModificationTimes(AttributeRecord standardInformation, long now)
+    {
+        byte[] value = (byte[])standardInformation.Value.Clone();
+        StandardInformation.SetModificationTimes(value, now);
+        return AttributeRecord.CreateResident(standardInformation.Type, standardInformation.Name, standardInformation.Id, value, standardInformation.ResidentFlags);
     }
 
     private bool? KeepsShortNames(long directory, DirectoryIndex index)
@@ -268,20 +269,6 @@ internal sealed class VolumeEditor
         throw new IOException($"No free 8.3 name is left for '{name}'.");
     }
 
-    private sbyte ClustersPerIndexRecord()
-    {
-        if (_boot.IndexRecordSize >= _boot.ClusterSize)
-        {
-            return (sbyte)(_boot.IndexRecordSize / _boot.ClusterSize);
-        }
-        int log = 0;
-        while ((1 << log) < _boot.IndexRecordSize)
-        {
-            log++;
-        }
-        return (sbyte)-log;
-    }
-
     private static ulong Reference(FileRecord record) => ((ulong)record.SequenceNumber << 48) | (ulong)record.RecordNumber;
 
     private static readonly char[] InvalidNameChars = { '\\', '/', ':', '*', '?', '"', '<', '>', '|', '\0' };
@@ -294,14 +281,4 @@ internal sealed class VolumeEditor
             throw new ArgumentException($"'{name}' is not a valid NTFS file name (1 to 255 characters, none of \\ / : * ? \" < > | or control characters).", nameof(name));
         }
     }
-}
-
-/// <summary>Little-endian field access on byte arrays (values being patched in place).</summary>
-internal static class BitConverterLe
-{
-    public static void WriteInt64(byte[] buffer, int offset, long value) =>
-        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(offset), value);
-
-    public static ulong ReadUInt64(byte[] buffer, int offset) =>
-        System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(buffer.AsSpan(offset));
 }

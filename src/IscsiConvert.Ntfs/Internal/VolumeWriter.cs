@@ -76,11 +76,7 @@ internal sealed class VolumeWriter
     /// <summary>Encodes <paramref name="record"/> and stages it (and its $MFTMirr copy for the first records).</summary>
     public void WriteRecord(FileRecord record)
     {
-        byte[] raw = new byte[RecordSize];
-        _mft.ReadRawRecord(record.RecordNumber, raw);
-        ushort usn = FileRecord.HasSignature(raw) ? BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(4)))) : (ushort)0;
-        usn = (ushort)(usn + 1 == 0 || usn + 1 == 0xFFFF ? 1 : usn + 1);
-        byte[] encoded = record.Encode(RecordSize, usn);
+        byte[] encoded = record.Encode(RecordSize, NextUpdateSequence(record.RecordNumber));
         long offset = _mft.VolumeOffsetOfRecord(record.RecordNumber);
         if (offset < 0)
         {
@@ -207,25 +203,8 @@ internal sealed class VolumeWriter
 
     private static DataRun FindRun(IReadOnlyList<DataRun> runs, long vcn)
     {
-        int lo = 0;
-        int hi = runs.Count - 1;
-        while (lo <= hi)
-        {
-            int mid = (lo + hi) >> 1;
-            if (vcn < runs[mid].Vcn)
-            {
-                hi = mid - 1;
-            }
-            else if (vcn >= runs[mid].Vcn + runs[mid].Length)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                return runs[mid];
-            }
-        }
-        throw new InvalidOperationException($"No run maps VCN {vcn}.");
+        int index = RunList.IndexOf(runs, vcn);
+        return index >= 0 ? runs[index] : throw new InvalidOperationException($"No run maps VCN {vcn}.");
     }
 
     /// <summary>
@@ -323,10 +302,17 @@ internal sealed class VolumeWriter
                 volume.Attributes[i] = AttributeRecord.CreateResident(a.Type, a.Name, a.Id, value, a.ResidentFlags);
             }
         }
+        return volume.Encode(RecordSize, NextUpdateSequence(VolumeRecord));
+    }
+
+    // The update sequence number a rewrite of the record uses: the stored one plus one (never 0 or 0xFFFF), so that a
+    // torn write of old and new sectors shows up as a fixup mismatch.
+    private ushort NextUpdateSequence(long number)
+    {
         byte[] raw = new byte[RecordSize];
-        _mft.ReadRawRecord(VolumeRecord, raw);
-        ushort usn = BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(4))));
-        return volume.Encode(RecordSize, (ushort)(usn + 1 == 0 ? 1 : usn + 1));
+        _mft.ReadRawRecord(number, raw);
+        ushort usn = FileRecord.HasSignature(raw) ? BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(4)))) : (ushort)0;
+        return (ushort)(usn + 1 == 0 || usn + 1 == 0xFFFF ? 1 : usn + 1);
     }
 
     private void StageBitmaps()
