@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using IscsiConvert.Ntfs;
 using IscsiConvert.Registry;
 using IscsiConvert.Storage;
@@ -147,14 +148,11 @@ public sealed partial class WindowsInstallation : IDisposable
         var logs = new List<(string Path, Stream Stream)>();
         try
         {
-            foreach (string suffix in LogSuffixes)
+            foreach (string log in NonEmptyLogs(path))
             {
-                if (Volume.TryGetEntry(path + suffix) is { IsDirectory: false, Size: > 0 })
-                {
-                    Stream s = Volume.OpenFile(path + suffix);
-                    logs.Add((path + suffix, s));
-                    options.LogStreams.Add(s);
-                }
+                Stream s = Volume.OpenFile(log);
+                logs.Add((log, s));
+                options.LogStreams.Add(s);
             }
             buffer.Position = 0;
             using RegistryHive hive = RegistryHive.Open(buffer, options);
@@ -177,6 +175,11 @@ public sealed partial class WindowsInstallation : IDisposable
         Volume.Flush();
     }
 
+    // A hive's transaction logs that hold something: an empty log is what Windows leaves after a clean shutdown, with
+    // nothing to replay.
+    private List<string> NonEmptyLogs(string hivePath) =>
+        LogSuffixes.Select(suffix => hivePath + suffix).Where(log => Volume.TryGetEntry(log) is { IsDirectory: false, Size: > 0 }).ToList();
+
     /// <summary>Opens the SOFTWARE hive read-only (recovered in memory like SYSTEM), or null when the image has none.</summary>
     public RegistryHive? OpenSoftwareHive() => OpenHive("SOFTWARE");
 
@@ -197,16 +200,11 @@ public sealed partial class WindowsInstallation : IDisposable
         var logs = new List<Stream>();
         try
         {
-            foreach (string suffix in LogSuffixes)
+            foreach (string log in NonEmptyLogs(path))
             {
-                NtfsEntry? log = Volume.TryGetEntry(path + suffix);
-                // An empty log is what Windows leaves after a clean shutdown; it has nothing to replay.
-                if (log is not null && !log.IsDirectory && log.Size > 0)
-                {
-                    Stream s = Volume.OpenFile(path + suffix);
-                    logs.Add(s);
-                    options.LogStreams.Add(s);
-                }
+                Stream s = Volume.OpenFile(log);
+                logs.Add(s);
+                options.LogStreams.Add(s);
             }
             using Stream hive = Volume.OpenFile(path);
             return RegistryHive.Open(hive, options);
