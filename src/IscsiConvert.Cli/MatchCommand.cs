@@ -60,7 +60,7 @@ internal static class MatchCommand
             IReadOnlyList<WindowsInstallation> found = WindowsInstallation.Find(disk);
             try
             {
-                WindowsInstallation? w = Choose(console, imagePath, found, parse.GetValue(partition));
+                WindowsInstallation? w = InstallationChoice.Choose(console, imagePath, found, parse.GetValue(partition));
                 if (w is null)
                 {
                     return CliApp.UsageError;
@@ -98,33 +98,6 @@ internal static class MatchCommand
         });
         return command;
     }
-
-    private static WindowsInstallation? Choose(CliConsole console, string imagePath, IReadOnlyList<WindowsInstallation> found, int? partition)
-    {
-        if (found.Count == 0)
-        {
-            console.Error.WriteLine($"error: {imagePath}: no Windows installation found (no NTFS volume holds \\Windows\\System32\\config\\SYSTEM).");
-            return null;
-        }
-        if (partition is int p)
-        {
-            WindowsInstallation? w = found.FirstOrDefault(x => x.PartitionIndex == p);
-            if (w is null)
-            {
-                console.Error.WriteLine($"error: {imagePath}: no Windows installation on partition {p}; found: {Describe(found)}.");
-            }
-            return w;
-        }
-        if (found.Count > 1)
-        {
-            console.Error.WriteLine($"error: {imagePath} holds {found.Count} Windows installations ({Describe(found)}); choose one with --partition.");
-            return null;
-        }
-        return found[0];
-    }
-
-    private static string Describe(IReadOnlyList<WindowsInstallation> found) =>
-        string.Join(", ", found.Select(x => x.PartitionIndex is int i ? "partition " + i.ToString(CultureInfo.InvariantCulture) : "the whole disk"));
 
     private static IEnumerable<DriverPackage> OpenPackages(string path, TargetOs target)
     {

@@ -37,10 +37,15 @@ internal static class PrepareCommand
         {
             bool write = !parse.GetValue(dryRun);
             using VirtualDisk disk = DiskImage.Open(parse.GetValue(image)!, write ? DiskAccess.ReadWrite : DiskAccess.ReadOnly);
+            string imagePath = parse.GetValue(image)!;
             IReadOnlyList<WindowsInstallation> found = WindowsInstallation.Find(disk, writable: write);
             try
             {
-                WindowsInstallation w = Choose(found, parse.GetValue(partition));
+                WindowsInstallation? w = InstallationChoice.Choose(console, imagePath, found, parse.GetValue(partition));
+                if (w is null)
+                {
+                    return CliApp.UsageError;
+                }
                 IscsiBoot boot = IscsiBoot.For(w);
                 foreach (string id in parse.GetValue(nic)!)
                 {
@@ -89,22 +94,4 @@ internal static class PrepareCommand
         });
         return command;
     }
-
-    private static WindowsInstallation Choose(IReadOnlyList<WindowsInstallation> found, int? partition)
-    {
-        if (partition is { } n)
-        {
-            return found.FirstOrDefault(w => w.PartitionIndex == n)
-                ?? throw new ArgumentException($"Partition {n} holds no Windows installation. Installations: {Describe(found)}.");
-        }
-        return found.Count switch
-        {
-            1 => found[0],
-            0 => throw new ArgumentException("The image holds no Windows installation (no NTFS volume with \\Windows\\System32\\config\\SYSTEM)."),
-            _ => throw new ArgumentException($"The image holds {found.Count} Windows installations ({Describe(found)}); choose one with --partition N."),
-        };
-    }
-
-    private static string Describe(IReadOnlyList<WindowsInstallation> found) =>
-        found.Count == 0 ? "none" : string.Join(", ", found.Select(w => w.PartitionIndex is { } p ? "partition " + p : "bare volume"));
 }
