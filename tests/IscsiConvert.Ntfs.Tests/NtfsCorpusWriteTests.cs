@@ -45,7 +45,7 @@ public sealed partial class NtfsCorpusWriteTests : IDisposable
     public void Injected_files_are_seen_by_every_oracle_and_nothing_else_changes(string relative, string format)
     {
         string image = _tmp.File(Path.GetFileName(relative).Replace(".gz", string.Empty, StringComparison.Ordinal));
-        CopySparse(_images.ImagePath(relative), image);
+        NtfsPatch.SparseCopy(_images.ImagePath(relative), image);
         string before = PartitionAsRaw(image, format, "before");
         // sleuthkit cannot read volumes with 2 MiB clusters at all; ntfs-3g's listing covers those.
         bool sleuthKitReads = !relative.Contains("2m", StringComparison.Ordinal);
@@ -156,7 +156,7 @@ public sealed partial class NtfsCorpusWriteTests : IDisposable
         using VirtualDisk disk = DiskImage.Open(raw);
         PartitionTable? table = PartitionTable.Read(disk);
         using Stream source = table is null ? disk.Content : table.Open(table.Partitions.Single(p => p.MbrType == 0x07 || p.TypeName.Contains("data", StringComparison.OrdinalIgnoreCase)));
-        CopySparse(source, part);
+        NtfsPatch.SparseCopy(source, part);
         return part;
     }
 
@@ -168,30 +168,4 @@ public sealed partial class NtfsCorpusWriteTests : IDisposable
 
     [GeneratedRegex(@"(\d+) errors in")]
     private static partial Regex ErrorCount();
-
-    private static void CopySparse(string source, string target)
-    {
-        using Stream input = File.OpenRead(source);
-        CopySparse(input, target);
-    }
-
-    private static void CopySparse(Stream input, string target)
-    {
-        using var output = new FileStream(target, FileMode.Create, FileAccess.Write);
-        byte[] buffer = new byte[1 << 20];
-        int n;
-        input.Position = 0;
-        while ((n = input.Read(buffer, 0, buffer.Length)) > 0)
-        {
-            if (buffer.AsSpan(0, n).IndexOfAnyExcept((byte)0) < 0)
-            {
-                output.Seek(n, SeekOrigin.Current);
-            }
-            else
-            {
-                output.Write(buffer, 0, n);
-            }
-        }
-        output.SetLength(input.Length);
-    }
 }

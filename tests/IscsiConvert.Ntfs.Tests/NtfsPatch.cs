@@ -83,7 +83,14 @@ internal static class NtfsPatch
     public static void SparseCopy(string source, string target)
     {
         using var input = File.OpenRead(source);
+        SparseCopy(input, target);
+    }
+
+    /// <summary>Copies a stream (from its start) into a new file, leaving runs of zeros as holes.</summary>
+    public static void SparseCopy(Stream input, string target)
+    {
         using var output = new FileStream(target, FileMode.CreateNew, FileAccess.Write);
+        input.Position = 0;
         byte[] buffer = new byte[1 << 20];
         int n;
         while ((n = input.Read(buffer, 0, buffer.Length)) > 0)

@@ -101,7 +101,7 @@ public sealed partial class NtfsSecureWriteTests : IDisposable
     public void In_a_Windows_folder_a_new_file_reuses_the_id_Windows_gave_its_own_file_there()
     {
         string image = _tmp.File("la.part");
-        CopySparse(_images.Extract("ntfs/ntfs-lastaccess.raw.gz", LastAccessPartitionOffset), image);
+        NtfsPatch.SparseCopy(_images.Extract("ntfs/ntfs-lastaccess.raw.gz", LastAccessPartitionOffset), image);
         using (var f = new FileStream(image, FileMode.Open))
         {
             f.SetLength(LastAccessPartitionSectors * 512); // the partition exactly (ntfsfix checks the backup boot sector at its end)
@@ -473,25 +473,5 @@ public sealed partial class NtfsSecureWriteTests : IDisposable
             }
         }
         return result;
-    }
-
-    private static void CopySparse(string source, string target)
-    {
-        using Stream input = File.OpenRead(source);
-        using var output = new FileStream(target, FileMode.Create, FileAccess.Write);
-        byte[] buffer = new byte[1 << 20];
-        int n;
-        while ((n = input.Read(buffer, 0, buffer.Length)) > 0)
-        {
-            if (buffer.AsSpan(0, n).IndexOfAnyExcept((byte)0) < 0)
-            {
-                output.Seek(n, SeekOrigin.Current);
-            }
-            else
-            {
-                output.Write(buffer, 0, n);
-            }
-        }
-        output.SetLength(input.Length);
     }
 }
