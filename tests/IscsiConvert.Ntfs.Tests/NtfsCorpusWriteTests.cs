@@ -90,6 +90,12 @@ public sealed partial class NtfsCorpusWriteTests : IDisposable
         {
             Assert.Equal(Convert.ToHexString(SHA256.HashData(data)), BinaryOracle.Sha256Of("ntfscat", after, path).Sha256);
         }
+
+        // A directory we create describes its index records the way the volume's formatter described the root's
+        // ($INDEX_ROOT's "clusters per index record": 512-byte blocks when clusters are larger than records).
+        byte[] rootHeader = BinaryOracle.Bytes("ntfscat", "-a", "0x90", "-n", "$I30", after, "/");
+        byte[] ourHeader = BinaryOracle.Bytes("ntfscat", "-a", "0x90", "-n", "$I30", after, "/Windows/System32/drivers");
+        Assert.Equal(rootHeader.AsSpan(0, 16).ToArray(), ourHeader.AsSpan(0, 16).ToArray());
         if (!sleuthKitReads)
         {
             return;

@@ -42,6 +42,15 @@ internal sealed class IndexRoot
     private const int ClustersPerRecordOffset = 0x0C;
 
     /// <summary>
+    /// The "clusters per index record" byte of $INDEX_ROOT: clusters when a record spans whole clusters, else the
+    /// number of 512-byte blocks — what Windows writes (8 on its 2 MiB-cluster volume in the corpus). Unlike the boot
+    /// sector's field, it is never a negative power of two.
+    /// </summary>
+    public static sbyte ClustersPerIndexRecord(int indexRecordSize, long clusterSize) => (sbyte)(indexRecordSize >= clusterSize
+        ? indexRecordSize / clusterSize
+        : indexRecordSize / UpdateSequence.Stride);
+
+    /// <summary>
     /// Encodes an $INDEX_ROOT value: header, node header and entries (the node's allocated size is its used size, as
     /// Windows writes it). <paramref name="clustersPerIndexRecord"/> is the boot sector's value.
     /// </summary>

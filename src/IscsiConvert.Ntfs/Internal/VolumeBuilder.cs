@@ -299,10 +299,7 @@ internal sealed class VolumeBuilder
         return all;
     }
 
-    // $INDEX_ROOT's "clusters per index record": clusters, or 512-byte blocks when a record is smaller than a cluster.
-    private sbyte ClustersPerIndexRecord() => (sbyte)(FormatLayout.IndexRecordSize >= ClusterSize
-        ? FormatLayout.IndexRecordSize / ClusterSize
-        : FormatLayout.IndexRecordSize / UpdateSequence.Stride);
+    private sbyte ClustersPerIndexRecord() => IndexRoot.ClustersPerIndexRecord(FormatLayout.IndexRecordSize, ClusterSize);
 
     private RecordDraft SystemFile(int record, string name, uint securityId, long allocatedSize, long dataSize,
         ushort flags = InUse, uint attributes = Hidden | SystemAttribute, uint nameFlags = 0)

@@ -102,7 +102,7 @@ internal sealed class VolumeEditor
         }
         if (directory)
         {
-            byte[] root = IndexRoot.Encode(AttributeType.FileName, IndexRoot.CollationFileName, _boot.IndexRecordSize, unchecked((sbyte)NtfsBootSector.EncodeRecordSize(_boot.IndexRecordSize, _boot.ClusterSize)),
+            byte[] root = IndexRoot.Encode(AttributeType.FileName, IndexRoot.CollationFileName, _boot.IndexRecordSize, IndexRoot.ClustersPerIndexRecord(_boot.IndexRecordSize, _boot.ClusterSize),
                 new[] { IndexEntry.Last() });
             record.Attributes.Add(AttributeRecord.CreateResident(AttributeType.IndexRoot, "$I30", id++, root));
         }
