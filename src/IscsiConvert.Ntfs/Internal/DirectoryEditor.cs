@@ -124,9 +124,12 @@ internal sealed class DirectoryEditor
             return;
         }
 
-        // Settle the layout: $INDEX_ALLOCATION must span the highest node in use, and growing its runlist takes room
-        // from the root in the same record; when the root no longer fits, the tree moves root entries down a level.
+        // Settle the layout: $INDEX_ALLOCATION must span the highest node in use, and growing its runlist — and the
+        // $BITMAP value with it, 8 bytes per 64 records — takes room from the root in the same record; when the root no
+        // longer fits, the tree moves root entries down a level (which may need more records, so settle again). Room is
+        // measured with the attributes exactly as they will be written, so the record always fits when the loop ends.
         AttributeRecord? newAllocation = allocation;
+        AttributeRecord? newBitmap = bitmap;
         for (int attempt = 0; ; attempt++)
         {
             long neededBytes = (long)tree.RecordCount * recordSize;
@@ -134,14 +137,18 @@ internal sealed class DirectoryEditor
             {
                 newAllocation = GrowAllocation(record, indexName, newAllocation, neededBytes, recordSize, vcnUnit);
             }
+            if (newAllocation is not null)
+            {
+                newBitmap = BitmapAttribute(indexName, bitmap?.Id ?? 0, tree.Bitmap, newAllocation.DataSize / recordSize);
+            }
             int withoutRoot = recordBytesWithoutRoot - (allocation?.Raw.Length ?? 0) + (newAllocation?.Raw.Length ?? 0)
-                + (bitmap is null && newAllocation is not null ? BitmapAttributeReserve : 0);
+                - (bitmap?.Raw.Length ?? 0) + (newBitmap?.Raw.Length ?? 0);
             int room = _writer.RecordSize - withoutRoot - rootAttributeOverhead;
             if (IndexNode.NodeSize(tree.RootEntries) <= room)
             {
                 break;
             }
-            if (attempt >= 4 || room < IndexTree.MinimumRootNodeBytes)
+            if (attempt >= 8 || room < IndexTree.MinimumRootNodeBytes)
             {
                 throw new UnsupportedFormatException($"{structure}: the directory's index attributes no longer fit its MFT record (its index allocation is too fragmented).", _writer.FilePath);
             }
@@ -170,17 +177,8 @@ internal sealed class DirectoryEditor
         if (allocation is not null)
         {
             SetAttribute(record, allocation);
-            long records = allocation.DataSize / recordSize;
-            byte[] bitmapValue = new byte[Math.Max(8, ((Math.Max(records, tree.Bitmap.Length) + 63) / 64) * 8)];
-            for (int i = 0; i < tree.Bitmap.Length; i++)
-            {
-                if (tree.Bitmap[i])
-                {
-                    bitmapValue[i >> 3] |= (byte)(1 << (i & 7));
-                }
-            }
             ushort bitmapId = bitmap?.Id ?? record.TakeAttributeId();
-            SetAttribute(record, AttributeRecord.CreateResident(AttributeType.Bitmap, indexName, bitmapId, bitmapValue));
+            SetAttribute(record, BitmapAttribute(indexName, bitmapId, tree.Bitmap, allocation.DataSize / recordSize));
         }
         if (record.UsedSize(_writer.RecordSize) > _writer.RecordSize)
         {
@@ -212,6 +210,20 @@ internal sealed class DirectoryEditor
             _writer.WriteThroughRuns(runs, position, IndexRecord.Encode(recordSize, position / vcnUnit, new[] { IndexEntry.Last() }, NextUpdateSequence()));
         }
         return AttributeRecord.CreateNonResident(AttributeType.IndexAllocation, indexName, id, 0, runs, needClusters * clusterSize, targetBytes, targetBytes);
+    }
+
+    // The index's $BITMAP: one bit per INDX record in use, in whole 8-byte words covering every allocated record.
+    private static AttributeRecord BitmapAttribute(string indexName, ushort id, bool[] inUse, long allocatedRecords)
+    {
+        byte[] value = new byte[Math.Max(8, ((Math.Max(allocatedRecords, inUse.Length) + 63) / 64) * 8)];
+        for (int i = 0; i < inUse.Length; i++)
+        {
+            if (inUse[i])
+            {
+                value[i >> 3] |= (byte)(1 << (i & 7));
+            }
+        }
+        return AttributeRecord.CreateResident(AttributeType.Bitmap, indexName, id, value);
     }
 
     /// <summary>Replaces the attribute of the same type and name, or inserts it in type order, then name order (NTFS
