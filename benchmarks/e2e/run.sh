@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# End-to-end benchmark of docs/benchmarks.md ("prepare, whole process"): the job image factories repeat — install a
+# 320 KiB NIC driver package into a Windows 7 image and make it boot-critical — done by `iscsi-convert prepare` and by
+# the fastest pipeline a Linux admin assembles from stock tools (qemu-storage-daemon exporting the Windows partition
+# over FUSE, ntfs-3g on it, cp of the driver and INF, hivexregedit --merge of the same registry change, unmount, fsync),
+# each run on a fresh copy of the fixture, alternating, RUNS times per image size. Prints per size the medians, the
+# paired ratio, our peak RSS and the bytes each wrote (GNU time's file-system output blocks).
+#
+#   benchmarks/e2e/run.sh [RUNS] [SIZES…]         e.g.  run.sh 7 1G 16G      (fixtures are built once in $E2E_DIR)
+set -euo pipefail
+runs=${1:-5}; shift || true
+[ $# -gt 0 ] && sizes=("$@") || sizes=(1G 16G)
+here=$(cd "$(dirname "$0")" && pwd)
+root="$here/../.."
+dir=${E2E_DIR:-${TMPDIR:-/tmp}/iscsiconvert-e2e}
+mkdir -p "$dir"
+nic='PCI\VEN_8086&DEV_10D3'
+
+echo "== publishing iscsi-convert (Release)"
+dotnet publish "$root/src/IscsiConvert.Cli" -c Release -o "$dir/tool" -v quiet -nologo >/dev/null
+tool="$dir/tool/iscsi-convert"
+
+# The pipeline, as one timed command: serve the partition, mount, copy, merge, unmount, stop, fsync the image.
+cat > "$dir/pipeline.sh" <<'SH'
+#!/usr/bin/env bash
+set -euo pipefail
+image=$1 offset=$2 length=$3 pkg=$4 reg=$5
+work=$(mktemp -d); touch "$work/raw"; mkdir "$work/mnt"
+qemu-storage-daemon --blockdev "driver=vhdx,node-name=disk,file.driver=file,file.filename=$image" \
+  --blockdev "driver=raw,node-name=part,file=disk,offset=$offset,size=$length" \
+  --export "type=fuse,id=e,node-name=part,mountpoint=$work/raw,writable=on" & qsd=$!
+until mountpoint -q "$work/raw" && [ "$(stat -c %s "$work/raw")" -gt 0 ]; do sleep 0.01; done
+ntfs-3g "$work/raw" "$work/mnt"
+cp "$pkg/benchnic.sys" "$work/mnt/Windows/System32/drivers/benchnic.sys"
+cp "$pkg/benchnic.inf" "$work/mnt/Windows/INF/oem0.inf"
+hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\SYSTEM' "$work/mnt/Windows/System32/config/SYSTEM" "$reg"
+fusermount -u "$work/mnt"
+umount "$work/raw"; kill "$qsd"; wait "$qsd" || true
+python3 -c 'import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd)' "$image"
+rm -rf "$work"
+SH
+chmod +x "$dir/pipeline.sh"
+
+results="$dir/results.tsv"; : > "$results"
+for size in "${sizes[@]}"; do
+  fixture="$dir/fixture-$size.vhdx"
+  if [ ! -f "$fixture" ]; then
+    echo "== building the $size fixture"
+    "$here/fixture.sh" "$dir" "$size" "${E2E_DATA_MB:-1000}" "${E2E_INFS:-1200}"
+  fi
+  read -r offset length < "$dir/fixture-$size.partition"
+  for i in $(seq "$runs"); do
+    for who in ours pipeline; do
+      cp --sparse=always "$fixture" "$dir/work.vhdx"
+      sync "$dir/work.vhdx"
+      if [ "$who" = ours ]; then
+        cmd=("$tool" prepare "$dir/work.vhdx" --nic "$nic" --driver "$dir/pkg" --os win7-x64)
+      else
+        cmd=("$dir/pipeline.sh" "$dir/work.vhdx" "$offset" "$length" "$dir/pkg" "$dir/pipeline.reg")
+      fi
+      /usr/bin/time -o "$dir/time.txt" -f "%e %M %O" "${cmd[@]}" >/dev/null
+      echo "$size $who $i $(cat "$dir/time.txt")" >> "$results"
+    done
+  done
+done
+
+python3 - "$results" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+for size in dict.fromkeys(r[0] for r in rows):
+    by = {w: [r for r in rows if r[0] == size and r[1] == w] for w in ("ours", "pipeline")}
+    med = {w: statistics.median(float(r[3]) for r in by[w]) for w in by}
+    pairs = [float(p[3]) / float(o[3]) for o, p in zip(by["ours"], by["pipeline"])]
+    print(f"{size}: iscsi-convert {med['ours']:.2f} s, pipeline {med['pipeline']:.2f} s; "
+          f"speed-up (pipeline/ours, median of {len(pairs)} pairs) {statistics.median(pairs):.2f}x; "
+          f"our peak RSS {max(int(r[4]) for r in by['ours']) / 1024:.0f} MiB; written: ours "
+          f"{statistics.median(int(r[5]) for r in by['ours']) * 512 / 2**20:.1f} MiB, pipeline "
+          f"{statistics.median(int(r[5]) for r in by['pipeline']) * 512 / 2**20:.1f} MiB")
+PY
