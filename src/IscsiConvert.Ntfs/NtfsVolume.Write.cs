@@ -86,6 +86,90 @@ public sealed partial class NtfsVolume
         });
     }
 
+    /// <summary>
+    /// Writes <paramref name="content"/> (from its current position to its end) as the file at <paramref name="path"/>
+    /// only when the file does not already hold exactly these bytes: an existing file with the same length and content
+    /// is left alone — nothing is staged, no timestamp changes — and false is returned. Otherwise the file is written as
+    /// by <see cref="WriteFile(string, Stream)"/> and true is returned. This is how a repeated edit becomes a no-op.
+    /// </summary>
+    public bool WriteFileIfChanged(string path, Stream content)
+    {
+        if (content is null)
+        {
+            throw new ArgumentNullException(nameof(content));
+        }
+        RequireWritable();
+        Stream source = content;
+        MemoryStream? buffered = null;
+        if (!content.CanSeek)
+        {
+            // Comparing consumes the content, and writing needs it again: keep a copy of a one-pass stream.
+            buffered = new MemoryStream();
+            content.CopyTo(buffered);
+            buffered.Position = 0;
+            source = buffered;
+        }
+        using (buffered)
+        {
+            long start = source.Position;
+            if (HasContent(path, source))
+            {
+                return false;
+            }
+            source.Position = start;
+            WriteFile(path, source);
+            return true;
+        }
+    }
+
+    /// <summary>Writes <paramref name="bytes"/> as the file at <paramref name="path"/> unless it already holds exactly them; see <see cref="WriteFileIfChanged(string, Stream)"/>.</summary>
+    public bool WriteFileIfChanged(string path, byte[] bytes)
+    {
+        using var stream = new MemoryStream(bytes ?? throw new ArgumentNullException(nameof(bytes)), writable: false);
+        return WriteFileIfChanged(path, stream);
+    }
+
+    // True when the file at path exists and its unnamed stream holds exactly what content holds from its position on.
+    private bool HasContent(string path, Stream content)
+    {
+        NtfsEntry? existing = TryGetEntry(path);
+        if (existing is null || existing.IsDirectory || existing.Size != content.Length - content.Position)
+        {
+            return false;
+        }
+        using Stream current = OpenFile(path);
+        if (current.Length != existing.Size)
+        {
+            return false;
+        }
+        byte[] a = new byte[CopyBufferSize];
+        byte[] b = new byte[CopyBufferSize];
+        while (true)
+        {
+            int n = ReadFull(content, a, a.Length);
+            if (n == 0)
+            {
+                return current.Read(b, 0, 1) == 0;
+            }
+            if (ReadFull(current, b, n) < n || !a.AsSpan(0, n).SequenceEqual(b.AsSpan(0, n)))
+            {
+                return false;
+            }
+        }
+    }
+
+    // Reads until count bytes or the end of the stream (Stream.ReadAtLeast is not in netstandard2.0).
+    private static int ReadFull(Stream stream, byte[] buffer, int count)
+    {
+        int total = 0;
+        int n;
+        while (total < count && (n = stream.Read(buffer, total, count - total)) > 0)
+        {
+            total += n;
+        }
+        return total;
+    }
+
     /// <summary>Writes <paramref name="bytes"/> as the file at <paramref name="path"/> (created or replaced).</summary>
     public NtfsEntry WriteFile(string path, byte[] bytes)
     {

@@ -340,12 +340,20 @@ public sealed class RegistryHive : IDisposable
 
     /// <summary>
     /// Writes the hive back where it came from, clean (equal sequence numbers, fresh checksum). A file is replaced
-    /// atomically (written beside, flushed, then renamed over); a stream gets the changed bins, then the base block.
-    /// After a log recovery the logs beside a file are emptied, so that Windows cannot replay them over the result.
+    /// atomically (written beside, flushed, then renamed over); a stream gets only the changed 4 KiB pages, in the
+    /// order the format makes crash-safe (base block with the primary sequence number bumped, the pages, then the base
+    /// block with both numbers equal). After a log recovery the logs beside a file are emptied, so that Windows cannot
+    /// replay them over the result. With nothing changed (<see cref="HasUnsavedChanges"/> false) nothing is written at
+    /// all: no sequence number moves, no timestamp.
     /// </summary>
     public void Save()
     {
         EnsureWritable();
+        if (!HasUnsavedChanges)
+        {
+            _logger.LogDebug("Hive {Path} has no changes; nothing saved", FilePath ?? "(stream)");
+            return;
+        }
         RefuseDirty();
         if (_stream is not null)
         {

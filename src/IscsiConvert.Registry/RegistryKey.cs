@@ -170,8 +170,11 @@ public sealed class RegistryKey
         return vk < 0 ? null : new RegistryValue(_hive.Cells.ValueName(vk), (RegistryValueType)_hive.Cells.ValueType(vk), _hive.Cells.ValueData(vk));
     }
 
-    /// <summary>Creates or replaces a value.</summary>
-    public void SetValue(string name, RegistryValueType type, byte[] data)
+    /// <summary>
+    /// Creates or replaces a value. Returns false, and changes nothing (the hive stays unmodified, the key's last-write
+    /// time stays), when the value already has this type and data: a repeated edit is a no-op.
+    /// </summary>
+    public bool SetValue(string name, RegistryValueType type, byte[] data)
     {
         if (name is null)
         {
@@ -182,8 +185,12 @@ public sealed class RegistryKey
             throw new ArgumentNullException(nameof(data));
         }
         _hive.EnsureWritable();
-        _hive.Editor.SetValue(Cell, name, (uint)type, data);
+        if (!_hive.Editor.SetValue(Cell, name, (uint)type, data))
+        {
+            return false;
+        }
         _hive.MarkModified();
+        return true;
     }
 
     /// <summary>Deletes a value; returns false when there is none by that name.</summary>

@@ -111,6 +111,48 @@ public static class DiskImage
         };
     }
 
+    /// <summary>
+    /// Creates a differencing image at <paramref name="childPath"/> over the existing image <paramref name="parentPath"/>,
+    /// in the format that fits the parent (<see cref="DifferencingFormatFor"/>): every later write goes to the child and
+    /// the parent is never opened for writing. <paramref name="options"/> supplies the clock, identifiers, logger and
+    /// block size; its <see cref="DiskCreateOptions.Format"/>, <see cref="DiskCreateOptions.ParentPath"/> and
+    /// <see cref="DiskCreateOptions.Capacity"/> are ignored. Fails if <paramref name="childPath"/> exists. The returned
+    /// disk is open for writing.
+    /// </summary>
+    public static VirtualDisk CreateDifferencing(string childPath, string parentPath, DiskCreateOptions? options = null)
+    {
+        if (childPath is null)
+        {
+            throw new ArgumentNullException(nameof(childPath));
+        }
+        if (parentPath is null)
+        {
+            throw new ArgumentNullException(nameof(parentPath));
+        }
+        DiskFormat parentFormat = Detect(Path.GetFullPath(parentPath));
+        DiskCreateOptions o = (options ?? new DiskCreateOptions()).Clone();
+        o.Format = DifferencingFormatFor(parentFormat);
+        o.ParentPath = Path.GetFullPath(parentPath);
+        o.Capacity = 0;
+        o.Fixed = false;
+        o.Variant = null;
+        o.Logger.LogInformation("Creating {Format} differencing image {ImagePath} over {ParentFormat} parent {ParentPath}", o.Format, childPath, parentFormat, o.ParentPath);
+        return Create(childPath, o);
+    }
+
+    /// <summary>
+    /// The container a differencing child of a <paramref name="parentFormat"/> image is made in: a VHDX child for VHDX,
+    /// a VHD child for VHD, and a QCOW2 overlay (naming its backing format) for QCOW2, raw and VMDK parents — qemu,
+    /// libvirt and Hyper-V all open these.
+    /// </summary>
+    public static DiskFormat DifferencingFormatFor(DiskFormat parentFormat) => parentFormat switch
+    {
+        DiskFormat.Vhdx => DiskFormat.Vhdx,
+        DiskFormat.Vhd => DiskFormat.Vhd,
+        DiskFormat.Qcow2 or DiskFormat.Raw or DiskFormat.Vmdk => DiskFormat.Qcow2,
+        _ => throw new UnsupportedFormatException($"No differencing image can be made over a {parentFormat} image", null),
+    };
+
     internal static VirtualDisk Open(string fullPath, DiskAccess access, OpenContext context)
     {
         if (!File.Exists(fullPath))

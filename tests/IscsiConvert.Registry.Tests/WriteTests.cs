@@ -257,7 +257,7 @@ public sealed class WriteTests
         expected.Keys[path][name] = new ValueData((uint)type, data);
     }
 
-    private static RegModel Clone(RegModel m)
+    internal static RegModel Clone(RegModel m)
     {
         var c = new RegModel();
         foreach (var kv in m.Keys)

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using IscsiConvert.Shared;
 
 namespace IscsiConvert.Ntfs.Internal;
 
@@ -50,6 +51,12 @@ internal sealed class NtfsWriteStream : Stream
     {
         ThrowIfDisposed();
         long at = _position;
+        if (HoldsAlready(at, buffer.AsSpan(offset, count)))
+        {
+            // Writing back what the file holds is no change: nothing staged, and no timestamp update on dispose.
+            _position += count;
+            return;
+        }
         _volume.Edit(() =>
         {
             _volume.Editor.Data.Write(_record, string.Empty, at, buffer.AsSpan(offset, count));
@@ -59,9 +66,24 @@ internal sealed class NtfsWriteStream : Stream
         _changed = true;
     }
 
+    private bool HoldsAlready(long at, ReadOnlySpan<byte> data)
+    {
+        if (data.Length == 0 || at + data.Length > Length)
+        {
+            return data.Length == 0;
+        }
+        byte[] current = new byte[data.Length];
+        using Stream stream = _volume.OpenDataForRead(_record);
+        return stream.ReadAtMost(at, current) == current.Length && data.SequenceEqual(current);
+    }
+
     public override void SetLength(long value)
     {
         ThrowIfDisposed();
+        if (value == Length)
+        {
+            return;
+        }
         _volume.Edit(() =>
         {
             _volume.Editor.Data.SetLength(_record, string.Empty, value);

@@ -87,8 +87,14 @@ internal sealed class PendingWrites
     /// written (and flushed) before all others and <paramref name="last"/> after them: the caller uses this to mark the
     /// volume dirty before the change and clean after it, so that an interrupted commit is caught by chkdsk.
     /// </summary>
+    /// <remarks>
+    /// Pages that hold exactly the bytes already on the stream (an edit that put back what was there, a bitmap
+    /// allocated and freed again) are dropped first; when nothing is left, nothing at all is written — not even the
+    /// first/last pair — so a no-op leaves the volume, and the container under it, byte for byte as it was.
+    /// </remarks>
     public void Commit(Action<Stream>? first, Action<Stream>? last)
     {
+        DropUnchangedPages();
         if (_pages.Count == 0)
         {
             return;
@@ -105,6 +111,30 @@ internal sealed class PendingWrites
         last?.Invoke(_stream);
         _stream.Flush();
         _pages.Clear();
+    }
+
+    private void DropUnchangedPages()
+    {
+        if (_pages.Count == 0 || _undo is not null)
+        {
+            return; // inside a savepoint the undo log refers to these pages; they are compared at the next commit
+        }
+        byte[] onDisk = new byte[_clusterSize];
+        var unchanged = new List<long>();
+        foreach (KeyValuePair<long, byte[]> page in _pages)
+        {
+            long position = page.Key * _clusterSize;
+            int length = (int)Math.Max(0, Math.Min(_clusterSize, _stream.Length - position));
+            int n = _stream.ReadAtMost(position, onDisk.AsSpan(0, length));
+            if (n == length && onDisk.AsSpan(0, length).SequenceEqual(page.Value.AsSpan(0, length)))
+            {
+                unchanged.Add(page.Key);
+            }
+        }
+        foreach (long cluster in unchanged)
+        {
+            _pages.Remove(cluster);
+        }
     }
 
     /// <summary>Drops every pending change.</summary>

@@ -317,13 +317,19 @@ internal sealed class HiveEditor
         return fresh;
     }
 
-    public void SetValue(int nk, string name, uint type, ReadOnlySpan<byte> data)
+    /// <summary>Creates or replaces a value; returns false, touching nothing (not even the key's last-write time), when
+    /// the value already has this type and data.</summary>
+    public bool SetValue(int nk, string name, uint type, ReadOnlySpan<byte> data)
     {
         if (name.Length > NameRules.MaxValueNameChars)
         {
             throw new ArgumentException("A value name has at most 16383 characters.", nameof(name));
         }
         int vk = FindValue(nk, name);
+        if (vk >= 0 && _cells.ValueType(vk) == type && data.SequenceEqual(_cells.ValueData(vk)))
+        {
+            return false;
+        }
         if (vk < 0)
         {
             bool compressed = NameRules.CanCompress(name);
@@ -365,6 +371,7 @@ internal sealed class HiveEditor
             S.WriteInt32(nk, KeyNode.MaxValueDataOffset, data.Length);
         }
         Touch(nk);
+        return true;
     }
 
     private void WriteValueData(int vk, uint type, ReadOnlySpan<byte> data)
