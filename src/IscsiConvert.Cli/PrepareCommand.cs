@@ -24,15 +24,31 @@ internal static class PrepareCommand
         {
             Description = "A driver package (its .inf, or a folder holding one) to install if it serves the NIC best: files, INF as oemN.inf, service (repeatable).",
         };
+        var storage = new Option<string[]>("--storage")
+        {
+            Description = @"A storage controller's device ID (virtio-scsi, AHCI, NVMe…) whose driver is made boot-critical the same way (repeatable).",
+        };
+        var pciPath = new Option<string[]>("--pci-path")
+        {
+            Description = "The boot NIC's PCI location as lspci -P prints it (00:1e.0/01:01.0), one per --nic in order: on Windows XP–7 the Critical Device Database also gets the device-path entry PCIROOT(0)#PCI(1E00)#PCI(0100).",
+        };
+        var service = new Option<string?>("--service")
+        {
+            Description = "Use this service of the image for the NIC without reading an INF (the image lacks the INF but has the service): Net-class CDDB entries on XP–7, boot start everywhere.",
+        };
+        var allowDirty = new Option<bool>("--allow-dirty-hive")
+        {
+            Description = "Edit a dirty hive whose transaction logs exist but cannot be applied, as it is (what the logs hold is lost). Dirty hives without logs are edited with a warning.",
+        };
         var partition = new Option<int?>("--partition", "-p") { Description = "The Windows partition, when the image holds several installations." };
         var os = new Option<string?>("--os") { Description = "The Windows version to match INFs for (win7-x86, win7-x64, …) when the image has no SOFTWARE hive." };
         var dryRun = new Option<bool>("--dry-run", "-n") { Description = "Print what would change and write nothing." };
         var command = new Command("prepare",
             "Make a Windows image bootable from iSCSI: the boot NIC's driver (found among the image's INFs, ranked as Plug and Play ranks them) " +
-            "gets boot start: on Windows XP–7 with Critical Device Database entries, and a driver from --driver is installed too (files, INF, " +
-            "service); on Windows 8 and later with the network-boot BootFlags bit, for drivers the image already has (staging a new package " +
-            "in the DriverDatabase is refused with a clear message).")
-        { image, nic, driver, partition, os, dryRun };
+            "gets boot start: on Windows XP–7 with Critical Device Database entries; on Windows 8 and later with the network-boot BootFlags bit. " +
+            "A driver from --driver is installed too: files, INF as oemN.inf, catalog, service; on Vista and later in the driver store, and " +
+            "on Windows 8 and later in the DriverDatabase of SYSTEM (and of the DRIVERS hive where there is one).")
+        { image, nic, driver, storage, pciPath, service, allowDirty, partition, os, dryRun };
         command.SetAction(parse =>
         {
             bool write = !parse.GetValue(dryRun);
@@ -46,10 +62,33 @@ internal static class PrepareCommand
                 {
                     return CliApp.UsageError;
                 }
-                IscsiBoot boot = IscsiBoot.For(w);
-                foreach (string id in parse.GetValue(nic)!)
+                IscsiBoot boot = IscsiBoot.For(w).AllowDirtyHive(parse.GetValue(allowDirty));
+                string[] nics = parse.GetValue(nic)!;
+                string[] paths = parse.GetValue(pciPath) ?? Array.Empty<string>();
+                if (paths.Length > nics.Length)
                 {
-                    boot.WithBootAdapter(id);
+                    console.Error.WriteLine($"error: {paths.Length} --pci-path for {nics.Length} --nic; give one per NIC, in the same order.");
+                    return CliApp.UsageError;
+                }
+                for (int i = 0; i < nics.Length; i++)
+                {
+                    try
+                    {
+                        boot.WithBootAdapter(nics[i], i < paths.Length ? paths[i] : null);
+                    }
+                    catch (FormatException ex)
+                    {
+                        console.Error.WriteLine("error: --pci-path: " + ex.Message);
+                        return CliApp.UsageError;
+                    }
+                }
+                foreach (string id in parse.GetValue(storage) ?? Array.Empty<string>())
+                {
+                    boot.WithStorageController(id);
+                }
+                if (parse.GetValue(service) is { } serviceName)
+                {
+                    boot.WithService(serviceName);
                 }
                 foreach (string package in parse.GetValue(driver) ?? Array.Empty<string>())
                 {
@@ -73,7 +112,11 @@ internal static class PrepareCommand
                 {
                     console.Output.WriteLine((write ? "  set     " : "  would set ") + c);
                 }
-                if (plan.Changes.Count == 0 && plan.Files.Count == 0)
+                foreach (string warning in plan.Warnings)
+                {
+                    console.Output.WriteLine("  warning " + warning);
+                }
+                if (plan.IsEmpty)
                 {
                     console.Output.WriteLine("  nothing to change: the image is already prepared.");
                 }

@@ -444,7 +444,7 @@ public sealed class RegistryHive : IDisposable
 
     private void RefuseDirty()
     {
-        if (IsDirtyWithoutRecovery)
+        if (IsDirtyWithoutRecovery && !_options.SaveDirtyWithoutRecovery)
         {
             throw new UnsafeToWriteException("The hive is dirty (an unfinished write by Windows) and none of its transaction logs could be applied; saving would lose what Windows still has to replay.", FilePath);
         }

@@ -17,6 +17,14 @@ public sealed class RegistryOpenOptions
     /// </summary>
     public bool RecoverFromLogs { get; set; } = true;
 
+    /// <summary>
+    /// Let <see cref="RegistryHive.Save"/> write a hive that was dirty and that no transaction log could recover (default
+    /// false: refused). It is saved clean, as it was read plus the edits — what Windows itself loads from a dirty hive
+    /// without logs. Whatever the missing logs held is lost, so callers allow this only when there are no logs to lose
+    /// or the user said so.
+    /// </summary>
+    public bool SaveDirtyWithoutRecovery { get; set; }
+
     /// <summary>The transaction logs of a hive opened from a stream, in order (.LOG1 before .LOG2).</summary>
     public IList<Stream> LogStreams { get; } = new List<Stream>();
 

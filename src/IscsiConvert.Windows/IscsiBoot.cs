@@ -3,35 +3,34 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using IscsiConvert.Drivers;
-using IscsiConvert.Ntfs;
 using IscsiConvert.Registry;
 
 namespace IscsiConvert.Windows;
 
 /// <summary>
-/// Makes a Windows installation start its boot NIC's driver as a boot driver, so that it can boot from an iSCSI disk.
-/// This slice covers Windows XP–7 (no DriverDatabase in SYSTEM): the driver that serves the adapter is found by
-/// matching its hardware ID against the image's INFs and the supplied driver packages the way Plug and Play ranks
-/// them; the Critical Device Database gets an entry for every form of the ID (most to least specific) with the INF's
-/// class GUID and the driver's service; the service is made boot-start. A driver that comes from a supplied package is
-/// installed as well: its files go where its CopyFiles/DestinationDirs say, its INF to \Windows\INF\oemN.inf, and its
-/// service key is written from AddService. On Windows 8 and later (a DriverDatabase in SYSTEM) a driver the image
-/// already has gets Start = 0 and the network-boot BootFlags bit; staging a new package in the DriverDatabase is not
-/// done yet and is refused with a clear message.
+/// Makes a Windows installation start its boot NIC's driver (and, if asked, storage controllers' drivers) as a boot
+/// driver, so that it can boot from an iSCSI disk. The driver that serves each device is found by matching its
+/// hardware ID against the image's INFs and the supplied driver packages the way Plug and Play ranks them; what is
+/// written then depends on the Windows family, each in its own rules type:
+/// Windows XP – 7 (<see cref="CriticalDeviceRules"/>): Critical Device Database entries and boot start, a supplied
+/// package installed (and on Vista/7 put in the driver store);
+/// Windows 8 and later (<see cref="DriverDatabaseRules"/>): a supplied package staged in the driver store and the
+/// DriverDatabase (SYSTEM, and the DRIVERS hive where there is one), boot start and the network-boot BootFlags bit.
+/// <see cref="Plan"/> only reads; the plan is data (typed registry changes, files with size and SHA-256).
 /// <code>
 /// IscsiBootPlan plan = IscsiBoot.For(installation).WithBootAdapter(@"PCI\VEN_8086&amp;DEV_100E&amp;SUBSYS_001E8086").Plan();
-/// IscsiBoot.For(writableInstallation).WithBootAdapter(...).Apply();   // writes SYSTEM and flushes the volume
+/// IscsiBoot.For(writableInstallation).WithBootAdapter(...).WithDriverPackage(@"C:\virtio\netkvm").Apply();
 /// </code>
 /// </summary>
 public sealed class IscsiBoot
 {
     private readonly WindowsInstallation _installation;
-    // BootFlags bit read by the boot loader: load this boot-start driver when booting from the network (iSCSI).
-    private const uint NetworkBootFlag = 0x1;
-
-    private readonly List<string> _adapters = new();
+    private readonly List<BootDevice> _devices = new();
     private readonly List<DriverPackage> _packages = new();
+    private string? _service;
     private TargetOs? _target;
+    private bool _allowDirtyHive;
+    private TimeProvider _clock = TimeProvider.System;
 
     private IscsiBoot(WindowsInstallation installation)
     {
@@ -43,20 +42,48 @@ public sealed class IscsiBoot
         new(installation ?? throw new ArgumentNullException(nameof(installation)));
 
     /// <summary>The boot NIC's device ID, e.g. <c>PCI\VEN_8086&amp;DEV_100E&amp;SUBSYS_001E8086&amp;REV_02</c> (repeatable).</summary>
-    public IscsiBoot WithBootAdapter(string deviceId)
+    public IscsiBoot WithBootAdapter(string deviceId) => WithBootAdapter(deviceId, null);
+
+    /// <summary>
+    /// The boot NIC's device ID and its PCI location as <c>lspci -P</c> prints it (<c>00:1e.0/01:01.0</c>): on Windows
+    /// XP – 7 the Critical Device Database also gets the device-path entry (<c>PCIROOT(0)#PCI(1E00)#PCI(0100)</c>).
+    /// </summary>
+    public IscsiBoot WithBootAdapter(string deviceId, string? pciPath)
     {
-        if (string.IsNullOrWhiteSpace(deviceId))
+        if (pciPath is not null)
         {
-            throw new ArgumentException("A device ID is needed, e.g. PCI\\VEN_8086&DEV_100E.", nameof(deviceId));
+            PciDevicePath.ToCriticalDeviceKey(pciPath); // refuse a bad path now, not at Plan
         }
-        _adapters.Add(deviceId.Trim());
+        _devices.Add(new BootDevice(CheckId(deviceId), BootDeviceRole.Network, pciPath));
         return this;
     }
 
-    /// <summary>A driver package (its .inf, or a folder holding one) to install if it serves the adapter best (repeatable).</summary>
+    /// <summary>A storage controller's device ID (virtio-scsi, AHCI, NVMe…) whose driver is made boot-critical the same way (repeatable).</summary>
+    public IscsiBoot WithStorageController(string deviceId)
+    {
+        _devices.Add(new BootDevice(CheckId(deviceId), BootDeviceRole.Storage, null));
+        return this;
+    }
+
+    /// <summary>A driver package (its .inf, or a folder holding one) to install if it serves a device best (repeatable).</summary>
     public IscsiBoot WithDriverPackage(string infOrFolder)
     {
         _packages.Add(DriverPackage.Open(infOrFolder ?? throw new ArgumentNullException(nameof(infOrFolder))));
+        return this;
+    }
+
+    /// <summary>
+    /// Use the service <paramref name="serviceName"/> of the image for the boot NICs without looking for an INF (for
+    /// an image whose INF folder lacks the driver's INF but whose SYSTEM hive has its service): on XP – 7 the Critical
+    /// Device Database gets Net-class entries naming it; on every version it is made a boot driver.
+    /// </summary>
+    public IscsiBoot WithService(string serviceName)
+    {
+        if (string.IsNullOrWhiteSpace(serviceName) || serviceName.IndexOf('\\') >= 0)
+        {
+            throw new ArgumentException("A service key name is needed, e.g. E1G60.", nameof(serviceName));
+        }
+        _service = serviceName.Trim();
         return this;
     }
 
@@ -67,78 +94,141 @@ public sealed class IscsiBoot
         return this;
     }
 
+    /// <summary>
+    /// Edit a dirty hive whose transaction logs exist but cannot be applied, as it is (what those logs hold is lost).
+    /// Without this such a hive is refused. Dirty hives without logs are always edited, with a warning in the plan.
+    /// </summary>
+    public IscsiBoot AllowDirtyHive(bool allow = true)
+    {
+        _allowDirtyHive = allow;
+        return this;
+    }
+
+    /// <summary>The clock for the ImportDate of a package staged on Windows 8 and later (a package already staged keeps its own).</summary>
+    public IscsiBoot WithTimeProvider(TimeProvider clock)
+    {
+        _clock = clock ?? throw new ArgumentNullException(nameof(clock));
+        return this;
+    }
+
+    private static string CheckId(string deviceId)
+    {
+        if (string.IsNullOrWhiteSpace(deviceId))
+        {
+            throw new ArgumentException("A device ID is needed, e.g. PCI\\VEN_8086&DEV_100E.", nameof(deviceId));
+        }
+        return deviceId.Trim();
+    }
+
     /// <summary>Works out every change without writing anything.</summary>
-    /// <exception cref="NotSupportedException">What is needed is not in this slice (see the class summary).</exception>
+    /// <exception cref="NotSupportedException">No driver serves a device, or a package cannot be installed.</exception>
+    /// <exception cref="UnsafeToWriteException">A hive is dirty with logs that cannot be applied and <see cref="AllowDirtyHive"/> was not given.</exception>
     public IscsiBootPlan Plan()
     {
-        if (_adapters.Count == 0)
+        if (_devices.Count == 0)
         {
-            throw new InvalidOperationException("Name the boot adapter with WithBootAdapter first.");
+            throw new InvalidOperationException("Name the boot adapter with WithBootAdapter (or a controller with WithStorageController) first.");
         }
         WindowsSystemConfig config = _installation.ReadConfiguration();
         TargetOs target = _target ?? config.GetTargetOs()
             ?? throw new InvalidOperationException("The image does not say which Windows it is (no SOFTWARE hive or architecture); pass ForTarget(...).");
-        string controlSet = config.CurrentControlSet;
-        var changes = new List<RegistryChange>();
-        var drivers = new List<string>();
+        var warnings = new List<string>();
+        CheckHive("SYSTEM", warnings);
         using RegistryHive system = _installation.OpenSystemHive();
-        var files = new List<FileCopy>();
-        var infNames = new HashSet<string>(_installation.ListInfFiles(), StringComparer.OrdinalIgnoreCase);
-        foreach (string adapter in _adapters)
+        using RegistryHive? driversHive = config.HasDriverDatabase ? _installation.OpenHive("DRIVERS") : null;
+        bool useDriversHive = driversHive?.OpenKey("DriverDatabase") is not null;
+        if (useDriversHive)
         {
-            DriverMatchReport match = _installation.MatchDriver(adapter, _packages, target);
-            DriverCandidate best = match.Best ?? throw new NotSupportedException(
-                $"No INF in the image{(_packages.Count > 0 ? " or the supplied packages" : string.Empty)} serves {adapter} for {target}; supply the driver package with WithDriverPackage (--driver).");
-            // Between drivers PnP ranks equal (same rank, date and version — typically the package and its copy already
-            // in the image's INF folder), the supplied package wins: it is what the caller asked to install.
-            best = match.Candidates.FirstOrDefault(c => c.Source.Origin == InfOrigin.Supplied && c.Rank == best.Rank &&
-                c.Source.Inf?.Version.DriverDate == best.Source.Inf?.Version.DriverDate && c.Source.Inf?.Version.DriverVersion == best.Source.Inf?.Version.DriverVersion) ?? best;
-            string service = best.Service ?? throw new NotSupportedException($"{best.InfPath} installs no function driver service for {adapter}.");
-            string classGuid = best.Source.Inf?.Version.ClassGuid is { } g && Guid.TryParse(g, out Guid parsed)
-                ? parsed.ToString("B").ToUpperInvariant() // as Windows writes it in the CDDB
-                : throw new NotSupportedException($"{best.InfPath} names no valid ClassGuid.");
-            string servicePath = $@"{controlSet}\Services\{service}";
-            RegistryKey? serviceKey = system.OpenKey(servicePath);
-            drivers.Add($"{adapter}: {best.InfPath} [{best.InstallSection}] service {service}{(best.Source.Origin == InfOrigin.Supplied ? " (supplied package: installed)" : string.Empty)}");
+            CheckHive("DRIVERS", warnings);
+        }
+        var ctx = new BootPlanContext(_installation, config, target, new HiveEdits("SYSTEM", system), useDriversHive ? new HiveEdits("DRIVERS", driversHive!) : null);
+        ctx.Warnings.AddRange(warnings);
+        var criticalDevices = new CriticalDeviceRules();
+        var driverDatabase = new DriverDatabaseRules(_clock.GetUtcNow().UtcDateTime);
+        foreach (BootDevice device in _devices)
+        {
+            DriverChoice choice = Choose(ctx, device);
             if (config.HasDriverDatabase)
             {
-                // Windows 8 and later: no CDDB. A driver the image already has (its INF in the image, its service in
-                // SYSTEM) is made a boot driver for network boot: Start = 0 and BootFlags bit 0x1 (what Windows itself
-                // sets on inbox NIC services such as e1iexpress). Staging a new package in the DriverDatabase is not done yet.
-                if (best.Source.Origin == InfOrigin.Supplied || serviceKey is null)
-                {
-                    throw new NotSupportedException(
-                        $"This SYSTEM hive has a DriverDatabase (Windows 8 or later) and {(serviceKey is null ? $"no service {service}" : "the best driver is a supplied package")}: " +
-                        "staging a new driver package in the DriverDatabase and DriverStore is not implemented yet.");
-                }
-                uint bootFlags = (serviceKey.GetValue("BootFlags") is { Type: RegistryValueType.DWord } flags ? flags.AsDWord() : 0) | NetworkBootFlag;
-                changes.Add(Change(serviceKey, servicePath, "Start", RegistryValueType.DWord, "0"));
-                changes.Add(Change(serviceKey, servicePath, "BootFlags", RegistryValueType.DWord, bootFlags.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-                continue;
+                driverDatabase.Plan(ctx, device, choice);
             }
-            foreach (string id in CriticalDeviceIds(adapter))
+            else
             {
-                string key = $@"{controlSet}\Control\CriticalDeviceDatabase\{id}";
-                RegistryKey? existing = system.OpenKey(key);
-                changes.Add(Change(existing, key, "ClassGUID", RegistryValueType.String, classGuid));
-                changes.Add(Change(existing, key, "Service", RegistryValueType.String, service));
+                criticalDevices.Plan(ctx, device, choice);
             }
-            if (best.Source.Origin == InfOrigin.Supplied)
-            {
-                DriverPackage package = _packages.First(p => string.Equals(p.Inf.FullPath ?? p.Inf.FileName, best.InfPath, StringComparison.Ordinal));
-                PlanInstall(package, best, target, serviceKey, servicePath, changes, files, infNames);
-            }
-            else if (serviceKey is null)
-            {
-                throw new NotSupportedException($"The image has no service {service} (from {best.InfPath}); supply the driver package with WithDriverPackage (--driver).");
-            }
-            changes.Add(Change(serviceKey, servicePath, "Start", RegistryValueType.DWord, "0"));
         }
-        return new IscsiBootPlan(_installation, controlSet, target, drivers, changes.Where(c => c.IsChange).Distinct().ToList(), files);
+        var changes = new List<RegistryChange>();
+        changes.AddRange(ctx.System.All.Where(c => c.IsChange));
+        if (ctx.Drivers is { } d)
+        {
+            changes.AddRange(d.All.Where(c => c.IsChange));
+        }
+        return new IscsiBootPlan(_installation, ctx.ControlSet, target, ctx.Report, changes, ctx.Files, ctx.Warnings);
     }
 
-    /// <summary>Plans, then writes the SYSTEM hive back to the volume and flushes it. The installation must have been
-    /// opened writable; nothing is written when planning fails.</summary>
+    private void CheckHive(string name, List<string> warnings)
+    {
+        switch (_installation.GetHiveCondition(name))
+        {
+            case HiveCondition.DirtyWithoutLogs:
+                warnings.Add($"The {name} hive is dirty and has no transaction logs (usual for a hive copied from a running machine): it is edited as Windows would load it and saved clean.");
+                break;
+            case HiveCondition.DirtyLogsUnusable when _allowDirtyHive:
+                warnings.Add($"The {name} hive is dirty and its transaction logs cannot be applied: edited as it is, as allowed; what the logs held is lost.");
+                break;
+            case HiveCondition.DirtyLogsUnusable:
+                throw new UnsafeToWriteException($"The {name} hive is dirty and its transaction logs cannot be applied; saving it would lose what they hold. Allow it explicitly (AllowDirtyHive, --allow-dirty-hive) to edit the hive as it is.",
+                    WindowsInstallation.WindowsFolder + @"\System32\config\" + name);
+            case HiveCondition.RecoveredFromLogs:
+                warnings.Add($"The {name} hive was dirty; its transaction logs were applied and it is saved clean (the logs emptied).");
+                break;
+        }
+    }
+
+    // The driver for one device: the best INF as PnP ranks them, or the service named with WithService.
+    private DriverChoice Choose(BootPlanContext ctx, BootDevice device)
+    {
+        if (_service is not null && device.Role == BootDeviceRole.Network)
+        {
+            if (ctx.System.Hive.OpenKey($@"{ctx.ControlSet}\Services\{_service}") is null)
+            {
+                throw new NotSupportedException($"The image has no service {_service} in {ctx.ControlSet}\\Services.");
+            }
+            ctx.Report.Add($"{device.DeviceId}: service {_service} as given (no INF read; Net class assumed)");
+            ctx.Warnings.Add($"{device.DeviceId}: no INF was used — the entries name the service {_service} given with --service, with the Net class GUID.");
+            return new DriverChoice(_service, DeviceSetupClasses.Net.ToString("B").ToUpperInvariant(), null, null);
+        }
+        DriverMatchReport match = _installation.MatchDriver(device.DeviceId, _packages, ctx.Target);
+        DriverCandidate best = match.Best ?? throw new NotSupportedException(
+            $"No INF in the image{(_packages.Count > 0 ? " or the supplied packages" : string.Empty)} serves {device.DeviceId} for {ctx.Target}; supply the driver package with WithDriverPackage (--driver).");
+        // Between drivers PnP ranks equal (same rank, date and version — typically the package and its copy already
+        // in the image's INF folder), the supplied package wins: it is what the caller asked to install.
+        best = match.Candidates.FirstOrDefault(c => c.Source.Origin == InfOrigin.Supplied && c.Rank == best.Rank &&
+            c.Source.Inf?.Version.DriverDate == best.Source.Inf?.Version.DriverDate && c.Source.Inf?.Version.DriverVersion == best.Source.Inf?.Version.DriverVersion) ?? best;
+        string service = best.Service ?? throw new NotSupportedException($"{best.InfPath} installs no function driver service for {device.DeviceId}.");
+        string classGuid = best.Source.Inf?.Version.ClassGuid is { } g && Guid.TryParse(g, out Guid parsed)
+            ? parsed.ToString("B").ToUpperInvariant() // as Windows writes it in the CDDB
+            : throw new NotSupportedException($"{best.InfPath} names no valid ClassGuid.");
+        SuppliedDriver? supplied = null;
+        if (best.Source.Origin == InfOrigin.Supplied)
+        {
+            DriverPackage package = _packages.First(p => string.Equals(p.Inf.FullPath ?? p.Inf.FileName, best.InfPath, StringComparison.Ordinal));
+            supplied = SuppliedDriver.Resolve(package, best.InstallSection!, ctx.Target);
+        }
+        else if (ctx.System.Hive.OpenKey($@"{ctx.ControlSet}\Services\{service}") is null)
+        {
+            throw new NotSupportedException($"The image has no service {service} (from {best.InfPath}); supply the driver package with WithDriverPackage (--driver).");
+        }
+        ctx.Report.Add($"{device.DeviceId}{(device.Role == BootDeviceRole.Storage ? " (storage)" : string.Empty)}: {best.InfPath} [{best.InstallSection}] service {service}{(supplied is not null ? " (supplied package: installed)" : string.Empty)}");
+        return new DriverChoice(service, classGuid, best, supplied);
+    }
+
+    /// <summary>
+    /// Plans, then writes: the files first (new files only, invisible to Windows until the registry names them), then
+    /// the DRIVERS hive, then SYSTEM last, which is what makes the boot use them; then flushes the volume. The
+    /// installation must have been opened writable; nothing is written when planning fails, and a plan with no
+    /// change writes nothing at all.
+    /// </summary>
     public IscsiBootPlan Apply()
     {
         if (!_installation.Volume.IsWritable)
@@ -152,60 +242,19 @@ public sealed class IscsiBoot
             using FileStream source = File.OpenRead(file.Source);
             _installation.Volume.WriteFile(file.Destination, source);
         }
-        _installation.UpdateSystemHive(hive =>
+        foreach (string hive in new[] { "DRIVERS", "SYSTEM" })
         {
-            foreach (RegistryChange c in plan.Changes)
+            var changes = plan.Changes.Where(c => c.Hive == hive).ToList();
+            if (changes.Count > 0)
             {
-                RegistryKey key = hive.Root.CreateSubkey(c.Key);
-                byte[] data = c.Type == RegistryValueType.DWord ? RegistryValue.EncodeDWord(uint.Parse(c.NewValue, System.Globalization.CultureInfo.InvariantCulture)) : RegistryValue.EncodeString(c.NewValue);
-                key.SetValue(c.ValueName, c.Type, data);
+                _installation.UpdateHive(hive, h => HiveEdits.Apply(h, changes), _allowDirtyHive);
             }
-        });
+        }
+        if (plan.Files.Count > 0)
+        {
+            _installation.Volume.Flush();
+        }
         return plan;
-    }
-
-    // The files, INF copy and service key of a driver that comes from a supplied package.
-    private void PlanInstall(DriverPackage package, DriverCandidate best, TargetOs target, RegistryKey? serviceKey, string servicePath,
-        List<RegistryChange> changes, List<FileCopy> files, HashSet<string> infNames)
-    {
-        DriverPackageCheck check = package.Check(target);
-        if (!check.IsComplete)
-        {
-            throw new NotSupportedException($"The driver package {package.Folder} is incomplete or unsafe: missing {string.Join(", ", check.MissingFiles)}; unsafe paths {string.Join(", ", check.UnsafePaths)}.");
-        }
-        InfInstall install = package.Inf.ResolveInstall(best.InstallSection!, target);
-        foreach (InfFileCopy file in install.Files)
-        {
-            string relative = file.SourcePath.Length == 0 ? file.SourceName : file.SourcePath + "\\" + file.SourceName;
-            string source = package.FindFile(relative) ?? throw new NotSupportedException($"{relative} is missing from {package.Folder}.");
-            string destination = file.DestinationPath is { } d && !d.Contains(DirIds.DriverStorePackage)
-                ? d
-                : throw new NotSupportedException($"{file.FileName}: its destination (dirid {file.DirId}) is not a folder of an XP–7 system.");
-            files.Add(new FileCopy(source, destination));
-        }
-        if (package.Inf.FullPath is { } infPath)
-        {
-            string name = Enumerable.Range(0, 10000).Select(n => $"oem{n}.inf").First(n => !infNames.Contains(n));
-            infNames.Add(name);
-            files.Add(new FileCopy(infPath, @"\Windows\INF\" + name));
-        }
-        InfService function = install.FunctionDriver ?? throw new NotSupportedException($"{best.InfPath} [{best.InstallSection}] has no function driver service.");
-        changes.Add(Change(serviceKey, servicePath, "Type", RegistryValueType.DWord, (function.ServiceType ?? 1).ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        changes.Add(Change(serviceKey, servicePath, "ErrorControl", RegistryValueType.DWord, (function.ErrorControl ?? 1).ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        if (function.ServiceBinaryPath is { } binary)
-        {
-            // Setup writes driver paths relative to the Windows folder: system32\DRIVERS\netkvm.sys.
-            string image = binary.StartsWith(@"\Windows\", StringComparison.OrdinalIgnoreCase) ? binary.Substring(@"\Windows\".Length) : binary;
-            changes.Add(Change(serviceKey, servicePath, "ImagePath", RegistryValueType.ExpandString, image));
-        }
-        if (function.LoadOrderGroup is { Length: > 0 } group)
-        {
-            changes.Add(Change(serviceKey, servicePath, "Group", RegistryValueType.String, group));
-        }
-        if (function.DisplayName is { Length: > 0 } display)
-        {
-            changes.Add(Change(serviceKey, servicePath, "DisplayName", RegistryValueType.String, display));
-        }
     }
 
     /// <summary>
@@ -215,10 +264,13 @@ public sealed class IscsiBoot
     /// </summary>
     public static IReadOnlyList<string> CriticalDeviceIds(string deviceId)
     {
+        if (deviceId is null)
+        {
+            throw new ArgumentNullException(nameof(deviceId));
+        }
         string id = deviceId.Trim().ToLowerInvariant().Replace('\\', '#');
         var result = new List<string> { id };
-        string[] parts = id.Split('&');
-        List<string> kept = parts.ToList();
+        List<string> kept = id.Split('&').ToList();
         int rev = kept.FindIndex(p => p.StartsWith("rev_", StringComparison.Ordinal));
         if (rev >= 0)
         {
@@ -233,36 +285,12 @@ public sealed class IscsiBoot
         }
         return result.Distinct().ToList();
     }
-
-    private static RegistryChange Change(RegistryKey? key, string path, string name, RegistryValueType type, string value)
-    {
-        RegistryValue? old = key?.GetValue(name);
-        string? before = old is null ? null : old.Type == RegistryValueType.DWord ? old.AsDWord().ToString(System.Globalization.CultureInfo.InvariantCulture) : old.AsString();
-        return new RegistryChange(path, name, type, before, value);
-    }
-}
-
-/// <summary>One registry value the plan sets: key (under the SYSTEM root), value, its old and new data.</summary>
-public sealed record RegistryChange(string Key, string ValueName, RegistryValueType Type, string? OldValue, string NewValue)
-{
-    /// <summary>False when the value already holds the new data (nothing to do).</summary>
-    public bool IsChange => !string.Equals(OldValue, NewValue, StringComparison.OrdinalIgnoreCase);
-
-    /// <inheritdoc/>
-    public override string ToString() => $@"SYSTEM\{Key}\{ValueName} = {NewValue}{(OldValue is null ? " (new)" : $" (was {OldValue})")}";
-}
-
-/// <summary>A file copied from a driver package onto the Windows volume.</summary>
-public sealed record FileCopy(string Source, string Destination)
-{
-    /// <inheritdoc/>
-    public override string ToString() => $"{Destination} <- {Source}";
 }
 
 /// <summary>What <see cref="IscsiBoot"/> changes (or changed) in an installation.</summary>
 public sealed class IscsiBootPlan
 {
-    internal IscsiBootPlan(WindowsInstallation installation, string controlSet, TargetOs target, IReadOnlyList<string> drivers, IReadOnlyList<RegistryChange> changes, IReadOnlyList<FileCopy> files)
+    internal IscsiBootPlan(WindowsInstallation installation, string controlSet, TargetOs target, IReadOnlyList<string> drivers, IReadOnlyList<RegistryChange> changes, IReadOnlyList<FileCopy> files, IReadOnlyList<string> warnings)
     {
         Files = files;
         PartitionIndex = installation.PartitionIndex;
@@ -270,6 +298,7 @@ public sealed class IscsiBootPlan
         Target = target;
         Drivers = drivers;
         Changes = changes;
+        Warnings = warnings;
     }
 
     /// <summary>The partition of the installation (null for a bare volume).</summary>
@@ -281,12 +310,18 @@ public sealed class IscsiBootPlan
     /// <summary>The Windows version the INFs were matched for.</summary>
     public TargetOs Target { get; }
 
-    /// <summary>For each adapter, the INF, install section and service chosen.</summary>
+    /// <summary>For each device, the INF, install section and service chosen.</summary>
     public IReadOnlyList<string> Drivers { get; }
 
-    /// <summary>The files copied onto the volume (driver binaries, the INF as oemN.inf), in order.</summary>
+    /// <summary>The files written onto the volume, in order (files the volume already holds with the same bytes are left out).</summary>
     public IReadOnlyList<FileCopy> Files { get; }
 
-    /// <summary>The registry values set, in order (values that already held the data are left out).</summary>
+    /// <summary>The registry values set, in order, SYSTEM's then DRIVERS' (values that already held the data are left out).</summary>
     public IReadOnlyList<RegistryChange> Changes { get; }
+
+    /// <summary>What the caller should know: dirty hives, INF lines not applied, a service used without an INF.</summary>
+    public IReadOnlyList<string> Warnings { get; }
+
+    /// <summary>True when the image already has every change: applying writes nothing.</summary>
+    public bool IsEmpty => Files.Count == 0 && Changes.Count == 0;
 }

@@ -132,23 +132,33 @@ public sealed partial class WindowsInstallation : IDisposable
     /// dirty) is changed by <paramref name="edit"/>, saved clean, written back over the file, its non-empty logs
     /// emptied (their records are in the saved hive now, and a clean hive never replays them), and the volume flushed.
     /// </summary>
-    public void UpdateSystemHive(Action<RegistryHive> edit)
+    public void UpdateSystemHive(Action<RegistryHive> edit) => UpdateHive("SYSTEM", edit, allowDirtyHive: false);
+
+    /// <summary>
+    /// Edits the hive <c>\Windows\System32\config\NAME</c> in place, as <see cref="UpdateSystemHive"/> does. A dirty hive
+    /// whose logs apply is recovered; a dirty hive without logs (or with empty ones) is edited as it is and saved clean,
+    /// as Windows itself loads it; a dirty hive whose logs exist but cannot be applied is refused
+    /// (<see cref="UnsafeToWriteException"/>) unless <paramref name="allowDirtyHive"/>, since saving it clean loses
+    /// what those logs hold. <see cref="GetHiveCondition"/> tells beforehand which case a hive is.
+    /// </summary>
+    public void UpdateHive(string name, Action<RegistryHive> edit, bool allowDirtyHive)
     {
         if (edit is null)
         {
             throw new ArgumentNullException(nameof(edit));
         }
-        string path = ConfigFolder + @"\SYSTEM";
+        string path = HivePath(name);
         var buffer = new MemoryStream();
         using (Stream file = Volume.OpenFile(path))
         {
             file.CopyTo(buffer);
         }
-        var options = new RegistryOpenOptions { Writable = true };
+        List<string> logPaths = NonEmptyLogs(path);
+        var options = new RegistryOpenOptions { Writable = true, SaveDirtyWithoutRecovery = logPaths.Count == 0 || allowDirtyHive };
         var logs = new List<(string Path, Stream Stream)>();
         try
         {
-            foreach (string log in NonEmptyLogs(path))
+            foreach (string log in logPaths)
             {
                 Stream s = Volume.OpenFile(log);
                 logs.Add((log, s));
@@ -156,6 +166,12 @@ public sealed partial class WindowsInstallation : IDisposable
             }
             buffer.Position = 0;
             using RegistryHive hive = RegistryHive.Open(buffer, options);
+            if (hive.IsDirtyWithoutRecovery && !options.SaveDirtyWithoutRecovery)
+            {
+                throw new UnsafeToWriteException(
+                    $"The {name} hive is dirty and its transaction logs ({string.Join(", ", logPaths)}) cannot be applied; saving it would lose what they hold. Nothing was written; allow it explicitly (--allow-dirty-hive) to edit the hive as it is.",
+                    path);
+            }
             edit(hive);
             hive.Save();
         }
@@ -173,6 +189,39 @@ public sealed partial class WindowsInstallation : IDisposable
             Volume.WriteFile(log, Array.Empty<byte>());
         }
         Volume.Flush();
+    }
+
+    /// <summary>
+    /// Whether a hive of this installation is clean, dirty and recoverable from its logs, dirty without logs, or dirty
+    /// with logs that cannot be applied; null when the image has no such hive.
+    /// </summary>
+    public HiveCondition? GetHiveCondition(string name)
+    {
+        string path = HivePath(name);
+        if (Volume.TryGetEntry(path) is not { IsDirectory: false })
+        {
+            return null;
+        }
+        bool hasLogs = NonEmptyLogs(path).Count > 0;
+        using RegistryHive hive = OpenHive(name)!;
+        if (hive.RecoveredWith is not null)
+        {
+            return HiveCondition.RecoveredFromLogs;
+        }
+        if (!hive.IsDirtyWithoutRecovery)
+        {
+            return HiveCondition.Clean;
+        }
+        return hasLogs ? HiveCondition.DirtyLogsUnusable : HiveCondition.DirtyWithoutLogs;
+    }
+
+    private static string HivePath(string name)
+    {
+        if (string.IsNullOrEmpty(name) || name.IndexOfAny(new[] { '\\', '/' }) >= 0)
+        {
+            throw new ArgumentException("A hive name is a file name in System32\\config, such as SYSTEM.", nameof(name));
+        }
+        return ConfigFolder + @"\" + name;
     }
 
     // A hive's transaction logs that hold something: an empty log is what Windows leaves after a clean shutdown, with
@@ -331,4 +380,20 @@ public sealed partial class WindowsInstallation : IDisposable
 
     /// <summary>Closes the volume.</summary>
     public void Dispose() => Volume.Dispose();
+}
+
+/// <summary>The state of a hive file on the image, as far as editing it is concerned.</summary>
+public enum HiveCondition
+{
+    /// <summary>Clean: its two sequence numbers agree.</summary>
+    Clean = 0,
+
+    /// <summary>Dirty, and its transaction logs apply: it is recovered and saved clean.</summary>
+    RecoveredFromLogs = 1,
+
+    /// <summary>Dirty with no logs (or only empty ones), as images copied from running machines often are: edited as Windows would load it, saved clean, with a warning.</summary>
+    DirtyWithoutLogs = 2,
+
+    /// <summary>Dirty, and its logs exist but cannot be applied: refused unless the caller allows it.</summary>
+    DirtyLogsUnusable = 3,
 }

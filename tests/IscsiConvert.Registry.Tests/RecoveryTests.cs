@@ -119,6 +119,27 @@ public sealed class RecoveryTests
         Assert.Equal(before, File.ReadAllBytes(hivePath));
     }
 
+    [Fact]
+    public void DirtyHiveWithoutLogsIsSavedCleanWhenTheCallerAllowsIt()
+    {
+        using var tmp = new TempDir();
+        string hivePath = Hives.CopyTo(tmp, Hives.Security);
+        RegModel before = Hivex.Export(hivePath);
+        using (RegistryHive hive = RegistryHive.Open(hivePath, new RegistryOpenOptions { Writable = true, SaveDirtyWithoutRecovery = true, TimeProvider = new FixedTime() }))
+        {
+            Assert.True(hive.IsDirtyWithoutRecovery);
+            hive.Root.SetValue("x", RegistryValueType.DWord, new byte[] { 7, 0, 0, 0 });
+            hive.Save();
+        }
+        WriteTests.AssertCleanBaseBlock(hivePath);
+        // hivex sees what was there plus the one value.
+        Assert.Equal("7", Oracle.RunChecked("hivexget", hivePath, "\\", "x").Trim());
+        RegModel after = Hivex.Export(hivePath);
+        Assert.Single(after.Diff(before));
+        using RegistryHive again = Hives.OpenReadOnly(hivePath);
+        Assert.False(again.IsDirtyWithoutRecovery);
+    }
+
     /// <summary>The base block checksum, computed here independently of the library.</summary>
     internal static uint XorChecksum(byte[] head)
     {

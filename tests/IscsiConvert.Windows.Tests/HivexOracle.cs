@@ -49,6 +49,60 @@ internal static class HivexOracle
         return hive;
     }
 
+    /// <summary>
+    /// Every value of <paramref name="key"/> as hivexregedit exports it: name ("" for the default value) → registry type
+    /// and raw bytes. hivexregedit writes strings as hex(1)/hex(2)/hex(7) byte lists and DWORDs as dword:, so nothing is
+    /// decoded by our code.
+    /// </summary>
+    public static IReadOnlyDictionary<string, (int Type, byte[] Data)> Values(string hive, string key)
+    {
+        Oracle.Require("hivexregedit");
+        string export = Oracle.RunChecked("hivexregedit", "--export", hive, key);
+        var result = new Dictionary<string, (int, byte[])>(StringComparer.OrdinalIgnoreCase);
+        bool inKey = false;
+        foreach (string raw in export.Split('\n'))
+        {
+            string line = raw.TrimEnd('\r');
+            if (line.StartsWith("[", StringComparison.Ordinal))
+            {
+                // Only the key itself, not its subkeys.
+                inKey = string.Equals(line.Trim('[', ']').TrimStart('\\'), key.TrimStart('\\'), StringComparison.OrdinalIgnoreCase);
+                continue;
+            }
+            if (!inKey || line.Length == 0 || !(line.StartsWith("\"", StringComparison.Ordinal) || line.StartsWith("@", StringComparison.Ordinal)))
+            {
+                continue;
+            }
+            string name;
+            string rest;
+            if (line[0] == '@')
+            {
+                name = string.Empty;
+                rest = line.Substring(2);
+            }
+            else
+            {
+                int close = line.IndexOf("\"=", 1, StringComparison.Ordinal);
+                name = line.Substring(1, close - 1).Replace("\\\\", "\\").Replace("\\\"", "\"");
+                rest = line.Substring(close + 2);
+            }
+            if (rest.StartsWith("dword:", StringComparison.Ordinal))
+            {
+                uint v = uint.Parse(rest.Substring(6), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+                result[name] = (4, BitConverter.GetBytes(v));
+                continue;
+            }
+            // hex(N):aa,bb,…  or hex:aa,… (REG_BINARY)
+            int colon = rest.IndexOf(':');
+            string typeText = rest.Substring(0, colon);
+            int type = typeText == "hex" ? 3 : int.Parse(typeText.Substring(4, typeText.Length - 5), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+            string bytes = rest.Substring(colon + 1);
+            byte[] data = bytes.Length == 0 ? Array.Empty<byte>() : bytes.Split(',').Select(b => Convert.ToByte(b, 16)).ToArray();
+            result[name] = (type, data);
+        }
+        return result;
+    }
+
     public static uint? DWord(string hive, string key, string value) =>
         Get(hive, key, value) is string s ? uint.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : null;
 }

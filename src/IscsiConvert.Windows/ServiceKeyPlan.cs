@@ -1,0 +1,55 @@
+using System.Collections.Generic;
+using IscsiConvert.Drivers;
+
+namespace IscsiConvert.Windows;
+
+/// <summary>
+/// The service key of a supplied package's function driver, from its AddService section and the service's AddReg
+/// (HKR = the service key), as setup writes it; the start type is the boot's (0), not the INF's.
+/// </summary>
+internal static class ServiceKeyPlan
+{
+    /// <param name="imagePathRooted">
+    /// Windows 8 and later write a third-party driver's ImagePath as \SystemRoot\System32\drivers\x.sys (the real Windows
+    /// 10 hive's oem services); XP – 7 as System32\drivers\x.sys, relative to the Windows folder.
+    /// </param>
+    /// <param name="owner">The oemN.inf that owns the service (Owners, REG_MULTI_SZ, Windows 8 and later), or null.</param>
+    public static void Plan(BootPlanContext ctx, SuppliedDriver driver, string? storeFolder, bool imagePathRooted, string? owner)
+    {
+        InfService function = driver.Function;
+        string key = $@"{ctx.ControlSet}\Services\{function.Name}";
+        HiveEdits h = ctx.System;
+        h.SetDWord(key, "Type", (uint)(function.ServiceType ?? 1));
+        h.SetDWord(key, "Start", 0);
+        h.SetDWord(key, "ErrorControl", (uint)(function.ErrorControl ?? 1));
+        if (driver.ServiceBinaryPath(storeFolder) is { } binary)
+        {
+            string relative = binary.StartsWith(WindowsInstallation.WindowsFolder + @"\", System.StringComparison.OrdinalIgnoreCase)
+                ? binary.Substring(WindowsInstallation.WindowsFolder.Length + 1)
+                : binary.TrimStart('\\');
+            h.SetExpandString(key, "ImagePath", imagePathRooted ? @"\SystemRoot\" + relative : relative);
+        }
+        if (function.LoadOrderGroup is { Length: > 0 } group)
+        {
+            h.SetString(key, "Group", group);
+        }
+        if (function.DisplayName is { Length: > 0 } display)
+        {
+            h.SetString(key, "DisplayName", display);
+        }
+        if (function.Description is { Length: > 0 } description)
+        {
+            h.SetString(key, "Description", description);
+        }
+        if (owner is not null)
+        {
+            h.SetMultiString(key, "Owners", new[] { owner });
+        }
+        var skipped = new List<string>();
+        InfRegistryData.Plan(h, key, function.Registry, skipped);
+        foreach (string s in skipped)
+        {
+            ctx.Warnings.Add($"{driver.InfName} service {function.Name}: {s}");
+        }
+    }
+}
