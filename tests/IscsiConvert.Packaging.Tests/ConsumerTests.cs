@@ -12,6 +12,7 @@ namespace IscsiConvert.Packaging.Tests;
 /// feed and prepares a test image through the public API; `dotnet tool install` installs the tool from the feed and
 /// runs it. The result on the image is read back by the oracles (ntfscat, hivexget).
 /// </summary>
+[Collection(LocalFeed.Collection.Name)]
 public sealed class ConsumerTests
 {
     private readonly LocalFeed _feed;

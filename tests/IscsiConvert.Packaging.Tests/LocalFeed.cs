@@ -5,13 +5,11 @@ using System.Reflection;
 using IscsiConvert.Tests;
 using Xunit;
 
-[assembly: AssemblyFixture(typeof(IscsiConvert.Packaging.Tests.LocalFeed))]
-
 namespace IscsiConvert.Packaging.Tests;
 
 /// <summary>
 /// A local folder feed with every package of the repository (eng/packages.slnf), packed once for all the tests of
-/// this assembly, in the configuration these tests were built in (an incremental build after `dotnet test`).
+/// the "local feed" collection, in the configuration these tests were built in (an incremental build after `dotnet test`).
 /// </summary>
 public sealed class LocalFeed : IDisposable
 {
@@ -56,6 +54,13 @@ public sealed class LocalFeed : IDisposable
     }
 
     public void Dispose() => _dir.Dispose();
+
+    /// <summary>The tests that share one packed feed.</summary>
+    [CollectionDefinition(Name)]
+    public sealed class Collection : ICollectionFixture<LocalFeed>
+    {
+        public const string Name = "local feed";
+    }
 
     private static string Metadata(string key) =>
         typeof(LocalFeed).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;

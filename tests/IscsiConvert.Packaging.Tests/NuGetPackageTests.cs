@@ -8,6 +8,7 @@ using Xunit;
 namespace IscsiConvert.Packaging.Tests;
 
 /// <summary>What is inside each package: both target frameworks with XML docs, symbols, and the metadata a gallery shows.</summary>
+[Collection(LocalFeed.Collection.Name)]
 public sealed class NuGetPackageTests
 {
     private static readonly string[] Libraries = LocalFeed.PackageIds.Where(id => id.StartsWith("IscsiConvert.", StringComparison.Ordinal)).ToArray();
