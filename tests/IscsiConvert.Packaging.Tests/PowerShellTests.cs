@@ -1,0 +1,78 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using IscsiConvert.Tests;
+using Xunit;
+
+namespace IscsiConvert.Packaging.Tests;
+
+/// <summary>
+/// The PowerShell module for real: PowerShell 7 (a dotnet tool), the netstandard2.0 assemblies loaded with Add-Type,
+/// the module imported, an image inspected, planned (-WhatIf) and prepared to a copy by the recipe script
+/// docs/recipes/powershell/Prepare-IscsiImage.ps1, the result read back by the oracles.
+/// </summary>
+public sealed class PowerShellTests : IClassFixture<BuiltModule>
+{
+    private readonly string _module;
+
+    public PowerShellTests(BuiltModule module)
+    {
+        _module = module.Folder;
+    }
+
+    private static string Recipe => Path.Combine(TestData.RepoRoot, "docs", "recipes", "powershell", "Prepare-IscsiImage.ps1");
+
+    [Fact]
+    public void AddTypeThenTheModulePreparesACopyAndLeavesTheImage()
+    {
+        using var tmp = new TempDir();
+        string image = SampleImage.Create(tmp.File("golden.img"));
+        string output = tmp.File("iscsi.img");
+
+        // Add-Type from the lib folder, then the module from the repository (which finds the types loaded).
+        ToolResult r = PowerShell.RunScript(tmp.Path, Recipe, "-Image", image, "-Nic", SampleImage.BootNic, "-Output", output,
+            "-ModulePath", Path.Combine(TestData.RepoRoot, "powershell", "IscsiConvert", "IscsiConvert.psd1"), "-LibPath", Path.Combine(_module, "lib"));
+        Programs.Checked(r);
+
+        Assert.Contains("Windows: Windows 7 Professional", r.StdOut, StringComparison.Ordinal);
+        using JsonDocument report = JsonDocument.Parse(File.ReadAllText(output + ".report.json"));
+        JsonElement root = report.RootElement;
+        Assert.True(root.GetProperty("Applied").GetBoolean());
+        int planned = root.GetProperty("Planned").GetInt32();
+        Assert.True(planned > 0);
+        Assert.Equal(planned, root.GetProperty("Changes").GetArrayLength());
+        Assert.Contains(root.GetProperty("Changes").EnumerateArray(), c => c.GetProperty("Name").GetString() == "Start" && c.GetProperty("NewValue").GetString() == "0");
+        JsonElement installation = root.GetProperty("Installations").EnumerateArray().Single();
+        Assert.Equal("ControlSet001", installation.GetProperty("ControlSet").GetString());
+        Assert.Contains(installation.GetProperty("Drivers").EnumerateArray(), d => d.GetProperty("InfName").GetString()!.Equals("net1000.inf", StringComparison.OrdinalIgnoreCase));
+
+        SampleImage.AssertUnprepared(tmp, image);
+        SampleImage.AssertPrepared(tmp, output);
+    }
+
+    [Fact]
+    public void TheBuiltModuleLoadsItsOwnAssembliesAndRefusesWithoutWriting()
+    {
+        using var tmp = new TempDir();
+        string image = SampleImage.Create(tmp.File("golden.img"));
+        string script = tmp.File("refuse.ps1");
+        // A NIC no INF in the image serves: a terminating error, and the image keeps its bytes.
+        File.WriteAllText(script, """
+            param($Module, $Image)
+            $ErrorActionPreference = 'Stop'
+            Import-Module $Module
+            $before = (Get-FileHash -LiteralPath $Image).Hash
+            try { Invoke-IscsiBootPreparation -Path $Image -Nic 'PCI\VEN_1234&DEV_5678' -Confirm:$false; 'no error' }
+            catch { "refused: $($_.Exception.Message)" }
+            if ((Get-FileHash -LiteralPath $Image).Hash -eq $before) { 'unchanged' } else { 'CHANGED' }
+            (Get-Help Invoke-IscsiBootPreparation).Synopsis
+            """);
+        string output = Programs.Checked(PowerShell.RunScript(tmp.Path, script, _module, image));
+
+        Assert.Contains("refused: No INF in the image serves PCI\\VEN_1234&DEV_5678", output, StringComparison.Ordinal);
+        Assert.Contains("unchanged", output, StringComparison.Ordinal);
+        Assert.Contains("Makes the Windows on a disk image bootable from iSCSI", output, StringComparison.Ordinal);
+        SampleImage.AssertUnprepared(tmp, image);
+    }
+}
