@@ -1,0 +1,74 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using IscsiConvert.Fuzzing;
+using IscsiConvert.Fuzzing.Targets;
+using Xunit;
+
+namespace IscsiConvert.Fuzzing.Tests;
+
+/// <summary>
+/// The mutation fuzzer in CI: each parser for a time box (all together a few minutes), every execution guarded against
+/// hangs, runaway reads and allocations. The executions, outcomes and the seed are printed; a failure prints the seed, the
+/// iteration and the mutation, and becomes a fix plus a regression test (RegressionTests), never a changed seed.
+/// Long mode: docs/reliability.md (fuzz/run-long.sh).
+/// </summary>
+public sealed class ParserFuzzTests
+{
+    /// <summary>CI time box per parser (seconds); eight parsers, so about three minutes in all.</summary>
+    private const double CiSeconds = 20;
+
+    /// <summary>Fewer executions than this in the time box means the harness is broken, not that the parser is slow.</summary>
+    private const long MinimumExecutions = 100;
+
+    private readonly ITestOutputHelper _output;
+
+    public ParserFuzzTests(ITestOutputHelper output)
+    {
+        _output = output;
+    }
+
+    public static TheoryData<string> Targets() => new(All.Keys);
+
+    private static readonly Dictionary<string, Func<FuzzTarget>> All = new(StringComparer.Ordinal)
+    {
+        ["VHD"] = () => new VhdTarget(),
+        ["VHDX"] = () => new VhdxTarget(),
+        ["VMDK"] = () => new VmdkTarget(),
+        ["QCOW2"] = () => new Qcow2Target(),
+        ["MBR/EBR/GPT"] = () => new PartitionTarget(),
+        ["NTFS"] = () => new NtfsTarget(),
+        ["regf"] = () => new RegistryTarget(),
+        ["INF"] = () => new InfTarget(),
+    };
+
+    [Theory]
+    [MemberData(nameof(Targets))]
+    public void MutatedInputs_GiveSuccessOrOurTypedException(string parser)
+    {
+        string? only = Environment.GetEnvironmentVariable("ISCSICONVERT_FUZZ_ONLY");
+        if (!string.IsNullOrEmpty(only) && !string.Equals(only, parser, StringComparison.OrdinalIgnoreCase))
+        {
+            Assert.Skip($"long mode limited to {only} (ISCSICONVERT_FUZZ_ONLY)");
+        }
+        FuzzTarget target = All[parser]();
+        FuzzSettings settings = FuzzSettings.FromEnvironment(CiSeconds);
+        _output.WriteLine($"{parser}: seed {settings.Seed} ({FuzzSettings.SeedVariable}), {settings.Seconds} s");
+        FuzzReport report = FuzzRunner.Run(target, settings, _output.WriteLine);
+        _output.WriteLine(report.ToString());
+        Record(report);
+        Assert.True(report.Failures.Count == 0, $"{report}\n\n{string.Join("\n\n", report.Failures)}");
+        Assert.True(report.Executions >= Math.Min(MinimumExecutions, settings.MaxExecutions), $"only {report.Executions} executions: {report}");
+        Assert.True(report.Accepted > 0 && report.Refusals.Count > 0, $"mutations never reached both outcomes: {report}");
+    }
+
+    /// <summary>Appends the figures to ISCSICONVERT_FUZZ_REPORT when set (the long mode's record).</summary>
+    private static void Record(FuzzReport report)
+    {
+        string? path = Environment.GetEnvironmentVariable("ISCSICONVERT_FUZZ_REPORT");
+        if (path is not null)
+        {
+            File.AppendAllText(path, $"{DateTime.UtcNow:u} {report}{Environment.NewLine}");
+        }
+    }
+}
