@@ -9,6 +9,10 @@ namespace IscsiConvert.Windows;
 /// </summary>
 internal static class ServiceKeyPlan
 {
+    /// <summary>Plans the service key of <paramref name="driver"/>'s service.</summary>
+    /// <param name="ctx">The plan being built.</param>
+    /// <param name="driver">The supplied driver whose AddService and AddReg are written.</param>
+    /// <param name="storeFolder">The driver store folder the package is staged in, or null.</param>
     /// <param name="imagePathRooted">
     /// Windows 8 and later write a third-party driver's ImagePath as \SystemRoot\System32\drivers\x.sys (the real Windows
     /// 10 hive's oem services); XP – 7 as System32\drivers\x.sys, relative to the Windows folder.
