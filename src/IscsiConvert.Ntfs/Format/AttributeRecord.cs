@@ -184,25 +184,36 @@ internal sealed class AttributeRecord
     public static AttributeRecord CreateNonResident(uint type, string name, ushort id, ushort flags, IReadOnlyList<DataRun> runs,
         long allocatedSize, long dataSize, long initializedSize)
     {
+        long lastVcn = runs.Count == 0 ? -1 : runs[runs.Count - 1].Vcn + runs[runs.Count - 1].Length - 1;
+        return CreateExtent(type, name, id, flags, 0, lastVcn, runs, allocatedSize, dataSize, initializedSize);
+    }
+
+    /// <summary>Builds one extent of a non-resident attribute: VCNs <paramref name="startVcn"/>..<paramref name="lastVcn"/>
+    /// mapped by <paramref name="runs"/> (their pairs start again from LCN 0). Only the first extent (VCN 0) carries the
+    /// attribute's sizes; later ones store zeros, as Windows writes them.</summary>
+    public static AttributeRecord CreateExtent(uint type, string name, ushort id, ushort flags, long startVcn, long lastVcn, IReadOnlyList<DataRun> runs,
+        long allocatedSize, long dataSize, long initializedSize)
+    {
         byte[] pairs = RunList.Encode(runs);
         int runListOffset = Align8(NonResidentHeaderSize + (2 * name.Length));
         int length = Align8(runListOffset + pairs.Length);
         byte[] raw = new byte[length];
         WriteCommonHeader(raw, type, length, nonResident: true, name, NonResidentHeaderSize, flags, id);
-        long lastVcn = -1;
-        foreach (DataRun run in runs)
-        {
-            lastVcn = run.Vcn + run.Length - 1;
-        }
-        BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(StartVcnOffset), 0);
+        BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(StartVcnOffset), startVcn);
         BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(LastVcnOffset), lastVcn);
         BinaryPrimitives.WriteUInt16LittleEndian(raw.AsSpan(RunListOffsetOffset), (ushort)runListOffset);
-        BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(AllocatedSizeOffset), allocatedSize);
-        BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(DataSizeOffset), dataSize);
-        BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(InitializedSizeOffset), initializedSize);
+        if (startVcn == 0)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(AllocatedSizeOffset), allocatedSize);
+            BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(DataSizeOffset), dataSize);
+            BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(InitializedSizeOffset), initializedSize);
+        }
         pairs.CopyTo(raw.AsSpan(runListOffset));
         return ReadFrom(raw, -1, -1, long.MaxValue / 4, null);
     }
+
+    /// <summary>Bytes a non-resident attribute's header takes before its mapping pairs (uncompressed layout).</summary>
+    public static int NonResidentHeaderLength(string name) => Align8(NonResidentHeaderSize + (2 * name.Length));
 
     /// <summary>The same attribute with another attribute id (ids are per record).</summary>
     public AttributeRecord WithId(ushort id)

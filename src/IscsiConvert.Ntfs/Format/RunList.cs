@@ -103,6 +103,10 @@ internal static class RunList
         return bytes.ToArray();
     }
 
+    /// <summary>Bytes one run takes in a mapping pairs array after a run ending the previous LCN <paramref name="previousLcn"/>.</summary>
+    public static int PairSize(DataRun run, long previousLcn) =>
+        1 + SignedSize(run.Length) + (run.IsSparse ? 0 : SignedSize(run.Lcn - previousLcn));
+
     // The fewest bytes that hold the value as a two's-complement number.
     private static int SignedSize(long value)
     {

@@ -33,8 +33,7 @@ internal sealed class DataEditor
         {
             throw new ArgumentOutOfRangeException(nameof(length));
         }
-        (FileRecord record, int index) = Locate(fileRecord, stream);
-        AttributeRecord data = record.Attributes[index];
+        (FileRecords file, AttributeRecord data) = Locate(fileRecord, stream);
         if (data.IsResident)
         {
             if (length == data.Value.Length)
@@ -45,16 +44,16 @@ internal sealed class DataEditor
             {
                 // Too big for any record: straight to clusters, keeping only the old bytes as initialized data (the
                 // rest reads as zeros without staging zeros).
-                ToClusters(record, index, data.Value, length);
+                ToClusters(file, data, data.Value, length);
                 return;
             }
             byte[] value = new byte[length];
             data.Value.AsSpan(0, (int)Math.Min(length, data.Value.Length)).CopyTo(value);
-            ReplaceResident(record, index, value);
+            ReplaceResident(file, data, value);
             return;
         }
-        ResizeNonResident(record, index, length);
-        _writer.WriteRecord(record);
+        file.Set(ResizeNonResident(fileRecord, data, length));
+        file.Save();
     }
 
     /// <summary>Writes <paramref name="bytes"/> at <paramref name="position"/>, growing the stream if the write ends past it.</summary>
@@ -70,13 +69,12 @@ internal sealed class DataEditor
         {
             SetLength(fileRecord, stream, end);
         }
-        (FileRecord record, int index) = Locate(fileRecord, stream);
-        AttributeRecord data = record.Attributes[index];
+        (FileRecords file, AttributeRecord data) = Locate(fileRecord, stream);
         if (data.IsResident)
         {
             byte[] value = (byte[])data.Value.Clone();
             bytes.CopyTo(value.AsSpan((int)position));
-            ReplaceResident(record, index, value);
+            ReplaceResident(file, data, value);
             return;
         }
 
@@ -89,51 +87,46 @@ internal sealed class DataEditor
         _writer.WriteThroughRuns(data.Runs, position, bytes);
         if (end > initialized)
         {
-            record.Attributes[index] = Rebuild(data, data.Runs, data.AllocatedSize, data.DataSize, Math.Max(end, initialized));
-            _writer.WriteRecord(record);
+            file.Set(Rebuild(data, data.Runs, data.AllocatedSize, data.DataSize, Math.Max(end, initialized)));
+            file.Save();
         }
     }
 
-    // A resident value that no longer fits the record moves to clusters.
-    private void ReplaceResident(FileRecord record, int index, byte[] value)
+    // A resident value that no longer fits the base record moves to clusters.
+    private void ReplaceResident(FileRecords file, AttributeRecord data, byte[] value)
     {
-        AttributeRecord data = record.Attributes[index];
-        AttributeRecord resident = AttributeRecord.CreateResident(data.Type, data.Name, data.Id, value, data.ResidentFlags);
-        record.Attributes[index] = resident;
-        if (record.UsedSize(_writer.RecordSize) <= _writer.RecordSize)
+        file.Set(AttributeRecord.CreateResident(data.Type, data.Name, data.Id, value, data.ResidentFlags));
+        if (file.FitsBaseRecord())
         {
-            _writer.WriteRecord(record);
+            file.Save();
             return;
         }
-        ToClusters(record, index, value, value.Length);
+        ToClusters(file, data, value, value.Length);
     }
 
     // A resident stream moves to clusters for a length of `length` bytes: the value's bytes are written and
     // initialized, the rest of the length reads as zeros without being staged.
-    private void ToClusters(FileRecord record, int index, byte[] value, long length)
+    private void ToClusters(FileRecords file, AttributeRecord data, byte[] value, long length)
     {
-        AttributeRecord data = record.Attributes[index];
         long clusters = (length + ClusterSize - 1) / ClusterSize;
-        List<DataRun> runs = VolumeWriter.MergeRuns(_writer.AllocateRuns(0, clusters, HintFor(record.RecordNumber)));
+        List<DataRun> runs = VolumeWriter.MergeRuns(_writer.AllocateRuns(0, clusters, HintFor(file.Base.RecordNumber)));
         _writer.WriteThroughRuns(runs, 0, value);
-        record.Attributes[index] = AttributeRecord.CreateNonResident(data.Type, data.Name, data.Id, 0, runs, clusters * ClusterSize, length, value.Length);
-        CheckFits(record);
-        _writer.WriteRecord(record);
+        file.Set(AttributeRecord.CreateNonResident(data.Type, data.Name, data.Id, 0, runs, clusters * ClusterSize, length, value.Length));
+        file.Save();
     }
 
-    private void ResizeNonResident(FileRecord record, int index, long length)
+    private AttributeRecord ResizeNonResident(long fileRecord, AttributeRecord data, long length)
     {
-        AttributeRecord data = record.Attributes[index];
         if (data.IsCompressed || data.IsEncrypted || (data.Flags & AttributeRecord.FlagSparse) != 0)
         {
-            throw new UnsupportedFormatException($"MFT record {record.RecordNumber}: changing the size of a compressed, sparse or encrypted stream is not supported.", _writer.FilePath);
+            throw new UnsupportedFormatException($"MFT record {fileRecord}: changing the size of a compressed, sparse or encrypted stream is not supported.", _writer.FilePath);
         }
         long haveClusters = data.LastVcn + 1;
         long needClusters = (length + ClusterSize - 1) / ClusterSize;
         List<DataRun> runs = data.Runs.ToList();
         if (needClusters > haveClusters)
         {
-            long hint = runs.Count > 0 && !runs[runs.Count - 1].IsSparse ? runs[runs.Count - 1].Lcn + runs[runs.Count - 1].Length : HintFor(record.RecordNumber);
+            long hint = runs.Count > 0 && !runs[runs.Count - 1].IsSparse ? runs[runs.Count - 1].Lcn + runs[runs.Count - 1].Length : HintFor(fileRecord);
             runs.AddRange(_writer.AllocateRuns(haveClusters, needClusters - haveClusters, hint));
         }
         else if (needClusters < haveClusters)
@@ -162,8 +155,7 @@ internal sealed class DataEditor
         }
         runs = VolumeWriter.MergeRuns(runs);
         long initialized = Math.Min(data.InitializedSize, length);
-        record.Attributes[index] = Rebuild(data, runs, needClusters * ClusterSize, length, initialized);
-        CheckFits(record);
+        return Rebuild(data, runs, needClusters * ClusterSize, length, initialized);
     }
 
     private static AttributeRecord Rebuild(AttributeRecord data, IReadOnlyList<DataRun> runs, long allocated, long size, long initialized) =>
@@ -181,34 +173,14 @@ internal sealed class DataEditor
         }
     }
 
-    private void CheckFits(FileRecord record)
-    {
-        if (record.UsedSize(_writer.RecordSize) > _writer.RecordSize)
-        {
-            throw new UnsupportedFormatException(
-                $"MFT record {record.RecordNumber}: the file's runlist no longer fits its MFT record (the free space is too fragmented); " +
-                "spreading a file over extension records is not supported yet. Defragment the volume in Windows and try again.", _writer.FilePath);
-        }
-    }
-
     // No better place is known: continue where the last allocation ended (keeps files written together contiguous).
     private static long HintFor(long recordNumber) => -1;
 
-    /// <summary>The record holding the stream's only extent, and the attribute's index in it.</summary>
-    private (FileRecord Record, int Index) Locate(long fileRecord, string stream)
+    /// <summary>The file's records and the stream, whole (all its extents joined).</summary>
+    private (FileRecords File, AttributeRecord Data) Locate(long fileRecord, string stream)
     {
-        AttributeRecord merged = Find(fileRecord, stream) ?? throw new InvalidOperationException($"MFT record {fileRecord} has no such data stream.");
-        FileRecord record = _writer.ReadRecord(merged.RecordNumber);
-        int index = record.Attributes.FindIndex(a => a.Type == AttributeType.Data && a.Name == stream && a.Id == merged.Id);
-        if (index < 0)
-        {
-            throw new InvalidOperationException($"MFT record {merged.RecordNumber} does not hold the stream.");
-        }
-        if (!merged.IsResident && record.Attributes[index].LastVcn != merged.LastVcn)
-        {
-            throw new UnsupportedFormatException(
-                $"MFT record {fileRecord}: the stream is spread over several MFT records; changing its size is not supported yet.", _writer.FilePath);
-        }
-        return (record, index);
+        FileRecords file = FileRecords.Load(_writer, fileRecord);
+        AttributeRecord data = file.Find(AttributeType.Data, stream) ?? throw new InvalidOperationException($"MFT record {fileRecord} has no such data stream.");
+        return (file, data);
     }
 }

@@ -20,6 +20,10 @@ internal sealed class DirectoryEditor
     private const int AllocationAttributeReserve = 0x60;
     private const int BitmapAttributeReserve = 0x30;
 
+    // Node bytes a root is given once its directory has an attribute list: a few entries (Windows keeps the root of a
+    // large directory small), the rest of the tree in INDX records.
+    private const int ListModeRootNodeBytes = 0x100;
+
     private readonly VolumeWriter _writer;
     private readonly UpCaseTable _upcase;
     private ushort _updateSequence = 1;
@@ -63,27 +67,23 @@ internal sealed class DirectoryEditor
     private void Edit(long directory, ViewIndex index, Action<IndexTree> edit, bool persist = true)
     {
         string indexName = index.Name;
-        FileRecord record = _writer.ReadRecord(directory);
+        FileRecords file = FileRecords.Load(_writer, directory);
         string structure = $"MFT record {directory} {indexName}";
-        int rootIndex = record.Attributes.FindIndex(a => a.Type == AttributeType.IndexRoot && a.Name == indexName);
-        if (rootIndex < 0 || !record.Attributes[rootIndex].IsResident)
+        AttributeRecord root = file.Find(AttributeType.IndexRoot, indexName)
+            ?? throw new CorruptDataException("NTFS", structure, -1, "the file has no $INDEX_ROOT for the index", _writer.FilePath);
+        if (!root.IsResident)
         {
-            throw new UnsupportedFormatException($"{structure}: the directory's index root is not in its base record; editing it is not supported.", _writer.FilePath);
+            throw new CorruptDataException("NTFS", structure, root.VolumeOffset, "$INDEX_ROOT is not resident", _writer.FilePath);
         }
-        AttributeRecord root = record.Attributes[rootIndex];
         IndexRoot header = IndexRoot.ReadFrom(root.Value, structure, root.VolumeOffset, _writer.FilePath);
         sbyte clustersPerRecord = unchecked((sbyte)root.Value[0x0C]);
         List<IndexEntry> rootEntries = IndexNode.ReadEntries(root.Value, IndexRoot.NodeHeaderOffset, structure, root.VolumeOffset, _writer.FilePath, index.FileNameKeys);
-        AttributeRecord? allocation = record.Attributes.FirstOrDefault(a => a.Type == AttributeType.IndexAllocation && a.Name == indexName);
-        AttributeRecord? bitmap = record.Attributes.FirstOrDefault(a => a.Type == AttributeType.Bitmap && a.Name == indexName);
-        bool hasAttributeList = record.Attributes.Any(a => a.Type == AttributeType.AttributeList);
-        if (hasAttributeList && (allocation is null) != (_writer.Mft.GetFile(directory).Find(AttributeType.IndexAllocation, indexName) is null))
-        {
-            throw new UnsupportedFormatException($"{structure}: the directory's index allocation is in an extension record; editing it is not supported.", _writer.FilePath);
-        }
+        AttributeRecord? allocation = file.Find(AttributeType.IndexAllocation, indexName);
+        AttributeRecord? bitmap = file.Find(AttributeType.Bitmap, indexName);
+        byte[] bitmapValue = bitmap is null ? Array.Empty<byte>() : bitmap.IsResident ? bitmap.Value : new byte[bitmap.DataSize];
         if (bitmap is { IsResident: false })
         {
-            throw new UnsupportedFormatException($"{structure}: a non-resident index bitmap is not supported.", _writer.FilePath);
+            _writer.ReadThroughRuns(bitmap.Runs, 0, bitmapValue, $"{structure} $BITMAP");
         }
 
         int recordSize = header.IndexRecordSize;
@@ -104,17 +104,19 @@ internal sealed class DirectoryEditor
             return IndexRecord.ReadFrom(data, vcn, nodeStructure, -1, _writer.FilePath, index.FileNameKeys);
         }
 
-        int recordBytesWithoutRoot = record.UsedSize(_writer.RecordSize) - root.Raw.Length;
+        // Without an attribute list the index attributes share the base record and the root gets the room the others
+        // leave; with one, the root is kept small and the layout places each attribute where it fits.
         int rootAttributeOverhead = AttributeRecord.Align8(0x18 + (2 * indexName.Length)) + IndexRoot.NodeHeaderOffset;
+        int listRootCapacity = Math.Min(_writer.RecordSize - FileRecord.FirstAttributePosition(_writer.RecordSize) - 8 - rootAttributeOverhead,
+            Math.Max(ListModeRootNodeBytes, IndexNode.NodeSize(rootEntries)));
+        bool listMode = file.HasAttributeList;
+        int recordBytesWithoutRoot = file.Base.UsedSize(_writer.RecordSize) - root.Raw.Length;
         int reserve = (allocation is null ? AllocationAttributeReserve : 0) + (bitmap is null ? BitmapAttributeReserve : 0);
-        int maxRootNodeBytes = _writer.RecordSize - recordBytesWithoutRoot - rootAttributeOverhead - reserve;
+        int maxRootNodeBytes = listMode ? listRootCapacity : _writer.RecordSize - recordBytesWithoutRoot - rootAttributeOverhead - reserve;
         var bits = new List<bool>();
-        if (bitmap is not null)
+        for (int i = 0; i < bitmapValue.Length * 8; i++)
         {
-            for (int i = 0; i < bitmap.Value.Length * 8; i++)
-            {
-                bits.Add((bitmap.Value[i >> 3] & (1 << (i & 7))) != 0);
-            }
+            bits.Add((bitmapValue[i >> 3] & (1 << (i & 7))) != 0);
         }
 
         var tree = new IndexTree(rootEntries, recordSize, vcnsPerRecord, LoadNode, bits, index.Compare, Math.Max(IndexTree.MinimumRootNodeBytes, maxRootNodeBytes), structure);
@@ -127,7 +129,8 @@ internal sealed class DirectoryEditor
         // Settle the layout: $INDEX_ALLOCATION must span the highest node in use, and growing its runlist — and the
         // $BITMAP value with it, 8 bytes per 64 records — takes room from the root in the same record; when the root no
         // longer fits, the tree moves root entries down a level (which may need more records, so settle again). Room is
-        // measured with the attributes exactly as they will be written, so the record always fits when the loop ends.
+        // measured with the attributes exactly as they will be written. When the base record cannot hold them all, the
+        // file gets an attribute list and the root a size of its own.
         AttributeRecord? newAllocation = allocation;
         AttributeRecord? newBitmap = bitmap;
         for (int attempt = 0; ; attempt++)
@@ -135,11 +138,15 @@ internal sealed class DirectoryEditor
             long neededBytes = (long)tree.RecordCount * recordSize;
             if (neededBytes > 0 && (newAllocation is null || newAllocation.DataSize < neededBytes))
             {
-                newAllocation = GrowAllocation(record, indexName, newAllocation, neededBytes, recordSize, vcnUnit);
+                newAllocation = GrowAllocation(file, indexName, newAllocation, neededBytes, recordSize, vcnUnit);
             }
             if (newAllocation is not null)
             {
-                newBitmap = BitmapAttribute(indexName, bitmap?.Id ?? 0, tree.Bitmap, newAllocation.DataSize / recordSize);
+                newBitmap = BitmapAttribute(indexName, newBitmap?.Id ?? 0, BitmapValue(tree.Bitmap, newAllocation.DataSize / recordSize), newBitmap);
+            }
+            if (listMode)
+            {
+                break;
             }
             int withoutRoot = recordBytesWithoutRoot - (allocation?.Raw.Length ?? 0) + (newAllocation?.Raw.Length ?? 0)
                 - (bitmap?.Raw.Length ?? 0) + (newBitmap?.Raw.Length ?? 0);
@@ -150,7 +157,9 @@ internal sealed class DirectoryEditor
             }
             if (attempt >= 8 || room < IndexTree.MinimumRootNodeBytes)
             {
-                throw new UnsupportedFormatException($"{structure}: the directory's index attributes no longer fit its MFT record (its index allocation is too fragmented).", _writer.FilePath);
+                listMode = true;
+                tree.SetRootCapacity(listRootCapacity);
+                continue;
             }
             tree.SetRootCapacity(room);
         }
@@ -173,23 +182,24 @@ internal sealed class DirectoryEditor
         }
 
         byte[] rootValue = IndexRoot.Encode(header.IndexedAttributeType, header.CollationRule, recordSize, clustersPerRecord, tree.RootEntries);
-        SetAttribute(record, AttributeRecord.CreateResident(AttributeType.IndexRoot, indexName, root.Id, rootValue));
+        file.Set(AttributeRecord.CreateResident(AttributeType.IndexRoot, indexName, root.Id, rootValue));
         if (allocation is not null)
         {
-            SetAttribute(record, allocation);
-            ushort bitmapId = bitmap?.Id ?? record.TakeAttributeId();
-            SetAttribute(record, BitmapAttribute(indexName, bitmapId, tree.Bitmap, allocation.DataSize / recordSize));
+            file.Set(allocation);
+            byte[] value = BitmapValue(tree.Bitmap, allocation.DataSize / recordSize);
+            AttributeRecord finalBitmap = BitmapAttribute(indexName, bitmap?.Id ?? file.NewAttributeId(), value, newBitmap);
+            if (!finalBitmap.IsResident)
+            {
+                _writer.WriteThroughRuns(finalBitmap.Runs, 0, value);
+            }
+            file.Set(finalBitmap);
         }
-        if (record.UsedSize(_writer.RecordSize) > _writer.RecordSize)
-        {
-            throw new UnsupportedFormatException($"{structure}: the directory's index attributes no longer fit its MFT record.", _writer.FilePath);
-        }
-        _writer.WriteRecord(record);
+        file.Save();
     }
 
     // Grows $INDEX_ALLOCATION to at least neededBytes, by a quarter of its size at a time (fewer, longer runs), and
     // writes the new records as empty INDX records so that every record in the allocation is well-formed.
-    private AttributeRecord GrowAllocation(FileRecord record, string indexName, AttributeRecord? allocation, long neededBytes, int recordSize, long vcnUnit)
+    private AttributeRecord GrowAllocation(FileRecords file, string indexName, AttributeRecord? allocation, long neededBytes, int recordSize, long vcnUnit)
     {
         long clusterSize = _writer.ClusterSize;
         long haveBytes = allocation?.DataSize ?? 0;
@@ -204,7 +214,7 @@ internal sealed class DirectoryEditor
             runs.AddRange(_writer.AllocateRuns(haveClusters, needClusters - haveClusters, hint));
             runs = VolumeWriter.MergeRuns(runs);
         }
-        ushort id = allocation?.Id ?? record.TakeAttributeId();
+        ushort id = allocation?.Id ?? file.NewAttributeId();
         for (long position = haveBytes; position + recordSize <= targetBytes; position += recordSize)
         {
             _writer.WriteThroughRuns(runs, position, IndexRecord.Encode(recordSize, position / vcnUnit, new[] { IndexEntry.Last() }, NextUpdateSequence()));
@@ -212,8 +222,8 @@ internal sealed class DirectoryEditor
         return AttributeRecord.CreateNonResident(AttributeType.IndexAllocation, indexName, id, 0, runs, needClusters * clusterSize, targetBytes, targetBytes);
     }
 
-    // The index's $BITMAP: one bit per INDX record in use, in whole 8-byte words covering every allocated record.
-    private static AttributeRecord BitmapAttribute(string indexName, ushort id, bool[] inUse, long allocatedRecords)
+    // The index's $BITMAP value: one bit per INDX record in use, in whole 8-byte words covering every allocated record.
+    private static byte[] BitmapValue(bool[] inUse, long allocatedRecords)
     {
         byte[] value = new byte[Math.Max(8, ((Math.Max(allocatedRecords, inUse.Length) + 63) / 64) * 8)];
         for (int i = 0; i < inUse.Length; i++)
@@ -223,24 +233,30 @@ internal sealed class DirectoryEditor
                 value[i >> 3] |= (byte)(1 << (i & 7));
             }
         }
-        return AttributeRecord.CreateResident(AttributeType.Bitmap, indexName, id, value);
+        return value;
     }
 
-    /// <summary>Replaces the attribute of the same type and name, or inserts it in type order, then name order (NTFS
-    /// keeps a record's attributes sorted by both; ntfs-3g stops looking for a name once it has passed where it would be:
-    /// $Secure's $INDEX_ALLOCATION $SDH must come before $SII's).</summary>
-    public static void SetAttribute(FileRecord record, AttributeRecord attribute)
+    // The $BITMAP attribute for a value: resident while it is small, else (or when it already was) non-resident, its
+    // clusters grown to hold the value; the caller writes a non-resident value through the runs.
+    private AttributeRecord BitmapAttribute(string indexName, ushort id, byte[] value, AttributeRecord? current)
     {
-        int existing = record.Attributes.FindIndex(a => a.Type == attribute.Type && a.Name == attribute.Name);
-        if (existing >= 0)
+        int residentLength = AttributeRecord.Align8(0x18 + (2 * indexName.Length)) + AttributeRecord.Align8(value.Length);
+        if (current is not { IsResident: false } && residentLength <= (_writer.RecordSize - FileRecord.FirstAttributePosition(_writer.RecordSize)) / 2)
         {
-            record.Attributes[existing] = attribute;
-            return;
+            return AttributeRecord.CreateResident(AttributeType.Bitmap, indexName, id, value);
         }
-        string name = attribute.Name.ToUpperInvariant();
-        int at = record.Attributes.FindIndex(a => a.Type > attribute.Type
-            || (a.Type == attribute.Type && string.CompareOrdinal(a.Name.ToUpperInvariant(), name) > 0));
-        record.Attributes.Insert(at < 0 ? record.Attributes.Count : at, attribute);
+        long clusterSize = _writer.ClusterSize;
+        var runs = new List<DataRun>(current is { IsResident: false } ? current.Runs : Array.Empty<DataRun>());
+        long have = runs.Count == 0 ? 0 : runs[runs.Count - 1].Vcn + runs[runs.Count - 1].Length;
+        long need = (value.Length + clusterSize - 1) / clusterSize;
+        if (need > have)
+        {
+            long hint = runs.Count > 0 ? runs[runs.Count - 1].Lcn + runs[runs.Count - 1].Length : -1;
+            runs.AddRange(_writer.AllocateRuns(have, need - have, hint));
+            runs = VolumeWriter.MergeRuns(runs);
+            have = need;
+        }
+        return AttributeRecord.CreateNonResident(AttributeType.Bitmap, indexName, id, 0, runs, have * clusterSize, value.Length, value.Length);
     }
 
     private ushort NextUpdateSequence()

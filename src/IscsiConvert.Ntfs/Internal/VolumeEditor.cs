@@ -160,9 +160,11 @@ internal sealed class VolumeEditor
             {
                 _writer.FreeRuns(list.Runs);
             }
-            foreach (long extension in file.Attributes.Select(a => a.RecordNumber).Where(r => r != file.RecordNumber).Distinct())
+
+            // Every record the list names (an attribute in several extents lives in several of them).
+            foreach (FileRecord extension in FileRecords.Load(_writer, file.RecordNumber).ExtensionRecords)
             {
-                _writer.FreeRecord(_writer.ReadRecord(extension));
+                _writer.FreeRecord(extension);
             }
         }
         _writer.FreeRecord(_writer.ReadRecord(file.RecordNumber));
