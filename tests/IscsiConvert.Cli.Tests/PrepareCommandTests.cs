@@ -67,15 +67,7 @@ public sealed class PrepareCommandTests : IClassFixture<MatchImages>
     {
         string image = _images.Tmp.File("prepare-win10-driver.raw");
         File.Copy(_images.Win10, image);
-        string package = _images.Tmp.File("netkvm10-pkg");
-        Directory.CreateDirectory(package);
-        File.WriteAllText(Path.Combine(package, "netkvm.inf"), MatchImages.Stamped("inf/virtio-win/netkvm-base.txt", "amd64")
-            .Replace("%INX_PLATFORM_DRIVERS_DIR%", "%12%", StringComparison.Ordinal).Replace("INX_PLATFORM_DRIVERS_DIR", "12", StringComparison.Ordinal)
-            .Replace("INX_NETKVM_DMAREMAP", "1", StringComparison.Ordinal));
-        foreach (string f in new[] { "netkvm.sys", "netkvmp.exe", "netkvm.cat" })
-        {
-            File.WriteAllBytes(Path.Combine(package, f), new byte[] { 1, 2, 3, (byte)f.Length });
-        }
+        string package = PrepareDriverCommandTests.NetKvmPackage(_images.Tmp, "netkvm10-pkg", "amd64");
         var (code, stdout, stderr) = CliRunner.Run("prepare", image, "--nic", @"PCI\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00", "--driver", package);
         Assert.True(code == 0, stderr);
         // SYSTEM_B's OemInfMap (ff fc) has oem0 – oem13 taken.
@@ -126,21 +118,28 @@ public sealed class PrepareDriverCommandTests : IClassFixture<MatchImages>
         _images = images;
     }
 
+    /// <summary>A virtio-net package: the real netkvm INF body, stamped as its build stamps it (architecture, vendor,
+    /// drivers folder = dirid 12), with made-up binaries and catalog.</summary>
+    internal static string NetKvmPackage(TempDir tmp, string name, string arch)
+    {
+        string package = tmp.File(name);
+        Directory.CreateDirectory(package);
+        File.WriteAllText(Path.Combine(package, "netkvm.inf"), MatchImages.Stamped("inf/virtio-win/netkvm-base.txt", arch)
+            .Replace("%INX_PLATFORM_DRIVERS_DIR%", "%12%", StringComparison.Ordinal).Replace("INX_PLATFORM_DRIVERS_DIR", "12", StringComparison.Ordinal)
+            .Replace("INX_NETKVM_DMAREMAP", "1", StringComparison.Ordinal));
+        foreach (string f in new[] { "netkvm.sys", "netkvmp.exe", "netkvm.cat" })
+        {
+            File.WriteAllBytes(Path.Combine(package, f), new byte[] { 1, 2, 3, (byte)f.Length });
+        }
+        return package;
+    }
+
     [Fact]
     public void Dry_run_with_a_driver_package_lists_the_files_and_the_service()
     {
         string image = _images.Tmp.File("prepare-driver-win7.raw");
         File.Copy(_images.Win7, image);
-        string package = _images.Tmp.File("netkvm-pkg");
-        Directory.CreateDirectory(package);
-        // The real netkvm INF body, stamped as its build stamps it (architecture, vendor, drivers folder = dirid 12).
-        File.WriteAllText(Path.Combine(package, "netkvm.inf"), MatchImages.Stamped("inf/virtio-win/netkvm-base.txt", "x86")
-            .Replace("%INX_PLATFORM_DRIVERS_DIR%", "%12%", StringComparison.Ordinal).Replace("INX_PLATFORM_DRIVERS_DIR", "12", StringComparison.Ordinal)
-            .Replace("INX_NETKVM_DMAREMAP", "1", StringComparison.Ordinal));
-        foreach (string f in new[] { "netkvm.sys", "netkvmp.exe", "netkvm.cat" })
-        {
-            File.WriteAllBytes(Path.Combine(package, f), new byte[] { 1, 2, 3 });
-        }
+        string package = NetKvmPackage(_images.Tmp, "netkvm-pkg", "x86");
         string before = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image)));
 
         var (code, stdout, stderr) = CliRunner.Run("prepare", image, "--nic", @"PCI\VEN_1AF4&DEV_1000", "--driver", package, "--dry-run");
