@@ -92,6 +92,7 @@ public sealed class DriverStagingTests : IDisposable
         Assert.Equal("1", HivexOracle.Get(system, @"ControlSet001\Services\ivnic", "BootFlags"));
         Assert.Equal(@"\SystemRoot\System32\drivers\ivnic.sys", HivexOracle.Get(system, @"ControlSet001\Services\ivnic", "ImagePath"));
         Assert.Equal("oem16.inf", HivexOracle.Get(system, @"ControlSet001\Services\ivnic", "Owners"));
+        Assert.Equal("@oem16.inf,%SvcDesc%;Example NIC driver", HivexOracle.Get(system, @"ControlSet001\Services\ivnic", "DisplayName"));
         Assert.Equal("64", HivexOracle.Get(system, @"ControlSet001\Services\ivnic\Parameters", "QueueDepth"));
         Assert.Equal("fast", HivexOracle.Get(system, @"ControlSet001\Services\ivnic\Parameters", "Mode"));
         // Nothing else of the database moved: Windows' own packages are all still there.
@@ -232,7 +233,15 @@ public sealed class DriverStagingTests : IDisposable
             var desc = HivexOracle.Values(hive, pkgKey + @"\Descriptors\" + id);
             AssertSameNamesAndTypes(descRef, desc);
             Assert.Equal(Utf16("Nic.Install"), desc["Configuration"].Data);
+            // %token% in lower case, as stornvme's "%ms-nvme%", resolved by the package's Strings key.
+            Assert.Equal(Utf16("%desc%"), desc["Description"].Data);
+            Assert.Equal(Utf16("%vendor%"), desc["Manufacturer"].Data);
         }
+        var stringsRef = HivexOracle.Values(real, Db + @"\DriverPackages\stornvme.inf_amd64_822f29bfb80b20e8\Strings");
+        var strings = HivexOracle.Values(hive, pkgKey + @"\Strings");
+        Assert.Equal(stringsRef["ms-nvme"].Type, strings["desc"].Type);
+        Assert.Equal(Utf16("Example virtio network adapter"), strings["desc"].Data);
+        Assert.Equal(Utf16("Example Networks"), strings["vendor"].Data);
     }
 
     private static void AssertSameNamesAndTypes(IReadOnlyDictionary<string, (int Type, byte[] Data)> windows, IReadOnlyDictionary<string, (int Type, byte[] Data)> ours)
