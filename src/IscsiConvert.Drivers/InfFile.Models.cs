@@ -27,16 +27,19 @@ public sealed partial class InfFile
         foreach (InfLine line in manufacturer.Lines)
         {
             string name;
+            string rawName;
             string models;
             var decorations = new List<string>();
             if (line.Key is null)
             {
                 name = line[0];
+                rawName = line[0];
                 models = line[0];
             }
             else
             {
                 name = line.Key;
+                rawName = line.RawKey ?? line.Key;
                 models = line[0];
                 for (int i = 1; i < line.Values.Count; i++)
                 {
@@ -61,7 +64,7 @@ public sealed partial class InfFile
                 }
                 else
                 {
-                    ReadModels(name, section, list);
+                    ReadModels(name, rawName, section, list);
                 }
             }
             result.Add(new InfManufacturer(name, models, decorations, chosen, list));
@@ -98,7 +101,7 @@ public sealed partial class InfFile
         return target.Architecture == "x86" ? models : null;
     }
 
-    private static void ReadModels(string manufacturer, InfSection section, List<InfModel> list)
+    private static void ReadModels(string manufacturer, string rawManufacturer, InfSection section, List<InfModel> list)
     {
         foreach (InfLine line in section.Lines)
         {
@@ -115,7 +118,7 @@ public sealed partial class InfFile
                     compatible.Add(line.Values[i]);
                 }
             }
-            list.Add(new InfModel(manufacturer, section.Name, line.Key, line[0], line[1], compatible, line.LineNumber));
+            list.Add(new InfModel(manufacturer, section.Name, line.Key, line[0], line[1], compatible, line.LineNumber, rawManufacturer, line.RawKey ?? line.Key));
         }
     }
 

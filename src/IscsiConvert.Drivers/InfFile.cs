@@ -180,7 +180,7 @@ public sealed partial class InfFile
                 values.Add(isStrings ? f : Substitute(f, line.LineNumber));
             }
             string whole = isStrings ? line.WholeValue : Substitute(line.WholeValue, line.LineNumber);
-            current.Add(new InfLine(line.LineNumber, key, values, whole));
+            current.Add(new InfLine(line.LineNumber, key, values, whole, line.Key, line.WholeValue));
         }
 
         CheckSignature();

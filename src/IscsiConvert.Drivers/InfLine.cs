@@ -5,13 +5,21 @@ namespace IscsiConvert.Drivers;
 /// <summary>One entry of an INF section, after string substitution: <c>key = value, value, …</c> or just values.</summary>
 public sealed class InfLine
 {
-    internal InfLine(int lineNumber, string? key, IReadOnlyList<string> values, string text)
+    internal InfLine(int lineNumber, string? key, IReadOnlyList<string> values, string text, string? rawKey, string rawText)
     {
         LineNumber = lineNumber;
         Key = key;
         Values = values;
         Text = text;
+        RawKey = rawKey;
+        RawText = rawText;
     }
+
+    /// <summary>The key as written, before string substitution (<c>%Desc%</c>), or null when the entry has none.</summary>
+    public string? RawKey { get; }
+
+    /// <summary><see cref="Text"/> as written, before string substitution: how Windows keeps <c>%token%</c> references (a package's Descriptors, a service's DisplayName).</summary>
+    public string RawText { get; }
 
     /// <summary>The 1-based line number where the entry starts.</summary>
     public int LineNumber { get; }

@@ -5,8 +5,11 @@ namespace IscsiConvert.Drivers;
 /// <summary>One device a models section can install: its description, install section and IDs.</summary>
 public sealed class InfModel
 {
-    internal InfModel(string manufacturer, string modelsSection, string description, string installSection, string hardwareId, IReadOnlyList<string> compatibleIds, int lineNumber)
+    internal InfModel(string manufacturer, string modelsSection, string description, string installSection, string hardwareId, IReadOnlyList<string> compatibleIds, int lineNumber,
+        string rawManufacturer, string rawDescription)
     {
+        RawManufacturer = rawManufacturer;
+        RawDescription = rawDescription;
         Manufacturer = manufacturer;
         ModelsSection = modelsSection;
         Description = description;
@@ -21,6 +24,12 @@ public sealed class InfModel
 
     /// <summary>The (decorated) models section this line is in.</summary>
     public string ModelsSection { get; }
+
+    /// <summary>The manufacturer name as [Manufacturer] writes it, before string substitution (<c>%Vendor%</c>).</summary>
+    public string RawManufacturer { get; }
+
+    /// <summary>The device description as the models line writes it, before string substitution (<c>%Desc%</c>).</summary>
+    public string RawDescription { get; }
 
     /// <summary>The device description.</summary>
     public string Description { get; }

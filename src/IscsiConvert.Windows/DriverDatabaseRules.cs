@@ -149,6 +149,18 @@ internal sealed class DriverDatabaseRules
                 InfRegistryData.Plan(h, $@"{config}\Services\{service}", install.FunctionDriver!.Registry, skipped);
             }
         }
+        // Descriptors keep the INF's %token% (lower case, as Windows writes "%pci\cc_010802.devicedesc%") and the
+        // package's Strings key resolves it; text written literally in the INF stays literal.
+        var strings = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        string Token(string raw, string resolved)
+        {
+            if (InfToken(raw) is not { } token)
+            {
+                return resolved;
+            }
+            strings[token.ToLowerInvariant()] = resolved;
+            return "%" + token.ToLowerInvariant() + "%";
+        }
         foreach (InfModel m in models)
         {
             if (inf.ChooseInstallSection(m.InstallSection, ctx.Target) is not { } chosen)
@@ -159,10 +171,21 @@ internal sealed class DriverDatabaseRules
             {
                 string descriptor = $@"{pkg}\Descriptors\{id}";
                 h.SetString(descriptor, "Configuration", chosen);
-                h.SetString(descriptor, "Description", m.Description);
-                h.SetString(descriptor, "Manufacturer", m.Manufacturer);
+                h.SetString(descriptor, "Description", Token(m.RawDescription, m.Description));
+                h.SetString(descriptor, "Manufacturer", Token(m.RawManufacturer, m.Manufacturer));
             }
         }
+        foreach (KeyValuePair<string, string> s in strings)
+        {
+            h.SetString($@"{pkg}\Strings", s.Key, s.Value);
+        }
+    }
+
+    /// <summary>The name of a text that is exactly one %token% reference, or null.</summary>
+    internal static string? InfToken(string raw)
+    {
+        string t = raw.Trim();
+        return t.Length > 2 && t[0] == '%' && t[t.Length - 1] == '%' && t.IndexOf('%', 1) == t.Length - 1 ? t.Substring(1, t.Length - 2) : null;
     }
 
     /// <summary>

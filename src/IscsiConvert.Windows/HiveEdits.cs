@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Linq;
 using IscsiConvert.Registry;
 
 namespace IscsiConvert.Windows;
@@ -28,23 +27,38 @@ internal sealed class HiveEdits
     /// <summary>Every value set, changed or not, in order.</summary>
     public IReadOnlyList<RegistryChange> All => _changes;
 
-    public RegistryValue? Current(string key, string valueName) => _hive.OpenKey(key)?.GetValue(valueName);
+    /// <summary>The value as the plan leaves it so far: what was planned for it, else what the hive holds; null when neither.</summary>
+    public RegistryValue? Current(string key, string valueName)
+    {
+        int i = IndexOf(key, valueName);
+        return i >= 0 ? new RegistryValue(valueName, _changes[i].Type, _changes[i].GetNewData()) : _hive.OpenKey(key)?.GetValue(valueName);
+    }
 
-    /// <summary>Sets a value; with <paramref name="keepExisting"/> a value that exists is left as it is (INF FLG_ADDREG_NOCLOBBER; a package's ImportDate).</summary>
+    /// <summary>
+    /// Sets a value; a value planned before gets the new data (its old data stays the hive's). With
+    /// <paramref name="keepExisting"/> a value that exists is left as it is (INF FLG_ADDREG_NOCLOBBER; a package's ImportDate).
+    /// </summary>
     public void Set(string key, string valueName, RegistryValueType type, byte[] data, bool keepExisting = false)
     {
-        // A value planned twice (two adapters served by the same package) keeps its first data.
-        if (_changes.Any(c => string.Equals(c.Key, key, StringComparison.OrdinalIgnoreCase) && string.Equals(c.ValueName, valueName, StringComparison.OrdinalIgnoreCase)))
+        if (keepExisting && Current(key, valueName) is not null)
         {
             return;
         }
-        RegistryValue? old = Current(key, valueName);
-        if (keepExisting && old is not null)
+        int i = IndexOf(key, valueName);
+        RegistryValue? old = _hive.OpenKey(key)?.GetValue(valueName);
+        var change = new RegistryChange(Name, key, valueName, type, old?.Type, old?.GetBytes(), data);
+        if (i >= 0)
         {
-            return;
+            _changes[i] = change;
         }
-        _changes.Add(new RegistryChange(Name, key, valueName, type, old?.Type, old?.GetBytes(), data));
+        else
+        {
+            _changes.Add(change);
+        }
     }
+
+    private int IndexOf(string key, string valueName) =>
+        _changes.FindIndex(c => string.Equals(c.Key, key, StringComparison.OrdinalIgnoreCase) && string.Equals(c.ValueName, valueName, StringComparison.OrdinalIgnoreCase));
 
     public void SetString(string key, string valueName, string value) => Set(key, valueName, RegistryValueType.String, RegistryValue.EncodeString(value));
 

@@ -105,23 +105,8 @@ public sealed class RegistryChange : IEquatable<RegistryChange>
     {
         string name = ValueName.Length == 0 ? "(default)" : ValueName;
         string was = _oldData is null ? " (new)" : $" (was {OldValue})";
-        return $@"{Hive}\{Key}\{name} = {TypeName(Type)} {NewValue}{was}";
+        return $@"{Hive}\{Key}\{name} = {RegistryExport.TypeName(Type)} {NewValue}{was}";
     }
-
-    /// <summary>The REG_* name of a type.</summary>
-    public static string TypeName(RegistryValueType type) => type switch
-    {
-        RegistryValueType.None => "REG_NONE",
-        RegistryValueType.String => "REG_SZ",
-        RegistryValueType.ExpandString => "REG_EXPAND_SZ",
-        RegistryValueType.Binary => "REG_BINARY",
-        RegistryValueType.DWord => "REG_DWORD",
-        RegistryValueType.MultiString => "REG_MULTI_SZ",
-        RegistryValueType.QWord => "REG_QWORD",
-        _ => "REG_TYPE_" + ((uint)type).ToString(CultureInfo.InvariantCulture),
-    };
-
-    internal static byte[] DWordData(uint value) => RegistryValue.EncodeDWord(value);
 
     internal static uint? ReadDWord(RegistryValue? v) =>
         v is { Type: RegistryValueType.DWord } && v.Data.Length >= 4 ? BinaryPrimitives.ReadUInt32LittleEndian(v.Data.Span) : null;

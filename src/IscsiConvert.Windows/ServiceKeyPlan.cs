@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using IscsiConvert.Drivers;
 
 namespace IscsiConvert.Windows;
@@ -39,7 +40,12 @@ internal static class ServiceKeyPlan
         }
         if (function.DisplayName is { Length: > 0 } display)
         {
-            h.SetString(key, "DisplayName", display);
+            // Windows 8 and later keep an INF string reference for a third-party service: "@oem11.inf,%iwdbus.SVCDESC%;IWD
+            // Bus Enumerator" in the real Windows 10 hive. XP – 7 write the text.
+            string? raw = driver.Package.Inf.GetSection(function.InstallSection)?.Lines.FirstOrDefault(l => l.KeyIs("DisplayName"))?.RawText;
+            h.SetString(key, "DisplayName", owner is not null && raw is not null && DriverDatabaseRules.InfToken(raw) is { } token
+                ? $"@{owner},%{token}%;{display}"
+                : display);
         }
         if (function.Description is { Length: > 0 } description)
         {

@@ -16,7 +16,7 @@ public class DemoCliTests
         Assert.Contains("base unchanged: yes", result.StdOut, System.StringComparison.Ordinal);
         Assert.DoesNotContain("same content: NO", result.StdOut, System.StringComparison.Ordinal);
         Assert.Equal(4, Regex.Matches(result.StdOut, "same content: yes").Count);
-        Assert.Contains(@"SYSTEM\ControlSet001\Services\E1G60\Start = 0 (was 3)", result.StdOut, System.StringComparison.Ordinal);
+        Assert.Contains(@"SYSTEM\ControlSet001\Services\E1G60\Start = REG_DWORD 0 (was 3)", result.StdOut, System.StringComparison.Ordinal);
         Assert.Contains("volume clean: yes", result.StdOut, System.StringComparison.Ordinal);
     }
 

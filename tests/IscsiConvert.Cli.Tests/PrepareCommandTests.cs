@@ -27,13 +27,13 @@ public sealed class PrepareCommandTests : IClassFixture<MatchImages>
 
         var (code, stdout, stderr) = CliRunner.Run("prepare", image, "--nic", Nic, "--dry-run");
         Assert.True(code == 0, stderr);
-        Assert.Contains(@"would set SYSTEM\ControlSet001\Services\E1G60\Start = 0 (was 3)", stdout, StringComparison.Ordinal);
+        Assert.Contains(@"would set SYSTEM\ControlSet001\Services\E1G60\Start = REG_DWORD 0 (was 3)", stdout, StringComparison.Ordinal);
         Assert.Contains("dry run: nothing was written", stdout, StringComparison.Ordinal);
         Assert.Equal(before, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image))));
 
         (code, stdout, stderr) = CliRunner.Run("prepare", image, "--nic", Nic);
         Assert.True(code == 0, stderr);
-        Assert.Contains(@"set     SYSTEM\ControlSet001\Control\CriticalDeviceDatabase\pci#ven_8086&dev_100e\Service = E1G60 (new)", stdout, StringComparison.Ordinal);
+        Assert.Contains(@"set     SYSTEM\ControlSet001\Control\CriticalDeviceDatabase\pci#ven_8086&dev_100e\Service = REG_SZ E1G60 (new)", stdout, StringComparison.Ordinal);
 
         string hive = _images.Tmp.File("prepare-SYSTEM");
         Oracle.Require("ntfscat");
@@ -50,15 +50,52 @@ public sealed class PrepareCommandTests : IClassFixture<MatchImages>
     }
 
     [Fact]
-    public void Windows_10_is_refused_with_a_clear_message_and_nothing_written()
+    public void Windows_10_without_the_drivers_service_or_a_package_is_refused_with_a_clear_message_and_nothing_written()
     {
         string image = _images.Tmp.File("prepare-win10.raw");
         File.Copy(_images.Win10, image);
         string before = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image)));
+        // netkvm.inf is in the image, its service is not: a package is needed.
         var (code, _, stderr) = CliRunner.Run("prepare", image, "--nic", @"PCI\VEN_1AF4&DEV_1000");
         Assert.Equal(1, code);
-        Assert.Contains("DriverDatabase", stderr, StringComparison.Ordinal);
+        Assert.Contains("--driver", stderr, StringComparison.Ordinal);
         Assert.Equal(before, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image))));
+    }
+
+    [Fact]
+    public void Windows_10_stages_a_supplied_package_and_a_second_run_finds_nothing_to_do()
+    {
+        string image = _images.Tmp.File("prepare-win10-driver.raw");
+        File.Copy(_images.Win10, image);
+        string package = PrepareDriverCommandTests.NetKvmPackage(_images.Tmp, "netkvm10-pkg", "amd64");
+        var (code, stdout, stderr) = CliRunner.Run("prepare", image, "--nic", @"PCI\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00", "--driver", package);
+        Assert.True(code == 0, stderr);
+        // SYSTEM_B's OemInfMap (ff fc) has oem0 – oem13 taken.
+        Assert.Contains(@"copy    \Windows\INF\oem14.inf <- ", stdout, StringComparison.Ordinal);
+        Assert.Contains(@"set     SYSTEM\DriverDatabase\DriverInfFiles\oem14.inf\Active = REG_SZ netkvm.inf_amd64_", stdout, StringComparison.Ordinal);
+        Assert.Contains(@"set     SYSTEM\ControlSet001\Services\netkvm\BootFlags = REG_DWORD 1 (new)", stdout, StringComparison.Ordinal);
+        ToolResult fix = Oracle.Run("ntfsfix", "-n", image);
+        Assert.True(fix.ExitCode == 0, fix.StdOut + fix.StdErr);
+        string hive = _images.Tmp.File("prepare-win10-SYSTEM");
+        Oracle.RunChecked("sh", "-c", $"ntfscat '{image}' /Windows/System32/config/SYSTEM > '{hive}'");
+        Assert.Equal("0", Oracle.RunChecked("hivexget", hive, @"ControlSet001\Services\netkvm", "Start").Trim());
+        Assert.StartsWith("netkvm.inf_amd64_", Oracle.RunChecked("hivexget", hive, @"DriverDatabase\DriverInfFiles\oem14.inf", "Active").Trim(), StringComparison.Ordinal);
+
+        string before = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image)));
+        (code, stdout, stderr) = CliRunner.Run("prepare", image, "--nic", @"PCI\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00", "--driver", package);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("nothing to change", stdout, StringComparison.Ordinal);
+        Assert.Equal(before, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image))));
+    }
+
+    [Fact]
+    public void A_bad_pci_path_is_a_usage_error()
+    {
+        string image = _images.Tmp.File("prepare-badpath.raw");
+        File.Copy(_images.Win7, image);
+        var (code, _, stderr) = CliRunner.Run("prepare", image, "--nic", Nic, "--pci-path", "00:1e", "--dry-run");
+        Assert.Equal(2, code);
+        Assert.Contains("bus:device.function", stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -81,28 +118,35 @@ public sealed class PrepareDriverCommandTests : IClassFixture<MatchImages>
         _images = images;
     }
 
+    /// <summary>A virtio-net package: the real netkvm INF body, stamped as its build stamps it (architecture, vendor,
+    /// drivers folder = dirid 12), with made-up binaries and catalog.</summary>
+    internal static string NetKvmPackage(TempDir tmp, string name, string arch)
+    {
+        string package = tmp.File(name);
+        Directory.CreateDirectory(package);
+        File.WriteAllText(Path.Combine(package, "netkvm.inf"), MatchImages.Stamped("inf/virtio-win/netkvm-base.txt", arch)
+            .Replace("%INX_PLATFORM_DRIVERS_DIR%", "%12%", StringComparison.Ordinal).Replace("INX_PLATFORM_DRIVERS_DIR", "12", StringComparison.Ordinal)
+            .Replace("INX_NETKVM_DMAREMAP", "1", StringComparison.Ordinal));
+        foreach (string f in new[] { "netkvm.sys", "netkvmp.exe", "netkvm.cat" })
+        {
+            File.WriteAllBytes(Path.Combine(package, f), new byte[] { 1, 2, 3, (byte)f.Length });
+        }
+        return package;
+    }
+
     [Fact]
     public void Dry_run_with_a_driver_package_lists_the_files_and_the_service()
     {
         string image = _images.Tmp.File("prepare-driver-win7.raw");
         File.Copy(_images.Win7, image);
-        string package = _images.Tmp.File("netkvm-pkg");
-        Directory.CreateDirectory(package);
-        // The real netkvm INF body, stamped as its build stamps it (architecture, vendor, drivers folder = dirid 12).
-        File.WriteAllText(Path.Combine(package, "netkvm.inf"), MatchImages.Stamped("inf/virtio-win/netkvm-base.txt", "x86")
-            .Replace("%INX_PLATFORM_DRIVERS_DIR%", "%12%", StringComparison.Ordinal).Replace("INX_PLATFORM_DRIVERS_DIR", "12", StringComparison.Ordinal)
-            .Replace("INX_NETKVM_DMAREMAP", "1", StringComparison.Ordinal));
-        foreach (string f in new[] { "netkvm.sys", "netkvmp.exe", "netkvm.cat" })
-        {
-            File.WriteAllBytes(Path.Combine(package, f), new byte[] { 1, 2, 3 });
-        }
+        string package = NetKvmPackage(_images.Tmp, "netkvm-pkg", "x86");
         string before = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image)));
 
         var (code, stdout, stderr) = CliRunner.Run("prepare", image, "--nic", @"PCI\VEN_1AF4&DEV_1000", "--driver", package, "--dry-run");
         Assert.True(code == 0, stderr);
         Assert.Contains(@"would copy \Windows\System32\drivers\netkvm.sys <- ", stdout, StringComparison.Ordinal);
-        Assert.Contains(@"would set SYSTEM\ControlSet001\Services\netkvm\Start = 0 (new)", stdout, StringComparison.Ordinal);
-        Assert.Contains(@"would set SYSTEM\ControlSet001\Control\CriticalDeviceDatabase\pci#ven_1af4&dev_1000\Service = netkvm (new)", stdout, StringComparison.Ordinal);
+        Assert.Contains(@"would set SYSTEM\ControlSet001\Services\netkvm\Start = REG_DWORD 0 (new)", stdout, StringComparison.Ordinal);
+        Assert.Contains(@"would set SYSTEM\ControlSet001\Control\CriticalDeviceDatabase\pci#ven_1af4&dev_1000\Service = REG_SZ netkvm (new)", stdout, StringComparison.Ordinal);
         Assert.Equal(before, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image))));
 
         // Without the package: refused, saying what to do.

@@ -77,6 +77,21 @@ public sealed class InfGrammarTests
     }
 
     [Fact]
+    public void Lines_and_models_keep_the_text_as_written_before_string_substitution()
+    {
+        InfFile inf = Text(
+            "[Manufacturer]\r\n%Mfg%=Models\r\n" +
+            "[Models]\r\n%Desc% = Install, PCI\\VEN_1AF4&DEV_1000\r\nPlain text = Install, PCI\\VEN_1AF4&DEV_1001\r\n" +
+            "[Svc]\r\nDisplayName = %SvcName%\r\n" +
+            "[Strings]\r\nMfg = \"Example\"\r\nDesc = \"Example NIC\"\r\nSvcName = \"Example service\"\r\n");
+        InfLine display = inf.GetSection("Svc")!.Lines[0];
+        Assert.Equal(("Example service", "%SvcName%"), (display.Text, display.RawText));
+        var models = inf.GetModels(new TargetOs("x86", 6, 1, 7601));
+        Assert.Equal(("Example", "%Mfg%", "Example NIC", "%Desc%"), (models[0].Manufacturer, models[0].RawManufacturer, models[0].Description, models[0].RawDescription));
+        Assert.Equal(("Plain text", "Plain text"), (models[1].Description, models[1].RawDescription));
+    }
+
+    [Fact]
     public void CommentsQuotesAndContinuations()
     {
         InfFile inf = Text(

@@ -92,6 +92,7 @@ public sealed class DriverStagingTests : IDisposable
         Assert.Equal("1", HivexOracle.Get(system, @"ControlSet001\Services\ivnic", "BootFlags"));
         Assert.Equal(@"\SystemRoot\System32\drivers\ivnic.sys", HivexOracle.Get(system, @"ControlSet001\Services\ivnic", "ImagePath"));
         Assert.Equal("oem16.inf", HivexOracle.Get(system, @"ControlSet001\Services\ivnic", "Owners"));
+        Assert.Equal("@oem16.inf,%SvcDesc%;Example NIC driver", HivexOracle.Get(system, @"ControlSet001\Services\ivnic", "DisplayName"));
         Assert.Equal("64", HivexOracle.Get(system, @"ControlSet001\Services\ivnic\Parameters", "QueueDepth"));
         Assert.Equal("fast", HivexOracle.Get(system, @"ControlSet001\Services\ivnic\Parameters", "Mode"));
         // Nothing else of the database moved: Windows' own packages are all still there.
@@ -103,6 +104,58 @@ public sealed class DriverStagingTests : IDisposable
         IscsiBootPlan again = Prepare(disk, package);
         Assert.True(again.IsEmpty, string.Join("\n", again.Changes.Select(c => c.ToString()).Concat(again.Files.Select(f => f.ToString()))));
         Assert.Equal(before, File.ReadAllBytes(disk));
+    }
+
+    // A storage controller package written for this test (SCSIAdapter class, a storport-style miniport service).
+    private const string StorageInf =
+        "[Version]\r\nSignature=\"$Windows NT$\"\r\nClass=SCSIAdapter\r\nClassGuid={4D36E97B-E325-11CE-BFC1-08002BE10318}\r\nProvider=%Vendor%\r\nDriverVer=01/02/2025,2.0.0.1\r\n" +
+        "[Manufacturer]\r\n%Vendor%=Models,NTamd64\r\n[Models.NTamd64]\r\n%Desc%=Stor.Install, PCI\\VEN_1AF4&DEV_1048&SUBSYS_11001AF4&REV_01, PCI\\VEN_1AF4&DEV_1048\r\n" +
+        "[Stor.Install]\r\nCopyFiles=Stor.CopyFiles\r\n[Stor.Install.Services]\r\nAddService=ivstor, 2, Stor.Service\r\n" +
+        "[Stor.Service]\r\nServiceType=1\r\nStartType=0\r\nErrorControl=1\r\nServiceBinary=%12%\\ivstor.sys\r\nLoadOrderGroup=SCSI miniport\r\nAddReg=Stor.Reg\r\n" +
+        "[Stor.Reg]\r\nHKR,Parameters,BusType,0x00010001,10\r\n[Stor.CopyFiles]\r\nivstor.sys\r\n[DestinationDirs]\r\nDefaultDestDir=12\r\n" +
+        "[Strings]\r\nVendor=\"Example Storage\"\r\nDesc=\"Example virtio SCSI controller\"\r\n";
+
+    [Fact]
+    public void A_storage_controller_goes_through_the_same_path_next_to_the_nic_each_with_its_own_oem_number()
+    {
+        string real = TestData.Require(Win10Hive);
+        string image = NtfsImageBuilder.Build(_tmp, _tmp.File("win10-storage.raw"), mount =>
+        {
+            string config = Path.Combine(mount, "Windows", "System32", "config");
+            Directory.CreateDirectory(config);
+            File.Copy(real, Path.Combine(config, "SYSTEM"));
+            Directory.CreateDirectory(Path.Combine(mount, "Windows", "INF"));
+        });
+        string nic = TestNicPackage.Write(_tmp, "ivnic-s");
+        string storage = _tmp.File("ivstor");
+        Directory.CreateDirectory(storage);
+        File.WriteAllText(Path.Combine(storage, "ivstor.inf"), StorageInf);
+        File.WriteAllBytes(Path.Combine(storage, "ivstor.sys"), new byte[] { 0x4D, 0x5A, 9, 9, 9 });
+        using (VirtualDisk d = DiskImage.Open(image, DiskAccess.ReadWrite))
+        {
+            using (WindowsInstallation w = Assert.Single(WindowsInstallation.Find(d, writable: true)))
+            {
+                IscsiBootPlan plan = IscsiBoot.For(w).WithBootAdapter(TestNicPackage.Device).WithStorageController(@"PCI\VEN_1AF4&DEV_1048&SUBSYS_11001AF4&REV_01")
+                    .WithDriverPackage(nic).WithDriverPackage(storage).ForTarget(TargetOs.Windows10X64).WithTimeProvider(new FixedClock()).Apply();
+                Assert.Contains(plan.Drivers, l => l.Contains("(storage)", StringComparison.Ordinal) && l.Contains("ivstor", StringComparison.Ordinal));
+            }
+            d.Flush();
+        }
+        Assert.True(Oracle.Run("ntfsfix", "-n", image).ExitCode == 0);
+        string hive = _tmp.File("SYSTEM.storage");
+        Oracle.RunChecked("sh", "-c", $"ntfscat '{image}' /Windows/System32/config/SYSTEM > '{hive}'");
+        // oem14 for the NIC, oem15 for the controller: OemInfMap ff fc becomes ff ff.
+        Assert.Equal(new byte[] { 0xFF, 0xFF }, HivexOracle.Values(hive, @"\DriverDatabase")["OemInfMap"].Data);
+        var scsi = HivexOracle.Values(hive, @"\DriverDatabase\DeviceIds\{4d36e97b-e325-11ce-bfc1-08002be10318}");
+        Assert.True(scsi.ContainsKey("stornvme.inf") && scsi.ContainsKey("oem15.inf"));
+        Assert.Equal(new byte[] { 1, 0xFF, 0, 0 }, HivexOracle.Values(hive, @"\DriverDatabase\DeviceIds\PCI\VEN_1AF4&DEV_1048&SUBSYS_11001AF4&REV_01")["oem15.inf"].Data);
+        Assert.Equal("oem14.inf", HivexOracle.Get(hive, @"ControlSet001\Services\ivnic", "Owners"));
+        Assert.Equal("0", HivexOracle.Get(hive, @"ControlSet001\Services\ivstor", "Start"));
+        Assert.Equal("SCSI miniport", HivexOracle.Get(hive, @"ControlSet001\Services\ivstor", "Group"));
+        Assert.Equal("10", HivexOracle.Get(hive, @"ControlSet001\Services\ivstor\Parameters", "BusType"));
+        // The network-boot flag is for the NIC; a boot-start storage driver loads without it.
+        Assert.Null(HivexOracle.Get(hive, @"ControlSet001\Services\ivstor", "BootFlags"));
+        Assert.Equal("1", HivexOracle.Get(hive, @"ControlSet001\Services\ivnic", "BootFlags"));
     }
 
     private static IscsiBootPlan Prepare(string disk, string package)
@@ -180,7 +233,15 @@ public sealed class DriverStagingTests : IDisposable
             var desc = HivexOracle.Values(hive, pkgKey + @"\Descriptors\" + id);
             AssertSameNamesAndTypes(descRef, desc);
             Assert.Equal(Utf16("Nic.Install"), desc["Configuration"].Data);
+            // %token% in lower case, as stornvme's "%ms-nvme%", resolved by the package's Strings key.
+            Assert.Equal(Utf16("%desc%"), desc["Description"].Data);
+            Assert.Equal(Utf16("%vendor%"), desc["Manufacturer"].Data);
         }
+        var stringsRef = HivexOracle.Values(real, Db + @"\DriverPackages\stornvme.inf_amd64_822f29bfb80b20e8\Strings");
+        var strings = HivexOracle.Values(hive, pkgKey + @"\Strings");
+        Assert.Equal(stringsRef["ms-nvme"].Type, strings["desc"].Type);
+        Assert.Equal(Utf16("Example virtio network adapter"), strings["desc"].Data);
+        Assert.Equal(Utf16("Example Networks"), strings["vendor"].Data);
     }
 
     private static void AssertSameNamesAndTypes(IReadOnlyDictionary<string, (int Type, byte[] Data)> windows, IReadOnlyDictionary<string, (int Type, byte[] Data)> ours)
