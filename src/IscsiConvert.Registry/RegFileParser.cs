@@ -111,7 +111,7 @@ internal sealed class RegFileParser
         {
             at++;
         }
-        string path = line.Substring(at, close - at).Trim();
+        string path = line.Substring(at, close - at); // not trimmed: spaces belong to key names
         string relative = RelativeToRoot(path, at);
         if (delete && relative.Length == 0)
         {
