@@ -7,7 +7,7 @@ using IscsiConvert.Registry;
 
 namespace IscsiConvert.Cli;
 
-/// <summary>`iscsi-convert reg export|set|delete|check` on a hive file.</summary>
+/// <summary>`iscsi-convert reg export|set|delete|import|check` on a hive file.</summary>
 internal static class RegCommands
 {
     public static Command Build(CliConsole console)
@@ -16,6 +16,7 @@ internal static class RegCommands
         reg.Subcommands.Add(BuildExport(console));
         reg.Subcommands.Add(BuildSet(console));
         reg.Subcommands.Add(BuildDelete(console));
+        reg.Subcommands.Add(BuildImport(console));
         reg.Subcommands.Add(BuildCheck(console));
         return reg;
     }
@@ -116,6 +117,41 @@ internal static class RegCommands
             OpenKey(h, parentPath).DeleteSubkeyTree(k.Name);
             h.Save();
             console.Output.WriteLine($"Deleted key \\{k.Path}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command BuildImport(CliConsole console)
+    {
+        var hive = HiveArgument();
+        var file = new Argument<string>("FILE") { Description = "The .reg file (regedit 5.00 UTF-16, or REGEDIT4)." };
+        var prefix = new Option<string>("--prefix")
+        {
+            Description = "Text standing for the hive root in the file's key lines, such as HKEY_LOCAL_MACHINE\\SYSTEM (default: none; key lines are paths from the root, as hivexregedit writes them).",
+        };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Report what would change; write nothing." };
+        var command = new Command("import", "Apply a .reg file to the hive (like regedit /s or hivexregedit --merge), then save it; a file that changes nothing writes nothing.")
+        {
+            hive, file, prefix, dryRun,
+        };
+        command.SetAction(parse =>
+        {
+            // The whole file is read and checked before the hive is opened: a bad file changes nothing.
+            RegFile reg = RegFile.Load(parse.GetValue(file)!, new RegFileOptions { RootPrefix = parse.GetValue(prefix) });
+            bool dry = parse.GetValue(dryRun);
+            using RegistryHive h = RegistryHive.Open(parse.GetValue(hive)!, new RegistryOpenOptions { Writable = true });
+            RegFileApplyResult result = reg.ApplyTo(h);
+            foreach (RegFileOperation op in result.Changed)
+            {
+                console.Output.WriteLine((dry ? "would " : string.Empty) + op);
+            }
+            if (!dry)
+            {
+                h.Save();
+            }
+            console.Output.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0} change(s){1}, {2} operation(s) already in place.",
+                result.Changed.Count, dry ? " (dry run: nothing written)" : string.Empty, result.Unchanged));
             return 0;
         });
         return command;

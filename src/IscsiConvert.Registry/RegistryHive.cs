@@ -471,8 +471,10 @@ public sealed class RegistryHive : IDisposable
         BaseBlock b = NextBaseBlock();
         var block = new byte[BaseBlock.Size];
         // First mark the hive as being written (primary sequence ahead), so a crash mid-way leaves it visibly dirty.
-        BaseBlock marker = b.Clone();
-        marker.SecondarySequence = b.PrimarySequence - 1;
+        // Only the sequence number moves: the marker keeps the length and root of the hive as it is, so a reader of
+        // a save cut short never follows a length that covers bins not written yet.
+        BaseBlock marker = _baseBlock.Clone();
+        marker.PrimarySequence = b.PrimarySequence;
         marker.WriteTo(block);
         stream.WriteAt(0, block);
         stream.Flush();

@@ -125,4 +125,50 @@ public sealed class RegCommandsTests
         Assert.Contains("unknown type", err, StringComparison.Ordinal);
         Assert.Equal(before, File.ReadAllBytes(hive));
     }
+
+    /// <summary>`reg import`: the dry run writes nothing, the import matches hivexregedit --merge of the same file, a
+    /// repeated import writes nothing, and a bad file is exit code 1 with file, line and column, the hive untouched.</summary>
+    [Fact]
+    public void ImportAppliesARegFileLikeHivexregeditMerge()
+    {
+        using var tmp = new TempDir();
+        string hive = CopyHive(tmp, "registry/misc/BCD");
+        string theirs = tmp.File("BCD.hivex");
+        File.Copy(hive, theirs);
+        const string Body = "[HKEY_LOCAL_MACHINE\\BCD00000000\\Imported]\r\n\"Count\"=dword:00000003\r\n@=\"hello\"\r\n"
+            + "\"Bytes\"=hex:01,02,\\\r\n  03\r\n\r\n[HKEY_LOCAL_MACHINE\\BCD00000000\\Description]\r\n\"System\"=-\r\n";
+        string reg = tmp.File("in.reg");
+        File.WriteAllText(reg, "Windows Registry Editor Version 5.00\r\n\r\n" + Body, new System.Text.UnicodeEncoding(false, true));
+        string regUtf8 = tmp.File("in-utf8.reg");
+        File.WriteAllText(regUtf8, ("Windows Registry Editor Version 5.00\r\n\r\n" + Body).Replace("\r\n", "\n", StringComparison.Ordinal));
+        byte[] original = File.ReadAllBytes(hive);
+
+        var (code, output, _) = Run("reg", "import", hive, reg, "--prefix", @"HKEY_LOCAL_MACHINE\BCD00000000", "--dry-run");
+        Assert.Equal(0, code);
+        Assert.Contains("would set \\Imported : Count", output, StringComparison.Ordinal);
+        Assert.Contains("dry run", output, StringComparison.Ordinal);
+        Assert.Equal(original, File.ReadAllBytes(hive));
+
+        (code, output, _) = Run("reg", "import", hive, reg, "--prefix", @"HKEY_LOCAL_MACHINE\BCD00000000");
+        Assert.Equal(0, code);
+        Assert.Contains("5 change(s)", output, StringComparison.Ordinal);
+        Oracle.RunChecked("hivexregedit", "--merge", "--prefix", @"HKEY_LOCAL_MACHINE\BCD00000000", theirs, regUtf8);
+        Assert.Equal(Oracle.RunChecked("hivexregedit", "--export", theirs, "\\"), Oracle.RunChecked("hivexregedit", "--export", hive, "\\"));
+
+        byte[] imported = File.ReadAllBytes(hive);
+        DateTime mtime = File.GetLastWriteTimeUtc(hive);
+        (code, output, _) = Run("reg", "import", hive, reg, "--prefix", @"HKEY_LOCAL_MACHINE\BCD00000000");
+        Assert.Equal(0, code);
+        Assert.Contains("0 change(s)", output, StringComparison.Ordinal);
+        Assert.Equal(imported, File.ReadAllBytes(hive));
+        Assert.Equal(mtime, File.GetLastWriteTimeUtc(hive));
+
+        string bad = tmp.File("bad.reg");
+        File.WriteAllText(bad, "Windows Registry Editor Version 5.00\r\n[HKEY_LOCAL_MACHINE\\BCD00000000\\X]\r\n\"v\"=dword:xyz\r\n", System.Text.Encoding.Unicode);
+        string err;
+        (code, _, err) = Run("reg", "import", hive, bad, "--prefix", @"HKEY_LOCAL_MACHINE\BCD00000000");
+        Assert.Equal(1, code);
+        Assert.Contains("bad.reg(3,11)", err, StringComparison.Ordinal);
+        Assert.Equal(imported, File.ReadAllBytes(hive));
+    }
 }

@@ -80,3 +80,128 @@ public sealed class IncrementalSaveTests
         Assert.Null(again.RecoveredWith);
     }
 }
+
+/// <summary>
+/// Every crash point of an incremental save: a save cut off after any number of its writes leaves a hive that is either
+/// the old one byte for byte (cut before the first write) or visibly dirty (sequence numbers differ, so no reader takes
+/// it for a clean hive), and only the complete save is clean with the change.
+/// </summary>
+public sealed class IncrementalSaveCrashTests
+{
+    [Fact]
+    public void ASaveCutOffAtAnyWriteLeavesTheOldHiveOrAVisiblyDirtyOne()
+    {
+        using var tmp = new TempDir();
+        string original = Hives.CopyTo(tmp, Hives.Win7System);
+        byte[] before = File.ReadAllBytes(original);
+        int total = -1;
+        for (int allowed = 0; total < 0 || allowed <= total; allowed++)
+        {
+            string path = tmp.File($"SYSTEM.{allowed}");
+            File.WriteAllBytes(path, before);
+            var crashing = new CrashAfterWrites(new FileStream(path, FileMode.Open, FileAccess.ReadWrite), allowed);
+            using (crashing)
+            {
+                using RegistryHive hive = RegistryHive.Open(crashing, new RegistryOpenOptions { Writable = true, TimeProvider = new FixedTime() });
+                RegistryKey k = hive.Root.CreateSubkey(@"ControlSet001\services\CrashPoint");
+                k.SetValue("Start", RegistryValueType.DWord, RegistryValue.EncodeDWord(0));
+                hive.OpenKey("Select")!.SetValue("LastKnownGood", RegistryValueType.DWord, RegistryValue.EncodeDWord(5));
+                try
+                {
+                    hive.Save();
+                    total = crashing.Writes;
+                }
+                catch (IOException) when (crashing.Crashed)
+                {
+                }
+            }
+            byte[] after = File.ReadAllBytes(path);
+            uint primary = BinaryPrimitives.ReadUInt32LittleEndian(after.AsSpan(4));
+            uint secondary = BinaryPrimitives.ReadUInt32LittleEndian(after.AsSpan(8));
+            if (allowed == 0)
+            {
+                Assert.Equal(before, after);
+            }
+            else if (total >= 0 && allowed >= total)
+            {
+                Assert.Equal(primary, secondary);
+                using RegistryHive reopened = RegistryHive.Open(path, new RegistryOpenOptions { RecoverFromLogs = false });
+                Assert.False(reopened.IsDirtyWithoutRecovery);
+                Assert.NotNull(reopened.OpenKey(@"ControlSet001\services\CrashPoint"));
+                Assert.Empty(reopened.Verify());
+            }
+            else
+            {
+                // Visibly dirty, and still the old layout: the base block keeps the old bins size and root, so the
+                // hive reads (as a dirty hive) without following a length that covers unwritten bins.
+                Assert.True(primary != secondary, $"cut after {allowed} writes, the hive claims to be clean");
+                Assert.Equal(before.AsSpan(0x24, 8).ToArray(), after.AsSpan(0x24, 8).ToArray()); // root cell, bins size
+                using RegistryHive reopened = RegistryHive.Open(path, new RegistryOpenOptions { RecoverFromLogs = false });
+                Assert.True(reopened.IsDirtyWithoutRecovery);
+            }
+            File.Delete(path);
+        }
+        Assert.True(total >= 3, "the save is expected to take at least the marker, one page and the clean base block");
+    }
+
+    /// <summary>A stream whose writes succeed up to a count, then fail as a crash would: nothing more reaches the file.</summary>
+    private sealed class CrashAfterWrites : Stream
+    {
+        private readonly Stream _inner;
+        private readonly int _allowed;
+
+        public CrashAfterWrites(Stream inner, int allowed)
+        {
+            _inner = inner;
+            _allowed = allowed;
+        }
+
+        public int Writes { get; private set; }
+
+        public bool Crashed { get; private set; }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => true;
+
+        public override bool CanWrite => true;
+
+        public override long Length => _inner.Length;
+
+        public override long Position
+        {
+            get => _inner.Position;
+            set => _inner.Position = value;
+        }
+
+        public override void Flush() => _inner.Flush();
+
+        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+
+        public override long Seek(long offset, SeekOrigin origin) => _inner.Seek(offset, origin);
+
+        public override void SetLength(long value) => _inner.SetLength(value);
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            if (Writes >= _allowed)
+            {
+                Crashed = true;
+                throw new IOException("simulated crash");
+            }
+            Writes++;
+            _inner.Write(buffer);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _inner.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+}

@@ -113,9 +113,13 @@ internal sealed class PendingWrites
         _pages.Clear();
     }
 
+    // Above this much staged data the comparison is skipped: a change set that large (a big file copied in) is never
+    // a no-op, and reading it all back would double the commit's I/O.
+    private const long MaxComparedBytes = 64L << 20;
+
     private void DropUnchangedPages()
     {
-        if (_pages.Count == 0 || _undo is not null)
+        if (_pages.Count == 0 || _undo is not null || PendingBytes > MaxComparedBytes)
         {
             return; // inside a savepoint the undo log refers to these pages; they are compared at the next commit
         }
