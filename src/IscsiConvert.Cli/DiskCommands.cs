@@ -31,7 +31,7 @@ internal static class DiskCommands
         var command = new Command("info", "Show an image's format, size, parent chain and partitions.") { image, json };
         command.SetAction(parse =>
         {
-            using VirtualDisk disk = DiskImage.Open(parse.GetValue(image)!, DiskAccess.ReadOnly);
+            using VirtualDisk disk = console.OpenDisk(parse.GetValue(image)!);
             DiskInfoReport report = DiskInfoReport.From(disk);
             if (parse.GetValue(json))
             {
@@ -58,9 +58,10 @@ internal static class DiskCommands
         };
         command.SetAction((parse, cancellationToken) =>
         {
-            using VirtualDisk source = DiskImage.Open(parse.GetValue(input)!, DiskAccess.ReadOnly);
+            using VirtualDisk source = console.OpenDisk(parse.GetValue(input)!);
             var options = new DiskCreateOptions
             {
+                Logger = console.Logger,
                 Format = ParseFormat(parse.GetValue(format)!),
             };
             ApplySubformat(options, parse.GetValue(subformat));
@@ -90,6 +91,7 @@ internal static class DiskCommands
         {
             var options = new DiskCreateOptions
             {
+                Logger = console.Logger,
                 Format = ParseFormat(parse.GetValue(format)!),
                 Fixed = parse.GetValue(isFixed),
                 ParentPath = parse.GetValue(parent),
@@ -136,7 +138,7 @@ internal static class DiskCommands
         {
             string path = parse.GetValue(image)!;
             bool dry = parse.GetValue(dryRun);
-            using VirtualDisk disk = DiskImage.Open(path, dry ? DiskAccess.ReadOnly : DiskAccess.ReadWrite);
+            using VirtualDisk disk = console.OpenDisk(path, dry ? DiskAccess.ReadOnly : DiskAccess.ReadWrite);
             (SparseStream volume, string what, long firstSector) = SelectPartitionToFormat(disk, path, parse.GetValue(partition));
             try
             {

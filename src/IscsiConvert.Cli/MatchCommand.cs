@@ -56,7 +56,7 @@ internal static class MatchCommand
         command.SetAction(parse =>
         {
             string imagePath = parse.GetValue(image)!;
-            using VirtualDisk disk = DiskImage.Open(imagePath);
+            using VirtualDisk disk = console.OpenDisk(imagePath);
             IReadOnlyList<WindowsInstallation> found = WindowsInstallation.Find(disk);
             try
             {
