@@ -41,14 +41,17 @@ internal static class CliApp
         if (parse.Errors.Count > 0)
         {
             // A bad command line is exit code 2 (as documented), whichever command it was for.
-            string command = string.Join(" ", parse.CommandResult.Command is RootCommand ? new[] { "iscsi-convert" } : new[] { "iscsi-convert", CommandPath(parse.CommandResult) });
             return console.Fail(UsageError, "usage", string.Join(Environment.NewLine, parse.Errors.Select(e => e.Message)),
-                $"Run '{command} --help' to see the commands and options.");
+                $"Run '{CommandName(parse)} --help' to see the commands and options.");
         }
         console.Verbosity = parse.GetValue<bool>("--verbose") ? LogLevel.Debug : parse.GetValue<bool>("--quiet") ? LogLevel.Error : LogLevel.Warning;
         try
         {
             return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (UsageException ex)
+        {
+            return console.Fail(UsageError, "usage", ex.Message, $"Run '{CommandName(parse)} --help' to see the options.");
         }
         catch (UnsafeToWriteException ex)
         {
@@ -72,7 +75,11 @@ internal static class CliApp
         {
             return console.Fail(DataError, "data", ex.Message, "If another program has the image open (a running VM, a mount), close it and try again.");
         }
-        catch (Exception ex) when (ex is ArgumentException or NotSupportedException or OperationCanceledException)
+        catch (ArgumentException ex)
+        {
+            return console.Fail(DataError, "data", WithoutParameterName(ex), null);
+        }
+        catch (Exception ex) when (ex is NotSupportedException or OperationCanceledException)
         {
             return console.Fail(DataError, "data", ex.Message, null);
         }
@@ -113,13 +120,19 @@ internal static class CliApp
         }
     }
 
-    private static string CommandPath(System.CommandLine.Parsing.CommandResult result)
+    /// <summary>An ArgumentException's message without .NET's " (Parameter 'name')" tail, which means nothing to a user.</summary>
+    internal static string WithoutParameterName(ArgumentException ex) =>
+        ex.ParamName is { } name ? ex.Message.Replace($" (Parameter '{name}')", string.Empty, StringComparison.Ordinal) : ex.Message;
+
+    // "iscsi-convert disk info": the command the line was for, for "Run '... --help'".
+    private static string CommandName(ParseResult parse)
     {
         var names = new System.Collections.Generic.List<string>();
-        for (System.CommandLine.Parsing.SymbolResult? r = result; r is System.CommandLine.Parsing.CommandResult c && c.Command is not RootCommand; r = r.Parent)
+        for (System.CommandLine.Parsing.SymbolResult? r = parse.CommandResult; r is System.CommandLine.Parsing.CommandResult c && c.Command is not RootCommand; r = r.Parent)
         {
             names.Insert(0, c.Command.Name);
         }
+        names.Insert(0, "iscsi-convert");
         return string.Join(" ", names);
     }
 }

@@ -302,14 +302,14 @@ internal sealed class OpenedNtfs : IDisposable
         {
             if (partitionNumber is not null)
             {
-                throw new ArgumentException($"{imagePath} has no partition table; leave out --partition to read the whole disk as one volume.");
+                throw new UsageException($"{imagePath} has no partition table; leave out --partition to read the whole disk as one volume.");
             }
             return disk.Content;
         }
         if (partitionNumber is { } n)
         {
             PartitionInfo chosen = table.Partitions.FirstOrDefault(p => p.Index == n)
-                ?? throw new ArgumentException($"{imagePath} has no partition {n}. It has: {Describe(table, table.Partitions)}.");
+                ?? throw new UsageException($"{imagePath} has no partition {n}. It has: {Describe(table, table.Partitions)}.");
             return table.Open(chosen);
         }
         var ntfs = new List<PartitionInfo>();
@@ -325,7 +325,7 @@ internal sealed class OpenedNtfs : IDisposable
         {
             1 => table.Open(ntfs[0]),
             0 => throw new ArgumentException($"{imagePath} has no NTFS partition. Its partitions: {Describe(table, table.Partitions)}."),
-            _ => throw new ArgumentException($"{imagePath} has {ntfs.Count} NTFS partitions: {Describe(table, ntfs)}. Choose one with --partition N."),
+            _ => throw new UsageException($"{imagePath} has {ntfs.Count} NTFS partitions: {Describe(table, ntfs)}. Choose one with --partition N."),
         };
     }
 

@@ -92,6 +92,36 @@ public sealed class CliConventionsTests
         Assert.Equal(0, CliRunner.Run("-q", "fs", "ls", image).ExitCode);
     }
 
+    [Fact]
+    public void Bad_option_values_are_usage_errors_that_name_the_option()
+    {
+        using var tmp = new TempDir();
+        string inf = tmp.File("sample.inf");
+        File.WriteAllText(inf, "[Version]\r\nSignature=\"$Windows NT$\"\r\nClass=Net\r\n");
+        string raw = tmp.File("blank.img");
+        using (var f = new FileStream(raw, FileMode.CreateNew))
+        {
+            f.SetLength(16L << 20);
+        }
+        (string[] Args, string Option)[] cases =
+        {
+            (new[] { "disk", "create", tmp.File("a.vhdx"), "--format", "vhdx", "--size", "12Q" }, "--size"),
+            (new[] { "disk", "create", tmp.File("b.vhdx"), "--format", "vhdx", "--size", "1G", "--block-size", "3M" }, "--block-size"),
+            (new[] { "disk", "create", tmp.File("c.img"), "--format", "floppy", "--size", "1G" }, "floppy"),
+            (new[] { "disk", "format", raw, "-c", "3K" }, "--cluster-size"),
+            (new[] { "inf", "show", inf, "--os", "win99" }, "--os"),
+        };
+        foreach ((string[] args, string option) in cases)
+        {
+            var (code, _, stderr) = CliRunner.Run(args);
+            Assert.True(code == CliApp.UsageError, $"{string.Join(" ", args)} returned {code}: {stderr}");
+            Assert.Contains(option, stderr, StringComparison.Ordinal);
+            Assert.Contains("--help", stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("(Parameter '", stderr, StringComparison.Ordinal);
+        }
+        Assert.False(File.Exists(tmp.File("a.vhdx")) || File.Exists(tmp.File("b.vhdx")) || File.Exists(tmp.File("c.img")));
+    }
+
     // A small NTFS volume whose \hiberfil.sys starts with "HIBR", as Windows leaves it when it hibernates.
     private static string HibernatedVolume(string path)
     {
