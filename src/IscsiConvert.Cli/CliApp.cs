@@ -1,46 +1,87 @@
 using System;
 using System.CommandLine;
 using System.IO;
+using System.Linq;
+using System.Text.Json;
+using IscsiConvert.Storage;
+using Microsoft.Extensions.Logging;
 
 namespace IscsiConvert.Cli;
 
 /// <summary>The `iscsi-convert` command tree. Output goes to the given writers so that tests can read it.</summary>
 internal static class CliApp
 {
+    /// <summary>Exit code when the command did what was asked, or found nothing to do.</summary>
+    public const int Success = 0;
+
     /// <summary>Exit code for a problem with the input (a corrupt or unsupported image, a file in use).</summary>
     public const int DataError = 1;
 
     /// <summary>Exit code for a bad command line.</summary>
     public const int UsageError = 2;
 
+    /// <summary>Exit code for a write refused as unsafe (a dirty, uncleanly shut down or hibernated volume): nothing was written.</summary>
+    public const int Refused = 3;
+
+    /// <summary>The exit codes as --help and docs/cli.md list them.</summary>
+    public const string ExitCodesHelp =
+        "Exit codes: 0 done (or nothing to do), 1 a problem with the data (corrupt, unsupported or missing file), " +
+        "2 a usage error (bad option, missing argument, unknown name), 3 refused as unsafe (e.g. a hibernated or " +
+        "uncleanly shut down Windows volume; nothing was written).";
+
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool isTerminal = false)
     {
-        var console = new CliConsole(stdout, stderr, isTerminal);
+        var console = new CliConsole(stdout, stderr, isTerminal)
+        {
+            // Before parsing, so that even a bad command line is reported as JSON to a caller that asked for it.
+            Json = args.Contains("--json", StringComparer.Ordinal),
+        };
         RootCommand root = BuildRoot(console);
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
             // A bad command line is exit code 2 (as documented), whichever command it was for.
-            foreach (System.CommandLine.Parsing.ParseError error in parse.Errors)
-            {
-                stderr.WriteLine($"error: {error.Message}");
-            }
-            stderr.WriteLine("Run with --help to see the commands and options.");
-            return UsageError;
+            return console.Fail(UsageError, "usage", string.Join(Environment.NewLine, parse.Errors.Select(e => e.Message)),
+                $"Run '{CommandName(parse)} --help' to see the commands and options.");
         }
+        console.Verbosity = parse.GetValue<bool>("--verbose") ? LogLevel.Debug : parse.GetValue<bool>("--quiet") ? LogLevel.Error : LogLevel.Warning;
         try
         {
             return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
+        catch (UsageException ex)
+        {
+            return console.Fail(UsageError, "usage", ex.Message, $"Run '{CommandName(parse)} --help' to see the options.");
+        }
+        catch (UnsafeToWriteException ex)
+        {
+            // The message says why and what to do in Windows (shut down fully, turn hibernation off).
+            return console.Fail(Refused, "refused", ex.Message, "Nothing was written. Fix the image as the message says, then run the command again.");
+        }
         catch (IscsiConvertException ex)
         {
-            stderr.WriteLine($"error: {ex.Message}");
-            return DataError;
+            return console.Fail(DataError, "data", ex.Message,
+                "The image or file is damaged or not in a supported format; 'iscsi-convert disk info IMAGE' shows what is readable.");
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException or OperationCanceledException)
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
-            stderr.WriteLine($"error: {ex.Message}");
-            return DataError;
+            return console.Fail(DataError, "data", ex.Message, "Check the path.");
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            return console.Fail(DataError, "data", ex.Message, "Check the file's permissions, or run as a user who may write it.");
+        }
+        catch (IOException ex)
+        {
+            return console.Fail(DataError, "data", ex.Message, "If another program has the image open (a running VM, a mount), close it and try again.");
+        }
+        catch (ArgumentException ex)
+        {
+            return console.Fail(DataError, "data", WithoutParameterName(ex), null);
+        }
+        catch (Exception ex) when (ex is NotSupportedException or OperationCanceledException)
+        {
+            return console.Fail(DataError, "data", ex.Message, null);
         }
     }
 
@@ -48,7 +89,11 @@ internal static class CliApp
     {
         var root = new RootCommand(
             "iscsi-convert: prepare offline Windows disk images for iSCSI boot. Inspect, create and convert raw, VHD, " +
-            "VHDX, VMDK and QCOW2 images, read and edit registry hives, read and write NTFS volumes, read driver INFs and match them to an image's devices. Run 'iscsi-convert demo' for a first look.");
+            "VHDX, VMDK and QCOW2 images, read and edit registry hives, read and write NTFS volumes, read driver INFs and match them to an image's devices. " +
+            "Start with 'iscsi-convert demo'; prepare an image with 'iscsi-convert prepare IMAGE --nic ID'. Reports take --json. " + ExitCodesHelp);
+        // On every command (recursive); read back by name in Run.
+        root.Options.Add(new Option<bool>("--verbose", "-v") { Description = "Also print details (the debug log) on standard error.", Recursive = true });
+        root.Options.Add(new Option<bool>("--quiet", "-q") { Description = "Print no progress bar and no warnings: only the result and errors.", Recursive = true });
         root.Subcommands.Add(DiskCommands.Build(console));
         root.Subcommands.Add(RegCommands.Build(console));
         root.Subcommands.Add(InfCommands.Build(console));
@@ -57,23 +102,131 @@ internal static class CliApp
         root.Subcommands.Add(MatchCommand.Build(console));
         root.Subcommands.Add(PrepareCommand.Build(console));
         root.Subcommands.Add(DemoCommand.Build(console));
+        AddJsonToEveryCommand(root);
         return root;
+    }
+
+    // Commands that report define their own --json; the others get one too, so that a script can always ask for
+    // errors as JSON (read in Run before parsing).
+    private static void AddJsonToEveryCommand(Command command)
+    {
+        foreach (Command sub in command.Subcommands)
+        {
+            AddJsonToEveryCommand(sub);
+        }
+        if (command.Subcommands.Count == 0 && !command.Options.Any(o => o.Name == "--json"))
+        {
+            command.Options.Add(new Option<bool>("--json") { Description = "Print errors as a JSON object on standard output (the output of this command is text)." });
+        }
+    }
+
+    /// <summary>An ArgumentException's message without .NET's " (Parameter 'name')" tail, which means nothing to a user.</summary>
+    internal static string WithoutParameterName(ArgumentException ex) =>
+        ex.ParamName is { } name ? ex.Message.Replace($" (Parameter '{name}')", string.Empty, StringComparison.Ordinal) : ex.Message;
+
+    // "iscsi-convert disk info": the command the line was for, for "Run '... --help'".
+    private static string CommandName(ParseResult parse)
+    {
+        var names = new System.Collections.Generic.List<string>();
+        for (System.CommandLine.Parsing.SymbolResult? r = parse.CommandResult; r is System.CommandLine.Parsing.CommandResult c && c.Command is not RootCommand; r = r.Parent)
+        {
+            names.Insert(0, c.Command.Name);
+        }
+        names.Insert(0, "iscsi-convert");
+        return string.Join(" ", names);
     }
 }
 
-/// <summary>Where commands write: normal output, diagnostics, and whether a progress bar makes sense.</summary>
+/// <summary>
+/// Where commands write: normal output, diagnostics, the log, and whether a progress bar makes sense. The one place
+/// that knows --json, --verbose and --quiet: commands open images through it so that the libraries log here.
+/// </summary>
 internal sealed class CliConsole
 {
+    private static readonly JsonSerializerOptions ErrorJson = new()
+    {
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // paths keep their quotes readable
+    };
+
     public CliConsole(TextWriter output, TextWriter error, bool isTerminal)
     {
         Output = output;
         Error = error;
         IsTerminal = isTerminal;
+        Logger = new CliLogger(this);
     }
 
     public TextWriter Output { get; }
 
     public TextWriter Error { get; }
 
+    /// <summary>True when standard error is a terminal (not redirected).</summary>
     public bool IsTerminal { get; }
+
+    /// <summary>True when --json was given: errors are also printed as a JSON object on standard output.</summary>
+    public bool Json { get; set; }
+
+    /// <summary>The least severe log level printed: Warning by default, Debug with --verbose, Error with --quiet.</summary>
+    public LogLevel Verbosity { get; set; } = LogLevel.Warning;
+
+    /// <summary>A progress bar belongs on a terminal, and not with --quiet.</summary>
+    public bool ShowProgress => IsTerminal && Verbosity <= LogLevel.Warning;
+
+    /// <summary>The libraries' log, on standard error, filtered by <see cref="Verbosity"/>.</summary>
+    public ILogger Logger { get; }
+
+    /// <summary>Opens a disk image with the libraries' log wired to this console.</summary>
+    public VirtualDisk OpenDisk(string path, DiskAccess access = DiskAccess.ReadOnly) =>
+        DiskImage.Open(path, new DiskOpenOptions { Access = access, Logger = Logger });
+
+    /// <summary>
+    /// Reports a failure: "error: ..." and what to do next on standard error, and with --json also
+    /// <c>{"error": {"exitCode", "kind", "message", "hint"}}</c> on standard output. Returns <paramref name="exitCode"/>.
+    /// </summary>
+    public int Fail(int exitCode, string kind, string message, string? hint)
+    {
+        Error.WriteLine($"error: {message}");
+        if (hint is not null)
+        {
+            Error.WriteLine(hint);
+        }
+        if (Json)
+        {
+            Output.WriteLine(JsonSerializer.Serialize(new { error = new { exitCode, kind, message, hint } }, ErrorJson));
+        }
+        return exitCode;
+    }
+}
+
+/// <summary>The CLI's logger: one line per message on standard error, "warning: ..." style.</summary>
+internal sealed class CliLogger : ILogger
+{
+    private readonly CliConsole _console;
+
+    public CliLogger(CliConsole console)
+    {
+        _console = console;
+    }
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None && logLevel >= _console.Verbosity;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        if (!IsEnabled(logLevel))
+        {
+            return;
+        }
+        string level = logLevel switch
+        {
+            LogLevel.Trace or LogLevel.Debug => "debug",
+            LogLevel.Information => "info",
+            LogLevel.Warning => "warning",
+            _ => "error",
+        };
+        _console.Error.WriteLine($"{level}: {formatter(state, exception)}");
+    }
 }

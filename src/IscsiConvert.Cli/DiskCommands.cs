@@ -31,7 +31,7 @@ internal static class DiskCommands
         var command = new Command("info", "Show an image's format, size, parent chain and partitions.") { image, json };
         command.SetAction(parse =>
         {
-            using VirtualDisk disk = DiskImage.Open(parse.GetValue(image)!, DiskAccess.ReadOnly);
+            using VirtualDisk disk = console.OpenDisk(parse.GetValue(image)!);
             DiskInfoReport report = DiskInfoReport.From(disk);
             if (parse.GetValue(json))
             {
@@ -58,9 +58,10 @@ internal static class DiskCommands
         };
         command.SetAction((parse, cancellationToken) =>
         {
-            using VirtualDisk source = DiskImage.Open(parse.GetValue(input)!, DiskAccess.ReadOnly);
+            using VirtualDisk source = console.OpenDisk(parse.GetValue(input)!);
             var options = new DiskCreateOptions
             {
+                Logger = console.Logger,
                 Format = ParseFormat(parse.GetValue(format)!),
             };
             ApplySubformat(options, parse.GetValue(subformat));
@@ -90,6 +91,7 @@ internal static class DiskCommands
         {
             var options = new DiskCreateOptions
             {
+                Logger = console.Logger,
                 Format = ParseFormat(parse.GetValue(format)!),
                 Fixed = parse.GetValue(isFixed),
                 ParentPath = parse.GetValue(parent),
@@ -102,12 +104,12 @@ internal static class DiskCommands
             }
             else if (options.ParentPath is null)
             {
-                throw new ArgumentException("--size is required unless --parent is given.");
+                throw new UsageException("--size is required unless --parent is given.");
             }
             string? blockText = parse.GetValue(blockSize);
             if (blockText is not null)
             {
-                options.BlockSize = ParseSize(blockText, "--block-size");
+                options.BlockSize = ParsePowerOfTwo(blockText, "--block-size", "1M, 2M, 32M");
             }
             using VirtualDisk disk = DiskImage.Create(parse.GetValue(output)!, options);
             disk.Flush();
@@ -136,7 +138,7 @@ internal static class DiskCommands
         {
             string path = parse.GetValue(image)!;
             bool dry = parse.GetValue(dryRun);
-            using VirtualDisk disk = DiskImage.Open(path, dry ? DiskAccess.ReadOnly : DiskAccess.ReadWrite);
+            using VirtualDisk disk = console.OpenDisk(path, dry ? DiskAccess.ReadOnly : DiskAccess.ReadWrite);
             (SparseStream volume, string what, long firstSector) = SelectPartitionToFormat(disk, path, parse.GetValue(partition));
             try
             {
@@ -150,8 +152,8 @@ internal static class DiskCommands
                 string? clusterText = parse.GetValue(clusterSize);
                 if (clusterText is not null)
                 {
-                    long bytes = ParseSize(clusterText, "--cluster-size");
-                    options.ClusterSize = bytes is > 0 and <= int.MaxValue ? (int)bytes : throw new ArgumentException($"--cluster-size: {clusterText} is out of range.");
+                    long bytes = ParsePowerOfTwo(clusterText, "--cluster-size", "512, 4K, 64K, 2M");
+                    options.ClusterSize = bytes is > 0 and <= int.MaxValue ? (int)bytes : throw new UsageException($"--cluster-size: {clusterText} is out of range.");
                 }
                 DetectedFileSystem? existing = FileSystemProbe.Detect(volume);
                 if (existing is not null && !parse.GetValue(force))
@@ -189,7 +191,7 @@ internal static class DiskCommands
         {
             if (number is not null)
             {
-                throw new ArgumentException($"{path} has no partition table; leave out --partition to format the whole disk as one volume, or create a partition first.");
+                throw new UsageException($"{path} has no partition table; leave out --partition to format the whole disk as one volume, or create a partition first.");
             }
             return (disk.Content, "the whole disk", 0);
         }
@@ -197,7 +199,7 @@ internal static class DiskCommands
         if (number is { } n)
         {
             chosen = table.Partitions.FirstOrDefault(p => p.Index == n)
-                ?? throw new ArgumentException($"{path} has no partition {n}. It has: {DescribePartitions(table)}.");
+                ?? throw new UsageException($"{path} has no partition {n}. It has: {DescribePartitions(table)}.");
         }
         else if (table.Partitions.Count == 1)
         {
@@ -205,7 +207,7 @@ internal static class DiskCommands
         }
         else
         {
-            throw new ArgumentException($"{path} has {table.Partitions.Count} partitions: {DescribePartitions(table)}. Choose one with --partition N.");
+            throw new UsageException($"{path} has {table.Partitions.Count} partitions: {DescribePartitions(table)}. Choose one with --partition N.");
         }
         return (table.Open(chosen), string.Format(CultureInfo.InvariantCulture, "partition {0} ({1})", chosen.Index, chosen.TypeName), chosen.FirstSector);
     }
@@ -253,7 +255,7 @@ internal static class DiskCommands
         }
         if (options.Format != DiskFormat.Vmdk)
         {
-            throw new ArgumentException($"--subformat {subformat} applies to vmdk images only.");
+            throw new UsageException($"--subformat {subformat} applies to vmdk images only.");
         }
         options.Variant = subformat;
     }
@@ -265,9 +267,16 @@ internal static class DiskCommands
         "vhdx" => DiskFormat.Vhdx,
         "qcow2" => DiskFormat.Qcow2,
         "vmdk" => DiskFormat.Vmdk,
-        _ => throw new ArgumentException($"Unknown format '{text}'."),
+        _ => throw new UsageException($"Unknown format '{text}': use raw, vhd, vhdx, vmdk or qcow2."),
     };
 
+    // Cluster and block sizes are powers of two in every format; the format's own range is checked by the library.
+    private static long ParsePowerOfTwo(string text, string option, string examples)
+    {
+        long bytes = ParseSize(text, option);
+        return bytes > 0 && (bytes & (bytes - 1)) == 0 ? bytes : throw new UsageException($"{option}: '{text}' is not a power of two (examples: {examples}).");
+    }
+
     private static long ParseSize(string text, string option) =>
-        SizeParser.TryParse(text, out long bytes) ? bytes : throw new ArgumentException($"{option}: '{text}' is not a size (examples: 64G, 512M, 1048576).");
+        SizeParser.TryParse(text, out long bytes) ? bytes : throw new UsageException($"{option}: '{text}' is not a size (examples: 64G, 512M, 1048576).");
 }

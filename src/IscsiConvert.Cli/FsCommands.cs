@@ -52,7 +52,7 @@ internal static class FsCommands
         var command = new Command("ls", "List a directory (or describe a file): type, size, last write time (UTC), MFT record and name.") { image, partition, path, json };
         command.SetAction(parse =>
         {
-            using OpenedNtfs opened = OpenedNtfs.Open(parse.GetValue(image)!, parse.GetValue(partition));
+            using OpenedNtfs opened = OpenedNtfs.Open(console, parse.GetValue(image)!, parse.GetValue(partition));
             string target = parse.GetValue(path) ?? "\\";
             NtfsEntry entry = opened.Volume.GetEntry(target);
             IReadOnlyList<NtfsEntry> entries = entry.IsDirectory ? opened.Volume.ListDirectory(target) : new[] { entry };
@@ -83,7 +83,7 @@ internal static class FsCommands
         var command = new Command("cat", "Copy a file's contents (or a named stream) to standard output or a file.") { image, partition, path, stream, output };
         command.SetAction(parse =>
         {
-            using OpenedNtfs opened = OpenedNtfs.Open(parse.GetValue(image)!, parse.GetValue(partition));
+            using OpenedNtfs opened = OpenedNtfs.Open(console, parse.GetValue(image)!, parse.GetValue(partition));
             using Stream source = opened.Volume.OpenFile(parse.GetValue(path)!, parse.GetValue(stream));
             string? outPath = parse.GetValue(output);
             if (outPath is not null)
@@ -119,7 +119,7 @@ internal static class FsCommands
         var command = new Command("check", "Cross-check the volume's metadata (read-only) and say whether it is safe to write; exit code 1 when problems are found.") { image, partition };
         command.SetAction(parse =>
         {
-            using OpenedNtfs opened = OpenedNtfs.Open(parse.GetValue(image)!, parse.GetValue(partition));
+            using OpenedNtfs opened = OpenedNtfs.Open(console, parse.GetValue(image)!, parse.GetValue(partition));
             NtfsVolume v = opened.Volume;
             console.Output.WriteLine($"NTFS {v.MajorVersion}.{v.MinorVersion} \"{v.VolumeLabel}\", {v.ClusterSize}-byte clusters, {v.TotalClusters} clusters{(v.IsDirty ? ", DIRTY" : string.Empty)}");
             IReadOnlyList<NtfsProblem> problems = v.Verify();
@@ -127,6 +127,7 @@ internal static class FsCommands
             {
                 console.Output.WriteLine(p.ToString());
             }
+            bool refused = false;
             try
             {
                 v.CheckWritable();
@@ -135,9 +136,11 @@ internal static class FsCommands
             catch (UnsafeToWriteException ex)
             {
                 console.Output.WriteLine("Write safety: writes would be refused. " + ex.Message);
+                refused = true;
             }
             console.Output.WriteLine(problems.Count == 0 ? "OK: no problems found." : $"{problems.Count} problem(s) found.");
-            return problems.Count == 0 ? 0 : CliApp.DataError;
+            // Damage outranks a refusal; a sound volume that may not be written is exit code 3, as a write would be.
+            return problems.Count > 0 ? CliApp.DataError : refused ? CliApp.Refused : CliApp.Success;
         });
         return command;
     }
@@ -217,7 +220,7 @@ internal static class FsCommands
     // Opens the volume writable, applies the edit, and flushes it (unless dry-run); prints what was done.
     private static int Edit(CliConsole console, string imagePath, int? partition, bool dryRun, Func<NtfsVolume, string> edit)
     {
-        using OpenedNtfs opened = OpenedNtfs.Open(imagePath, partition, writable: true);
+        using OpenedNtfs opened = OpenedNtfs.Open(console, imagePath, partition, writable: true);
         string report = edit(opened.Volume);
         if (dryRun)
         {
@@ -266,9 +269,9 @@ internal sealed class OpenedNtfs : IDisposable
 
     public NtfsVolume Volume { get; }
 
-    public static OpenedNtfs Open(string imagePath, int? partitionNumber, bool writable = false)
+    public static OpenedNtfs Open(CliConsole console, string imagePath, int? partitionNumber, bool writable = false)
     {
-        VirtualDisk disk = DiskImage.Open(imagePath, writable ? DiskAccess.ReadWrite : DiskAccess.ReadOnly);
+        VirtualDisk disk = console.OpenDisk(imagePath, writable ? DiskAccess.ReadWrite : DiskAccess.ReadOnly);
         try
         {
             SparseStream stream = SelectVolume(disk, imagePath, partitionNumber);
@@ -299,14 +302,14 @@ internal sealed class OpenedNtfs : IDisposable
         {
             if (partitionNumber is not null)
             {
-                throw new ArgumentException($"{imagePath} has no partition table; leave out --partition to read the whole disk as one volume.");
+                throw new UsageException($"{imagePath} has no partition table; leave out --partition to read the whole disk as one volume.");
             }
             return disk.Content;
         }
         if (partitionNumber is { } n)
         {
             PartitionInfo chosen = table.Partitions.FirstOrDefault(p => p.Index == n)
-                ?? throw new ArgumentException($"{imagePath} has no partition {n}. It has: {Describe(table, table.Partitions)}.");
+                ?? throw new UsageException($"{imagePath} has no partition {n}. It has: {Describe(table, table.Partitions)}.");
             return table.Open(chosen);
         }
         var ntfs = new List<PartitionInfo>();
@@ -322,7 +325,7 @@ internal sealed class OpenedNtfs : IDisposable
         {
             1 => table.Open(ntfs[0]),
             0 => throw new ArgumentException($"{imagePath} has no NTFS partition. Its partitions: {Describe(table, table.Partitions)}."),
-            _ => throw new ArgumentException($"{imagePath} has {ntfs.Count} NTFS partitions: {Describe(table, ntfs)}. Choose one with --partition N."),
+            _ => throw new UsageException($"{imagePath} has {ntfs.Count} NTFS partitions: {Describe(table, ntfs)}. Choose one with --partition N."),
         };
     }
 

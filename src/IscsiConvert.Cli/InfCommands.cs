@@ -46,7 +46,7 @@ internal static class InfCommands
         };
         command.SetAction(parse =>
         {
-            TargetOs target = TargetOs.Parse(parse.GetValue(os)!);
+            TargetOs target = OptionValues.TargetOs(parse.GetValue(os)!);
             InfFile parsed = InfFile.Load(parse.GetValue(file)!, new InfReadOptions
             {
                 Tolerant = true,

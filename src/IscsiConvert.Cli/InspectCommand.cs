@@ -30,7 +30,7 @@ internal static class InspectCommand
             "classes, device IDs), INF files, driver store, and the network and storage drivers present.") { image, json };
         command.SetAction(parse =>
         {
-            using VirtualDisk disk = DiskImage.Open(parse.GetValue(image)!);
+            using VirtualDisk disk = console.OpenDisk(parse.GetValue(image)!);
             IReadOnlyList<WindowsInstallation> found = WindowsInstallation.Find(disk);
             var reports = new List<InstallationReport>();
             try

@@ -56,7 +56,7 @@ internal static class MatchCommand
         command.SetAction(parse =>
         {
             string imagePath = parse.GetValue(image)!;
-            using VirtualDisk disk = DiskImage.Open(imagePath);
+            using VirtualDisk disk = console.OpenDisk(imagePath);
             IReadOnlyList<WindowsInstallation> found = WindowsInstallation.Find(disk);
             try
             {
@@ -65,7 +65,7 @@ internal static class MatchCommand
                 {
                     return CliApp.UsageError;
                 }
-                TargetOs? target = parse.GetValue(os) is string name ? TargetOs.Parse(name) : w.ReadConfiguration().GetTargetOs();
+                TargetOs? target = parse.GetValue(os) is string name ? OptionValues.TargetOs(name) : w.ReadConfiguration().GetTargetOs();
                 if (target is null)
                 {
                     console.Error.WriteLine($"error: {imagePath}: the Windows version or processor architecture cannot be read from the image (no SOFTWARE hive?); name the target with --os.");

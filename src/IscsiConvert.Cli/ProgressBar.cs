@@ -3,7 +3,7 @@ using System.IO;
 
 namespace IscsiConvert.Cli;
 
-/// <summary>A one-line progress bar on a terminal's error stream; silent when the stream is redirected.</summary>
+/// <summary>A one-line progress bar on a terminal's error stream; silent when the stream is redirected or with --quiet.</summary>
 internal sealed class ProgressBar : IProgress<ProgressReport>, IDisposable
 {
     private const int Width = 30;
@@ -14,7 +14,7 @@ internal sealed class ProgressBar : IProgress<ProgressReport>, IDisposable
     public ProgressBar(CliConsole console)
     {
         _error = console.Error;
-        _enabled = console.IsTerminal;
+        _enabled = console.ShowProgress;
     }
 
     public void Report(ProgressReport value)

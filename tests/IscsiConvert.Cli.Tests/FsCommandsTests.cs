@@ -100,7 +100,7 @@ public sealed class FsCommandsTests
     public void WrongPartitionOrPath_SaysWhatThereIs()
     {
         var (code, _, stderr) = CliRunner.Run("fs", "ls", TestData.Require(Vmdk), "--partition", "3");
-        Assert.Equal(CliApp.DataError, code);
+        Assert.Equal(CliApp.UsageError, code);
         Assert.Contains("has no partition 3", stderr, StringComparison.Ordinal);
         Assert.Contains("1: ", stderr, StringComparison.Ordinal);
         Assert.Contains("NTFS", stderr, StringComparison.Ordinal);
@@ -137,7 +137,7 @@ public sealed class FsCommandsTests
         }
 
         var (code, stdout, stderr) = CliRunner.Run("fs", "ls", disk);
-        Assert.Equal(CliApp.DataError, code);
+        Assert.Equal(CliApp.UsageError, code);
         Assert.Contains("2 NTFS partitions", stderr, StringComparison.Ordinal);
         Assert.Contains("--partition", stderr, StringComparison.Ordinal);
 

@@ -20,8 +20,11 @@ internal static class SampleImage
 
     private const long VolumeSize = 32L << 20;
 
-    /// <summary>Writes the sample image to <paramref name="path"/> (a new file).</summary>
-    public static string Create(string path)
+    /// <summary>
+    /// Writes the sample image to <paramref name="path"/> (a new file); <paramref name="hibernated"/> adds a
+    /// \hiberfil.sys that starts with "HIBR", as Windows leaves it when it hibernates, so writes must be refused.
+    /// </summary>
+    public static string Create(string path, bool hibernated = false)
     {
         using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite))
         {
@@ -29,6 +32,13 @@ internal static class SampleImage
             NtfsFormatter.Format(file, new NtfsFormatOptions { Label = "Windows" });
             using NtfsVolume volume = NtfsVolume.Open(file, new NtfsOpenOptions { Writable = true, LeaveOpen = true });
             DemoWindows.Install(volume);
+            if (hibernated)
+            {
+                byte[] hiberfil = new byte[4096];
+                "HIBR"u8.CopyTo(hiberfil);
+                volume.WriteFile(@"\hiberfil.sys", hiberfil);
+                volume.Flush();
+            }
         }
         return path;
     }

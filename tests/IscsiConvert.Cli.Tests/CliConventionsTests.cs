@@ -1,0 +1,138 @@
+using System;
+using System.IO;
+using System.Security.Cryptography;
+using System.Text.Json;
+using IscsiConvert.Ntfs;
+using IscsiConvert.Tests;
+using Xunit;
+
+namespace IscsiConvert.Cli.Tests;
+
+/// <summary>
+/// What every command shares (CliApp/CliConsole): the exit codes (0 done, 1 data, 2 usage, 3 refused as unsafe),
+/// errors as a JSON object with --json, a next step in every error, and --verbose/--quiet on every command.
+/// </summary>
+public sealed class CliConventionsTests
+{
+    [Fact]
+    public void Help_lists_the_exit_codes_and_the_global_options()
+    {
+        var (code, stdout, _) = CliRunner.Run("--help");
+        Assert.Equal(0, code);
+        Assert.Contains("Exit codes: 0 done", stdout, StringComparison.Ordinal);
+        Assert.Contains("3 refused as unsafe", stdout, StringComparison.Ordinal);
+        Assert.Contains("--verbose", stdout, StringComparison.Ordinal);
+        Assert.Contains("--quiet", stdout, StringComparison.Ordinal);
+
+        (code, stdout, _) = CliRunner.Run("disk", "info", "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("--verbose", stdout, StringComparison.Ordinal); // recursive: on every command
+    }
+
+    [Fact]
+    public void A_usage_error_with_json_is_exit_code_2_and_a_json_object()
+    {
+        var (code, stdout, stderr) = CliRunner.Run("disk", "info", "x.img", "--json", "--no-such-option");
+        Assert.Equal(CliApp.UsageError, code);
+        JsonElement error = JsonDocument.Parse(stdout).RootElement.GetProperty("error");
+        Assert.Equal(2, error.GetProperty("exitCode").GetInt32());
+        Assert.Equal("usage", error.GetProperty("kind").GetString());
+        Assert.Contains("--no-such-option", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("Run 'iscsi-convert disk info --help'", stderr, StringComparison.Ordinal);
+
+        (code, stdout, _) = CliRunner.Run("disk", "info", "x.img", "--no-such-option");
+        Assert.Equal(CliApp.UsageError, code);
+        Assert.Equal(string.Empty, stdout); // no JSON unless asked for
+    }
+
+    [Fact]
+    public void A_missing_file_with_json_is_exit_code_1_and_says_what_to_check()
+    {
+        using var tmp = new TempDir();
+        var (code, stdout, stderr) = CliRunner.Run("disk", "info", tmp.File("missing.vhdx"), "--json");
+        Assert.Equal(CliApp.DataError, code);
+        JsonElement error = JsonDocument.Parse(stdout).RootElement.GetProperty("error");
+        Assert.Equal("data", error.GetProperty("kind").GetString());
+        Assert.Contains("missing.vhdx", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal("Check the path.", error.GetProperty("hint").GetString());
+        Assert.Contains("error: ", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_write_to_a_hibernated_volume_is_refused_with_exit_code_3_and_nothing_written()
+    {
+        using var tmp = new TempDir();
+        string image = HibernatedVolume(tmp.File("hibernated.img"));
+        string local = tmp.File("note.txt");
+        File.WriteAllText(local, "hello");
+        string before = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image)));
+
+        var (code, stdout, stderr) = CliRunner.Run("fs", "put", image, local, @"\note.txt", "--json");
+
+        Assert.Equal(CliApp.Refused, code);
+        JsonElement error = JsonDocument.Parse(stdout).RootElement.GetProperty("error");
+        Assert.Equal("refused", error.GetProperty("kind").GetString());
+        Assert.Contains("hibernation", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("Nothing was written", stderr, StringComparison.Ordinal);
+        Assert.Equal(before, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image))));
+
+        // `fs check` says the same with the same code: a sound volume that may not be written.
+        (code, stdout, _) = CliRunner.Run("fs", "check", image);
+        Assert.Equal(CliApp.Refused, code);
+        Assert.Contains("writes would be refused", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Quiet_and_verbose_are_accepted_by_every_command()
+    {
+        using var tmp = new TempDir();
+        string image = HibernatedVolume(tmp.File("v.img"));
+        Assert.Equal(0, CliRunner.Run("disk", "info", image, "--quiet").ExitCode);
+        Assert.Equal(0, CliRunner.Run("fs", "ls", image, "-v").ExitCode);
+        Assert.Equal(0, CliRunner.Run("-q", "fs", "ls", image).ExitCode);
+    }
+
+    [Fact]
+    public void Bad_option_values_are_usage_errors_that_name_the_option()
+    {
+        using var tmp = new TempDir();
+        string inf = tmp.File("sample.inf");
+        File.WriteAllText(inf, "[Version]\r\nSignature=\"$Windows NT$\"\r\nClass=Net\r\n");
+        string raw = tmp.File("blank.img");
+        using (var f = new FileStream(raw, FileMode.CreateNew))
+        {
+            f.SetLength(16L << 20);
+        }
+        (string[] Args, string Option)[] cases =
+        {
+            (new[] { "disk", "create", tmp.File("a.vhdx"), "--format", "vhdx", "--size", "12Q" }, "--size"),
+            (new[] { "disk", "create", tmp.File("b.vhdx"), "--format", "vhdx", "--size", "1G", "--block-size", "3M" }, "--block-size"),
+            (new[] { "disk", "create", tmp.File("c.img"), "--format", "floppy", "--size", "1G" }, "floppy"),
+            (new[] { "disk", "format", raw, "-c", "3K" }, "--cluster-size"),
+            (new[] { "inf", "show", inf, "--os", "win99" }, "--os"),
+        };
+        foreach ((string[] args, string option) in cases)
+        {
+            var (code, _, stderr) = CliRunner.Run(args);
+            Assert.True(code == CliApp.UsageError, $"{string.Join(" ", args)} returned {code}: {stderr}");
+            Assert.Contains(option, stderr, StringComparison.Ordinal);
+            Assert.Contains("--help", stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("(Parameter '", stderr, StringComparison.Ordinal);
+        }
+        Assert.False(File.Exists(tmp.File("a.vhdx")) || File.Exists(tmp.File("b.vhdx")) || File.Exists(tmp.File("c.img")));
+    }
+
+    // A small NTFS volume whose \hiberfil.sys starts with "HIBR", as Windows leaves it when it hibernates.
+    private static string HibernatedVolume(string path)
+    {
+        using var file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite);
+        file.SetLength(16L << 20);
+        NtfsFormatter.Format(file);
+        using NtfsVolume volume = NtfsVolume.Open(file, new NtfsOpenOptions { Writable = true, LeaveOpen = true });
+        byte[] hiberfil = new byte[4096];
+        "HIBR"u8.CopyTo(hiberfil);
+        volume.WriteFile(@"\hiberfil.sys", hiberfil);
+        volume.Flush();
+        return path;
+    }
+}
