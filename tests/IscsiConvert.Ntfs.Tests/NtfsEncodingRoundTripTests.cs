@@ -61,8 +61,17 @@ public class NtfsEncodingRoundTripTests
                 {
                     int runs = p + BinaryPrimitives.ReadUInt16LittleEndian(fixedUp.AsSpan(p + 0x20));
                     byte[] encoded = RunList.Encode(attribute.Runs.ToList());
-                    Assert.True(fixedUp.AsSpan(runs, encoded.Length).SequenceEqual(encoded),
-                        $"record {r} attribute 0x{attribute.Type:X}: on disk {Convert.ToHexString(fixedUp, runs, encoded.Length)}, encoded {Convert.ToHexString(encoded)}");
+                    // The whole runlist on disk, up to and including its 0 terminator, found from the run headers
+                    // (low nibble: bytes of length, high nibble: bytes of offset), not only as many bytes as we encode.
+                    int end = runs;
+                    while (end < p + length && fixedUp[end] != 0)
+                    {
+                        end += 1 + (fixedUp[end] & 0xF) + (fixedUp[end] >> 4);
+                    }
+                    Assert.True(end < p + length, $"record {r} attribute 0x{attribute.Type:X}: the runlist has no terminator inside the attribute");
+                    byte[] onDisk = fixedUp.AsSpan(runs, end + 1 - runs).ToArray();
+                    Assert.True(onDisk.AsSpan().SequenceEqual(encoded),
+                        $"record {r} attribute 0x{attribute.Type:X}: on disk {Convert.ToHexString(onDisk)}, encoded {Convert.ToHexString(encoded)}");
                     runlists++;
                 }
                 p += length;

@@ -8,12 +8,23 @@ namespace IscsiConvert.Windows.Tests;
 /// <summary>hivexget / hivexsh reading a hive file directly: the oracle for what the model reads through the image.</summary>
 internal static class HivexOracle
 {
-    /// <summary>One value as hivexget prints it (DWORDs in decimal, strings as text), or null when it is absent.</summary>
+    /// <summary>
+    /// One value as hivexget prints it (DWORDs in decimal, strings as text), or null when the value or its key is absent
+    /// (hivexsh says "…: key not found" / "subkey '…' not found"). Any other failure — a hive hivex cannot open — fails
+    /// the test rather than reading as "absent".
+    /// </summary>
     public static string? Get(string hive, string key, string value)
     {
         Oracle.Require("hivexget");
         ToolResult r = Oracle.Run("hivexget", hive, key, value);
-        return r.ExitCode == 0 ? r.StdOut.TrimEnd('\r', '\n') : null;
+        if (r.ExitCode == 0)
+        {
+            return r.StdOut.TrimEnd('\r', '\n');
+        }
+        bool absent = r.StdErr.Contains(": key not found", StringComparison.Ordinal)
+            || (r.StdErr.Contains("subkey '", StringComparison.Ordinal) && r.StdErr.Contains("' not found", StringComparison.Ordinal));
+        Xunit.Assert.True(absent, $"{r.CommandLine} failed (exit {r.ExitCode}): {r.StdErr}");
+        return null;
     }
 
     /// <summary>The subkey names of <paramref name="key"/> as hivexsh lists them.</summary>

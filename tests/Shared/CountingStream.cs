@@ -5,8 +5,9 @@ using System.IO;
 namespace IscsiConvert.Tests;
 
 /// <summary>
-/// A stream over another that records every write (offset and length, in order) and every flush, so a test can assert
-/// how much was written and in what order — the write budget and crash-safe ordering, not timings.
+/// A stream over another that counts the bytes read and records every write (offset and length, in order) and every
+/// flush, so a test can bound a reader's work and assert how much was written and in what order — the work, the write
+/// budget and crash-safe ordering, never timings (docs/testing.md).
 /// </summary>
 public sealed class CountingStream : Stream
 {
@@ -56,9 +57,17 @@ public sealed class CountingStream : Stream
         _inner.Flush();
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+    /// <summary>Bytes returned by every read so far.</summary>
+    public long BytesRead { get; private set; }
 
-    public override int Read(Span<byte> buffer) => _inner.Read(buffer);
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        int n = _inner.Read(buffer);
+        BytesRead += n;
+        return n;
+    }
 
     public override long Seek(long offset, SeekOrigin origin) => _inner.Seek(offset, origin);
 

@@ -111,6 +111,7 @@ public class PartitionWriteTests
             using var tmp = new TempDir();
             string path = tmp.File("p.img");
             var expected = new List<(int Index, Guid Type, string Name, long Length, bool Bootable)>();
+            List<(long Start, long Length, string Name)> layoutOnDisk;
             using (VirtualDisk disk = DiskImage.Create(path, new DiskCreateOptions { Format = DiskFormat.Raw, Capacity = 64 * MiB }))
             {
                 PartitionTable table = PartitionTable.CreateGpt(disk.Content, sectorSize, IdentifierSource.Sequential(seed));
@@ -126,7 +127,12 @@ public class PartitionWriteTests
                 Assert.Empty(read.Warnings);
                 Assert.Equal(expected, read.Partitions.Select(p => (p.Index, p.TypeGuid!.Value, p.Name ?? string.Empty, p.Length, p.Bootable)));
                 Assert.True(read.Partitions.All(p => p.Start % MiB == 0));
+                layoutOnDisk = read.Partitions.OrderBy(p => p.FirstSector).Select(p => (p.FirstSector, p.SectorCount, p.Name ?? string.Empty)).ToList();
             }
+            // sleuthkit reads both sector sizes (-b); sgdisk and sfdisk read an image file with 512-byte sectors only.
+            // Every partition where our reader found it (which equals what was written, above), in sectors of that size.
+            var mmls = PartitionOracles.Mmls(path, sectorSize);
+            Assert.Equal(layoutOnDisk, mmls.Select(r => (r.Start, r.Length, r.Description)));
             if (!fourK)
             {
                 Assert.Contains("No problems found", PartitionOracles.SgdiskVerify(path), StringComparison.Ordinal);
