@@ -21,15 +21,6 @@ public sealed class DirtyHiveTests : IDisposable
 {
     private const string Dir = "registry/win10-dirty-system/";
     private const string Nic = @"PCI\VEN_8086&DEV_10D3&SUBSYS_07D015AD&REV_01";
-    // The fixture INF for the Windows 10 inbox e1iexpress service (see IscsiBootTests).
-    private const string E1iInf =
-        "[Version]\r\nSignature=\"$Windows NT$\"\r\nClass=Net\r\nClassGuid={4D36E972-E325-11CE-BFC1-08002BE10318}\r\nProvider=%Msft%\r\nDriverVer=06/21/2006,12.15.22.6\r\n" +
-        "[Manufacturer]\r\n%Intel%=Intel,NTamd64\r\n[Intel.NTamd64]\r\n%E10D3%=E10D3, PCI\\VEN_8086&DEV_10D3\r\n" +
-        "[E10D3]\r\nCopyFiles=E10D3.CopyFiles\r\n[E10D3.Services]\r\nAddService=e1iexpress, 2, E10D3.Service\r\n" +
-        "[E10D3.Service]\r\nServiceType=1\r\nStartType=3\r\nErrorControl=1\r\nServiceBinary=%12%\\e1i63x64.sys\r\nLoadOrderGroup=NDIS\r\n" +
-        "[E10D3.CopyFiles]\r\ne1i63x64.sys\r\n[DestinationDirs]\r\nDefaultDestDir=12\r\n" +
-        "[Strings]\r\nMsft=\"Microsoft\"\r\nIntel=\"Intel\"\r\nE10D3=\"Intel(R) 82574L Gigabit Network Connection\"\r\n";
-
     private readonly TempDir _tmp = new();
 
     public void Dispose() => _tmp.Dispose();
@@ -56,7 +47,7 @@ public sealed class DirtyHiveTests : IDisposable
             File.WriteAllBytes(Path.Combine(config, "SYSTEM.LOG2"), log2);
         }
         Directory.CreateDirectory(Path.Combine(mount, "Windows", "INF"));
-        File.WriteAllText(Path.Combine(mount, "Windows", "INF", "e1i63x64.inf"), E1iInf, new UTF8Encoding(false));
+        File.WriteAllText(Path.Combine(mount, "Windows", "INF", "e1i63x64.inf"), IscsiBootTests.E1iInf, new UTF8Encoding(false));
     });
 
     private static IscsiBoot Boot(WindowsInstallation w) => IscsiBoot.For(w).WithBootAdapter(Nic).ForTarget(TargetOs.Windows10X64);
@@ -138,5 +129,19 @@ public sealed class DirtyHiveTests : IDisposable
         string hive = ReadBack(image, "/Windows/System32/config/SYSTEM", "SYSTEM.badlogs");
         AssertClean(hive);
         Assert.Equal("0", HivexOracle.Get(hive, @"ControlSet001\Services\e1iexpress", "Start"));
+    }
+
+    [Fact]
+    public void On_windows_10_service_without_an_inf_only_arms_the_service_and_says_so()
+    {
+        string image = NtfsImageBuilder.BuildWindows(_tmp, _tmp.File("service10.raw"), TestData.Require(Dir + "SYSTEM_B.recovered-by-yarp"));
+        IscsiBootPlan plan = Apply(image, b => b.WithService("e1iexpress"));
+        Assert.Contains(plan.Warnings, w => w.Contains("no INF", StringComparison.Ordinal));
+        Assert.Empty(plan.Files);
+        // No CDDB on Windows 8+, nothing staged: only the service's start (BootFlags is 1 already in the real hive).
+        Assert.Equal(new[] { @"ControlSet001\Services\e1iexpress" }, plan.Changes.Select(c => c.Key).Distinct());
+        string hive = ReadBack(image, "/Windows/System32/config/SYSTEM", "SYSTEM.service10");
+        Assert.Equal("0", HivexOracle.Get(hive, @"ControlSet001\Services\e1iexpress", "Start"));
+        Assert.Equal("1", HivexOracle.Get(hive, @"ControlSet001\Services\e1iexpress", "BootFlags"));
     }
 }

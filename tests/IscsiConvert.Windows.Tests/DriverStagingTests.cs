@@ -158,6 +158,35 @@ public sealed class DriverStagingTests : IDisposable
         Assert.Equal("1", HivexOracle.Get(hive, @"ControlSet001\Services\ivnic", "BootFlags"));
     }
 
+    [Fact]
+    public void A_package_that_runs_from_the_driver_store_gets_its_image_path_there()
+    {
+        // DestinationDirs 13 (Windows 8.1 and later): the driver stays in its driver-store folder, as lxc/distrobuilder's
+        // viosock ImagePath (\SystemRoot\System32\DriverStore\FileRepository\<package>\viosock.sys) shows.
+        string image = NtfsImageBuilder.BuildWindows(_tmp, _tmp.File("win10-dirid13.raw"), TestData.Require(Win10Hive));
+        string package = TestNicPackage.Write(_tmp, "ivnic13");
+        string inf = Path.Combine(package, "ivnic.inf");
+        File.WriteAllText(inf, File.ReadAllText(inf).Replace("DefaultDestDir=12", "DefaultDestDir=13", StringComparison.Ordinal).Replace(@"%12%\ivnic.sys", @"%13%\ivnic.sys", StringComparison.Ordinal));
+        IscsiBootPlan plan;
+        using (VirtualDisk d = DiskImage.Open(image, DiskAccess.ReadWrite))
+        {
+            using (WindowsInstallation w = Assert.Single(WindowsInstallation.Find(d, writable: true)))
+            {
+                plan = IscsiBoot.For(w).WithBootAdapter(TestNicPackage.Device).WithDriverPackage(package).ForTarget(TargetOs.Windows10X64).WithTimeProvider(new FixedClock()).Apply();
+            }
+            d.Flush();
+        }
+        string store = plan.Files.Single(f => f.Destination.EndsWith(@"\ivnic.inf", StringComparison.Ordinal) && f.Destination.Contains("FileRepository", StringComparison.Ordinal)).Destination.Split('\\')[^2];
+        Assert.DoesNotContain(plan.Files, f => f.Destination.Contains(@"\drivers\", StringComparison.OrdinalIgnoreCase));
+        Assert.True(Oracle.Run("ntfsfix", "-n", image).ExitCode == 0);
+        string hive = _tmp.File("SYSTEM.dirid13");
+        Oracle.RunChecked("sh", "-c", $"ntfscat '{image}' /Windows/System32/config/SYSTEM > '{hive}'");
+        Assert.Equal($@"\SystemRoot\System32\DriverStore\FileRepository\{store}\ivnic.sys", HivexOracle.Get(hive, @"ControlSet001\Services\ivnic", "ImagePath"));
+        string sys = _tmp.File("dirid13.sys");
+        Oracle.RunChecked("sh", "-c", $"ntfscat '{image}' '/Windows/System32/DriverStore/FileRepository/{store}/ivnic.sys' > '{sys}'");
+        Assert.Equal(File.ReadAllBytes(Path.Combine(package, "ivnic.sys")), File.ReadAllBytes(sys));
+    }
+
     private static IscsiBootPlan Prepare(string disk, string package)
     {
         using VirtualDisk d = DiskImage.Open(disk, DiskAccess.ReadWrite);

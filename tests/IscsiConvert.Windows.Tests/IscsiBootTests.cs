@@ -162,7 +162,7 @@ public sealed class IscsiBootTests : IDisposable
 
     // A FIXTURE shaped like the Windows 10 inbox Intel 82574L INF (e1i63x64.inf: Class=Net, NTamd64 models, service
     // e1iexpress — the service the real Windows 10 1709 hive has, with BootFlags 1 and demand start).
-    private const string E1iInf =
+    internal const string E1iInf =
         "[Version]\r\nSignature=\"$Windows NT$\"\r\nClass=Net\r\nClassGuid=" + NetClassGuid + "\r\nProvider=%Msft%\r\nDriverVer=06/21/2006,12.15.22.6\r\n" +
         "[Manufacturer]\r\n%Intel%=Intel,NTamd64\r\n[Intel.NTamd64]\r\n%E10D3%=E10D3, PCI\\VEN_8086&DEV_10D3\r\n" +
         "[E10D3]\r\nCopyFiles=E10D3.CopyFiles\r\n[E10D3.Services]\r\nAddService=e1iexpress, 2, E10D3.Service\r\n" +
