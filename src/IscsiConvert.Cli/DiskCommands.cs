@@ -144,6 +144,7 @@ internal static class DiskCommands
             {
                 var options = new NtfsFormatOptions
                 {
+                    Logger = console.Logger,
                     Label = parse.GetValue(label) ?? string.Empty,
                     BytesPerSector = disk.LogicalSectorSize,
                     // The field has 32 bits; a partition beyond them is only booted through UEFI, which does not read it.

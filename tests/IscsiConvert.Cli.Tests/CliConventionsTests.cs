@@ -88,6 +88,11 @@ public sealed class CliConventionsTests
         using var tmp = new TempDir();
         string image = HibernatedVolume(tmp.File("v.img"));
         Assert.Equal(0, CliRunner.Run("disk", "info", image, "--quiet").ExitCode);
+        // --verbose shows the libraries' debug log on standard error; without it, it stays out.
+        var (code, _, stderr) = CliRunner.Run("disk", "info", image, "--verbose");
+        Assert.Equal(0, code);
+        Assert.Contains("debug: Opening " + image, stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("debug:", CliRunner.Run("disk", "info", image).StdErr, StringComparison.Ordinal);
         Assert.Equal(0, CliRunner.Run("fs", "ls", image, "-v").ExitCode);
         Assert.Equal(0, CliRunner.Run("-q", "fs", "ls", image).ExitCode);
     }

@@ -62,6 +62,21 @@ public sealed class ParserFuzzTests
         Assert.True(report.Accepted > 0 && report.Refusals.Count > 0, $"mutations never reached both outcomes: {report}");
     }
 
+    /// <summary>
+    /// The fixed part: the same 200 mutations of every parser on every run (seed 20261203), so a change that breaks a
+    /// parser on one of them fails every time, not only when the random search happens upon it.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Targets))]
+    public void FixedSeedMutations_GiveSuccessOrOurTypedException(string parser)
+    {
+        var settings = new FuzzSettings(Seconds: 1e9, MaxExecutions: 200, Seed: 20261203, ExecutionTimeout: TimeSpan.FromSeconds(60));
+        FuzzReport report = FuzzRunner.Run(All[parser](), settings, _output.WriteLine);
+        _output.WriteLine(report.ToString());
+        Assert.True(report.Failures.Count == 0, $"{report}\n\n{string.Join("\n\n", report.Failures)}");
+        Assert.Equal(200, report.Executions);
+    }
+
     /// <summary>Appends the figures to ISCSICONVERT_FUZZ_REPORT when set (the long mode's record).</summary>
     private static void Record(FuzzReport report)
     {

@@ -13,7 +13,9 @@ namespace IscsiConvert.Tests;
 /// Random sequences of create / write / extend / truncate / delete / mkdir / rmdir, applied to a volume made by mkntfs
 /// and to an in-memory model, agree — read back through our reader and, independently, through sleuthkit (fls, icat),
 /// ntfs-3g (ntfscat) and the consistency checks of ntfsfix -n and ntfsresize (cluster accounting). One step creates or
-/// deletes hundreds of names in one directory at once, so the directory B-trees split and merge many times.
+/// deletes hundreds of names in one directory at once, so the directory B-trees split and merge many times; another grows
+/// two files a cluster at a time in turns, so each gets hundreds of one-cluster runs and its runlist moves into extension
+/// records behind an $ATTRIBUTE_LIST (and back into the base record when a later truncation or delete shrinks it).
 /// </summary>
 public sealed class NtfsWritePropertyTests
 {
@@ -23,7 +25,7 @@ public sealed class NtfsWritePropertyTests
 
     private sealed record Op(int Kind, int Dir, int Name, int Size, int Seed);
 
-    private static readonly Gen<Op> OpGen = Gen.Select(Gen.Int[0, 8], Gen.Int[0, Dirs.Length - 1], Gen.Int[0, Names.Length - 1], Gen.Int[0, Sizes.Length - 1], Gen.Int)
+    private static readonly Gen<Op> OpGen = Gen.Select(Gen.Int[0, 9], Gen.Int[0, Dirs.Length - 1], Gen.Int[0, Names.Length - 1], Gen.Int[0, Sizes.Length - 1], Gen.Int)
         .Select((k, d, n, s, seed) => new Op(k, d, n, s, seed));
 
     // Seeds that once failed, each a bug fixed (docs/testing.md): replayed on every run before the random search.
@@ -144,6 +146,37 @@ public sealed class NtfsWritePropertyTests
                         v.WriteFile(name, small);
                         files[name] = small;
                     }
+                }
+                break;
+            case 9: // two files grown a cluster at a time in turns: runlists of one-cluster runs, attribute lists
+                if (!dirExists || dirs.Contains(path) || dirs.Contains(path + "-twin"))
+                {
+                    return;
+                }
+                string twin = path + "-twin";
+                foreach (string p in new[] { path, twin })
+                {
+                    if (!files.ContainsKey(p))
+                    {
+                        v.WriteFile(p, Array.Empty<byte>());
+                        files[p] = Array.Empty<byte>();
+                    }
+                }
+                using (Stream a = v.OpenWrite(path, FileMode.Open))
+                using (Stream b = v.OpenWrite(twin, FileMode.Open))
+                {
+                    var grownA = new List<byte>(files[path]);
+                    var grownB = new List<byte>(files[twin]);
+                    a.Position = a.Length;
+                    b.Position = b.Length;
+                    for (int i = 0; i < 600 + (Math.Abs(op.Seed) % 400); i++)
+                    {
+                        byte[] chunk = NtfsWriteTests.RandomBytes(op.Seed + i, 4096);
+                        (i % 2 == 0 ? a : b).Write(chunk);
+                        (i % 2 == 0 ? grownA : grownB).AddRange(chunk);
+                    }
+                    files[path] = grownA.ToArray();
+                    files[twin] = grownB.ToArray();
                 }
                 break;
             case 8: // delete most of /Big: merges

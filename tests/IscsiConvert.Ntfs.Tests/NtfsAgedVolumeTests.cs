@@ -1,0 +1,133 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using IscsiConvert.Ntfs;
+using Xunit;
+
+namespace IscsiConvert.Tests;
+
+/// <summary>
+/// A volume aged by the real driver: ntfs-3g (FUSE) grows Windows-like system directories — a FileRepository of package
+/// folders, a WinSxS, INF, System32\drivers — while files around them are written and later deleted, so the
+/// directories' index allocations end up in hundreds of runs behind $ATTRIBUTE_LISTs that ntfs-3g made. Then our writer
+/// makes the writes the injection engine makes there, and every oracle must agree with what we meant, with every file
+/// we did not touch byte-identical.
+/// </summary>
+public sealed class NtfsAgedVolumeTests : IDisposable
+{
+    private const string Repository = "/Windows/System32/DriverStore/FileRepository";
+    private const string WinSxS = "/Windows/WinSxS";
+
+    private readonly TempDir _tmp = new();
+
+    public void Dispose() => _tmp.Dispose();
+
+    [Fact]
+    public void The_engine_writes_into_directories_that_ntfs_3g_spread_over_extension_records()
+    {
+        string image = NtfsWriteTests.MakeVolume(_tmp, "aged.img", 256L << 20);
+        var files = new Dictionary<string, byte[]>(StringComparer.OrdinalIgnoreCase);
+        Ntfs3gMount.With(image, mount => Age(mount, files));
+        NtfsAttributeListWriteTests.AssertHasAttributeList(image, Repository);
+        NtfsAttributeListWriteTests.AssertHasAttributeList(image, WinSxS);
+        NtfsAttributeListWriteTests.AssertAgree(image, files);
+
+        using (NtfsVolume v = NtfsWriteTests.OpenWritable(image))
+        {
+            // A new driver package: its folder in FileRepository, its files, the INF and the driver where Windows puts them.
+            string package = Repository + "/netkvm.inf_amd64_0123456789abcdef";
+            v.CreateDirectory(package);
+            foreach ((string name, int size) in new[] { ("netkvm.inf", 7_000), ("netkvm.cat", 12_000), ("netkvm.sys", 300_000) })
+            {
+                Put(v, files, package + "/" + name, size);
+            }
+            Put(v, files, "/Windows/INF/oem42.inf", 7_000);
+            Put(v, files, "/Windows/INF/oem42.PNF", 20_000);
+            Put(v, files, "/Windows/System32/drivers/netkvm.sys", 300_000);
+            Put(v, files, WinSxS + "/amd64_netkvm.inf_31bf3856ad364e35_10.0.0.1_none_0123456789abcdef/netkvm.sys", 300_000, createParent: true);
+
+            // A 30 MiB file into the fragmented free space, and deletes in the aged directories.
+            Put(v, files, "/Windows/big.bin", 30 << 20);
+            foreach (string path in files.Keys.Where(p => p.StartsWith(WinSxS + "/", StringComparison.Ordinal)).Where((_, i) => i % 7 == 0).Take(200).ToList())
+            {
+                v.Delete(path);
+                files.Remove(path);
+            }
+            v.Flush();
+        }
+        NtfsAttributeListWriteTests.AssertAgree(image, files);
+
+        // And the real driver takes it back: ntfs-3g lists the new package and deletes it again.
+        Ntfs3gMount.With(image, mount =>
+        {
+            Assert.True(File.Exists(mount + Repository + "/netkvm.inf_amd64_0123456789abcdef/netkvm.sys"));
+            Directory.Delete(mount + Repository + "/netkvm.inf_amd64_0123456789abcdef", recursive: true);
+        });
+        foreach (string path in files.Keys.Where(p => p.StartsWith(Repository + "/netkvm.inf_amd64_0123456789abcdef/", StringComparison.Ordinal)).ToList())
+        {
+            files.Remove(path);
+        }
+        NtfsAttributeListWriteTests.AssertAgree(image, files);
+    }
+
+    private static void Put(NtfsVolume v, Dictionary<string, byte[]> files, string path, int size, bool createParent = false)
+    {
+        if (createParent)
+        {
+            v.CreateDirectory(path.Substring(0, path.LastIndexOf('/')));
+        }
+        byte[] data = NtfsWriteTests.RandomBytes(path.GetHashCode(StringComparison.Ordinal) & 0x7FFF, size);
+        v.WriteFile(path, data);
+        files[path] = data;
+    }
+
+    // Grows the system directories a few names at a time while a filler file is written between every step; the
+    // fillers are deleted at the end, so the directories' index blocks are scattered one or two clusters apart and the
+    // free space is in small pieces.
+    private static void Age(string mount, Dictionary<string, byte[]> files)
+    {
+        foreach (string dir in new[] { Repository, WinSxS, "/Windows/INF", "/Windows/System32/drivers", "/filler" })
+        {
+            Directory.CreateDirectory(mount + dir);
+        }
+        var fillers = new List<string>();
+        for (int i = 0; i < 1200; i++)
+        {
+            string package = $"{Repository}/oem{i}.inf_amd64_{i * 2654435761L:x16}";
+            Directory.CreateDirectory(mount + package);
+            Write(mount, files, package + $"/oem{i}.inf", 600 + (i % 3000));
+            for (int k = 0; k < 4; k++)
+            {
+                Directory.CreateDirectory(mount + $"{WinSxS}/amd64_microsoft-windows-component{i}-{k}_31bf3856ad364e35_10.0.19041.{i}_none_{i * 40503L:x16}");
+                Write(mount, files, $"/filler/{i}-{k}", 4096);
+                fillers.Add($"/filler/{i}-{k}");
+            }
+            Write(mount, files, $"{WinSxS}/manifest-{i:D5}.manifest", 1500 + (i % 5000));
+            if (i % 2 == 0)
+            {
+                Write(mount, files, $"/Windows/INF/oem{i}.inf", 2000 + i);
+                Write(mount, files, $"/Windows/System32/drivers/drv{i}.sys", 9000 + i);
+            }
+            string filler = $"/filler/{i}";
+            Write(mount, files, filler, 8192);
+            fillers.Add(filler);
+        }
+        foreach (string filler in fillers)
+        {
+            File.Delete(mount + filler);
+            files.Remove(filler);
+        }
+
+        // Gone with its directory: ntfs-3g leaves the names of an emptied directory in its freed index blocks, which
+        // sleuthkit would list as live.
+        Directory.Delete(mount + "/filler");
+    }
+
+    private static void Write(string mount, Dictionary<string, byte[]> files, string path, int size)
+    {
+        byte[] data = NtfsWriteTests.RandomBytes(files.Count, size);
+        File.WriteAllBytes(mount + path, data);
+        files[path] = data;
+    }
+}
