@@ -11,5 +11,8 @@ mkdir -p "$module/lib"
 dotnet publish "$root/src/IscsiConvert.Windows/IscsiConvert.Windows.csproj" -f netstandard2.0 -c "$configuration" \
   -o "$module/lib" -nologo -v quiet -nodeReuse:false
 rm -f "$module/lib/"*.deps.json
-cp "$root/powershell/IscsiConvert/IscsiConvert.psd1" "$root/powershell/IscsiConvert/IscsiConvert.psm1" "$module/"
+cp "$root/powershell/IscsiConvert/IscsiConvert.psm1" "$module/"
+# The module has the packages' version: VersionPrefix from Directory.Build.props, the one place it is set.
+version=$(sed -n 's:.*<VersionPrefix>\(.*\)</VersionPrefix>.*:\1:p' "$root/Directory.Build.props")
+sed "s/ModuleVersion        = '0.0.0'/ModuleVersion        = '$version'/" "$root/powershell/IscsiConvert/IscsiConvert.psd1" >"$module/IscsiConvert.psd1"
 echo "$module"

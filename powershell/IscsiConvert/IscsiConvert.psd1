@@ -1,7 +1,8 @@
 @{
     # Thin PowerShell commands over the IscsiConvert .NET libraries (netstandard2.0). See docs/powershell.md.
     RootModule           = 'IscsiConvert.psm1'
-    ModuleVersion        = '0.1.0'
+    # Stamped by eng/build-psmodule.sh with the one version of all packages (VersionPrefix in Directory.Build.props).
+    ModuleVersion        = '0.0.0'
     GUID                 = '5f0c8a5e-3d53-4d6b-9a57-2b9f1c1f7e21'
     Author               = 'IscsiConvert contributors'
     CompanyName          = 'IscsiConvert'

@@ -62,6 +62,28 @@ public sealed class NuGetPackageTests
     }
 
     [Fact]
+    public void OnABuildServerTheAssembliesNameNoPathOfTheClone()
+    {
+        // ContinuousIntegrationBuild (eng/Package.targets) maps source paths to /_/ so that one commit builds to the
+        // same bytes in any folder; a developer's build keeps real paths for the debugger, so this holds under CI only.
+        if (!IscsiConvert.Tests.Oracle.InCi)
+        {
+            Assert.Skip("Skipped: source paths are mapped only on a build server (CI=true).");
+        }
+        byte[] root = System.Text.Encoding.UTF8.GetBytes(IscsiConvert.Tests.TestData.RepoRoot.TrimEnd('/'));
+        foreach (string id in Libraries)
+        {
+            using ZipArchive zip = ZipFile.OpenRead(_feed.Package(id));
+            using var copy = new MemoryStream();
+            using (Stream dll = zip.GetEntry($"lib/net10.0/{id}.dll")!.Open())
+            {
+                dll.CopyTo(copy);
+            }
+            Assert.True(copy.ToArray().AsSpan().IndexOf(root) < 0, $"{id}.dll names {IscsiConvert.Tests.TestData.RepoRoot}");
+        }
+    }
+
+    [Fact]
     public void TheToolPackageIsADotnetToolNamedIscsiConvert()
     {
         string[] entries = Entries(_feed.Package("iscsi-convert"));

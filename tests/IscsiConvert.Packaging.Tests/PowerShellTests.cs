@@ -67,12 +67,14 @@ public sealed class PowerShellTests : IClassFixture<BuiltModule>
             catch { "refused: $($_.Exception.Message)" }
             if ((Get-FileHash -LiteralPath $Image).Hash -eq $before) { 'unchanged' } else { 'CHANGED' }
             (Get-Help Invoke-IscsiBootPreparation).Synopsis
+            "version: $((Get-Module IscsiConvert).Version)"
             """);
         string output = Programs.Checked(PowerShell.RunScript(tmp.Path, script, _module, image));
 
         Assert.Contains("refused: No INF in the image serves PCI\\VEN_1234&DEV_5678", output, StringComparison.Ordinal);
         Assert.Contains("unchanged", output, StringComparison.Ordinal);
         Assert.Contains("Makes the Windows on a disk image bootable from iSCSI", output, StringComparison.Ordinal);
+        Assert.Contains("version: " + LocalFeed.Version, output, StringComparison.Ordinal); // the packages' one version
         SampleImage.AssertUnprepared(tmp, image);
     }
 }
