@@ -107,7 +107,7 @@ internal abstract class DiskTarget : FuzzTarget
         }
     }
 
-    /// <summary>Regions shared by the formats whose content is a disk: the first MiB of its MBR/GPT is inside the file too.</summary>
+    /// <summary>Adds ASCII tokens (signatures, descriptor keywords) to the seed's dictionary.</summary>
     protected static void Tokens(Seed seed, params string[] ascii)
     {
         foreach (string t in ascii)
