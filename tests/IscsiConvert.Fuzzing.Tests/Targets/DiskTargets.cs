@@ -107,7 +107,7 @@ internal abstract class DiskTarget : FuzzTarget
         }
     }
 
-    /// <summary>Regions shared by the formats whose content is a disk: the first MiB of its MBR/GPT is inside the file too.</summary>
+    /// <summary>Adds ASCII tokens (signatures, descriptor keywords) to the seed's dictionary.</summary>
     protected static void Tokens(Seed seed, params string[] ascii)
     {
         foreach (string t in ascii)
@@ -146,6 +146,9 @@ internal sealed class VhdTarget : DiskTarget
         }
         var pair = new Seed("child.vhd + parent.vhd (our writer, differencing)",
             new SeedFile("child.vhd", File.ReadAllBytes(child)), new SeedFile("parent.vhd", File.ReadAllBytes(parent)));
+        // Gone, so the absolute locator leads nowhere and the child finds the mutated parent beside it (relative locator).
+        File.Delete(child);
+        File.Delete(parent);
         pair.Dictionary.Add(Corpus.Utf16("child.vhd"));
         pair.Dictionary.Add(Corpus.Utf16(".\\child.vhd"));
         pair.Dictionary.Add(Corpus.Utf16("..\\..\\..\\..\\etc\\passwd"));
@@ -226,6 +229,9 @@ internal sealed class VhdxTarget : DiskTarget
         }
         var pair = new Seed("child.vhdx + parent.vhdx (our writer, differencing)",
             new SeedFile("child.vhdx", File.ReadAllBytes(child)), new SeedFile("parent.vhdx", File.ReadAllBytes(parent)));
+        // Gone, so the absolute locator leads nowhere and the child finds the mutated parent beside it (relative locator).
+        File.Delete(child);
+        File.Delete(parent);
         pair.Dictionary.Add(Corpus.Utf16("child.vhdx"));
         pair.Dictionary.Add(Corpus.Utf16(".\\child.vhdx"));
         seeds.Add(Describe(pair));

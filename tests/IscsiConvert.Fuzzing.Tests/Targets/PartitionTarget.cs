@@ -104,7 +104,7 @@ internal sealed class PartitionTarget : FuzzTarget
         Mbr(seed, sectorSize);
         long last = seed.Files[0].Bytes.Length - sectorSize;
         seed.Region("GPT header", sectorSize, 92).Region("GPT entries", 2L * sectorSize, 512)
-            .Region("backup GPT header", last, 92).Region("backup GPT entries", last - (16384 / sectorSize * sectorSize) - (sectorSize == 512 ? 0 : 0), 512);
+            .Region("backup GPT header", last, 92).Region("backup GPT entries", last - 16384, 512); // 128 entries of 128 bytes before the backup header
         seed.ChecksumRepairs.Add(m => Checksums.GptHeader(m, 0, sectorSize, sectorSize));
         seed.ChecksumRepairs.Add(m => Checksums.GptHeader(m, 0, m.LengthOf(0) - sectorSize, sectorSize));
         seed.Dictionary.Add("EFI PART"u8.ToArray());
