@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.CommandLine;
+using System.IO;
 using System.Linq;
 using IscsiConvert.Drivers;
 using IscsiConvert.Storage;
@@ -16,8 +17,7 @@ internal static class PrepareCommand
         var image = new Argument<string>("IMAGE") { Description = "The disk image (raw, VHD, VHDX, VMDK, QCOW2)." };
         var nic = new Option<string[]>("--nic")
         {
-            Description = @"The boot NIC's device ID, e.g. PCI\VEN_8086&DEV_100E&SUBSYS_001E8086&REV_02 (repeatable).",
-            Required = true,
+            Description = @"The boot NIC's device ID, e.g. PCI\VEN_8086&DEV_100E&SUBSYS_001E8086&REV_02 (repeatable; --nic, --storage or --reg is needed).",
             AllowMultipleArgumentsPerToken = false,
         };
         var driver = new Option<string[]>("--driver")
@@ -43,17 +43,59 @@ internal static class PrepareCommand
         var partition = new Option<int?>("--partition", "-p") { Description = "The Windows partition, when the image holds several installations." };
         var os = new Option<string?>("--os") { Description = "The Windows version to match INFs for (win7-x86, win7-x64, …) when the image has no SOFTWARE hive." };
         var dryRun = new Option<bool>("--dry-run", "-n") { Description = "Print what would change and write nothing." };
+        var reg = new Option<string[]>("--reg")
+        {
+            Description = @"A regedit file (5.00 or REGEDIT4) whose values are set too (repeatable, usable without --nic): HKEY_LOCAL_MACHINE\SYSTEM is the SYSTEM hive (CurrentControlSet the control set the image boots), HKEY_LOCAL_MACHINE\SOFTWARE the SOFTWARE hive; deletions and other roots are refused.",
+        };
+        var output = new Option<string?>("--output", "-o")
+        {
+            Description = "Write the changes into this new differencing image over IMAGE (VHDX over VHDX, VHD over VHD, QCOW2 over QCOW2, raw or VMDK) and leave IMAGE untouched. Not created when the command fails.",
+        };
         var command = new Command("prepare",
             "Make a Windows image bootable from iSCSI: the boot NIC's driver (found among the image's INFs, ranked as Plug and Play ranks them) " +
             "gets boot start: on Windows XP–7 with Critical Device Database entries; on Windows 8 and later with the network-boot BootFlags bit. " +
             "A driver from --driver is installed too: files, INF as oemN.inf, catalog, service; on Vista and later in the driver store, and " +
             "on Windows 8 and later in the DriverDatabase of SYSTEM (and of the DRIVERS hive where there is one).")
-        { image, nic, driver, storage, pciPath, service, allowDirty, partition, os, dryRun };
+        { image, nic, driver, storage, pciPath, service, reg, allowDirty, partition, os, dryRun, output };
         command.SetAction(parse =>
         {
             bool write = !parse.GetValue(dryRun);
-            using VirtualDisk disk = DiskImage.Open(parse.GetValue(image)!, write ? DiskAccess.ReadWrite : DiskAccess.ReadOnly);
             string imagePath = parse.GetValue(image)!;
+            if ((parse.GetValue(nic)?.Length ?? 0) + (parse.GetValue(storage)?.Length ?? 0) + (parse.GetValue(reg)?.Length ?? 0) == 0)
+            {
+                throw new UsageException("Name the boot NIC with --nic ID (or a controller with --storage ID, or a regedit file with --reg FILE).");
+            }
+            string? child = write ? parse.GetValue(output) : null;
+            if (child is not null && File.Exists(child))
+            {
+                throw new UsageException($"--output: '{child}' exists; name a new file for the differencing image.");
+            }
+            VirtualDisk disk = child is null
+                ? console.OpenDisk(imagePath, write ? DiskAccess.ReadWrite : DiskAccess.ReadOnly)
+                : DiskImage.CreateDifferencing(child, imagePath, new DiskCreateOptions { Logger = console.Logger });
+            int code = CliApp.DataError;
+            try
+            {
+                code = Run(console, parse, disk, imagePath, write);
+                if (code == CliApp.Success && child is not null)
+                {
+                    console.Output.WriteLine($"written to the differencing image {child} over {imagePath} (left unchanged).");
+                }
+                return code;
+            }
+            finally
+            {
+                disk.Dispose();
+                if (code != CliApp.Success && child is not null)
+                {
+                    File.Delete(child); // we created it; a failed run leaves nothing behind
+                }
+            }
+        });
+        return command;
+
+        int Run(CliConsole console, ParseResult parse, VirtualDisk disk, string imagePath, bool write)
+        {
             IReadOnlyList<WindowsInstallation> found = WindowsInstallation.Find(disk, writable: write);
             try
             {
@@ -98,8 +140,12 @@ internal static class PrepareCommand
                 {
                     boot.ForTarget(TargetOs.Parse(name));
                 }
+                foreach (string file in parse.GetValue(reg) ?? Array.Empty<string>())
+                {
+                    boot.WithRegFile(file);
+                }
                 IscsiBootPlan plan = write ? boot.Apply() : boot.Plan();
-                console.Output.WriteLine($"Windows on {(plan.PartitionIndex is { } p ? "partition " + p : "the bare volume")}, {plan.ControlSet}, target {plan.Target}:");
+                console.Output.WriteLine($"Windows on {(plan.PartitionIndex is { } p ? "partition " + p : "the bare volume")}, {plan.ControlSet}{(plan.Target is { } t ? ", target " + t : string.Empty)}:");
                 foreach (string d in plan.Drivers)
                 {
                     console.Output.WriteLine("  driver  " + d);
@@ -133,8 +179,7 @@ internal static class PrepareCommand
             {
                 disk.Flush();
             }
-            return 0;
-        });
-        return command;
+            return CliApp.Success;
+        }
     }
 }
