@@ -47,6 +47,10 @@ internal static class PrepareCommand
         {
             Description = @"A regedit file (5.00 or REGEDIT4) whose values are set too (repeatable, usable without --nic): HKEY_LOCAL_MACHINE\SYSTEM is the SYSTEM hive (CurrentControlSet the control set the image boots), HKEY_LOCAL_MACHINE\SOFTWARE the SOFTWARE hive; deletions and other roots are refused.",
         };
+        var json = new Option<bool>("--json")
+        {
+            Description = "Print the plan (with --dry-run) or what was written as a JSON document (docs/schemas/prepare-report.schema.json) instead of text.",
+        };
         var output = new Option<string?>("--output", "-o")
         {
             Description = "Write the changes into this new differencing image over IMAGE (VHDX over VHDX, VHD over VHD, QCOW2 over QCOW2, raw or VMDK) and leave IMAGE untouched. Not created when the command fails.",
@@ -56,7 +60,7 @@ internal static class PrepareCommand
             "gets boot start: on Windows XP–7 with Critical Device Database entries; on Windows 8 and later with the network-boot BootFlags bit. " +
             "A driver from --driver is installed too: files, INF as oemN.inf, catalog, service; on Vista and later in the driver store, and " +
             "on Windows 8 and later in the DriverDatabase of SYSTEM (and of the DRIVERS hive where there is one).")
-        { image, nic, driver, storage, pciPath, service, reg, allowDirty, partition, os, dryRun, output };
+        { image, nic, driver, storage, pciPath, service, reg, allowDirty, partition, os, dryRun, output, json };
         command.SetAction(parse =>
         {
             bool write = !parse.GetValue(dryRun);
@@ -76,8 +80,8 @@ internal static class PrepareCommand
             int code = CliApp.DataError;
             try
             {
-                code = Run(console, parse, disk, imagePath, write);
-                if (code == CliApp.Success && child is not null)
+                code = Run(console, parse, disk, imagePath, child, write);
+                if (code == CliApp.Success && child is not null && !parse.GetValue(json))
                 {
                     console.Output.WriteLine($"written to the differencing image {child} over {imagePath} (left unchanged).");
                 }
@@ -94,9 +98,10 @@ internal static class PrepareCommand
         });
         return command;
 
-        int Run(CliConsole console, ParseResult parse, VirtualDisk disk, string imagePath, bool write)
+        int Run(CliConsole console, ParseResult parse, VirtualDisk disk, string imagePath, string? child, bool write)
         {
             IReadOnlyList<WindowsInstallation> found = WindowsInstallation.Find(disk, writable: write);
+            PrepareReport? report = null;
             try
             {
                 WindowsInstallation? w = InstallationChoice.Choose(console, imagePath, found, parse.GetValue(partition));
@@ -105,12 +110,11 @@ internal static class PrepareCommand
                     return CliApp.UsageError;
                 }
                 IscsiBoot boot = IscsiBoot.For(w).AllowDirtyHive(parse.GetValue(allowDirty));
-                string[] nics = parse.GetValue(nic)!;
+                string[] nics = parse.GetValue(nic) ?? Array.Empty<string>();
                 string[] paths = parse.GetValue(pciPath) ?? Array.Empty<string>();
                 if (paths.Length > nics.Length)
                 {
-                    console.Error.WriteLine($"error: {paths.Length} --pci-path for {nics.Length} --nic; give one per NIC, in the same order.");
-                    return CliApp.UsageError;
+                    throw new UsageException($"{paths.Length} --pci-path for {nics.Length} --nic; give one per NIC, in the same order.");
                 }
                 for (int i = 0; i < nics.Length; i++)
                 {
@@ -120,8 +124,7 @@ internal static class PrepareCommand
                     }
                     catch (FormatException ex)
                     {
-                        console.Error.WriteLine("error: --pci-path: " + ex.Message);
-                        return CliApp.UsageError;
+                        throw new UsageException("--pci-path: " + ex.Message, ex);
                     }
                 }
                 foreach (string id in parse.GetValue(storage) ?? Array.Empty<string>())
@@ -145,28 +148,14 @@ internal static class PrepareCommand
                     boot.WithRegFile(file);
                 }
                 IscsiBootPlan plan = write ? boot.Apply() : boot.Plan();
-                console.Output.WriteLine($"Windows on {(plan.PartitionIndex is { } p ? "partition " + p : "the bare volume")}, {plan.ControlSet}{(plan.Target is { } t ? ", target " + t : string.Empty)}:");
-                foreach (string d in plan.Drivers)
+                if (parse.GetValue(json))
                 {
-                    console.Output.WriteLine("  driver  " + d);
+                    report = PrepareReport.From(plan, imagePath, child, write); // printed once the image is flushed
                 }
-                foreach (FileCopy f in plan.Files)
+                else
                 {
-                    console.Output.WriteLine((write ? "  copy    " : "  would copy ") + f);
+                    WriteText(console, plan, write);
                 }
-                foreach (RegistryChange c in plan.Changes)
-                {
-                    console.Output.WriteLine((write ? "  set     " : "  would set ") + c);
-                }
-                foreach (string warning in plan.Warnings)
-                {
-                    console.Output.WriteLine("  warning " + warning);
-                }
-                if (plan.IsEmpty)
-                {
-                    console.Output.WriteLine("  nothing to change: the image is already prepared.");
-                }
-                console.Output.WriteLine(write ? $"{plan.Files.Count} file(s) and {plan.Changes.Count} value(s) written." : "dry run: nothing was written.");
             }
             finally
             {
@@ -179,7 +168,42 @@ internal static class PrepareCommand
             {
                 disk.Flush();
             }
+            if (report is not null)
+            {
+                console.Output.WriteLine(report.ToJson());
+            }
             return CliApp.Success;
         }
+    }
+
+    // The text report: every change with its old and new value, in the order they are written.
+    private static void WriteText(CliConsole console, IscsiBootPlan plan, bool write)
+    {
+        console.Output.WriteLine($"Windows on {(plan.PartitionIndex is { } p ? "partition " + p : "the bare volume")}, {plan.ControlSet}{(plan.Target is { } t ? ", target " + t : string.Empty)}:");
+        foreach (string d in plan.Drivers)
+        {
+            console.Output.WriteLine("  driver  " + d);
+        }
+        foreach (string folder in plan.Folders)
+        {
+            console.Output.WriteLine((write ? "  mkdir   " : "  would mkdir ") + folder);
+        }
+        foreach (FileCopy f in plan.Files)
+        {
+            console.Output.WriteLine((write ? "  copy    " : "  would copy ") + f);
+        }
+        foreach (RegistryChange c in plan.Changes)
+        {
+            console.Output.WriteLine((write ? "  set     " : "  would set ") + c);
+        }
+        foreach (string warning in plan.Warnings)
+        {
+            console.Output.WriteLine("  warning " + warning);
+        }
+        if (plan.IsEmpty)
+        {
+            console.Output.WriteLine("  nothing to change: the image is already prepared.");
+        }
+        console.Output.WriteLine(write ? $"{plan.Files.Count} file(s) and {plan.Changes.Count} value(s) written." : "dry run: nothing was written.");
     }
 }

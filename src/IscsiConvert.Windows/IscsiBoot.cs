@@ -201,7 +201,26 @@ public sealed class IscsiBoot
         {
             changes.AddRange(software.All.Where(c => c.IsChange));
         }
-        return new IscsiBootPlan(_installation, ctx.ControlSet, target, ctx.Report, changes, ctx.Files, ctx.Warnings);
+        return new IscsiBootPlan(_installation, ctx.ControlSet, target, ctx.Report, changes, FoldersToCreate(ctx.Files), ctx.Files, ctx.Warnings);
+    }
+
+    // The folders the files need that the volume does not have, each parent before its children.
+    private List<string> FoldersToCreate(IEnumerable<FileCopy> files)
+    {
+        var folders = new List<string>();
+        foreach (FileCopy file in files)
+        {
+            var missing = new Stack<string>();
+            for (string dir = Parent(file.Destination); dir.Length > 0 && !folders.Contains(dir, StringComparer.OrdinalIgnoreCase) &&
+                _installation.Volume.TryGetEntry(dir) is null; dir = Parent(dir))
+            {
+                missing.Push(dir);
+            }
+            folders.AddRange(missing);
+        }
+        return folders;
+
+        static string Parent(string path) => path.Substring(0, Math.Max(0, path.LastIndexOf('\\')));
     }
 
     private void CheckHive(string name, List<string> warnings)
@@ -274,9 +293,12 @@ public sealed class IscsiBoot
             throw new InvalidOperationException("Open the image writable (WindowsInstallation.Find(disk, writable: true)) to apply changes.");
         }
         IscsiBootPlan plan = Plan();
+        foreach (string folder in plan.Folders)
+        {
+            _installation.Volume.CreateDirectory(folder);
+        }
         foreach (FileCopy file in plan.Files)
         {
-            _installation.Volume.CreateDirectory(file.Destination.Substring(0, file.Destination.LastIndexOf('\\')));
             using FileStream source = File.OpenRead(file.Source);
             _installation.Volume.WriteFile(file.Destination, source);
         }
@@ -328,8 +350,9 @@ public sealed class IscsiBoot
 /// <summary>What <see cref="IscsiBoot"/> changes (or changed) in an installation.</summary>
 public sealed class IscsiBootPlan
 {
-    internal IscsiBootPlan(WindowsInstallation installation, string controlSet, TargetOs? target, IReadOnlyList<string> drivers, IReadOnlyList<RegistryChange> changes, IReadOnlyList<FileCopy> files, IReadOnlyList<string> warnings)
+    internal IscsiBootPlan(WindowsInstallation installation, string controlSet, TargetOs? target, IReadOnlyList<string> drivers, IReadOnlyList<RegistryChange> changes, IReadOnlyList<string> folders, IReadOnlyList<FileCopy> files, IReadOnlyList<string> warnings)
     {
+        Folders = folders;
         Files = files;
         PartitionIndex = installation.PartitionIndex;
         ControlSet = controlSet;
@@ -350,6 +373,9 @@ public sealed class IscsiBootPlan
 
     /// <summary>For each device, the INF, install section and service chosen.</summary>
     public IReadOnlyList<string> Drivers { get; }
+
+    /// <summary>The folders created on the volume for the files (those it lacks), each parent before its children.</summary>
+    public IReadOnlyList<string> Folders { get; }
 
     /// <summary>The files written onto the volume, in order (files the volume already holds with the same bytes are left out).</summary>
     public IReadOnlyList<FileCopy> Files { get; }
