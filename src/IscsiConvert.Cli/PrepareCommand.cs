@@ -141,13 +141,21 @@ internal static class PrepareCommand
                 }
                 if (parse.GetValue(os) is { } name)
                 {
-                    boot.ForTarget(TargetOs.Parse(name));
+                    boot.ForTarget(OptionValues.TargetOs(name));
                 }
                 foreach (string file in parse.GetValue(reg) ?? Array.Empty<string>())
                 {
                     boot.WithRegFile(file);
                 }
-                IscsiBootPlan plan = write ? boot.Apply() : boot.Plan();
+                IscsiBootPlan plan;
+                try
+                {
+                    plan = write ? boot.Apply() : boot.Plan();
+                }
+                catch (WindowsVersionUnknownException)
+                {
+                    throw new UsageException($"{imagePath}: the image does not say which Windows it is (no SOFTWARE hive, or no version or architecture in it); name it with --os, e.g. --os win10-x64 or --os win7-x86.");
+                }
                 if (parse.GetValue(json))
                 {
                     report = PrepareReport.From(plan, imagePath, child, write); // printed once the image is flushed

@@ -140,6 +140,7 @@ public sealed class IscsiBoot
 
     /// <summary>Works out every change without writing anything.</summary>
     /// <exception cref="NotSupportedException">No driver serves a device, or a package cannot be installed.</exception>
+    /// <exception cref="WindowsVersionUnknownException">There are devices to match, no <see cref="ForTarget"/>, and the image does not say which Windows it is.</exception>
     /// <exception cref="UnsafeToWriteException">A hive is dirty with logs that cannot be applied and <see cref="AllowDirtyHive"/> was not given.</exception>
     public IscsiBootPlan Plan()
     {
@@ -151,7 +152,8 @@ public sealed class IscsiBoot
         TargetOs? target = _target ?? config.GetTargetOs();
         if (target is null && _devices.Count > 0)
         {
-            throw new InvalidOperationException("The image does not say which Windows it is (no SOFTWARE hive or architecture); pass ForTarget(...).");
+            throw new WindowsVersionUnknownException("The image does not say which Windows it is (no SOFTWARE hive, or no version or architecture in it); name the target with ForTarget (--os).",
+                WindowsInstallation.WindowsFolder + @"\System32\config\SOFTWARE");
         }
         bool editsSoftware = _regFiles.Any(f => RegFileRules.HivesNamed(f).Contains("SOFTWARE"));
         var warnings = new List<string>();
