@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using System.Security.Cryptography;
 using System.Text;
 using IscsiConvert.Tests;
@@ -90,6 +91,30 @@ public sealed class PrepareOutputTests : IClassFixture<MatchImages>
         Assert.Equal(2, code);
         Assert.Contains("exists", stderr, StringComparison.Ordinal);
         Assert.Equal("mine", File.ReadAllText(child));
+    }
+
+    [Fact]
+    public void A_hibernated_windows_is_refused_with_exit_code_3_leaving_no_child_and_the_input_unchanged()
+    {
+        string image = _images.Tmp.File("output-hibernated.raw");
+        File.Copy(_images.Win7, image);
+        string hiberfil = _images.Tmp.File("hiberfil.sys");
+        File.WriteAllBytes(hiberfil, Encoding.ASCII.GetBytes("HIBR").Concat(new byte[4092]).ToArray()); // an active hibernation image's signature
+        var (code, _, stderr) = CliRunner.Run("fs", "put", image, hiberfil, @"\hiberfil.sys");
+        Assert.True(code == 0, stderr);
+        string before = Hash(image);
+        string child = _images.Tmp.File("output-hibernated.qcow2");
+
+        (code, _, stderr) = CliRunner.Run("prepare", image, "--nic", Nic, "--output", child);
+        Assert.Equal(3, code);
+        Assert.Contains("hibernat", stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(child), "the child of a refused run was left behind");
+        (code, _, _) = CliRunner.Run("prepare", image, "--nic", Nic);
+        Assert.Equal(3, code);
+        Assert.Equal(before, Hash(image));
+        // Only reading: a dry run still shows the plan.
+        (code, _, stderr) = CliRunner.Run("prepare", image, "--nic", Nic, "--dry-run");
+        Assert.True(code == 0, stderr);
     }
 
     private string RegFile(string name, string body)
