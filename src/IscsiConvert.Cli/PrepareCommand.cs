@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.CommandLine;
+using System.IO;
 using System.Linq;
 using IscsiConvert.Drivers;
 using IscsiConvert.Storage;
@@ -16,8 +17,7 @@ internal static class PrepareCommand
         var image = new Argument<string>("IMAGE") { Description = "The disk image (raw, VHD, VHDX, VMDK, QCOW2)." };
         var nic = new Option<string[]>("--nic")
         {
-            Description = @"The boot NIC's device ID, e.g. PCI\VEN_8086&DEV_100E&SUBSYS_001E8086&REV_02 (repeatable).",
-            Required = true,
+            Description = @"The boot NIC's device ID, e.g. PCI\VEN_8086&DEV_100E&SUBSYS_001E8086&REV_02 (repeatable; --nic, --storage or --reg is needed).",
             AllowMultipleArgumentsPerToken = false,
         };
         var driver = new Option<string[]>("--driver")
@@ -43,18 +43,65 @@ internal static class PrepareCommand
         var partition = new Option<int?>("--partition", "-p") { Description = "The Windows partition, when the image holds several installations." };
         var os = new Option<string?>("--os") { Description = "The Windows version to match INFs for (win7-x86, win7-x64, …) when the image has no SOFTWARE hive." };
         var dryRun = new Option<bool>("--dry-run", "-n") { Description = "Print what would change and write nothing." };
+        var reg = new Option<string[]>("--reg")
+        {
+            Description = @"A regedit file (5.00 or REGEDIT4) whose values are set too (repeatable, usable without --nic): HKEY_LOCAL_MACHINE\SYSTEM is the SYSTEM hive (CurrentControlSet the control set the image boots), HKEY_LOCAL_MACHINE\SOFTWARE the SOFTWARE hive; deletions and other roots are refused.",
+        };
+        var json = new Option<bool>("--json")
+        {
+            Description = "Print the plan (with --dry-run) or what was written as a JSON document (docs/schemas/prepare-report.schema.json) instead of text.",
+        };
+        var output = new Option<string?>("--output", "-o")
+        {
+            Description = "Write the changes into this new differencing image over IMAGE (VHDX over VHDX, VHD over VHD, QCOW2 over QCOW2, raw or VMDK) and leave IMAGE untouched. Not created when the command fails.",
+        };
         var command = new Command("prepare",
             "Make a Windows image bootable from iSCSI: the boot NIC's driver (found among the image's INFs, ranked as Plug and Play ranks them) " +
             "gets boot start: on Windows XP–7 with Critical Device Database entries; on Windows 8 and later with the network-boot BootFlags bit. " +
             "A driver from --driver is installed too: files, INF as oemN.inf, catalog, service; on Vista and later in the driver store, and " +
             "on Windows 8 and later in the DriverDatabase of SYSTEM (and of the DRIVERS hive where there is one).")
-        { image, nic, driver, storage, pciPath, service, allowDirty, partition, os, dryRun };
+        { image, nic, driver, storage, pciPath, service, reg, allowDirty, partition, os, dryRun, output, json };
         command.SetAction(parse =>
         {
             bool write = !parse.GetValue(dryRun);
-            using VirtualDisk disk = DiskImage.Open(parse.GetValue(image)!, write ? DiskAccess.ReadWrite : DiskAccess.ReadOnly);
             string imagePath = parse.GetValue(image)!;
+            if ((parse.GetValue(nic)?.Length ?? 0) + (parse.GetValue(storage)?.Length ?? 0) + (parse.GetValue(reg)?.Length ?? 0) == 0)
+            {
+                throw new UsageException("Name the boot NIC with --nic ID (or a controller with --storage ID, or a regedit file with --reg FILE).");
+            }
+            string? child = write ? parse.GetValue(output) : null;
+            if (child is not null && File.Exists(child))
+            {
+                throw new UsageException($"--output: '{child}' exists; name a new file for the differencing image.");
+            }
+            VirtualDisk disk = child is null
+                ? console.OpenDisk(imagePath, write ? DiskAccess.ReadWrite : DiskAccess.ReadOnly)
+                : DiskImage.CreateDifferencing(child, imagePath, new DiskCreateOptions { Logger = console.Logger });
+            int code = CliApp.DataError;
+            try
+            {
+                code = Run(console, parse, disk, imagePath, child, write);
+                if (code == CliApp.Success && child is not null && !parse.GetValue(json))
+                {
+                    console.Output.WriteLine($"written to the differencing image {child} over {imagePath} (left unchanged).");
+                }
+                return code;
+            }
+            finally
+            {
+                disk.Dispose();
+                if (code != CliApp.Success && child is not null)
+                {
+                    File.Delete(child); // we created it; a failed run leaves nothing behind
+                }
+            }
+        });
+        return command;
+
+        int Run(CliConsole console, ParseResult parse, VirtualDisk disk, string imagePath, string? child, bool write)
+        {
             IReadOnlyList<WindowsInstallation> found = WindowsInstallation.Find(disk, writable: write);
+            PrepareReport? report = null;
             try
             {
                 WindowsInstallation? w = InstallationChoice.Choose(console, imagePath, found, parse.GetValue(partition));
@@ -63,12 +110,11 @@ internal static class PrepareCommand
                     return CliApp.UsageError;
                 }
                 IscsiBoot boot = IscsiBoot.For(w).AllowDirtyHive(parse.GetValue(allowDirty));
-                string[] nics = parse.GetValue(nic)!;
+                string[] nics = parse.GetValue(nic) ?? Array.Empty<string>();
                 string[] paths = parse.GetValue(pciPath) ?? Array.Empty<string>();
                 if (paths.Length > nics.Length)
                 {
-                    console.Error.WriteLine($"error: {paths.Length} --pci-path for {nics.Length} --nic; give one per NIC, in the same order.");
-                    return CliApp.UsageError;
+                    throw new UsageException($"{paths.Length} --pci-path for {nics.Length} --nic; give one per NIC, in the same order.");
                 }
                 for (int i = 0; i < nics.Length; i++)
                 {
@@ -78,8 +124,7 @@ internal static class PrepareCommand
                     }
                     catch (FormatException ex)
                     {
-                        console.Error.WriteLine("error: --pci-path: " + ex.Message);
-                        return CliApp.UsageError;
+                        throw new UsageException("--pci-path: " + ex.Message, ex);
                     }
                 }
                 foreach (string id in parse.GetValue(storage) ?? Array.Empty<string>())
@@ -96,31 +141,29 @@ internal static class PrepareCommand
                 }
                 if (parse.GetValue(os) is { } name)
                 {
-                    boot.ForTarget(TargetOs.Parse(name));
+                    boot.ForTarget(OptionValues.TargetOs(name));
                 }
-                IscsiBootPlan plan = write ? boot.Apply() : boot.Plan();
-                console.Output.WriteLine($"Windows on {(plan.PartitionIndex is { } p ? "partition " + p : "the bare volume")}, {plan.ControlSet}, target {plan.Target}:");
-                foreach (string d in plan.Drivers)
+                foreach (string file in parse.GetValue(reg) ?? Array.Empty<string>())
                 {
-                    console.Output.WriteLine("  driver  " + d);
+                    boot.WithRegFile(file);
                 }
-                foreach (FileCopy f in plan.Files)
+                IscsiBootPlan plan;
+                try
                 {
-                    console.Output.WriteLine((write ? "  copy    " : "  would copy ") + f);
+                    plan = write ? boot.Apply() : boot.Plan();
                 }
-                foreach (RegistryChange c in plan.Changes)
+                catch (WindowsVersionUnknownException)
                 {
-                    console.Output.WriteLine((write ? "  set     " : "  would set ") + c);
+                    throw new UsageException($"{imagePath}: the image does not say which Windows it is (no SOFTWARE hive, or no version or architecture in it); name it with --os, e.g. --os win10-x64 or --os win7-x86.");
                 }
-                foreach (string warning in plan.Warnings)
+                if (parse.GetValue(json))
                 {
-                    console.Output.WriteLine("  warning " + warning);
+                    report = PrepareReport.From(plan, imagePath, child, write); // printed once the image is flushed
                 }
-                if (plan.IsEmpty)
+                else
                 {
-                    console.Output.WriteLine("  nothing to change: the image is already prepared.");
+                    WriteText(console, plan, write);
                 }
-                console.Output.WriteLine(write ? $"{plan.Files.Count} file(s) and {plan.Changes.Count} value(s) written." : "dry run: nothing was written.");
             }
             finally
             {
@@ -133,8 +176,42 @@ internal static class PrepareCommand
             {
                 disk.Flush();
             }
-            return 0;
-        });
-        return command;
+            if (report is not null)
+            {
+                console.Output.WriteLine(report.ToJson());
+            }
+            return CliApp.Success;
+        }
+    }
+
+    // The text report: every change with its old and new value, in the order they are written.
+    private static void WriteText(CliConsole console, IscsiBootPlan plan, bool write)
+    {
+        console.Output.WriteLine($"Windows on {(plan.PartitionIndex is { } p ? "partition " + p : "the bare volume")}, {plan.ControlSet}{(plan.Target is { } t ? ", target " + t : string.Empty)}:");
+        foreach (string d in plan.Drivers)
+        {
+            console.Output.WriteLine("  driver  " + d);
+        }
+        foreach (string folder in plan.Folders)
+        {
+            console.Output.WriteLine((write ? "  mkdir   " : "  would mkdir ") + folder);
+        }
+        foreach (FileCopy f in plan.Files)
+        {
+            console.Output.WriteLine((write ? "  copy    " : "  would copy ") + f);
+        }
+        foreach (RegistryChange c in plan.Changes)
+        {
+            console.Output.WriteLine((write ? "  set     " : "  would set ") + c);
+        }
+        foreach (string warning in plan.Warnings)
+        {
+            console.Output.WriteLine("  warning " + warning);
+        }
+        if (plan.IsEmpty)
+        {
+            console.Output.WriteLine("  nothing to change: the image is already prepared.");
+        }
+        console.Output.WriteLine(write ? $"{plan.Files.Count} file(s) and {plan.Changes.Count} value(s) written." : "dry run: nothing was written.");
     }
 }

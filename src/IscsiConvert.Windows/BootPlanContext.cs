@@ -28,11 +28,13 @@ internal sealed class BootPlanContext
 {
     private readonly Dictionary<string, FileCopy> _filesByDestination = new(StringComparer.OrdinalIgnoreCase);
 
-    public BootPlanContext(WindowsInstallation installation, WindowsSystemConfig config, TargetOs target, HiveEdits system, HiveEdits? drivers)
+    private readonly TargetOs? _target;
+
+    public BootPlanContext(WindowsInstallation installation, WindowsSystemConfig config, TargetOs? target, HiveEdits system, HiveEdits? drivers)
     {
         Installation = installation;
         Config = config;
-        Target = target;
+        _target = target;
         ControlSet = config.CurrentControlSet;
         System = system;
         Drivers = drivers;
@@ -42,7 +44,8 @@ internal sealed class BootPlanContext
 
     public WindowsSystemConfig Config { get; }
 
-    public TargetOs Target { get; }
+    /// <summary>The Windows the INFs are matched for; known whenever there are devices (a plan of .reg files alone needs none).</summary>
+    public TargetOs Target => _target ?? throw new InvalidOperationException("No target Windows version: pass ForTarget(...).");
 
     public string ControlSet { get; }
 

@@ -27,6 +27,7 @@ public sealed class IscsiBoot
     private readonly WindowsInstallation _installation;
     private readonly List<BootDevice> _devices = new();
     private readonly List<DriverPackage> _packages = new();
+    private readonly List<RegFile> _regFiles = new();
     private string? _service;
     private TargetOs? _target;
     private bool _allowDirtyHive;
@@ -69,6 +70,23 @@ public sealed class IscsiBoot
     public IscsiBoot WithDriverPackage(string infOrFolder)
     {
         _packages.Add(DriverPackage.Open(infOrFolder ?? throw new ArgumentNullException(nameof(infOrFolder))));
+        return this;
+    }
+
+    /// <summary>
+    /// A regedit file (regedit 5.00 or REGEDIT4) whose values the plan sets too, after the driver's (repeatable): keys
+    /// under <c>HKEY_LOCAL_MACHINE\SYSTEM</c> go to the SYSTEM hive, <c>CurrentControlSet</c> standing for the control
+    /// set the image boots; keys under <c>HKEY_LOCAL_MACHINE\SOFTWARE</c> to the SOFTWARE hive. Other roots and
+    /// deletions are refused when planning. Usable without a device: then the plan is the file's values alone.
+    /// </summary>
+    /// <exception cref="RegFileParseException">The file is not valid .reg text (read now, not at Plan).</exception>
+    public IscsiBoot WithRegFile(string path) =>
+        WithRegFile(RegFile.Load(path ?? throw new ArgumentNullException(nameof(path))));
+
+    /// <summary>A regedit file already read (see <see cref="WithRegFile(string)"/>); read it without a root prefix.</summary>
+    public IscsiBoot WithRegFile(RegFile file)
+    {
+        _regFiles.Add(file ?? throw new ArgumentNullException(nameof(file)));
         return this;
     }
 
@@ -122,16 +140,22 @@ public sealed class IscsiBoot
 
     /// <summary>Works out every change without writing anything.</summary>
     /// <exception cref="NotSupportedException">No driver serves a device, or a package cannot be installed.</exception>
+    /// <exception cref="WindowsVersionUnknownException">There are devices to match, no <see cref="ForTarget"/>, and the image does not say which Windows it is.</exception>
     /// <exception cref="UnsafeToWriteException">A hive is dirty with logs that cannot be applied and <see cref="AllowDirtyHive"/> was not given.</exception>
     public IscsiBootPlan Plan()
     {
-        if (_devices.Count == 0)
+        if (_devices.Count == 0 && _regFiles.Count == 0)
         {
-            throw new InvalidOperationException("Name the boot adapter with WithBootAdapter (or a controller with WithStorageController) first.");
+            throw new InvalidOperationException("Name the boot adapter with WithBootAdapter (or a controller with WithStorageController, or a .reg file with WithRegFile) first.");
         }
         WindowsSystemConfig config = _installation.ReadConfiguration();
-        TargetOs target = _target ?? config.GetTargetOs()
-            ?? throw new InvalidOperationException("The image does not say which Windows it is (no SOFTWARE hive or architecture); pass ForTarget(...).");
+        TargetOs? target = _target ?? config.GetTargetOs();
+        if (target is null && _devices.Count > 0)
+        {
+            throw new WindowsVersionUnknownException("The image does not say which Windows it is (no SOFTWARE hive, or no version or architecture in it); name the target with ForTarget (--os).",
+                WindowsInstallation.WindowsFolder + @"\System32\config\SOFTWARE");
+        }
+        bool editsSoftware = _regFiles.Any(f => RegFileRules.HivesNamed(f).Contains("SOFTWARE"));
         var warnings = new List<string>();
         CheckHive("SYSTEM", warnings);
         using RegistryHive system = _installation.OpenSystemHive();
@@ -141,6 +165,13 @@ public sealed class IscsiBoot
         {
             CheckHive("DRIVERS", warnings);
         }
+        if (editsSoftware)
+        {
+            CheckHive("SOFTWARE", warnings);
+        }
+        using RegistryHive? softwareHive = editsSoftware
+            ? _installation.OpenSoftwareHive() ?? throw new NotSupportedException("A .reg file sets values under HKEY_LOCAL_MACHINE\\SOFTWARE, but the image has no SOFTWARE hive.")
+            : null;
         var ctx = new BootPlanContext(_installation, config, target, new HiveEdits("SYSTEM", system), useDriversHive ? new HiveEdits("DRIVERS", driversHive!) : null);
         ctx.Warnings.AddRange(warnings);
         var criticalDevices = new CriticalDeviceRules();
@@ -157,13 +188,41 @@ public sealed class IscsiBoot
                 criticalDevices.Plan(ctx, device, choice);
             }
         }
+        HiveEdits? software = softwareHive is null ? null : new HiveEdits("SOFTWARE", softwareHive);
+        foreach (RegFile file in _regFiles)
+        {
+            RegFileRules.Plan(file, ctx.ControlSet, name => name == "SOFTWARE" ? software! : ctx.System, ctx.Warnings);
+        }
         var changes = new List<RegistryChange>();
         changes.AddRange(ctx.System.All.Where(c => c.IsChange));
         if (ctx.Drivers is { } d)
         {
             changes.AddRange(d.All.Where(c => c.IsChange));
         }
-        return new IscsiBootPlan(_installation, ctx.ControlSet, target, ctx.Report, changes, ctx.Files, ctx.Warnings);
+        if (software is not null)
+        {
+            changes.AddRange(software.All.Where(c => c.IsChange));
+        }
+        return new IscsiBootPlan(_installation, ctx.ControlSet, target, ctx.Report, changes, FoldersToCreate(ctx.Files), ctx.Files, ctx.Warnings);
+    }
+
+    // The folders the files need that the volume does not have, each parent before its children.
+    private List<string> FoldersToCreate(IEnumerable<FileCopy> files)
+    {
+        var folders = new List<string>();
+        foreach (FileCopy file in files)
+        {
+            var missing = new Stack<string>();
+            for (string dir = Parent(file.Destination); dir.Length > 0 && !folders.Contains(dir, StringComparer.OrdinalIgnoreCase) &&
+                _installation.Volume.TryGetEntry(dir) is null; dir = Parent(dir))
+            {
+                missing.Push(dir);
+            }
+            folders.AddRange(missing);
+        }
+        return folders;
+
+        static string Parent(string path) => path.Substring(0, Math.Max(0, path.LastIndexOf('\\')));
     }
 
     private void CheckHive(string name, List<string> warnings)
@@ -236,13 +295,16 @@ public sealed class IscsiBoot
             throw new InvalidOperationException("Open the image writable (WindowsInstallation.Find(disk, writable: true)) to apply changes.");
         }
         IscsiBootPlan plan = Plan();
+        foreach (string folder in plan.Folders)
+        {
+            _installation.Volume.CreateDirectory(folder);
+        }
         foreach (FileCopy file in plan.Files)
         {
-            _installation.Volume.CreateDirectory(file.Destination.Substring(0, file.Destination.LastIndexOf('\\')));
             using FileStream source = File.OpenRead(file.Source);
             _installation.Volume.WriteFile(file.Destination, source);
         }
-        foreach (string hive in new[] { "DRIVERS", "SYSTEM" })
+        foreach (string hive in new[] { "DRIVERS", "SOFTWARE", "SYSTEM" })
         {
             var changes = plan.Changes.Where(c => c.Hive == hive).ToList();
             if (changes.Count > 0)
@@ -290,8 +352,9 @@ public sealed class IscsiBoot
 /// <summary>What <see cref="IscsiBoot"/> changes (or changed) in an installation.</summary>
 public sealed class IscsiBootPlan
 {
-    internal IscsiBootPlan(WindowsInstallation installation, string controlSet, TargetOs target, IReadOnlyList<string> drivers, IReadOnlyList<RegistryChange> changes, IReadOnlyList<FileCopy> files, IReadOnlyList<string> warnings)
+    internal IscsiBootPlan(WindowsInstallation installation, string controlSet, TargetOs? target, IReadOnlyList<string> drivers, IReadOnlyList<RegistryChange> changes, IReadOnlyList<string> folders, IReadOnlyList<FileCopy> files, IReadOnlyList<string> warnings)
     {
+        Folders = folders;
         Files = files;
         PartitionIndex = installation.PartitionIndex;
         ControlSet = controlSet;
@@ -307,16 +370,19 @@ public sealed class IscsiBootPlan
     /// <summary>The control set edited (Select\Current).</summary>
     public string ControlSet { get; }
 
-    /// <summary>The Windows version the INFs were matched for.</summary>
-    public TargetOs Target { get; }
+    /// <summary>The Windows version the INFs were matched for (null for a plan of .reg files alone on an image that does not tell).</summary>
+    public TargetOs? Target { get; }
 
     /// <summary>For each device, the INF, install section and service chosen.</summary>
     public IReadOnlyList<string> Drivers { get; }
 
+    /// <summary>The folders created on the volume for the files (those it lacks), each parent before its children.</summary>
+    public IReadOnlyList<string> Folders { get; }
+
     /// <summary>The files written onto the volume, in order (files the volume already holds with the same bytes are left out).</summary>
     public IReadOnlyList<FileCopy> Files { get; }
 
-    /// <summary>The registry values set, in order, SYSTEM's then DRIVERS' (values that already held the data are left out).</summary>
+    /// <summary>The registry values set, in order, SYSTEM's, DRIVERS' then SOFTWARE's (values that already held the data are left out).</summary>
     public IReadOnlyList<RegistryChange> Changes { get; }
 
     /// <summary>What the caller should know: dirty hives, INF lines not applied, a service used without an INF.</summary>

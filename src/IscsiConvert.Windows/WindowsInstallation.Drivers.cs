@@ -93,7 +93,8 @@ public sealed partial class WindowsInstallation
         }
         HardwareId id = HardwareId.Parse(deviceId);
         target ??= ReadConfiguration().GetTargetOs()
-            ?? throw new InvalidOperationException($"{this}: the Windows version or processor architecture cannot be read from the image (no SOFTWARE hive?); give the target explicitly.");
+            ?? throw new WindowsVersionUnknownException($"{this}: the Windows version or processor architecture cannot be read from the image (no SOFTWARE hive?); give the target explicitly.",
+                WindowsFolder + @"\System32\config\SOFTWARE");
         var sources = new List<ImageInf>(LoadInfs(target.Architecture));
         if (packages is not null)
         {

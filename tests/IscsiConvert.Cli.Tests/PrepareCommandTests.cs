@@ -99,6 +99,32 @@ public sealed class PrepareCommandTests : IClassFixture<MatchImages>
     }
 
     [Fact]
+    public void An_image_that_does_not_say_its_windows_is_a_usage_error_naming_os_without_a_stack_trace()
+    {
+        string image = _images.Tmp.File("prepare-nosoftware.raw");
+        File.Copy(_images.Win10WithoutSoftware, image);
+        string before = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image)));
+        var (code, stdout, stderr) = CliRunner.Run("prepare", image, "--nic", Nic, "--json");
+        Assert.Equal(2, code);
+        Assert.Contains("--os", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+        Assert.Contains("\"kind\": \"usage\"", stdout, StringComparison.Ordinal);
+        Assert.Equal(before, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image))));
+
+        (code, _, stderr) = CliRunner.Run("prepare", image, "--nic", Nic, "--os", "win99-sparc");
+        Assert.Equal(2, code);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+
+        // A .reg file alone matches no INF, so it needs no Windows version.
+        string reg = _images.Tmp.File("nosoftware.reg");
+        File.WriteAllText(reg, "REGEDIT4\r\n\r\n[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters]\r\n\"Domain\"=\"lab.example\"\r\n");
+        (code, stdout, stderr) = CliRunner.Run("prepare", image, "--reg", reg, "--dry-run");
+        Assert.True(code == 0, stderr);
+        Assert.Contains(@"would set SYSTEM\ControlSet001\Services\Tcpip\Parameters\Domain = REG_SZ lab.example", stdout, StringComparison.Ordinal);
+        Assert.Equal(before, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image))));
+    }
+
+    [Fact]
     public void Missing_nic_is_a_usage_error()
     {
         var (code, _, stderr) = CliRunner.Run("prepare", "whatever.raw");

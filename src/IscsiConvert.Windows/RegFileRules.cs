@@ -1,0 +1,67 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using IscsiConvert.Registry;
+
+namespace IscsiConvert.Windows;
+
+/// <summary>
+/// Turns a regedit file's operations into plan changes on the offline hives: <c>HKEY_LOCAL_MACHINE\SYSTEM</c> is the
+/// SYSTEM hive's root, with <c>CurrentControlSet</c> standing for the control set the image boots (Select\Current),
+/// and <c>HKEY_LOCAL_MACHINE\SOFTWARE</c> the SOFTWARE hive's. Other roots (the user hives, SAM, SECURITY, the
+/// volatile HARDWARE key) are refused, as are deletions: a plan records values set, with their old data, and a
+/// deletion is not one (apply such a file with <c>reg import</c> on the extracted hive instead).
+/// </summary>
+internal static class RegFileRules
+{
+    private static readonly string[] MachinePrefixes = { @"HKEY_LOCAL_MACHINE\", @"HKLM\" };
+
+    /// <summary>The hive ("SYSTEM" or "SOFTWARE") each key of <paramref name="file"/> lies in, checking every line first.</summary>
+    public static IReadOnlyCollection<string> HivesNamed(RegFile file) =>
+        file.Operations.Select(op => Map(file, op, "ControlSet001").Hive).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+
+    /// <summary>Plans every value the file sets; <paramref name="hives"/> gives the edits of a hive by name.</summary>
+    public static void Plan(RegFile file, string controlSet, Func<string, HiveEdits> hives, List<string> warnings)
+    {
+        var valued = new List<(string Hive, string Key)>();
+        foreach (RegFileOperation op in file.Operations.Where(o => o.Kind == RegFileOperationKind.SetValue))
+        {
+            (string hive, string key) = Map(file, op, controlSet);
+            hives(hive).Set(key, op.ValueName!, op.Type, op.GetData());
+            valued.Add((hive, key));
+        }
+        foreach (RegFileOperation op in file.Operations.Where(o => o.Kind == RegFileOperationKind.CreateKey))
+        {
+            (string hive, string key) = Map(file, op, controlSet);
+            bool getsValues = valued.Any(v => string.Equals(v.Hive, hive, StringComparison.OrdinalIgnoreCase) &&
+                (string.Equals(v.Key, key, StringComparison.OrdinalIgnoreCase) || v.Key.StartsWith(key + @"\", StringComparison.OrdinalIgnoreCase)));
+            if (!getsValues && hives(hive).Hive.OpenKey(key) is null)
+            {
+                warnings.Add($"{file.FileName} line {op.Line}: the key {hive}\\{key} has no values in the file and is not created (a plan sets values).");
+            }
+        }
+    }
+
+    private static (string Hive, string Key) Map(RegFile file, RegFileOperation op, string controlSet)
+    {
+        if (op.Kind is RegFileOperationKind.DeleteKey or RegFileOperationKind.DeleteValue)
+        {
+            throw new NotSupportedException($"{file.FileName} line {op.Line}: {op} — prepare --reg sets keys and values and does not delete; use 'reg import' on the extracted hive for deletions.");
+        }
+        string path = op.KeyPath.TrimStart('\\');
+        string? prefix = MachinePrefixes.FirstOrDefault(p => path.StartsWith(p, StringComparison.OrdinalIgnoreCase));
+        string rest = prefix is null ? string.Empty : path.Substring(prefix.Length);
+        int cut = rest.IndexOf('\\');
+        string hive = (cut < 0 ? rest : rest.Substring(0, cut)).ToUpperInvariant();
+        string key = cut < 0 ? string.Empty : rest.Substring(cut + 1);
+        if (prefix is null || (hive != "SYSTEM" && hive != "SOFTWARE"))
+        {
+            throw new NotSupportedException($"{file.FileName} line {op.Line}: the key {op.KeyPath} is not under HKEY_LOCAL_MACHINE\\SYSTEM or HKEY_LOCAL_MACHINE\\SOFTWARE, the offline hives prepare edits.");
+        }
+        if (hive == "SYSTEM" && (string.Equals(key, "CurrentControlSet", StringComparison.OrdinalIgnoreCase) || key.StartsWith(@"CurrentControlSet\", StringComparison.OrdinalIgnoreCase)))
+        {
+            key = controlSet + key.Substring("CurrentControlSet".Length);
+        }
+        return (hive, key);
+    }
+}

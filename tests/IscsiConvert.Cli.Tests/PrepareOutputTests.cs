@@ -1,0 +1,181 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Security.Cryptography;
+using System.Text;
+using IscsiConvert.Tests;
+using Xunit;
+
+namespace IscsiConvert.Cli.Tests;
+
+/// <summary>
+/// `prepare --output CHILD` and `prepare --reg FILE` on the Windows 7 and 10 images of <see cref="MatchImages"/>: the
+/// input's bytes never change, qemu-img names the input as the child's backing file, and the changes are read back
+/// from the child (converted to raw by qemu-img, the hive extracted by ntfscat, read by hivexget); a failed run leaves
+/// no child behind; a .reg file's values land in SYSTEM (CurrentControlSet mapped) and SOFTWARE, listed like the rest.
+/// </summary>
+public sealed class PrepareOutputTests : IClassFixture<MatchImages>
+{
+    private const string Nic = @"PCI\VEN_8086&DEV_100E&SUBSYS_001E8086&REV_02";
+    private readonly MatchImages _images;
+
+    public PrepareOutputTests(MatchImages images)
+    {
+        _images = images;
+    }
+
+    private static string Hash(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
+
+    private string ExtractHive(string rawImage, string hive, string name)
+    {
+        string target = _images.Tmp.File(name);
+        Oracle.Require("ntfscat");
+        Oracle.RunChecked("sh", "-c", $"ntfscat '{rawImage}' /Windows/System32/config/{hive} > '{target}'");
+        return target;
+    }
+
+    [Fact]
+    public void Output_writes_the_changes_into_a_qcow2_child_whose_backing_file_is_the_untouched_input()
+    {
+        string image = _images.Tmp.File("output-win7.raw");
+        File.Copy(_images.Win7, image);
+        string before = Hash(image);
+        string child = _images.Tmp.File("output-win7.qcow2");
+
+        var (code, stdout, stderr) = CliRunner.Run("prepare", image, "--nic", Nic, "--output", child);
+        Assert.True(code == 0, stderr);
+        Assert.Contains(@"set     SYSTEM\ControlSet001\Services\E1G60\Start = REG_DWORD 0 (was 3)", stdout, StringComparison.Ordinal);
+        Assert.Equal(before, Hash(image));
+
+        Oracle.Require("qemu-img");
+        var info = QemuImg.Info(child);
+        Assert.Equal("qcow2", info.GetProperty("format").GetString());
+        // The child names its parent relative to itself (they share a folder); qemu resolves it to the input.
+        Assert.Equal(Path.GetFullPath(image), info.GetProperty("full-backing-filename").GetString());
+        QemuImg.Check(child, "qcow2");
+
+        string flat = _images.Tmp.File("output-win7-flat.raw");
+        QemuImg.ConvertToRaw(child, "qcow2", flat);
+        string hive = ExtractHive(flat, "SYSTEM", "output-win7-SYSTEM");
+        Assert.Equal("0", Oracle.RunChecked("hivexget", hive, @"ControlSet001\services\E1G60", "Start").Trim());
+        Assert.Equal("E1G60", Oracle.RunChecked("hivexget", hive, @"ControlSet001\Control\CriticalDeviceDatabase\pci#ven_8086&dev_100e", "Service").Trim());
+        string parentHive = ExtractHive(image, "SYSTEM", "output-win7-parent-SYSTEM");
+        Assert.Equal("3", Oracle.RunChecked("hivexget", parentHive, @"ControlSet001\services\E1G60", "Start").Trim());
+        ToolResult fix = Oracle.Run("ntfsfix", "-n", flat);
+        Assert.True(fix.ExitCode == 0, fix.StdOut + fix.StdErr);
+    }
+
+    [Fact]
+    public void A_refused_prepare_leaves_no_child_and_the_input_unchanged()
+    {
+        string image = _images.Tmp.File("output-win10-refused.raw");
+        File.Copy(_images.Win10, image);
+        string before = Hash(image);
+        string child = _images.Tmp.File("output-win10-refused.qcow2");
+        // netkvm.inf is in the image, its service is not: refused without a package.
+        var (code, _, stderr) = CliRunner.Run("prepare", image, "--nic", @"PCI\VEN_1AF4&DEV_1000", "--output", child);
+        Assert.Equal(1, code);
+        Assert.Contains("--driver", stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(child), "the child of a refused run was left behind");
+        Assert.Equal(before, Hash(image));
+    }
+
+    [Fact]
+    public void Output_over_an_existing_file_is_a_usage_error_and_the_file_is_kept()
+    {
+        string image = _images.Tmp.File("output-exists.raw");
+        File.Copy(_images.Win7, image);
+        string child = _images.Tmp.File("output-exists.qcow2");
+        File.WriteAllText(child, "mine");
+        var (code, _, stderr) = CliRunner.Run("prepare", image, "--nic", Nic, "--output", child);
+        Assert.Equal(2, code);
+        Assert.Contains("exists", stderr, StringComparison.Ordinal);
+        Assert.Equal("mine", File.ReadAllText(child));
+    }
+
+    [Fact]
+    public void A_hibernated_windows_is_refused_with_exit_code_3_leaving_no_child_and_the_input_unchanged()
+    {
+        string image = _images.Tmp.File("output-hibernated.raw");
+        File.Copy(_images.Win7, image);
+        string hiberfil = _images.Tmp.File("hiberfil.sys");
+        File.WriteAllBytes(hiberfil, Encoding.ASCII.GetBytes("HIBR").Concat(new byte[4092]).ToArray()); // an active hibernation image's signature
+        var (code, _, stderr) = CliRunner.Run("fs", "put", image, hiberfil, @"\hiberfil.sys");
+        Assert.True(code == 0, stderr);
+        string before = Hash(image);
+        string child = _images.Tmp.File("output-hibernated.qcow2");
+
+        (code, _, stderr) = CliRunner.Run("prepare", image, "--nic", Nic, "--output", child);
+        Assert.Equal(3, code);
+        Assert.Contains("hibernat", stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(child), "the child of a refused run was left behind");
+        (code, _, _) = CliRunner.Run("prepare", image, "--nic", Nic);
+        Assert.Equal(3, code);
+        Assert.Equal(before, Hash(image));
+        // Only reading: a dry run still shows the plan.
+        (code, _, stderr) = CliRunner.Run("prepare", image, "--nic", Nic, "--dry-run");
+        Assert.True(code == 0, stderr);
+    }
+
+    private string RegFile(string name, string body)
+    {
+        string path = _images.Tmp.File(name);
+        // As regedit exports: UTF-16LE with a byte order mark, CRLF lines.
+        File.WriteAllText(path, "Windows Registry Editor Version 5.00\r\n\r\n" + body.Replace("\n", "\r\n"), new UnicodeEncoding(false, true));
+        return path;
+    }
+
+    [Fact]
+    public void Reg_without_nic_sets_system_and_software_values_honours_dry_run_and_a_second_run_finds_nothing_to_do()
+    {
+        string image = _images.Tmp.File("reg-win7.raw");
+        File.Copy(_images.Win7, image);
+        string before = Hash(image);
+        string reg = RegFile("prepare.reg",
+            "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\E1G60]\n\"Start\"=dword:00000000\n\n" +
+            "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters\\IscsiConvertTest]\n\"Note\"=\"from a .reg file\"\n\n" +
+            "[HKEY_LOCAL_MACHINE\\SOFTWARE\\IscsiConvertTest]\n@=\"marker\"\n\"Flags\"=hex(7):61,00,00,00,62,00,00,00,00,00\n");
+
+        var (code, stdout, stderr) = CliRunner.Run("prepare", image, "--reg", reg, "--dry-run");
+        Assert.True(code == 0, stderr);
+        Assert.Contains(@"would set SYSTEM\ControlSet001\Services\E1G60\Start = REG_DWORD 0 (was 3)", stdout, StringComparison.Ordinal);
+        Assert.Contains(@"would set SOFTWARE\IscsiConvertTest\(default) = REG_SZ marker (new)", stdout, StringComparison.Ordinal);
+        Assert.Equal(before, Hash(image));
+
+        (code, stdout, stderr) = CliRunner.Run("prepare", image, "--reg", reg);
+        Assert.True(code == 0, stderr);
+        Assert.Contains(@"set     SYSTEM\ControlSet001\Services\Tcpip\Parameters\IscsiConvertTest\Note = REG_SZ from a .reg file (new)", stdout, StringComparison.Ordinal);
+        Assert.Contains("4 value(s) written", stdout, StringComparison.Ordinal);
+        string system = ExtractHive(image, "SYSTEM", "reg-win7-SYSTEM");
+        Assert.Equal("0", Oracle.RunChecked("hivexget", system, @"ControlSet001\services\E1G60", "Start").Trim());
+        Assert.Equal("from a .reg file", Oracle.RunChecked("hivexget", system, @"ControlSet001\Services\Tcpip\Parameters\IscsiConvertTest", "Note").Trim());
+        string software = ExtractHive(image, "SOFTWARE", "reg-win7-SOFTWARE");
+        Assert.Equal("marker", Oracle.RunChecked("hivexget", software, @"IscsiConvertTest", "@").Trim());
+        Assert.Equal("a\nb", Oracle.RunChecked("hivexget", software, @"IscsiConvertTest", "Flags").Trim().Replace("\r", string.Empty, StringComparison.Ordinal));
+        ToolResult fix = Oracle.Run("ntfsfix", "-n", image);
+        Assert.True(fix.ExitCode == 0, fix.StdOut + fix.StdErr);
+
+        string after = Hash(image);
+        (code, stdout, stderr) = CliRunner.Run("prepare", image, "--reg", reg);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("nothing to change", stdout, StringComparison.Ordinal);
+        Assert.Equal(after, Hash(image));
+    }
+
+    [Theory]
+    [InlineData("[HKEY_CURRENT_USER\\Software\\X]\n\"A\"=\"b\"\n", "HKEY_LOCAL_MACHINE\\SYSTEM or HKEY_LOCAL_MACHINE\\SOFTWARE")]
+    [InlineData("[HKEY_LOCAL_MACHINE\\SAM\\X]\n\"A\"=\"b\"\n", "HKEY_LOCAL_MACHINE\\SYSTEM or HKEY_LOCAL_MACHINE\\SOFTWARE")]
+    [InlineData("[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\E1G60]\n\"Start\"=-\n", "does not delete")]
+    public void A_reg_file_outside_the_offline_hives_or_deleting_is_refused_and_nothing_is_written(string body, string message)
+    {
+        string image = _images.Tmp.File($"reg-refused-{message.Length}-{body.Length}.raw");
+        File.Copy(_images.Win7, image);
+        string before = Hash(image);
+        string reg = RegFile($"refused-{body.Length}.reg", "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\E1G60]\n\"Start\"=dword:00000000\n\n" + body);
+        var (code, _, stderr) = CliRunner.Run("prepare", image, "--reg", reg);
+        Assert.Equal(1, code);
+        Assert.Contains(message, stderr, StringComparison.Ordinal);
+        Assert.Contains("line ", stderr, StringComparison.Ordinal);
+        Assert.Equal(before, Hash(image));
+    }
+}
