@@ -71,6 +71,47 @@ public sealed class NtfsAgedVolumeTests : IDisposable
         NtfsAttributeListWriteTests.AssertAgree(image, files);
     }
 
+    [Fact]
+    public void A_directory_of_a_hundred_thousand_names_takes_a_thousand_more_and_gives_some_back()
+    {
+        const string Big = "/Windows/WinSxS/Manifests";
+        string image = NtfsWriteTests.MakeVolume(_tmp, "names.img", 512L << 20);
+        var files = new Dictionary<string, byte[]>(StringComparer.OrdinalIgnoreCase);
+        Ntfs3gMount.With(image, mount =>
+        {
+            Directory.CreateDirectory(mount + Big);
+            for (int i = 0; i < 100_000; i++)
+            {
+                string path = $"{Big}/amd64_microsoft-windows-c{i:D6}_31bf3856ad364e35_10.0.19041.1_none_{i * 2654435761L:x16}.manifest";
+                File.Create(mount + path).Dispose();
+                files[path] = Array.Empty<byte>();
+            }
+        });
+        NtfsAttributeListWriteTests.AssertHasAttributeList(image, Big);
+
+        using (NtfsVolume v = NtfsWriteTests.OpenWritable(image))
+        {
+            for (int i = 0; i < 1000; i++)
+            {
+                Put(v, files, $"{Big}/amd64_netkvm.inf_31bf3856ad364e35_10.0.0.{i}_none_{i * 40503L:x16}.manifest", 100 + i);
+            }
+            v.CreateDirectory(Big + "/new-package");
+            Put(v, files, Big + "/new-package/netkvm.sys", 300_000);
+            foreach (string path in files.Keys.Where((_, i) => i % 97 == 0).Take(800).ToList())
+            {
+                v.Delete(path);
+                files.Remove(path);
+            }
+            v.Flush();
+        }
+        NtfsAttributeListWriteTests.AssertAgree(image, files, toolSampling: 2500);
+
+        // ntfs-3g's own listing of the directory: every name we left, and the new package folder.
+        string listing = Oracle.RunChecked("ntfsls", "-p", Big, image);
+        int expected = files.Keys.Count(p => p.LastIndexOf('/') == Big.Length) + 1;
+        Assert.Equal(expected, listing.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => l.Trim() is not ("." or "..")));
+    }
+
     private static void Put(NtfsVolume v, Dictionary<string, byte[]> files, string path, int size, bool createParent = false)
     {
         if (createParent)
