@@ -16,8 +16,7 @@
     AliasesToExport      = @()
     PrivateData          = @{
         PSData = @{
-            Tags       = @('iSCSI', 'iPXE', 'Windows', 'VHD', 'VHDX', 'offline', 'driver')
-            LicenseUri = 'https://licenses.nuget.org/MIT'
+            Tags = @('iSCSI', 'iPXE', 'Windows', 'VHD', 'VHDX', 'offline', 'driver')
         }
     }
 }

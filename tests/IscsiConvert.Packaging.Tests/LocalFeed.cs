@@ -41,7 +41,7 @@ public sealed class LocalFeed : IDisposable
 
     /// <summary>
     /// Writes Consumer/nuget.config (our packages from this feed only, into a fresh packages folder; third-party ones
-    /// from the user's packages folder or nuget.org) into <paramref name="directory"/>.
+    /// from the user's packages folder or the machine's configured NuGet sources) into <paramref name="directory"/>.
     /// </summary>
     public string WriteNuGetConfig(string directory)
     {
@@ -49,9 +49,22 @@ public sealed class LocalFeed : IDisposable
         File.WriteAllText(config, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Consumer", "nuget.config"))
             .Replace("__FEED__", Folder, StringComparison.Ordinal)
             .Replace("__PACKAGES__", Path.Combine(directory, "packages"), StringComparison.Ordinal)
-            .Replace("__USER_PACKAGES__", Programs.UserPackagesFolder, StringComparison.Ordinal));
+            .Replace("__USER_PACKAGES__", Programs.UserPackagesFolder, StringComparison.Ordinal)
+            .Replace("__UPSTREAM_SOURCES__", string.Concat(UpstreamSources.Select((url, i) => $"    <add key=\"upstream{i}\" value=\"{url}\" />\n")), StringComparison.Ordinal)
+            .Replace("__UPSTREAM_MAPPING__", string.Concat(UpstreamSources.Select((_, i) => $"    <packageSource key=\"upstream{i}\">\n      <package pattern=\"*\" />\n    </packageSource>\n")), StringComparison.Ordinal));
         return config;
     }
+
+    /// <summary>
+    /// The enabled remote package sources of this machine's NuGet configuration (`dotnet nuget list source`), so that the
+    /// consumer's third-party packages come from wherever this machine's restores get them, with no source written here.
+    /// </summary>
+    private static string[] UpstreamSources => _upstreamSources ??= Programs.Checked(Programs.Dotnet(Path.GetTempPath(), "nuget", "list", "source", "--format", "short"))
+        .Split('\n').Select(line => line.Trim())
+        .Where(line => line.StartsWith("E ", StringComparison.Ordinal) && line.Contains("://", StringComparison.Ordinal))
+        .Select(line => line.Substring(2).Trim()).ToArray();
+
+    private static string[]? _upstreamSources;
 
     public void Dispose() => _dir.Dispose();
 
