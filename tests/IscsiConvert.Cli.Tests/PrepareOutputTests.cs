@@ -66,6 +66,35 @@ public sealed class PrepareOutputTests : IClassFixture<MatchImages>
     }
 
     [Fact]
+    public void Output_over_a_vhdx_is_a_vhdx_child_read_back_with_fs_cat_and_hivexget()
+    {
+        string raw = _images.Tmp.File("output-vhdx-src.raw");
+        File.Copy(_images.Win7, raw);
+        string image = _images.Tmp.File("output-parent.vhdx");
+        var (code, stdout, stderr) = CliRunner.Run("disk", "convert", raw, image, "--format", "vhdx");
+        Assert.True(code == 0, stderr);
+        string before = Hash(image);
+        string child = _images.Tmp.File("output-child.vhdx");
+
+        (code, stdout, stderr) = CliRunner.Run("prepare", image, "--nic", Nic, "--output", child);
+        Assert.True(code == 0, stderr);
+        Assert.Equal(before, Hash(image));
+        (code, stdout, stderr) = CliRunner.Run("disk", "info", child, "--json");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("output-parent.vhdx", stdout, StringComparison.Ordinal); // the parent chain names the input
+
+        // qemu-img cannot open VHDX differencing images; the hive is read from the child by our fs cat, checked by hivexget.
+        string hive = _images.Tmp.File("output-vhdx-SYSTEM");
+        (code, _, stderr) = CliRunner.Run("fs", "cat", child, @"\Windows\System32\config\SYSTEM", "--output", hive);
+        Assert.True(code == 0, stderr);
+        Assert.Equal("0", Oracle.RunChecked("hivexget", hive, @"ControlSet001\services\E1G60", "Start").Trim());
+        string parentHive = _images.Tmp.File("output-vhdx-parent-SYSTEM");
+        (code, _, stderr) = CliRunner.Run("fs", "cat", image, @"\Windows\System32\config\SYSTEM", "--output", parentHive);
+        Assert.True(code == 0, stderr);
+        Assert.Equal("3", Oracle.RunChecked("hivexget", parentHive, @"ControlSet001\services\E1G60", "Start").Trim());
+    }
+
+    [Fact]
     public void A_refused_prepare_leaves_no_child_and_the_input_unchanged()
     {
         string image = _images.Tmp.File("output-win10-refused.raw");
