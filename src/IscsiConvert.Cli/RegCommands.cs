@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.CommandLine;
 using System.Globalization;
+using System.IO;
 using System.Linq;
 using IscsiConvert.Registry;
 
@@ -22,6 +23,58 @@ internal static class RegCommands
     }
 
     private static Argument<string> HiveArgument() => new("HIVE") { Description = "The hive file." };
+
+    private static Option<bool> AllowDirtyOption() => new("--allow-dirty-hive")
+    {
+        Description = "Edit a dirty hive whose transaction logs exist but cannot be applied, as it is (what the logs hold is lost).",
+    };
+
+    /// <summary>
+    /// Opens a hive for an edit under the same rule as prepare: a dirty hive whose logs apply is recovered and saved
+    /// clean; a dirty hive without (non-empty) logs — what Windows loads as it is — is edited and saved clean with a
+    /// warning; a dirty hive whose logs exist but cannot be applied is refused (exit 3, nothing written) unless allowed.
+    /// </summary>
+    private static RegistryHive OpenForEdit(CliConsole console, string path, bool allowDirty)
+    {
+        bool hasLogs = HasNonEmptyLogs(path);
+        RegistryHive hive = RegistryHive.Open(path, new RegistryOpenOptions
+        {
+            Writable = true,
+            SaveDirtyWithoutRecovery = !hasLogs || allowDirty,
+            Logger = console.Logger,
+        });
+        if (!hive.IsDirtyWithoutRecovery)
+        {
+            return hive;
+        }
+        if (hasLogs && !allowDirty)
+        {
+            hive.Dispose();
+            throw new UnsafeToWriteException("The hive is dirty and its transaction logs cannot be applied; saving it would lose what they hold. Nothing was written; pass --allow-dirty-hive to edit the hive as it is.", path);
+        }
+        console.Error.WriteLine(hasLogs
+            ? "warning: the hive is dirty and its logs cannot be applied; editing it as it is (--allow-dirty-hive) and saving it clean."
+            : "warning: the hive is dirty and has no transaction logs; editing it as Windows would load it and saving it clean.");
+        return hive;
+    }
+
+    // HIVE.LOG, HIVE.LOG1, HIVE.LOG2 beside the hive (any case), as RegistryHive.Open looks for them; empty ones hold nothing.
+    private static bool HasNonEmptyLogs(string path)
+    {
+        string full = Path.GetFullPath(path);
+        string? dir = Path.GetDirectoryName(full);
+        if (dir is null || !Directory.Exists(dir))
+        {
+            return false;
+        }
+        string name = Path.GetFileName(full);
+        return Directory.EnumerateFiles(dir).Any(f =>
+        {
+            string n = Path.GetFileName(f);
+            return (string.Equals(n, name + ".LOG", StringComparison.OrdinalIgnoreCase) || string.Equals(n, name + ".LOG1", StringComparison.OrdinalIgnoreCase)
+                || string.Equals(n, name + ".LOG2", StringComparison.OrdinalIgnoreCase)) && new FileInfo(f).Length > 0;
+        });
+    }
 
     private static Command BuildExport(CliConsole console)
     {
@@ -63,7 +116,8 @@ internal static class RegCommands
             Description = "The data: text, a number (decimal or 0x hex), hex bytes (01,02,ff or 0102ff); repeat for REG_MULTI_SZ.",
             AllowMultipleArgumentsPerToken = false,
         };
-        var command = new Command("set", "Create or replace a value, then save the hive (atomically).") { hive, key, name, type, data };
+        var allowDirty = AllowDirtyOption();
+        var command = new Command("set", "Create or replace a value, then save the hive (atomically).") { hive, key, name, type, data, allowDirty };
         command.SetAction(parse =>
         {
             (RegistryValueType t, byte[] bytes) = ParseData(parse.GetValue(type)!, parse.GetValue(data) ?? Array.Empty<string>());
@@ -72,7 +126,7 @@ internal static class RegCommands
             {
                 valueName = string.Empty;
             }
-            using RegistryHive h = RegistryHive.Open(parse.GetValue(hive)!, new RegistryOpenOptions { Writable = true });
+            using RegistryHive h = OpenForEdit(console, parse.GetValue(hive)!, parse.GetValue(allowDirty));
             RegistryKey k = h.Root.CreateSubkey(parse.GetValue(key)!);
             k.SetValue(valueName, t, bytes);
             h.Save();
@@ -87,10 +141,11 @@ internal static class RegCommands
         var hive = HiveArgument();
         var key = new Argument<string>("KEY") { Description = "The key." };
         var name = new Argument<string>("NAME") { Description = "A value to delete; without it the key and all below it are deleted.", Arity = ArgumentArity.ZeroOrOne };
-        var command = new Command("delete", "Delete a value, or a key with everything below it, then save the hive.") { hive, key, name };
+        var allowDirty = AllowDirtyOption();
+        var command = new Command("delete", "Delete a value, or a key with everything below it, then save the hive.") { hive, key, name, allowDirty };
         command.SetAction(parse =>
         {
-            using RegistryHive h = RegistryHive.Open(parse.GetValue(hive)!, new RegistryOpenOptions { Writable = true });
+            using RegistryHive h = OpenForEdit(console, parse.GetValue(hive)!, parse.GetValue(allowDirty));
             string keyPath = parse.GetValue(key)!;
             string? valueName = parse.GetValue(name);
             RegistryKey k = OpenKey(h, keyPath);
@@ -131,16 +186,17 @@ internal static class RegCommands
             Description = "Text standing for the hive root in the file's key lines, such as HKEY_LOCAL_MACHINE\\SYSTEM (default: none; key lines are paths from the root, as hivexregedit writes them).",
         };
         var dryRun = new Option<bool>("--dry-run") { Description = "Report what would change; write nothing." };
+        var allowDirty = AllowDirtyOption();
         var command = new Command("import", "Apply a .reg file to the hive (like regedit /s or hivexregedit --merge), then save it; a file that changes nothing writes nothing.")
         {
-            hive, file, prefix, dryRun,
+            hive, file, prefix, dryRun, allowDirty,
         };
         command.SetAction(parse =>
         {
             // The whole file is read and checked before the hive is opened: a bad file changes nothing.
             RegFile reg = RegFile.Load(parse.GetValue(file)!, new RegFileOptions { RootPrefix = parse.GetValue(prefix) });
             bool dry = parse.GetValue(dryRun);
-            using RegistryHive h = RegistryHive.Open(parse.GetValue(hive)!, new RegistryOpenOptions { Writable = true });
+            using RegistryHive h = OpenForEdit(console, parse.GetValue(hive)!, parse.GetValue(allowDirty));
             RegFileApplyResult result = reg.ApplyTo(h);
             foreach (RegFileOperation op in result.Changed)
             {

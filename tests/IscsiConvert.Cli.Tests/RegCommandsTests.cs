@@ -171,4 +171,67 @@ public sealed class RegCommandsTests
         Assert.Contains("bad.reg(3,11)", err, StringComparison.Ordinal);
         Assert.Equal(imported, File.ReadAllBytes(hive));
     }
+
+    // The dirty-hive rule of prepare, for reg set/delete/import, with the real dirty Windows 10 SYSTEM hive (SYSTEM_B).
+    private const string DirtyDir = "registry/win10-dirty-system/";
+
+    private static string Sha(string path) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path)));
+
+    [Fact]
+    public void A_dirty_hive_with_its_logs_is_recovered_and_saved_clean()
+    {
+        using var tmp = new TempDir();
+        string hive = TestData.Gunzip(DirtyDir + "SYSTEM_B.gz", tmp.Path);
+        TestData.Gunzip(DirtyDir + "SYSTEM_B.LOG1.gz", tmp.Path);
+        TestData.Gunzip(DirtyDir + "SYSTEM_B.LOG2.gz", tmp.Path);
+        var (code, _, err) = Run("reg", "set", hive, "Select", "IscsiTest", "--type", "REG_DWORD", "--data", "5");
+        Assert.True(code == 0, err);
+        Assert.DoesNotContain("warning", err, StringComparison.Ordinal);
+        Assert.Equal("5", Oracle.Run("hivexget", hive, "\\Select", "IscsiTest").StdOut.Trim());
+        byte[] b = File.ReadAllBytes(hive);
+        Assert.Equal(BitConverter.ToUInt32(b, 4), BitConverter.ToUInt32(b, 8)); // both sequence numbers: clean
+    }
+
+    [Fact]
+    public void A_dirty_hive_without_logs_is_edited_with_a_warning_and_saved_clean()
+    {
+        using var tmp = new TempDir();
+        string hive = TestData.Gunzip(DirtyDir + "SYSTEM_B.gz", tmp.Path);
+        byte[] before = File.ReadAllBytes(hive);
+        Assert.NotEqual(BitConverter.ToUInt32(before, 4), BitConverter.ToUInt32(before, 8)); // really dirty
+        var (code, _, err) = Run("reg", "set", hive, "Select", "IscsiTest", "--type", "REG_DWORD", "--data", "7");
+        Assert.True(code == 0, err);
+        Assert.Contains("warning: the hive is dirty and has no transaction logs", err, StringComparison.Ordinal);
+        Assert.Equal("7", Oracle.Run("hivexget", hive, "\\Select", "IscsiTest").StdOut.Trim());
+        byte[] after = File.ReadAllBytes(hive);
+        Assert.Equal(BitConverter.ToUInt32(after, 4), BitConverter.ToUInt32(after, 8));
+    }
+
+    [Fact]
+    public void A_dirty_hive_whose_logs_cannot_be_applied_is_refused_unless_allowed()
+    {
+        using var tmp = new TempDir();
+        string hive = TestData.Gunzip(DirtyDir + "SYSTEM_B.gz", tmp.Path);
+        // Real new-format logs, but of another hive (the dirty NTUSER.DAT): they do not apply to SYSTEM_B.
+        File.Copy(TestData.Require("registry/win10-dirty-ntuser/transactions_ntuser.dat.log1"), hive + ".LOG1");
+        File.Copy(TestData.Require("registry/win10-dirty-ntuser/transactions_ntuser.dat.log2"), hive + ".LOG2");
+        File.SetAttributes(hive + ".LOG1", FileAttributes.Normal);
+        File.SetAttributes(hive + ".LOG2", FileAttributes.Normal);
+        string sha = Sha(hive);
+        foreach (string[] args in new[]
+        {
+            new[] { "reg", "set", hive, "Select", "IscsiTest", "--type", "REG_DWORD", "--data", "9" },
+            new[] { "reg", "delete", hive, "Select", "Current" },
+        })
+        {
+            var (code, _, err) = Run(args);
+            Assert.Equal(3, code);
+            Assert.Contains("--allow-dirty-hive", err, StringComparison.Ordinal);
+            Assert.Equal(sha, Sha(hive));
+        }
+        var (ok, _, warn) = Run("reg", "set", hive, "Select", "IscsiTest", "--type", "REG_DWORD", "--data", "9", "--allow-dirty-hive");
+        Assert.True(ok == 0, warn);
+        Assert.Contains("warning", warn, StringComparison.Ordinal);
+        Assert.Equal("9", Oracle.Run("hivexget", hive, "\\Select", "IscsiTest").StdOut.Trim());
+    }
 }
