@@ -15,6 +15,12 @@ public sealed class InfCorpusTests
     {
         var data = new TheoryData<string>();
         string root = Path.Combine(TestData.Root, "inf");
+        if (!Directory.Exists(root))
+        {
+            // A fresh clone without ../shared: one case, which skips (fails under CI) naming what is missing.
+            data.Add("inf/(the shared INF corpus)");
+            return data;
+        }
         foreach (string f in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).OrderBy(f => f, StringComparer.Ordinal))
         {
             string ext = Path.GetExtension(f).ToLowerInvariant();
