@@ -309,13 +309,11 @@ public sealed class IscsiBoot
             var changes = plan.Changes.Where(c => c.Hive == hive).ToList();
             if (changes.Count > 0)
             {
-                _installation.UpdateHive(hive, h => HiveEdits.Apply(h, changes), _allowDirtyHive);
+                _installation.StageHiveEdit(hive, h => HiveEdits.Apply(h, changes), _allowDirtyHive);
             }
         }
-        if (plan.Files.Count > 0)
-        {
-            _installation.Volume.Flush();
-        }
+        // One commit for every file and hive: a failure before it leaves the image as it was (all or nothing).
+        _installation.Volume.Flush();
         return plan;
     }
 

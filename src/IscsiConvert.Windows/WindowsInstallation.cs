@@ -143,29 +143,36 @@ public sealed partial class WindowsInstallation : IDisposable
     /// </summary>
     public void UpdateHive(string name, Action<RegistryHive> edit, bool allowDirtyHive)
     {
+        StageHiveEdit(name, edit, allowDirtyHive);
+        Volume.Flush();
+    }
+
+    /// <summary>
+    /// <see cref="UpdateHive"/> without the flush: the edit is staged in the volume's change set, so that a caller that
+    /// changes several hives and files commits them all in one <see cref="NtfsVolume.Flush"/> (all or nothing). The hive
+    /// is saved through a write stream on the file itself, so only the bins that changed and the base block are
+    /// written — not the whole hive.
+    /// </summary>
+    internal void StageHiveEdit(string name, Action<RegistryHive> edit, bool allowDirtyHive)
+    {
         if (edit is null)
         {
             throw new ArgumentNullException(nameof(edit));
         }
         string path = HivePath(name);
-        var buffer = new MemoryStream();
-        using (Stream file = Volume.OpenFile(path))
-        {
-            file.CopyTo(buffer);
-        }
         List<string> logPaths = NonEmptyLogs(path);
         var options = new RegistryOpenOptions { Writable = true, SaveDirtyWithoutRecovery = logPaths.Count == 0 || allowDirtyHive };
-        var logs = new List<(string Path, Stream Stream)>();
+        var logs = new List<Stream>();
         try
         {
             foreach (string log in logPaths)
             {
                 Stream s = Volume.OpenFile(log);
-                logs.Add((log, s));
+                logs.Add(s);
                 options.LogStreams.Add(s);
             }
-            buffer.Position = 0;
-            using RegistryHive hive = RegistryHive.Open(buffer, options);
+            using Stream file = Volume.OpenWrite(path, FileMode.Open);
+            using RegistryHive hive = RegistryHive.Open(file, options);
             if (hive.IsDirtyWithoutRecovery && !options.SaveDirtyWithoutRecovery)
             {
                 throw new UnsafeToWriteException(
@@ -177,18 +184,15 @@ public sealed partial class WindowsInstallation : IDisposable
         }
         finally
         {
-            foreach ((_, Stream s) in logs)
+            foreach (Stream s in logs)
             {
                 s.Dispose();
             }
         }
-        buffer.Position = 0;
-        Volume.WriteFile(path, buffer);
-        foreach ((string log, _) in logs)
+        foreach (string log in logPaths)
         {
             Volume.WriteFile(log, Array.Empty<byte>());
         }
-        Volume.Flush();
     }
 
     /// <summary>
