@@ -171,7 +171,9 @@ public sealed class DriverPackage
 
     /// <summary>
     /// Whether <paramref name="path"/> stays inside its folder: not rooted, no drive letter or stream (':'), no device
-    /// or UNC prefix, no '..' or '.' component, no control or wildcard characters.
+    /// or UNC prefix, no '..' or '.' component, no control or wildcard characters, no component that Win32 would turn
+    /// into a device (CON, PRN, AUX, NUL, COM1–9, LPT1–9, with or without an extension) or silently rename (a trailing
+    /// dot or space) — such a name on the volume is not the file the INF's service points at.
     /// </summary>
     public static bool IsSafeRelativePath(string path, bool allowSubfolders)
     {
@@ -195,7 +197,8 @@ public sealed class DriverPackage
         foreach (string part in parts)
         {
             string trimmed = part.Trim();
-            if (trimmed.Length == 0 || trimmed == "." || trimmed == ".." || trimmed.TrimEnd('.').Length == 0)
+            if (trimmed.Length == 0 || trimmed == "." || trimmed == ".." || trimmed.TrimEnd('.').Length == 0
+                || part.EndsWith(".", StringComparison.Ordinal) || part.EndsWith(" ", StringComparison.Ordinal) || IsDeviceName(part))
             {
                 return false;
             }
@@ -208,6 +211,15 @@ public sealed class DriverPackage
             }
         }
         return true;
+    }
+
+    // Win32 device names, which a file name keeps meaning whatever its extension ("CON.sys" is the console).
+    private static bool IsDeviceName(string part)
+    {
+        int dot = part.IndexOf('.');
+        string stem = (dot < 0 ? part : part.Substring(0, dot)).TrimEnd(' ').ToUpperInvariant();
+        return stem is "CON" or "PRN" or "AUX" or "NUL" or "CONIN$" or "CONOUT$"
+            || (stem.Length == 4 && (stem.StartsWith("COM", StringComparison.Ordinal) || stem.StartsWith("LPT", StringComparison.Ordinal)) && stem[3] is >= '1' and <= '9');
     }
 
     private static void AddOnce(List<string> list, string item)

@@ -37,6 +37,14 @@ public sealed class DriverPackageTests
     [InlineData(@"\Windows\evil.sys")]
     [InlineData(@"sub\..\..\evil.sys")]
     [InlineData(@"evil.sys:stream")]
+    [InlineData("CON")]
+    [InlineData("con.sys")]
+    [InlineData(@"sub\NUL.txt")]
+    [InlineData("COM1.sys")]
+    [InlineData("lpt9")]
+    [InlineData("AUX .sys")]
+    [InlineData("evil.sys.")]
+    [InlineData("evil.sys ")]
     public void EscapingPathsAreRejected(string bad)
     {
         Assert.False(DriverPackage.IsSafeRelativePath(bad, allowSubfolders: true));
@@ -50,6 +58,15 @@ public sealed class DriverPackageTests
         Assert.False(check.IsComplete);
         Assert.Throws<UnsafeToWriteException>(() => DriverPackage.Open(pkg).FindFile(bad));
     }
+
+    [Theory]
+    [InlineData("console.sys")]
+    [InlineData("CONx.sys")]
+    [InlineData("com10.sys")]
+    [InlineData("lpt0")]
+    [InlineData(@"sub\nulled.inf")]
+    public void NamesThatOnlyLookLikeDevicesAreAccepted(string good) =>
+        Assert.True(DriverPackage.IsSafeRelativePath(good, allowSubfolders: true));
 
     [Fact]
     public void EscapingSourceDiskPathIsRejected()
