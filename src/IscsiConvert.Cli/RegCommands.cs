@@ -36,7 +36,7 @@ internal static class RegCommands
     /// </summary>
     private static RegistryHive OpenForEdit(CliConsole console, string path, bool allowDirty)
     {
-        bool hasLogs = HasNonEmptyLogs(path);
+        bool hasLogs = RegistryHive.FindLogs(path).Count > 0;
         RegistryHive hive = RegistryHive.Open(path, new RegistryOpenOptions
         {
             Writable = true,
@@ -56,24 +56,6 @@ internal static class RegCommands
             ? "warning: the hive is dirty and its logs cannot be applied; editing it as it is (--allow-dirty-hive) and saving it clean."
             : "warning: the hive is dirty and has no transaction logs; editing it as Windows would load it and saving it clean.");
         return hive;
-    }
-
-    // HIVE.LOG, HIVE.LOG1, HIVE.LOG2 beside the hive (any case), as RegistryHive.Open looks for them; empty ones hold nothing.
-    private static bool HasNonEmptyLogs(string path)
-    {
-        string full = Path.GetFullPath(path);
-        string? dir = Path.GetDirectoryName(full);
-        if (dir is null || !Directory.Exists(dir))
-        {
-            return false;
-        }
-        string name = Path.GetFileName(full);
-        return Directory.EnumerateFiles(dir).Any(f =>
-        {
-            string n = Path.GetFileName(f);
-            return (string.Equals(n, name + ".LOG", StringComparison.OrdinalIgnoreCase) || string.Equals(n, name + ".LOG1", StringComparison.OrdinalIgnoreCase)
-                || string.Equals(n, name + ".LOG2", StringComparison.OrdinalIgnoreCase)) && new FileInfo(f).Length > 0;
-        });
     }
 
     private static Command BuildExport(CliConsole console)

@@ -206,6 +206,25 @@ public sealed class RegistryHive : IDisposable
         Logger = options.Logger,
     };
 
+    /// <summary>
+    /// The non-empty transaction logs beside a hive file — HIVE.LOG, HIVE.LOG1, HIVE.LOG2, any case — as
+    /// <see cref="Open(string, RegistryOpenOptions?)"/> finds them. An empty log holds nothing to lose, so a dirty hive
+    /// with none of these is one Windows itself loads as it is.
+    /// </summary>
+    public static IReadOnlyList<string> FindLogs(string hivePath)
+    {
+        string full = System.IO.Path.GetFullPath(hivePath ?? throw new ArgumentNullException(nameof(hivePath)));
+        var found = new List<string>();
+        foreach (string suffix in new[] { ".LOG", ".LOG1", ".LOG2" })
+        {
+            if (FindBeside(full, suffix) is { } log && new FileInfo(log).Length > 0)
+            {
+                found.Add(log);
+            }
+        }
+        return found;
+    }
+
     private static string? FindBeside(string hivePath, string suffix)
     {
         string dir = System.IO.Path.GetDirectoryName(hivePath)!;
