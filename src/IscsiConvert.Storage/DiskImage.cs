@@ -186,7 +186,8 @@ public static class DiskImage
         string childDir = Path.GetDirectoryName(childPath) ?? ".";
         foreach (string raw in candidates)
         {
-            if (string.IsNullOrWhiteSpace(raw))
+            // A blank locator, or one holding a NUL (no file system allows it in a name), can name no parent.
+            if (string.IsNullOrWhiteSpace(raw) || raw.IndexOf('\0') >= 0)
             {
                 continue;
             }

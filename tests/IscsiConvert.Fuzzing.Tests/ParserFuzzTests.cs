@@ -77,6 +77,19 @@ public sealed class ParserFuzzTests
         Assert.Equal(200, report.Executions);
     }
 
+    /// <summary>
+    /// Regression: CI's random search (seed 5559312675641700707, iteration 1414) gave a VHDX child a parent locator
+    /// holding a NUL, and opening it threw ArgumentException from Path.GetFullPath; such a locator now names no parent.
+    /// </summary>
+    [Fact]
+    public void Vhdx_parent_locator_with_a_nul_is_refused_with_our_exception()
+    {
+        var settings = new FuzzSettings(Seconds: 1e9, MaxExecutions: 1415, Seed: 5559312675641700707, ExecutionTimeout: TimeSpan.FromSeconds(60));
+        FuzzReport report = FuzzRunner.Run(All["VHDX"](), settings, _output.WriteLine);
+        Assert.True(report.Failures.Count == 0, $"{report}\n\n{string.Join("\n\n", report.Failures)}");
+        Assert.Equal(1415, report.Executions);
+    }
+
     /// <summary>Appends the figures to ISCSICONVERT_FUZZ_REPORT when set (the long mode's record).</summary>
     private static void Record(FuzzReport report)
     {
