@@ -269,6 +269,10 @@ public sealed partial class NtfsVolume
         {
             throw new IOException("The root directory cannot be deleted.");
         }
+        // The directory the name is in: of a file with several hard links only this link goes.
+        int slash = fullPath.LastIndexOf('\\');
+        long parent = Resolve(slash == 0 ? "\\" : fullPath.Substring(0, slash))!.Value.File.RecordNumber;
+        string name = fullPath.Substring(slash + 1);
         if (file.Record.IsDirectory)
         {
             IReadOnlyList<NtfsEntry> children = ListDirectory(fullPath);
@@ -281,11 +285,11 @@ public sealed partial class NtfsVolume
                 DeleteCore(child.Path, recursive: true);
             }
             file = _mft.GetFile(file.RecordNumber);
-            _editor!.Delete(file, Index(file));
+            _editor!.Delete(file, Index(file), parent, name);
         }
         else
         {
-            _editor!.Delete(file, null);
+            _editor!.Delete(file, null, parent, name);
         }
         ForgetIndexes();
     }

@@ -143,6 +143,13 @@ internal sealed class FileRecords
         slot.Changed = true;
     }
 
+    /// <summary>Removes the resident attributes <paramref name="match"/> picks (e.g. one link's $FILE_NAMEs); returns how many.</summary>
+    public int RemoveResident(Func<AttributeRecord, bool> match)
+    {
+        // Save lays every record out again from the slots left, so a removed slot simply is not written.
+        return _slots.RemoveAll(s => s.Current.IsResident && match(s.Current));
+    }
+
     /// <summary>An attribute id no attribute of the base record uses (a new attribute's).</summary>
     public ushort NewAttributeId()
     {

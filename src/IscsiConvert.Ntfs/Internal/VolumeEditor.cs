@@ -121,6 +121,65 @@ internal sealed class VolumeEditor
         return record.RecordNumber;
     }
 
+    /// <summary>
+    /// Deletes the link named <paramref name="name"/> in directory <paramref name="parent"/>: of a file with other hard
+    /// links only that name goes (<see cref="RemoveLink"/>); a file's last link, or an empty directory, goes whole.
+    /// </summary>
+    public void Delete(NtfsFile file, DirectoryIndex? ownIndex, long parent, string name)
+    {
+        if (file.RecordNumber >= 24 && !file.Record.IsDirectory && file.FileNames.Count(n => n.Namespace != FileNameAttribute.NamespaceDos) > 1)
+        {
+            RemoveLink(file, parent, name);
+            return;
+        }
+        Delete(file, ownIndex);
+    }
+
+    /// <summary>
+    /// Removes one hard link of a file that has others: the $FILE_NAME of that name in that directory (with its DOS
+    /// twin when the name is a Win32 name whose 8.3 alias no other Win32 name in the directory shares), the directory's
+    /// index entries for them, and as many from the record's link count. The data and the other links stay.
+    /// </summary>
+    private void RemoveLink(NtfsFile file, long parent, string name)
+    {
+        _keepsShortNames.Clear();
+        List<FileNameAttribute> names = file.FileNames.ToList();
+        FileNameAttribute link = names.FirstOrDefault(n => n.ParentRecordNumber == parent && n.Namespace != FileNameAttribute.NamespaceDos && n.Name == name)
+            ?? throw new CorruptDataException("NTFS", $"MFT record {file.RecordNumber}", -1, $"the file has no $FILE_NAME \"{name}\" in directory {parent}", _writer.FilePath);
+        bool dropsAlias = link.Namespace == FileNameAttribute.NamespaceWin32 &&
+            !names.Any(n => n != link && n.ParentRecordNumber == parent && n.Namespace == FileNameAttribute.NamespaceWin32);
+
+        FileRecords records = FileRecords.Load(_writer, file.RecordNumber);
+        var removedValues = new List<byte[]>();
+        int removed = records.RemoveResident(a =>
+        {
+            bool goes = a.Type == AttributeType.FileName && FileNameAttribute.TryReadFrom(a.Value) is { } n && n.ParentRecordNumber == parent &&
+                ((n.Namespace == link.Namespace && n.Name == link.Name) || (dropsAlias && n.Namespace == FileNameAttribute.NamespaceDos));
+            if (goes)
+            {
+                removedValues.Add(a.Value);
+            }
+            return goes;
+        });
+
+        // Windows and ntfs-3g count every $FILE_NAME (a Win32 name and its DOS alias are two); a count that was kept per
+        // link instead loses one.
+        ushort count = records.Base.LinkCount;
+        records.Base.LinkCount = count == names.Count ? (ushort)(count - removed) : (ushort)Math.Max(1, count - 1);
+        records.Save();
+
+        long now = Now;
+        foreach (byte[] value in removedValues)
+        {
+            if (!_directories.Remove(parent, IndexEntry.ForFileName(0, value)))
+            {
+                throw new CorruptDataException("NTFS", $"MFT record {parent} $I30", -1,
+                    $"the directory has no entry for \"{FileNameAttribute.TryReadFrom(value)!.Name}\" (MFT record {file.RecordNumber})", _writer.FilePath);
+            }
+        }
+        TouchDirectory(parent, now);
+    }
+
     /// <summary>Deletes a file or an empty directory: its names from their directories, its clusters, its records.</summary>
     public void Delete(NtfsFile file, DirectoryIndex? ownIndex)
     {
@@ -136,7 +195,7 @@ internal sealed class VolumeEditor
         List<FileNameAttribute> names = file.FileNames.ToList();
         if (names.Count(n => n.Namespace != FileNameAttribute.NamespaceDos) > 1)
         {
-            throw new NotSupportedException("The file has several hard links; deleting one link is not supported yet.");
+            throw new IOException("The directory has several names; NTFS directories have one.");
         }
         long now = Now;
         foreach (AttributeRecord a in file.FindAll(AttributeType.FileName))
