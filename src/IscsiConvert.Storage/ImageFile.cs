@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Threading;
 
 namespace IscsiConvert.Storage;
 
@@ -15,6 +16,19 @@ internal static class ImageFile
     private const int MacWouldBlock = 35;
 
     /// <summary>
+    /// The seam of the crash-consistency tests (docs/reliability.md): when set, every image file this layer opens or
+    /// creates is opened through it (path, mode, access, share), so a test can hand back a stream that records every
+    /// write and replay any prefix of them as a crash. Per async flow, so tests running side by side do not see each
+    /// other's opener. Never set by the library itself.
+    /// </summary>
+    internal static readonly AsyncLocal<Func<string, FileMode, FileAccess, FileShare, FileStream>?> Opener = new();
+
+    private static FileStream OpenFile(string path, FileMode mode, FileAccess access, FileShare share) =>
+        Opener.Value is { } opener
+            ? opener(path, mode, access, share)
+            : new FileStream(path, mode, access, share, 1, FileOptions.RandomAccess);
+
+    /// <summary>
     /// Opens <paramref name="path"/>: read-only opens let other readers in but no writer; read-write opens are exclusive.
     /// A file that another process holds is reported as <see cref="UnsafeToWriteException"/> ("in use").
     /// </summary>
@@ -23,8 +37,8 @@ internal static class ImageFile
         try
         {
             return access == DiskAccess.ReadWrite
-                ? new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.RandomAccess)
-                : new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.RandomAccess);
+                ? OpenFile(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None)
+                : OpenFile(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         }
         catch (IOException ex) when (IsLockConflict(ex.HResult))
         {
@@ -54,7 +68,7 @@ internal static class ImageFile
 
     /// <summary>Creates a new file, failing if it exists.</summary>
     public static FileStream CreateNew(string path) =>
-        new(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.RandomAccess);
+        OpenFile(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
 
     /// <summary>Reads the whole <paramref name="buffer"/> at <paramref name="position"/> or throws <see cref="CorruptDataException"/> naming the structure.</summary>
     public static void ReadExactly(Stream file, long position, Span<byte> buffer, string format, string structure, string? path)
