@@ -23,11 +23,15 @@ internal static class CliApp
     /// <summary>Exit code for a write refused as unsafe (a dirty, uncleanly shut down or hibernated volume): nothing was written.</summary>
     public const int Refused = 3;
 
+    /// <summary>Exit code when Ctrl-C or SIGTERM stopped a command (128 + SIGINT, as shells report it); what it had started was removed.</summary>
+    public const int Interrupted = 130;
+
     /// <summary>The exit codes as --help and docs/cli.md list them.</summary>
     public const string ExitCodesHelp =
         "Exit codes: 0 done (or nothing to do), 1 a problem with the data (corrupt, unsupported or missing file), " +
         "2 a usage error (bad option, missing argument, unknown name), 3 refused as unsafe (e.g. a hibernated or " +
-        "uncleanly shut down Windows volume; nothing was written).";
+        "uncleanly shut down Windows volume; nothing was written), 130 interrupted by Ctrl-C or SIGTERM (a conversion's " +
+        "partial output removed).";
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool isTerminal = false)
     {

@@ -56,7 +56,7 @@ internal static class DiskCommands
         {
             input, output, format, subformat,
         };
-        command.SetAction((parse, cancellationToken) =>
+        command.SetAction(parse =>
         {
             using VirtualDisk source = console.OpenDisk(parse.GetValue(input)!);
             var options = new DiskCreateOptions
@@ -65,11 +65,24 @@ internal static class DiskCommands
                 Format = ParseFormat(parse.GetValue(format)!),
             };
             ApplySubformat(options, parse.GetValue(subformat));
+            string outPath = Path.GetFullPath(parse.GetValue(output)!);
+            // Ctrl-C and SIGTERM cancel the copy instead of killing the process, so that the converter removes
+            // OUT.partial (a leftover would stop the next run).
+            using var interrupt = new InterruptSignals();
             using var bar = new ProgressBar(console);
-            long written = DiskConverter.Convert(source, parse.GetValue(output)!, options, bar, cancellationToken);
+            long written;
+            try
+            {
+                written = DiskConverter.Convert(source, outPath, options, bar, interrupt.Token);
+            }
+            catch (OperationCanceledException) when (interrupt.Token.IsCancellationRequested)
+            {
+                bar.Dispose();
+                return console.Fail(CliApp.Interrupted, "interrupted", $"Interrupted by {interrupt.Signal}: the conversion stopped and {outPath}.partial was removed.", "Run the command again to convert.");
+            }
             bar.Dispose();
-            console.Output.WriteLine($"Converted {source.Format.ToString().ToLowerInvariant()} ({SizeParser.Format(source.Capacity)}) to {options.Format.ToString().ToLowerInvariant()}: {SizeParser.Format(written)} of data written to {Path.GetFullPath(parse.GetValue(output)!)}");
-            return System.Threading.Tasks.Task.FromResult(0);
+            console.Output.WriteLine($"Converted {source.Format.ToString().ToLowerInvariant()} ({SizeParser.Format(source.Capacity)}) to {options.Format.ToString().ToLowerInvariant()}: {SizeParser.Format(written)} of data written to {outPath}");
+            return 0;
         });
         return command;
     }
