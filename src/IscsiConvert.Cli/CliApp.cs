@@ -45,7 +45,7 @@ internal static class CliApp
         if (parse.Errors.Count > 0)
         {
             // A bad command line is exit code 2 (as documented), whichever command it was for.
-            return console.Fail(UsageError, "usage", string.Join(Environment.NewLine, parse.Errors.Select(e => e.Message)),
+            return console.Fail(UsageError, "usage", string.Join(Environment.NewLine, parse.Errors.Select(e => WithoutTypeName(e.Message))),
                 $"Run '{CommandName(parse)} --help' to see the commands and options.");
         }
         console.Verbosity = parse.GetValue<bool>("--verbose") ? LogLevel.Debug : parse.GetValue<bool>("--quiet") ? LogLevel.Error : LogLevel.Warning;
@@ -123,6 +123,14 @@ internal static class CliApp
             command.Options.Add(new Option<bool>("--json") { Description = "Print errors as a JSON object on standard output (the output of this command is text)." });
         }
     }
+
+    /// <summary>
+    /// The parser's "Cannot parse argument 'x' for option '--partition' as expected type 'System.Nullable`1[System.Int32]'"
+    /// with the .NET type said in words.
+    /// </summary>
+    internal static string WithoutTypeName(string message) =>
+        System.Text.RegularExpressions.Regex.Replace(message, @" as expected type '([^']*)'\.?", m =>
+            m.Groups[1].Value.Contains("Int", StringComparison.Ordinal) ? ": expected a whole number." : ": not a valid value.");
 
     /// <summary>An ArgumentException's message without .NET's " (Parameter 'name')" tail, which means nothing to a user.</summary>
     internal static string WithoutParameterName(ArgumentException ex) =>

@@ -124,7 +124,17 @@ internal static class DiskCommands
             {
                 options.BlockSize = ParsePowerOfTwo(blockText, "--block-size", "1M, 2M, 32M");
             }
-            using VirtualDisk disk = DiskImage.Create(parse.GetValue(output)!, options);
+            VirtualDisk created;
+            try
+            {
+                created = DiskImage.Create(parse.GetValue(output)!, options);
+            }
+            catch (ArgumentException ex)
+            {
+                // The format's own limits on --size and --block-size (a VHD's 2 TiB, a VHDX block of 1 to 256 MiB).
+                throw new UsageException(CliApp.WithoutParameterName(ex), ex);
+            }
+            using VirtualDisk disk = created;
             disk.Flush();
             console.Output.WriteLine($"Created {disk.Format.ToString().ToLowerInvariant()} ({disk.Subformat}) {SizeParser.Format(disk.Capacity)} at {disk.FilePath}");
             return 0;
@@ -169,14 +179,23 @@ internal static class DiskCommands
                     long bytes = ParsePowerOfTwo(clusterText, "--cluster-size", "512, 4K, 64K, 2M");
                     options.ClusterSize = bytes is > 0 and <= int.MaxValue ? (int)bytes : throw new UsageException($"--cluster-size: {clusterText} is out of range.");
                 }
+                NtfsFormatInfo plan;
+                try
+                {
+                    // The label and cluster size are checked before anything is read or written: a bad one is a usage error.
+                    plan = NtfsFormatter.Plan(volume.Length, options);
+                }
+                catch (ArgumentException ex)
+                {
+                    throw new UsageException(CliApp.WithoutParameterName(ex), ex);
+                }
                 DetectedFileSystem? existing = FileSystemProbe.Detect(volume);
                 if (existing is not null && !parse.GetValue(force))
                 {
-                    throw new ArgumentException($"{what} of {path} holds a file system ({existing}); formatting erases it. Add --force to format it anyway.");
+                    throw new UnsafeToWriteException($"{what} holds a file system ({existing}); formatting erases it. Add --force to format it anyway.", path);
                 }
                 if (dry)
                 {
-                    NtfsFormatInfo plan = NtfsFormatter.Plan(volume.Length, options);
                     console.Output.WriteLine($"Would format {what} ({SizeParser.Format(volume.Length)}{(existing is null ? string.Empty : ", now " + existing)}) as {plan}. Nothing was written (--dry-run).");
                     return 0;
                 }
