@@ -23,11 +23,15 @@ internal static class CliApp
     /// <summary>Exit code for a write refused as unsafe (a dirty, uncleanly shut down or hibernated volume): nothing was written.</summary>
     public const int Refused = 3;
 
+    /// <summary>Exit code when Ctrl-C or SIGTERM stopped a command (128 + SIGINT, as shells report it); what it had started was removed.</summary>
+    public const int Interrupted = 130;
+
     /// <summary>The exit codes as --help and docs/cli.md list them.</summary>
     public const string ExitCodesHelp =
         "Exit codes: 0 done (or nothing to do), 1 a problem with the data (corrupt, unsupported or missing file), " +
         "2 a usage error (bad option, missing argument, unknown name), 3 refused as unsafe (e.g. a hibernated or " +
-        "uncleanly shut down Windows volume; nothing was written).";
+        "uncleanly shut down Windows volume; nothing was written), 130 interrupted by Ctrl-C or SIGTERM (a conversion's " +
+        "partial output removed).";
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool isTerminal = false)
     {
@@ -41,7 +45,7 @@ internal static class CliApp
         if (parse.Errors.Count > 0)
         {
             // A bad command line is exit code 2 (as documented), whichever command it was for.
-            return console.Fail(UsageError, "usage", string.Join(Environment.NewLine, parse.Errors.Select(e => e.Message)),
+            return console.Fail(UsageError, "usage", string.Join(Environment.NewLine, parse.Errors.Select(e => WithoutTypeName(e.Message))),
                 $"Run '{CommandName(parse)} --help' to see the commands and options.");
         }
         console.Verbosity = parse.GetValue<bool>("--verbose") ? LogLevel.Debug : parse.GetValue<bool>("--quiet") ? LogLevel.Error : LogLevel.Warning;
@@ -119,6 +123,14 @@ internal static class CliApp
             command.Options.Add(new Option<bool>("--json") { Description = "Print errors as a JSON object on standard output (the output of this command is text)." });
         }
     }
+
+    /// <summary>
+    /// The parser's "Cannot parse argument 'x' for option '--partition' as expected type 'System.Nullable`1[System.Int32]'"
+    /// with the .NET type said in words.
+    /// </summary>
+    internal static string WithoutTypeName(string message) =>
+        System.Text.RegularExpressions.Regex.Replace(message, @" as expected type '([^']*)'\.?", m =>
+            m.Groups[1].Value.Contains("Int", StringComparison.Ordinal) ? ": expected a whole number." : ": not a valid value.");
 
     /// <summary>An ArgumentException's message without .NET's " (Parameter 'name')" tail, which means nothing to a user.</summary>
     internal static string WithoutParameterName(ArgumentException ex) =>

@@ -56,7 +56,7 @@ internal static class DiskCommands
         {
             input, output, format, subformat,
         };
-        command.SetAction((parse, cancellationToken) =>
+        command.SetAction(parse =>
         {
             using VirtualDisk source = console.OpenDisk(parse.GetValue(input)!);
             var options = new DiskCreateOptions
@@ -65,11 +65,24 @@ internal static class DiskCommands
                 Format = ParseFormat(parse.GetValue(format)!),
             };
             ApplySubformat(options, parse.GetValue(subformat));
+            string outPath = Path.GetFullPath(parse.GetValue(output)!);
+            // Ctrl-C and SIGTERM cancel the copy instead of killing the process, so that the converter removes
+            // OUT.partial (a leftover would stop the next run).
+            using var interrupt = new InterruptSignals();
             using var bar = new ProgressBar(console);
-            long written = DiskConverter.Convert(source, parse.GetValue(output)!, options, bar, cancellationToken);
+            long written;
+            try
+            {
+                written = DiskConverter.Convert(source, outPath, options, bar, interrupt.Token);
+            }
+            catch (OperationCanceledException) when (interrupt.Token.IsCancellationRequested)
+            {
+                bar.Dispose();
+                return console.Fail(CliApp.Interrupted, "interrupted", $"Interrupted by {interrupt.Signal}: the conversion stopped and {outPath}.partial was removed.", "Run the command again to convert.");
+            }
             bar.Dispose();
-            console.Output.WriteLine($"Converted {source.Format.ToString().ToLowerInvariant()} ({SizeParser.Format(source.Capacity)}) to {options.Format.ToString().ToLowerInvariant()}: {SizeParser.Format(written)} of data written to {Path.GetFullPath(parse.GetValue(output)!)}");
-            return System.Threading.Tasks.Task.FromResult(0);
+            console.Output.WriteLine($"Converted {source.Format.ToString().ToLowerInvariant()} ({SizeParser.Format(source.Capacity)}) to {options.Format.ToString().ToLowerInvariant()}: {SizeParser.Format(written)} of data written to {outPath}");
+            return 0;
         });
         return command;
     }
@@ -111,7 +124,17 @@ internal static class DiskCommands
             {
                 options.BlockSize = ParsePowerOfTwo(blockText, "--block-size", "1M, 2M, 32M");
             }
-            using VirtualDisk disk = DiskImage.Create(parse.GetValue(output)!, options);
+            VirtualDisk created;
+            try
+            {
+                created = DiskImage.Create(parse.GetValue(output)!, options);
+            }
+            catch (ArgumentException ex)
+            {
+                // The format's own limits on --size and --block-size (a VHD's 2 TiB, a VHDX block of 1 to 256 MiB).
+                throw new UsageException(CliApp.WithoutParameterName(ex), ex);
+            }
+            using VirtualDisk disk = created;
             disk.Flush();
             console.Output.WriteLine($"Created {disk.Format.ToString().ToLowerInvariant()} ({disk.Subformat}) {SizeParser.Format(disk.Capacity)} at {disk.FilePath}");
             return 0;
@@ -156,14 +179,23 @@ internal static class DiskCommands
                     long bytes = ParsePowerOfTwo(clusterText, "--cluster-size", "512, 4K, 64K, 2M");
                     options.ClusterSize = bytes is > 0 and <= int.MaxValue ? (int)bytes : throw new UsageException($"--cluster-size: {clusterText} is out of range.");
                 }
+                NtfsFormatInfo plan;
+                try
+                {
+                    // The label and cluster size are checked before anything is read or written: a bad one is a usage error.
+                    plan = NtfsFormatter.Plan(volume.Length, options);
+                }
+                catch (ArgumentException ex)
+                {
+                    throw new UsageException(CliApp.WithoutParameterName(ex), ex);
+                }
                 DetectedFileSystem? existing = FileSystemProbe.Detect(volume);
                 if (existing is not null && !parse.GetValue(force))
                 {
-                    throw new ArgumentException($"{what} of {path} holds a file system ({existing}); formatting erases it. Add --force to format it anyway.");
+                    throw new UnsafeToWriteException($"{what} holds a file system ({existing}); formatting erases it. Add --force to format it anyway.", path);
                 }
                 if (dry)
                 {
-                    NtfsFormatInfo plan = NtfsFormatter.Plan(volume.Length, options);
                     console.Output.WriteLine($"Would format {what} ({SizeParser.Format(volume.Length)}{(existing is null ? string.Empty : ", now " + existing)}) as {plan}. Nothing was written (--dry-run).");
                     return 0;
                 }

@@ -250,7 +250,7 @@ internal static class RegCommands
             case "MULTI_SZ":
                 return (RegistryValueType.MultiString, RegistryValue.EncodeMultiString(data));
             case "DWORD":
-                return (RegistryValueType.DWord, RegistryValue.EncodeDWord(checked((uint)ParseNumber(one))));
+                return (RegistryValueType.DWord, RegistryValue.EncodeDWord(ParseNumber(one) is var d && d <= uint.MaxValue ? (uint)d : throw new UsageException($"--data: '{one}' does not fit in a REG_DWORD (at most 0xffffffff); use REG_QWORD.")));
             case "QWORD":
                 return (RegistryValueType.QWord, RegistryValue.EncodeQWord(ParseNumber(one)));
             case "BINARY":
@@ -263,7 +263,7 @@ internal static class RegCommands
                 {
                     return ((RegistryValueType)n, ParseHex(one));
                 }
-                throw new ArgumentException($"--type: unknown type '{typeText}'.");
+                throw new UsageException($"--type: unknown type '{typeText}'.");
         }
     }
 
@@ -274,7 +274,7 @@ internal static class RegCommands
         {
             return v;
         }
-        throw new ArgumentException($"--data: '{text}' is not a number (decimal, or hex with 0x).");
+        throw new UsageException($"--data: '{text}' is not a number (decimal, or hex with 0x).");
     }
 
     private static byte[] ParseHex(string text)
@@ -286,7 +286,7 @@ internal static class RegCommands
         }
         catch (FormatException)
         {
-            throw new ArgumentException($"--data: '{text}' is not hex bytes (such as 01,02,ff).");
+            throw new UsageException($"--data: '{text}' is not hex bytes (such as 01,02,ff).");
         }
     }
 }

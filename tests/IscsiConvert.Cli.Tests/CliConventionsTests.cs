@@ -115,6 +115,27 @@ public sealed class CliConventionsTests
             (new[] { "disk", "create", tmp.File("c.img"), "--format", "floppy", "--size", "1G" }, "floppy"),
             (new[] { "disk", "format", raw, "-c", "3K" }, "--cluster-size"),
             (new[] { "inf", "show", inf, "--os", "win99" }, "--os"),
+            // Values only the format's own rules reject (the library's ArgumentException) are usage errors too.
+            (new[] { "disk", "create", tmp.File("d.vhd"), "--format", "vhd", "--size", "8P" }, "2190433320960"),
+            (new[] { "disk", "create", tmp.File("e.vhdx"), "--format", "vhdx", "--size", "1G", "--block-size", "512K" }, "block size"),
+            (new[] { "disk", "create", tmp.File("f.qcow2"), "--format", "qcow2", "--size", "1G", "--block-size", "4M" }, "cluster size"),
+            (new[] { "disk", "create", tmp.File("g.vhd"), "--format", "vhd", "--size", "1G", "--subformat", "streamOptimized" }, "--subformat"),
+            (new[] { "disk", "create", tmp.File("h.vhd"), "--format", "vhd" }, "--size"),
+            (new[] { "disk", "convert", raw, tmp.File("i.vhd") }, "--format"),
+            (new[] { "disk", "format", raw, "-c", "256" }, "cluster size"),
+            (new[] { "disk", "format", raw, "-c", "4M" }, "cluster size"),
+            (new[] { "disk", "format", raw, "-L", new string('x', 40) }, "label"),
+            (new[] { "disk", "format", raw, "--partition", "2" }, "--partition"),
+            (new[] { "fs", "ls", raw, "--partition", "abc" }, "--partition"),
+            (new[] { "reg", "set", inf, "Key", "Name", "--type", "REG_FOO", "-d", "1" }, "--type"),
+            (new[] { "reg", "set", inf, "Key", "Name", "--type", "REG_DWORD", "-d", "zz" }, "--data"),
+            (new[] { "reg", "set", inf, "Key", "Name", "--type", "REG_DWORD", "-d", "0x1ffffffff" }, "--data"),
+            (new[] { "reg", "set", inf, "Key", "Name", "--type", "REG_BINARY", "-d", "0g" }, "--data"),
+            (new[] { "reg", "export", inf, "--format", "xml" }, "xml"),
+            (new[] { "inf", "show", inf, "--os" }, "--os"),
+            (new[] { "inspect" }, "inspect"),
+            (new[] { "match", raw }, "--hwid"),
+            (new[] { "no-such-command" }, "no-such-command"),
         };
         foreach ((string[] args, string option) in cases)
         {
@@ -123,8 +144,23 @@ public sealed class CliConventionsTests
             Assert.Contains(option, stderr, StringComparison.Ordinal);
             Assert.Contains("--help", stderr, StringComparison.Ordinal);
             Assert.DoesNotContain("(Parameter '", stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("System.", stderr, StringComparison.Ordinal); // no .NET type names
         }
+        Assert.Equal(16L << 20, new FileInfo(raw).Length);
+        Assert.True(IsAllZero(raw), "a usage error wrote to the image");
         Assert.False(File.Exists(tmp.File("a.vhdx")) || File.Exists(tmp.File("b.vhdx")) || File.Exists(tmp.File("c.img")));
+    }
+
+    private static bool IsAllZero(string path)
+    {
+        foreach (byte b in File.ReadAllBytes(path))
+        {
+            if (b != 0)
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     // A small NTFS volume whose \hiberfil.sys starts with "HIBR", as Windows leaves it when it hibernates.

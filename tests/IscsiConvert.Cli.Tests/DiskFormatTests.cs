@@ -124,7 +124,8 @@ public sealed class DiskFormatTests : IDisposable
         byte[] before = SHA256.HashData(File.ReadAllBytes(image));
 
         var (code, _, stderr) = CliRunner.Run("disk", "format", image, "-L", "second");
-        Assert.NotEqual(0, code);
+        Assert.Equal(CliApp.Refused, code); // refused as unsafe (it would erase a file system): its own code
+        Assert.Contains("Nothing was written", stderr, StringComparison.Ordinal);
         Assert.Contains("NTFS", stderr, StringComparison.Ordinal);
         Assert.Contains("--force", stderr, StringComparison.Ordinal);
         Assert.Equal(before, SHA256.HashData(File.ReadAllBytes(image)));

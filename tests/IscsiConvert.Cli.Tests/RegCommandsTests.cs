@@ -121,7 +121,7 @@ public sealed class RegCommandsTests
         string hive = CopyHive(tmp, "registry/hivex-minimal/minimal");
         byte[] before = File.ReadAllBytes(hive);
         var (code, _, err) = Run("reg", "set", hive, "K", "V", "--type", "REG_WHATEVER", "--data", "1");
-        Assert.Equal(1, code);
+        Assert.Equal(CliApp.UsageError, code);
         Assert.Contains("unknown type", err, StringComparison.Ordinal);
         Assert.Equal(before, File.ReadAllBytes(hive));
     }

@@ -1,0 +1,83 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Security.Cryptography;
+using System.Threading;
+using IscsiConvert.Tests;
+using Xunit;
+
+namespace IscsiConvert.Cli.Tests;
+
+/// <summary>
+/// `disk convert` stopped by SIGTERM (or Ctrl-C) removes OUT.partial, so that the next run does not stop on the
+/// leftover. Run as a real child process that gets a real signal mid-copy.
+/// </summary>
+public sealed class DiskConvertInterruptTests
+{
+    [Fact]
+    public void Sigterm_mid_convert_removes_the_partial_output_and_exits_130()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "SIGTERM is a POSIX signal.");
+        using var tmp = new TempDir();
+        // Random data compresses slowly: a streamOptimized VMDK of 256 MiB takes seconds, time enough to interrupt it.
+        string source = tmp.File("random.img");
+        using (var f = new FileStream(source, FileMode.CreateNew))
+        {
+            byte[] chunk = new byte[1 << 20];
+            for (int i = 0; i < 256; i++)
+            {
+                RandomNumberGenerator.Fill(chunk);
+                f.Write(chunk);
+            }
+        }
+        string output = tmp.File("out.vmdk");
+        string partial = output + ".partial";
+
+        using Process child = StartCli("disk", "convert", source, output, "--format", "vmdk", "--subformat", "streamOptimized");
+        var clock = Stopwatch.StartNew();
+        while (!File.Exists(partial) && !child.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            Thread.Sleep(20);
+        }
+        Assert.True(File.Exists(partial), "the conversion never started writing " + partial);
+        Thread.Sleep(300); // well inside the copy
+        Assert.False(child.HasExited, "the conversion finished before it could be interrupted");
+        SendSigterm(child.Id);
+        Assert.True(child.WaitForExit(60_000), "the conversion did not stop after SIGTERM");
+        string stderr = child.StandardError.ReadToEnd();
+
+        Assert.Equal(CliApp.Interrupted, child.ExitCode);
+        Assert.Contains("Interrupted by SIGTERM", stderr, StringComparison.Ordinal);
+        Assert.Contains(partial + " was removed", stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(partial), "OUT.partial was left behind");
+        Assert.False(File.Exists(output));
+
+        // The next run is not stopped by a leftover, and finishes.
+        var (code, stdout, err) = CliRunner.Run("disk", "convert", source, output, "--format", "qcow2");
+        Assert.True(code == 0, err);
+        Assert.Contains("Converted raw (256 MiB) to qcow2", stdout, StringComparison.Ordinal);
+    }
+
+    private static Process StartCli(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "iscsi-convert.dll"));
+        foreach (string a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+        return Process.Start(start)!;
+    }
+
+    private static void SendSigterm(int pid)
+    {
+        using Process kill = Process.Start(new ProcessStartInfo("kill", $"-TERM {pid}") { UseShellExecute = false })!;
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+}
