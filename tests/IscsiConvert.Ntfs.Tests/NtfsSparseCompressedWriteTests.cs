@@ -11,7 +11,7 @@ using Xunit;
 namespace IscsiConvert.Tests;
 
 /// <summary>
-/// Sparse files made by ntfs-3g (FUSE), then written into, extended, truncated and rewritten in
+/// Sparse and LZNT1-compressed files made by ntfs-3g (FUSE), then written into, extended, truncated and rewritten in
 /// the middle through our writer. The expected bytes of every file are kept by the test itself (plain arrays changed
 /// the way each edit says), and after every step ntfsfix -n, ntfsresize --info, sleuthkit (fls -r, icat) and ntfs-3g
 /// (ntfscat, ntfsinfo) must agree with them, as must our own reader and Verify — untouched files included.
@@ -93,6 +93,83 @@ public sealed partial class NtfsSparseCompressedWriteTests : IDisposable
         Assert.Equal(0x8000, Sizes(image, "/s/sparse.bin").Flags);
     }
 
+    [Fact]
+    public void Compressed_files_take_rewrites_writes_into_holes_extension_and_truncation()
+    {
+        var files = new Dictionary<string, byte[]>(StringComparer.OrdinalIgnoreCase);
+        string image = NtfsWriteTests.MakeVolume(_tmp, "compressed.img", 64L << 20);
+        files["/c/text.txt"] = Text(0, 300_000);
+        files["/c/random.bin"] = NtfsWriteTests.RandomBytes(10, 200_000);
+        files["/c/mixed.bin"] = Place(Place(new byte[MiB], 0, Text(1, 100_000)), 700_000, Text(2, 50_000));
+        files["/c/untouched.txt"] = Text(3, 150_000);
+        files["/plain.bin"] = NtfsWriteTests.RandomBytes(11, 70_000);
+        Ntfs3gMount.With(image, mount =>
+        {
+            Directory.CreateDirectory(Path.Combine(mount, "c"));
+            NtfsFeatureVolumeTests.SetXattr(Path.Combine(mount, "c"), "system.ntfs_attrib_be", new byte[] { 0, 0, 0x08, 0 }); // FILE_ATTRIBUTE_COMPRESSED
+            foreach (string name in new[] { "/c/text.txt", "/c/random.bin", "/c/untouched.txt", "/plain.bin" })
+            {
+                File.WriteAllBytes(mount + name, files[name]);
+            }
+            using var f = new FileStream(mount + "/c/mixed.bin", FileMode.CreateNew);
+            f.Write(files["/c/mixed.bin"].AsSpan(0, 100_000));
+            f.Position = 700_000;
+            f.Write(files["/c/mixed.bin"].AsSpan(700_000, 50_000));
+            f.SetLength(MiB);
+        }, "compression");
+        Assert.Equal(0x0001, Sizes(image, "/c/text.txt").Flags);
+        Check(image, files);
+
+        // Rewritten in the middle, across a unit boundary (64 KiB): both units stored compressed again.
+        byte[] a = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(0, 300).Select(i => $"changed {i}\n")));
+        Edit(image, v => Write(v, "/c/text.txt", 65_000, a));
+        Place(files["/c/text.txt"], 65_000, a);
+        Check(image, files);
+        (long allocated, long compressed, _) = Sizes(image, "/c/text.txt");
+        Assert.True(compressed < allocated / 2, $"text compresses: {compressed} of {allocated}");
+
+        // Random bytes over a whole unit: it no longer saves a cluster, so it is stored whole.
+        byte[] noise = NtfsWriteTests.RandomBytes(12, 65_536);
+        Edit(image, v => Write(v, "/c/text.txt", 131_072, noise));
+        Place(files["/c/text.txt"], 131_072, noise);
+        Check(image, files);
+        // The unit's compressed clusters (at least one, at most 15) gave way to 16 stored ones.
+        long grown = Sizes(image, "/c/text.txt").Compressed - compressed;
+        Assert.InRange(grown, 4096, 65_536 - 4096);
+
+        // Into the hole of a file ntfs-3g made partly sparse.
+        byte[] b = Text(4, 30_000);
+        Edit(image, v => Write(v, "/c/mixed.bin", 400_000, b));
+        Place(files["/c/mixed.bin"], 400_000, b);
+        Check(image, files);
+
+        // Extended (a hole), then written far past the old end.
+        byte[] c = Text(5, 1000);
+        Edit(image, v =>
+        {
+            SetLength(v, "/c/text.txt", MiB);
+            Write(v, "/c/text.txt", 900_000, c);
+        });
+        files["/c/text.txt"] = Place(Resized(files["/c/text.txt"], MiB), 900_000, c);
+        Check(image, files);
+        Assert.Equal(16L * 65_536, Sizes(image, "/c/text.txt").Allocated);
+
+        // Truncated mid-unit, then extended again: what was past the cut reads as zeros.
+        Edit(image, v =>
+        {
+            SetLength(v, "/c/text.txt", 100_000);
+            SetLength(v, "/c/random.bin", 70_000);
+        });
+        files["/c/text.txt"] = Resized(files["/c/text.txt"], 100_000);
+        files["/c/random.bin"] = Resized(files["/c/random.bin"], 70_000);
+        Check(image, files);
+        Edit(image, v => SetLength(v, "/c/text.txt", 150_000));
+        files["/c/text.txt"] = Resized(files["/c/text.txt"], 150_000);
+        Check(image, files);
+        Assert.Equal(3L * 65_536, Sizes(image, "/c/text.txt").Allocated);
+        Assert.Equal(0x0001, Sizes(image, "/c/random.bin").Flags);
+    }
+
     // Every oracle reads every file as expected (AssertAgree: ntfsfix, ntfsresize, fsstat, fls, icat, ntfscat, our reader and
     // Verify), and ntfsls lists each directory's names with the expected sizes.
     private static void Check(string image, Dictionary<string, byte[]> files)
@@ -116,6 +193,16 @@ public sealed partial class NtfsSparseCompressedWriteTests : IDisposable
 
     [GeneratedRegex(@"^\s*(?<size>\d+) \w{3} +\d+ \d\d:\d\d \d{4} (?<name>.+)$")]
     private static partial Regex NtfslsLine();
+
+    private static byte[] Text(int seed, int length)
+    {
+        var s = new StringBuilder();
+        for (int i = 0; s.Length < length; i++)
+        {
+            s.Append(CultureInfo.InvariantCulture, $"file {seed} line {i} of some compressible text\n");
+        }
+        return Encoding.ASCII.GetBytes(s.ToString(0, length));
+    }
 
     private static byte[] Place(byte[] target, long at, byte[] bytes)
     {

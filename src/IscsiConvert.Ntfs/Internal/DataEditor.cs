@@ -10,15 +10,18 @@ namespace IscsiConvert.Ntfs.Internal;
 /// MFT record, larger ones move to clusters; growth allocates clusters next to the last run (fragmenting only when the
 /// volume has no gap large enough); truncation frees clusters. Bytes between the initialized size and a write are
 /// zeroed first, as NTFS requires, so old cluster contents never show through. Sparse streams grow by a hole, and a
-/// write into a hole allocates clusters for just the clusters it covers.
+/// write into a hole allocates clusters for just the clusters it covers; LZNT1-compressed streams are edited a
+/// compression unit at a time (<see cref="CompressedDataEditor"/>).
 /// </summary>
 internal sealed class DataEditor
 {
     private readonly VolumeWriter _writer;
+    private readonly CompressedDataEditor _compressed;
 
     public DataEditor(VolumeWriter writer)
     {
         _writer = writer;
+        _compressed = new CompressedDataEditor(writer);
     }
 
     private long ClusterSize => _writer.ClusterSize;
@@ -54,7 +57,14 @@ internal sealed class DataEditor
             return;
         }
         RefuseEncrypted(fileRecord, data);
-        file.Set(ResizeNonResident(data, length));
+        if (data.IsCompressed)
+        {
+            file.Set(_compressed.SetLength(data, length));
+        }
+        else
+        {
+            file.Set(ResizeNonResident(data, length));
+        }
         file.Save();
     }
 
@@ -81,6 +91,12 @@ internal sealed class DataEditor
         }
 
         RefuseEncrypted(fileRecord, data);
+        if (data.IsCompressed)
+        {
+            file.Set(_compressed.Write(data, position, bytes));
+            file.Save();
+            return;
+        }
 
         // Clusters past the initialized size hold whatever was there before: zero the gap up to this write first.
         long initialized = data.InitializedSize;
@@ -103,9 +119,9 @@ internal sealed class DataEditor
 
     private void RefuseEncrypted(long fileRecord, AttributeRecord data)
     {
-        if (data.IsEncrypted || data.IsCompressed)
+        if (data.IsEncrypted)
         {
-            throw new UnsupportedFormatException($"MFT record {fileRecord}: writing a compressed or EFS-encrypted stream is not supported.", _writer.FilePath);
+            throw new UnsupportedFormatException($"MFT record {fileRecord}: writing an EFS-encrypted stream is not supported.", _writer.FilePath);
         }
     }
 
