@@ -24,8 +24,12 @@ internal sealed class AttributeRecord
     private const int AllocatedSizeOffset = 0x28;
     private const int DataSizeOffset = 0x30;
     private const int InitializedSizeOffset = 0x38;
+    private const int CompressedSizeOffset = 0x40;
     private const int ResidentHeaderSize = 0x18;
     private const int NonResidentHeaderSize = 0x40;
+
+    // A sparse or compressed attribute's header is 8 bytes longer: it ends with the compressed size.
+    private const int CompressedHeaderSize = 0x48;
 
     private const int ResidentFlagsOffset = 0x16;
 
@@ -71,6 +75,16 @@ internal sealed class AttributeRecord
     public long DataSize { get; private set; }
 
     public long InitializedSize { get; private set; }
+
+    /// <summary>Bytes of clusters actually allocated (holes not counted): a sparse or compressed attribute's first
+    /// extent stores it after the sizes; 0 when the header has no such field.</summary>
+    public long CompressedSize { get; private set; }
+
+    /// <summary>True when the attribute is sparse (<see cref="FlagSparse"/>): holes need no clusters.</summary>
+    public bool IsSparse => (Flags & FlagSparse) != 0;
+
+    /// <summary>True when the header carries a compressed size (sparse or compressed attributes).</summary>
+    public static bool HasCompressedSize(ushort flags) => (flags & (FlagCompressed | FlagSparse)) != 0;
 
     public IReadOnlyList<DataRun> Runs { get; private set; } = Array.Empty<DataRun>();
 
@@ -162,6 +176,10 @@ internal sealed class AttributeRecord
         {
             throw new CorruptDataException("NTFS", structure, volumeOffset + RunListOffsetOffset, $"the runlist offset {runListOffset} lies outside the attribute's {attr.Length} bytes", filePath);
         }
+        if (HasCompressedSize(record.Flags) && runListOffset >= CompressedHeaderSize && (nameLength == 0 || nameOffset >= CompressedHeaderSize))
+        {
+            record.CompressedSize = BinaryPrimitives.ReadInt64LittleEndian(attr.Slice(CompressedSizeOffset));
+        }
         record.Runs = RunList.Decode(attr.Slice(runListOffset), record.StartVcn, record.LastVcn, totalClusters, structure + " runlist", volumeOffset + runListOffset, filePath);
         return record;
     }
@@ -180,40 +198,50 @@ internal sealed class AttributeRecord
         return ReadFrom(raw, -1, -1, long.MaxValue / 4, null);
     }
 
-    /// <summary>Builds a non-resident attribute (one extent from VCN 0) over <paramref name="runs"/>; sizes in bytes.</summary>
+    /// <summary>Builds a non-resident attribute (one extent from VCN 0) over <paramref name="runs"/>; sizes in bytes. A
+    /// sparse or compressed attribute (<paramref name="flags"/>) also records its compression unit (log2 of clusters)
+    /// and <paramref name="compressedSize"/>, the bytes of the clusters its runs allocate.</summary>
     public static AttributeRecord CreateNonResident(uint type, string name, ushort id, ushort flags, IReadOnlyList<DataRun> runs,
-        long allocatedSize, long dataSize, long initializedSize)
+        long allocatedSize, long dataSize, long initializedSize, int compressionUnit = 0, long compressedSize = 0)
     {
         long lastVcn = runs.Count == 0 ? -1 : runs[runs.Count - 1].Vcn + runs[runs.Count - 1].Length - 1;
-        return CreateExtent(type, name, id, flags, 0, lastVcn, runs, allocatedSize, dataSize, initializedSize);
+        return CreateExtent(type, name, id, flags, 0, lastVcn, runs, allocatedSize, dataSize, initializedSize, compressionUnit, compressedSize);
     }
 
     /// <summary>Builds one extent of a non-resident attribute: VCNs <paramref name="startVcn"/>..<paramref name="lastVcn"/>
     /// mapped by <paramref name="runs"/> (their pairs start again from LCN 0). Only the first extent (VCN 0) carries the
-    /// attribute's sizes; later ones store zeros, as Windows writes them.</summary>
+    /// attribute's sizes; later ones store zeros, as Windows writes them. Every extent of a sparse or compressed attribute
+    /// has the longer header with the compression unit.</summary>
     public static AttributeRecord CreateExtent(uint type, string name, ushort id, ushort flags, long startVcn, long lastVcn, IReadOnlyList<DataRun> runs,
-        long allocatedSize, long dataSize, long initializedSize)
+        long allocatedSize, long dataSize, long initializedSize, int compressionUnit = 0, long compressedSize = 0)
     {
         byte[] pairs = RunList.Encode(runs);
-        int runListOffset = Align8(NonResidentHeaderSize + (2 * name.Length));
+        int headerSize = HasCompressedSize(flags) ? CompressedHeaderSize : NonResidentHeaderSize;
+        int runListOffset = Align8(headerSize + (2 * name.Length));
         int length = Align8(runListOffset + pairs.Length);
         byte[] raw = new byte[length];
-        WriteCommonHeader(raw, type, length, nonResident: true, name, NonResidentHeaderSize, flags, id);
+        WriteCommonHeader(raw, type, length, nonResident: true, name, headerSize, flags, id);
         BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(StartVcnOffset), startVcn);
         BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(LastVcnOffset), lastVcn);
         BinaryPrimitives.WriteUInt16LittleEndian(raw.AsSpan(RunListOffsetOffset), (ushort)runListOffset);
+        BinaryPrimitives.WriteUInt16LittleEndian(raw.AsSpan(CompressionUnitOffset), (ushort)compressionUnit);
         if (startVcn == 0)
         {
             BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(AllocatedSizeOffset), allocatedSize);
             BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(DataSizeOffset), dataSize);
             BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(InitializedSizeOffset), initializedSize);
+            if (headerSize == CompressedHeaderSize)
+            {
+                BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(CompressedSizeOffset), compressedSize);
+            }
         }
         pairs.CopyTo(raw.AsSpan(runListOffset));
         return ReadFrom(raw, -1, -1, long.MaxValue / 4, null);
     }
 
-    /// <summary>Bytes a non-resident attribute's header takes before its mapping pairs (uncompressed layout).</summary>
-    public static int NonResidentHeaderLength(string name) => Align8(NonResidentHeaderSize + (2 * name.Length));
+    /// <summary>Bytes a non-resident attribute's header takes before its mapping pairs.</summary>
+    public static int NonResidentHeaderLength(string name, ushort flags = 0) =>
+        Align8((HasCompressedSize(flags) ? CompressedHeaderSize : NonResidentHeaderSize) + (2 * name.Length));
 
     /// <summary>The same attribute with another attribute id (ids are per record).</summary>
     public AttributeRecord WithId(ushort id)
@@ -258,6 +286,7 @@ internal sealed class AttributeRecord
         AllocatedSize = first.AllocatedSize;
         DataSize = first.DataSize;
         InitializedSize = first.InitializedSize;
+        CompressedSize = first.CompressedSize;
         CompressionUnit = first.CompressionUnit;
     }
 

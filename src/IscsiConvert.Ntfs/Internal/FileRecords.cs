@@ -119,9 +119,9 @@ internal sealed class FileRecords
     /// its whole runlist.</summary>
     public void Set(AttributeRecord attribute)
     {
-        if (!attribute.IsResident && (attribute.StartVcn != 0 || attribute.IsCompressed))
+        if (!attribute.IsResident && attribute.StartVcn != 0)
         {
-            throw new ArgumentException("A replacement attribute is whole and uncompressed.", nameof(attribute));
+            throw new ArgumentException("A replacement attribute is whole (from VCN 0).", nameof(attribute));
         }
         Slot? slot = _slots.FirstOrDefault(s => s.Current.Type == attribute.Type && s.Current.Name == attribute.Name);
         if (slot is not null && ReferenceEquals(slot.Current, attribute))
@@ -132,7 +132,7 @@ internal sealed class FileRecords
         {
             // Encoded again from its runs: a joined attribute's raw bytes are only its first extent's.
             attribute = AttributeRecord.CreateNonResident(attribute.Type, attribute.Name, attribute.Id, attribute.Flags, attribute.Runs,
-                attribute.AllocatedSize, attribute.DataSize, attribute.InitializedSize);
+                attribute.AllocatedSize, attribute.DataSize, attribute.InitializedSize, attribute.CompressionUnit, attribute.CompressedSize);
         }
         if (slot is null)
         {
@@ -224,7 +224,7 @@ internal sealed class FileRecords
         {
             return new List<AttributeRecord> { whole };
         }
-        int budget = EmptyRecordRoom - AttributeRecord.NonResidentHeaderLength(whole.Name);
+        int budget = EmptyRecordRoom - AttributeRecord.NonResidentHeaderLength(whole.Name, whole.Flags);
         var extents = new List<AttributeRecord>();
         IReadOnlyList<DataRun> runs = whole.Runs;
         int i = 0;
@@ -247,7 +247,7 @@ internal sealed class FileRecords
             long startVcn = runs[i].Vcn;
             long lastVcn = runs[j - 1].Vcn + runs[j - 1].Length - 1;
             extents.Add(AttributeRecord.CreateExtent(whole.Type, whole.Name, whole.Id, whole.Flags, startVcn, lastVcn, part,
-                whole.AllocatedSize, whole.DataSize, whole.InitializedSize));
+                whole.AllocatedSize, whole.DataSize, whole.InitializedSize, whole.CompressionUnit, whole.CompressedSize));
             i = j;
         }
         return extents;

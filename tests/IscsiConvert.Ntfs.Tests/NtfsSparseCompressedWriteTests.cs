@@ -1,0 +1,259 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.RegularExpressions;
+using IscsiConvert.Ntfs;
+using Xunit;
+
+namespace IscsiConvert.Tests;
+
+/// <summary>
+/// Sparse and LZNT1-compressed files made by ntfs-3g (FUSE), then written into, extended, truncated and rewritten in
+/// the middle through our writer. The expected bytes of every file are kept by the test itself (plain arrays changed
+/// the way each edit says), and after every step ntfsfix -n, ntfsresize --info, sleuthkit (fls -r, icat) and ntfs-3g
+/// (ntfscat, ntfsinfo) must agree with them, as must our own reader and Verify — untouched files included.
+/// </summary>
+public sealed partial class NtfsSparseCompressedWriteTests : IDisposable
+{
+    private const int MiB = 1 << 20;
+
+    private readonly TempDir _tmp = new();
+
+    public void Dispose() => _tmp.Dispose();
+
+    [Fact]
+    public void Sparse_files_take_writes_into_holes_extension_and_truncation()
+    {
+        var files = new Dictionary<string, byte[]>(StringComparer.OrdinalIgnoreCase);
+        string image = NtfsWriteTests.MakeVolume(_tmp, "sparse.img", 64L << 20);
+        byte[] island = NtfsWriteTests.RandomBytes(1, 20_000);
+        files["/s/sparse.bin"] = Place(new byte[4 * MiB], MiB + 123, island);
+        files["/s/empty.bin"] = new byte[10 * MiB];
+        files["/s/other.bin"] = NtfsWriteTests.RandomBytes(2, 300_000);
+        files["/plain.txt"] = Encoding.ASCII.GetBytes("untouched\n");
+        Ntfs3gMount.With(image, mount =>
+        {
+            Directory.CreateDirectory(Path.Combine(mount, "s"));
+            using (var f = new FileStream(Path.Combine(mount, "s", "sparse.bin"), FileMode.CreateNew))
+            {
+                f.SetLength(4 * MiB);
+                f.Position = MiB + 123;
+                f.Write(island);
+            }
+            using (var f = new FileStream(Path.Combine(mount, "s", "empty.bin"), FileMode.CreateNew))
+            {
+                f.SetLength(10 * MiB);
+            }
+            File.WriteAllBytes(Path.Combine(mount, "s", "other.bin"), files["/s/other.bin"]);
+            File.WriteAllBytes(Path.Combine(mount, "plain.txt"), files["/plain.txt"]);
+        });
+        Assert.True(Sizes(image, "/s/sparse.bin").Flags == 0x8000, "ntfs-3g made a sparse file");
+        Assert.Equal(0, Sizes(image, "/s/empty.bin").Compressed);
+        Check(image, files);
+
+        // Into holes: clusters for just the clusters written.
+        byte[] a = NtfsWriteTests.RandomBytes(3, 10_000);
+        byte[] b = NtfsWriteTests.RandomBytes(4, 5000);
+        long storedBefore = Sizes(image, "/s/sparse.bin").Compressed;
+        Edit(image, v =>
+        {
+            Write(v, "/s/sparse.bin", (2 * MiB) + 5, a);
+            Write(v, "/s/empty.bin", 7 * MiB, b);
+        });
+        Place(files["/s/sparse.bin"], (2 * MiB) + 5, a);
+        Place(files["/s/empty.bin"], 7 * MiB, b);
+        Check(image, files);
+        Assert.Equal(storedBefore + (3 * 4096), Sizes(image, "/s/sparse.bin").Compressed); // bytes 2 MiB + 5 .. 2 MiB + 10004: clusters 512..514
+        Assert.Equal(2 * 4096, Sizes(image, "/s/empty.bin").Compressed);
+
+        // Extended: the new length is a hole; then a write far past the initialized size.
+        long free = FreeBytes(image);
+        Edit(image, v => SetLength(v, "/s/sparse.bin", 8 * MiB));
+        files["/s/sparse.bin"] = Resized(files["/s/sparse.bin"], 8 * MiB);
+        Check(image, files);
+        Assert.Equal(free, FreeBytes(image));
+        Assert.Equal(8L * MiB, Sizes(image, "/s/sparse.bin").Allocated);
+        byte[] c = NtfsWriteTests.RandomBytes(5, 3000);
+        Edit(image, v => Write(v, "/s/sparse.bin", (7 * MiB) + 100, c));
+        Place(files["/s/sparse.bin"], (7 * MiB) + 100, c);
+        Check(image, files);
+
+        // Truncated inside the first island: the clusters past it are freed; rewritten in the middle.
+        Edit(image, v => SetLength(v, "/s/sparse.bin", MiB + 5000));
+        files["/s/sparse.bin"] = Resized(files["/s/sparse.bin"], MiB + 5000);
+        Check(image, files);
+        Assert.Equal(2 * 4096, Sizes(image, "/s/sparse.bin").Compressed); // clusters 256 and 257 are left
+        byte[] d = NtfsWriteTests.RandomBytes(6, 3000);
+        Edit(image, v => Write(v, "/s/sparse.bin", MiB + 1000, d));
+        Place(files["/s/sparse.bin"], MiB + 1000, d);
+        Check(image, files);
+        Assert.Equal(0x8000, Sizes(image, "/s/sparse.bin").Flags);
+    }
+
+    [Fact]
+    public void Compressed_files_take_rewrites_writes_into_holes_extension_and_truncation()
+    {
+        var files = new Dictionary<string, byte[]>(StringComparer.OrdinalIgnoreCase);
+        string image = NtfsWriteTests.MakeVolume(_tmp, "compressed.img", 64L << 20);
+        files["/c/text.txt"] = Text(0, 300_000);
+        files["/c/random.bin"] = NtfsWriteTests.RandomBytes(10, 200_000);
+        files["/c/mixed.bin"] = Place(Place(new byte[MiB], 0, Text(1, 100_000)), 700_000, Text(2, 50_000));
+        files["/c/untouched.txt"] = Text(3, 150_000);
+        files["/plain.bin"] = NtfsWriteTests.RandomBytes(11, 70_000);
+        Ntfs3gMount.With(image, mount =>
+        {
+            Directory.CreateDirectory(Path.Combine(mount, "c"));
+            NtfsFeatureVolumeTests.SetXattr(Path.Combine(mount, "c"), "system.ntfs_attrib_be", new byte[] { 0, 0, 0x08, 0 }); // FILE_ATTRIBUTE_COMPRESSED
+            foreach (string name in new[] { "/c/text.txt", "/c/random.bin", "/c/untouched.txt", "/plain.bin" })
+            {
+                File.WriteAllBytes(mount + name, files[name]);
+            }
+            using var f = new FileStream(mount + "/c/mixed.bin", FileMode.CreateNew);
+            f.Write(files["/c/mixed.bin"].AsSpan(0, 100_000));
+            f.Position = 700_000;
+            f.Write(files["/c/mixed.bin"].AsSpan(700_000, 50_000));
+            f.SetLength(MiB);
+        }, "compression");
+        Assert.Equal(0x0001, Sizes(image, "/c/text.txt").Flags);
+        Check(image, files);
+
+        // Rewritten in the middle, across a unit boundary (64 KiB): both units stored compressed again.
+        byte[] a = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(0, 300).Select(i => $"changed {i}\n")));
+        Edit(image, v => Write(v, "/c/text.txt", 65_000, a));
+        Place(files["/c/text.txt"], 65_000, a);
+        Check(image, files);
+        (long allocated, long compressed, _) = Sizes(image, "/c/text.txt");
+        Assert.True(compressed < allocated / 2, $"text compresses: {compressed} of {allocated}");
+
+        // Random bytes over a whole unit: it no longer saves a cluster, so it is stored whole.
+        byte[] noise = NtfsWriteTests.RandomBytes(12, 65_536);
+        Edit(image, v => Write(v, "/c/text.txt", 131_072, noise));
+        Place(files["/c/text.txt"], 131_072, noise);
+        Check(image, files);
+        // The unit's compressed clusters (at least one, at most 15) gave way to 16 stored ones.
+        long grown = Sizes(image, "/c/text.txt").Compressed - compressed;
+        Assert.InRange(grown, 4096, 65_536 - 4096);
+
+        // Into the hole of a file ntfs-3g made partly sparse.
+        byte[] b = Text(4, 30_000);
+        Edit(image, v => Write(v, "/c/mixed.bin", 400_000, b));
+        Place(files["/c/mixed.bin"], 400_000, b);
+        Check(image, files);
+
+        // Extended (a hole), then written far past the old end.
+        byte[] c = Text(5, 1000);
+        Edit(image, v =>
+        {
+            SetLength(v, "/c/text.txt", MiB);
+            Write(v, "/c/text.txt", 900_000, c);
+        });
+        files["/c/text.txt"] = Place(Resized(files["/c/text.txt"], MiB), 900_000, c);
+        Check(image, files);
+        Assert.Equal(16L * 65_536, Sizes(image, "/c/text.txt").Allocated);
+
+        // Truncated mid-unit, then extended again: what was past the cut reads as zeros.
+        Edit(image, v =>
+        {
+            SetLength(v, "/c/text.txt", 100_000);
+            SetLength(v, "/c/random.bin", 70_000);
+        });
+        files["/c/text.txt"] = Resized(files["/c/text.txt"], 100_000);
+        files["/c/random.bin"] = Resized(files["/c/random.bin"], 70_000);
+        Check(image, files);
+        Edit(image, v => SetLength(v, "/c/text.txt", 150_000));
+        files["/c/text.txt"] = Resized(files["/c/text.txt"], 150_000);
+        Check(image, files);
+        Assert.Equal(3L * 65_536, Sizes(image, "/c/text.txt").Allocated);
+        Assert.Equal(0x0001, Sizes(image, "/c/random.bin").Flags);
+    }
+
+    // Every oracle reads every file as expected (AssertAgree: ntfsfix, ntfsresize, fsstat, fls, icat, ntfscat, our reader and
+    // Verify), and ntfsls lists each directory's names with the expected sizes.
+    private static void Check(string image, Dictionary<string, byte[]> files)
+    {
+        NtfsAttributeListWriteTests.AssertAgree(image, files, toolSampling: 1);
+        foreach (IGrouping<string, KeyValuePair<string, byte[]>> dir in files.GroupBy(f => f.Key.Substring(0, Math.Max(1, f.Key.LastIndexOf('/')))))
+        {
+            var listed = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
+            foreach (string line in Oracle.RunChecked("ntfsls", "-l", "-p", dir.Key, image).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                Match m = NtfslsLine().Match(line);
+                Assert.True(m.Success, "ntfsls line: " + line);
+                listed[m.Groups["name"].Value] = long.Parse(m.Groups["size"].Value, CultureInfo.InvariantCulture);
+            }
+            foreach ((string path, byte[] data) in dir)
+            {
+                Assert.Equal(data.Length, listed[path.Substring(path.LastIndexOf('/') + 1)]);
+            }
+        }
+    }
+
+    [GeneratedRegex(@"^\s*(?<size>\d+) \w{3} +\d+ \d\d:\d\d \d{4} (?<name>.+)$")]
+    private static partial Regex NtfslsLine();
+
+    private static byte[] Text(int seed, int length)
+    {
+        var s = new StringBuilder();
+        for (int i = 0; s.Length < length; i++)
+        {
+            s.Append(CultureInfo.InvariantCulture, $"file {seed} line {i} of some compressible text\n");
+        }
+        return Encoding.ASCII.GetBytes(s.ToString(0, length));
+    }
+
+    private static byte[] Place(byte[] target, long at, byte[] bytes)
+    {
+        bytes.CopyTo(target, at);
+        return target;
+    }
+
+    private static byte[] Resized(byte[] data, long length)
+    {
+        byte[] result = new byte[length];
+        Array.Copy(data, result, Math.Min(data.Length, length));
+        return result;
+    }
+
+    private static void Edit(string image, Action<NtfsVolume> edit)
+    {
+        using NtfsVolume v = NtfsWriteTests.OpenWritable(image);
+        edit(v);
+        v.Flush();
+    }
+
+    private static void Write(NtfsVolume v, string path, long at, byte[] bytes)
+    {
+        using Stream s = v.OpenWrite(path, FileMode.Open);
+        s.Position = at;
+        s.Write(bytes);
+    }
+
+    private static void SetLength(NtfsVolume v, string path, long length)
+    {
+        using Stream s = v.OpenWrite(path, FileMode.Open);
+        s.SetLength(length);
+    }
+
+    private static long FreeBytes(string image)
+    {
+        using NtfsVolume v = NtfsVolume.Open(File.OpenRead(image));
+        return v.FreeBytes;
+    }
+
+    /// <summary>The unnamed $DATA attribute's sizes and flags as ntfsinfo prints them.</summary>
+    private static (long Allocated, long Compressed, int Flags) Sizes(string image, string path)
+    {
+        string info = Oracle.RunChecked("ntfsinfo", "-F", path, image);
+        string data = info.Substring(info.IndexOf("Dumping attribute $DATA", StringComparison.Ordinal));
+        long Field(string name)
+        {
+            Match m = Regex.Match(data, name + @":\s+(\d+)");
+            return m.Success ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+        }
+        Match flags = Regex.Match(data, @"Attribute flags:\s+0x([0-9a-fA-F]+)");
+        return (Field("Allocated size"), Field("Compressed size"), int.Parse(flags.Groups[1].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+    }
+}
