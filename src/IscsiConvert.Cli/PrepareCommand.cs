@@ -55,12 +55,17 @@ internal static class PrepareCommand
         {
             Description = "Write the changes into this new differencing image over IMAGE (VHDX over VHDX, VHD over VHD, QCOW2 over QCOW2, raw or VMDK) and leave IMAGE untouched. Not created when the command fails.",
         };
+        var outputFormat = new Option<string?>("--output-format")
+        {
+            Description = "With --output: write a full copy of IMAGE in this format (raw, vhd, vhdx, vmdk, qcow2) holding the changes, instead of a differencing child. IMAGE is left untouched.",
+        };
+        outputFormat.AcceptOnlyFromAmong("raw", "vhd", "vhdx", "vmdk", "qcow2");
         var command = new Command("prepare",
             "Make a Windows image bootable from iSCSI: the boot NIC's driver (found among the image's INFs, ranked as Plug and Play ranks them) " +
             "gets boot start: on Windows XP–7 with Critical Device Database entries; on Windows 8 and later with the network-boot BootFlags bit. " +
             "A driver from --driver is installed too: files, INF as oemN.inf, catalog, service; on Vista and later in the driver store, and " +
             "on Windows 8 and later in the DriverDatabase of SYSTEM (and of the DRIVERS hive where there is one).")
-        { image, nic, driver, storage, pciPath, service, reg, allowDirty, partition, os, dryRun, output, json };
+        { image, nic, driver, storage, pciPath, service, reg, allowDirty, partition, os, dryRun, output, outputFormat, json };
         command.SetAction(parse =>
         {
             bool write = !parse.GetValue(dryRun);
@@ -69,118 +74,102 @@ internal static class PrepareCommand
             {
                 throw new UsageException("Name the boot NIC with --nic ID (or a controller with --storage ID, or a regedit file with --reg FILE).");
             }
-            string? child = write ? parse.GetValue(output) : null;
-            if (child is not null && File.Exists(child))
+            DiskFormat? copyFormat = parse.GetValue(outputFormat) is { } f ? Enum.Parse<DiskFormat>(f, ignoreCase: true) : null;
+            if (copyFormat is not null && parse.GetValue(output) is null)
             {
-                throw new UsageException($"--output: '{child}' exists; name a new file for the differencing image.");
+                throw new UsageException("--output-format names the format of the copy written to --output FILE; give --output too.");
             }
-            VirtualDisk disk = child is null
-                ? console.OpenDisk(imagePath, write ? DiskAccess.ReadWrite : DiskAccess.ReadOnly)
-                : DiskImage.CreateDifferencing(child, imagePath, new DiskCreateOptions { Logger = console.Logger });
-            int code = CliApp.DataError;
+            string? target = write ? parse.GetValue(output) : null;
+            if (target is not null && File.Exists(target))
+            {
+                throw new UsageException($"--output: '{target}' exists; name a new file for the {(copyFormat is null ? "differencing image" : "copy")}.");
+            }
+            IscsiBootBuilder builder = Describe(parse);
+            // The image is written in place only without --output; a dry run and an output image only read it.
+            var access = write && target is null ? ImageAccess.ReadWrite : ImageAccess.ReadOnly;
+            using WindowsImage windows = WindowsImage.Open(imagePath, access,
+                new WindowsImageOptions { Logger = console.Logger, AllowDirtyHive = parse.GetValue(allowDirty) });
+            WindowsInstallation? chosen = InstallationChoice.Choose(console, imagePath, windows.Installations.Select(i => i.Installation).ToList(), parse.GetValue(partition));
+            if (chosen is null)
+            {
+                return CliApp.UsageError;
+            }
+            WindowsImageInstallation installation = windows.Installations.First(i => i.Installation == chosen);
+            IscsiBootPlan plan;
             try
             {
-                code = Run(console, parse, disk, imagePath, child, write);
-                if (code == CliApp.Success && child is not null && !parse.GetValue(json))
-                {
-                    console.Output.WriteLine($"written to the differencing image {child} over {imagePath} (left unchanged).");
-                }
-                return code;
+                plan = installation.PrepareIscsiBoot(builder);
             }
-            finally
+            catch (WindowsVersionUnknownException)
             {
-                disk.Dispose();
-                if (code != CliApp.Success && child is not null)
-                {
-                    File.Delete(child); // we created it; a failed run leaves nothing behind
-                }
+                throw new UsageException($"{imagePath}: the image does not say which Windows it is (no SOFTWARE hive, or no version or architecture in it); name it with --os, e.g. --os win10-x64 or --os win7-x86.");
             }
+            IscsiBootPlan result = plan;
+            if (write)
+            {
+                using var bar = new ProgressBar(console);
+                result = target is null ? plan.Apply(bar)
+                    : copyFormat is { } format ? plan.ApplyToCopy(target, format, bar)
+                    : plan.ApplyTo(target, bar);
+            }
+            if (parse.GetValue(json))
+            {
+                console.Output.WriteLine(PrepareReport.From(result, imagePath, target, copyFormat, write).ToJson());
+                return CliApp.Success;
+            }
+            WriteText(console, result, write);
+            if (target is not null)
+            {
+                console.Output.WriteLine(copyFormat is { } written
+                    ? $"written to the {written.ToString().ToLowerInvariant()} copy {target} of {imagePath} (left unchanged)."
+                    : $"written to the differencing image {target} over {imagePath} (left unchanged).");
+            }
+            return CliApp.Success;
         });
         return command;
 
-        int Run(CliConsole console, ParseResult parse, VirtualDisk disk, string imagePath, string? child, bool write)
+        // The builder the options describe (each value checked as it is added: a bad PCI path or .reg file is a usage or data error before the image is opened).
+        IscsiBootBuilder Describe(ParseResult parse)
         {
-            IReadOnlyList<WindowsInstallation> found = WindowsInstallation.Find(disk, writable: write);
-            PrepareReport? report = null;
-            try
+            var boot = new IscsiBootBuilder();
+            string[] nics = parse.GetValue(nic) ?? Array.Empty<string>();
+            string[] paths = parse.GetValue(pciPath) ?? Array.Empty<string>();
+            if (paths.Length > nics.Length)
             {
-                WindowsInstallation? w = InstallationChoice.Choose(console, imagePath, found, parse.GetValue(partition));
-                if (w is null)
-                {
-                    return CliApp.UsageError;
-                }
-                IscsiBoot boot = IscsiBoot.For(w).AllowDirtyHive(parse.GetValue(allowDirty));
-                string[] nics = parse.GetValue(nic) ?? Array.Empty<string>();
-                string[] paths = parse.GetValue(pciPath) ?? Array.Empty<string>();
-                if (paths.Length > nics.Length)
-                {
-                    throw new UsageException($"{paths.Length} --pci-path for {nics.Length} --nic; give one per NIC, in the same order.");
-                }
-                for (int i = 0; i < nics.Length; i++)
-                {
-                    try
-                    {
-                        boot.WithBootAdapter(nics[i], i < paths.Length ? paths[i] : null);
-                    }
-                    catch (FormatException ex)
-                    {
-                        throw new UsageException("--pci-path: " + ex.Message, ex);
-                    }
-                }
-                foreach (string id in parse.GetValue(storage) ?? Array.Empty<string>())
-                {
-                    boot.WithStorageController(id);
-                }
-                if (parse.GetValue(service) is { } serviceName)
-                {
-                    boot.WithService(serviceName);
-                }
-                foreach (string package in parse.GetValue(driver) ?? Array.Empty<string>())
-                {
-                    boot.WithDriverPackage(package);
-                }
-                if (parse.GetValue(os) is { } name)
-                {
-                    boot.ForTarget(OptionValues.TargetOs(name));
-                }
-                foreach (string file in parse.GetValue(reg) ?? Array.Empty<string>())
-                {
-                    boot.WithRegFile(file);
-                }
-                IscsiBootPlan plan;
+                throw new UsageException($"{paths.Length} --pci-path for {nics.Length} --nic; give one per NIC, in the same order.");
+            }
+            for (int i = 0; i < nics.Length; i++)
+            {
                 try
                 {
-                    plan = write ? boot.Apply() : boot.Plan();
+                    boot = boot.WithBootAdapter(nics[i], i < paths.Length ? paths[i] : null);
                 }
-                catch (WindowsVersionUnknownException)
+                catch (FormatException ex)
                 {
-                    throw new UsageException($"{imagePath}: the image does not say which Windows it is (no SOFTWARE hive, or no version or architecture in it); name it with --os, e.g. --os win10-x64 or --os win7-x86.");
-                }
-                if (parse.GetValue(json))
-                {
-                    report = PrepareReport.From(plan, imagePath, child, write); // printed once the image is flushed
-                }
-                else
-                {
-                    WriteText(console, plan, write);
+                    throw new UsageException("--pci-path: " + ex.Message, ex);
                 }
             }
-            finally
+            foreach (string id in parse.GetValue(storage) ?? Array.Empty<string>())
             {
-                foreach (WindowsInstallation w in found)
-                {
-                    w.Dispose();
-                }
+                boot = boot.WithStorageController(id);
             }
-            if (write)
+            if (parse.GetValue(service) is { } serviceName)
             {
-                disk.Flush();
+                boot = boot.WithService(serviceName);
             }
-            if (report is not null)
+            foreach (string package in parse.GetValue(driver) ?? Array.Empty<string>())
             {
-                console.Output.WriteLine(report.ToJson());
+                boot = boot.WithDriverPackage(package);
             }
-            return CliApp.Success;
+            if (parse.GetValue(os) is { } name)
+            {
+                boot = boot.ForTarget(OptionValues.TargetOs(name));
+            }
+            foreach (string file in parse.GetValue(reg) ?? Array.Empty<string>())
+            {
+                boot = boot.WithRegFile(file);
+            }
+            return boot;
         }
     }
 

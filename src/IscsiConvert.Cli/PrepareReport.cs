@@ -4,6 +4,7 @@ using System.Linq;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using IscsiConvert.Registry;
+using IscsiConvert.Storage;
 using IscsiConvert.Windows;
 
 namespace IscsiConvert.Cli;
@@ -18,6 +19,7 @@ internal sealed record PrepareReport(
     int SchemaVersion,
     string Image,
     string? Output,
+    string? OutputFormat,
     bool DryRun,
     bool Written,
     PrepareReport.InstallationInfo Installation,
@@ -34,7 +36,7 @@ internal sealed record PrepareReport(
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
     };
 
-    public static PrepareReport From(IscsiBootPlan plan, string image, string? output, bool written)
+    public static PrepareReport From(IscsiBootPlan plan, string image, string? output, DiskFormat? outputFormat, bool written)
     {
         var changes = new List<object>();
         changes.AddRange(plan.Folders.Select(f => new FolderChange("folder", f)));
@@ -43,7 +45,7 @@ internal sealed record PrepareReport(
             "registry", c.Hive, c.Key, c.ValueName, RegistryExport.TypeName(c.Type),
             c.OldType is { } t ? RegistryExport.TypeName(t) : null,
             c.GetOldData() is { } old ? Hex(old) : null, Hex(c.GetNewData()), c.OldValue, c.NewValue)));
-        return new PrepareReport(CurrentSchemaVersion, image, output, !written, written,
+        return new PrepareReport(CurrentSchemaVersion, image, output, outputFormat?.ToString().ToLowerInvariant(), !written, written,
             new InstallationInfo(plan.PartitionIndex, plan.ControlSet, plan.Target?.ToString()), plan.Drivers, changes, plan.Warnings);
     }
 

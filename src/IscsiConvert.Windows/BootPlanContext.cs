@@ -1,7 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Security.Cryptography;
+using System.Threading;
 using IscsiConvert.Drivers;
 using IscsiConvert.Ntfs;
 
@@ -30,7 +32,8 @@ internal sealed class BootPlanContext
 
     private readonly TargetOs? _target;
 
-    public BootPlanContext(WindowsInstallation installation, WindowsSystemConfig config, TargetOs? target, HiveEdits system, HiveEdits? drivers)
+    public BootPlanContext(WindowsInstallation installation, WindowsSystemConfig config, TargetOs? target, HiveEdits system, HiveEdits? drivers,
+        HiveEdits? software, DateTime importDateUtc, CancellationToken cancellationToken)
     {
         Installation = installation;
         Config = config;
@@ -38,6 +41,41 @@ internal sealed class BootPlanContext
         ControlSet = config.CurrentControlSet;
         System = system;
         Drivers = drivers;
+        Software = software;
+        DriverDatabase = new DriverDatabaseRules(importDateUtc);
+        CancellationToken = cancellationToken;
+    }
+
+    /// <summary>The SOFTWARE hive's edits, when a step writes there.</summary>
+    public HiveEdits? Software { get; }
+
+    /// <summary>The Windows 8+ rules, holding the ImportDate a staged package gets.</summary>
+    public DriverDatabaseRules DriverDatabase { get; }
+
+    /// <summary>Checked between steps and files: planning reads only, so stopping anywhere leaves the image as it is.</summary>
+    public CancellationToken CancellationToken { get; }
+
+    /// <summary>The edits of the hive <paramref name="name"/> (SYSTEM, DRIVERS or SOFTWARE) the plan opened.</summary>
+    public HiveEdits Hive(string name) => name.ToUpperInvariant() switch
+    {
+        "SYSTEM" => System,
+        "DRIVERS" => Drivers ?? throw new NotSupportedException("The image has no DRIVERS hive with a DriverDatabase (Windows before 8, or a build without that hive)."),
+        "SOFTWARE" => Software ?? throw new NotSupportedException("The image has no SOFTWARE hive."),
+        _ => throw new NotSupportedException($"The hive {name} is not one a plan edits (SYSTEM, DRIVERS, SOFTWARE)."),
+    };
+
+    /// <summary>Every change the plan makes, SYSTEM's, DRIVERS' then SOFTWARE's, values that already hold their data left out.</summary>
+    public List<RegistryChange> Changes()
+    {
+        var changes = new List<RegistryChange>();
+        foreach (HiveEdits? h in new[] { System, Drivers, Software })
+        {
+            if (h is not null)
+            {
+                changes.AddRange(h.All.Where(c => c.IsChange));
+            }
+        }
+        return changes;
     }
 
     public WindowsInstallation Installation { get; }
@@ -68,6 +106,7 @@ internal sealed class BootPlanContext
 
     public void AddFile(FileCopy file)
     {
+        CancellationToken.ThrowIfCancellationRequested();
         if (_filesByDestination.TryGetValue(file.Destination, out FileCopy? planned))
         {
             if (!string.Equals(planned.Sha256, file.Sha256, StringComparison.OrdinalIgnoreCase))

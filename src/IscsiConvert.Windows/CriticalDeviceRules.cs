@@ -13,24 +13,18 @@ namespace IscsiConvert.Windows;
 /// on Vista and 7 the whole package in System32\DriverStore\FileRepository\&lt;inf&gt;_&lt;arch&gt;_neutral_&lt;hex&gt;,
 /// and the service key from AddService and its AddReg.
 /// </summary>
-internal sealed class CriticalDeviceRules
+internal static class CriticalDeviceRules
 {
     internal const string CatalogRoot = WindowsInstallation.WindowsFolder + @"\System32\CatRoot\{F750E6C3-38EE-11D1-85E5-00C04FC295EE}";
     internal const string FileRepository = WindowsInstallation.WindowsFolder + @"\System32\DriverStore\FileRepository";
 
-    public void Plan(BootPlanContext ctx, BootDevice device, DriverChoice choice)
+    public static void Plan(BootPlanContext ctx, BootDevice device, DriverChoice choice)
     {
         string? packageId = null;
         var filters = new Dictionary<string, IReadOnlyList<string>>();
         if (choice.Supplied is { } driver)
         {
-            // Vista and 7 keep every package in the driver store; XP has none.
-            string? store = ctx.Target.Major >= 6 ? driver.StoreFolderName(neutral: true) : null;
-            OemInfSlot slot = OemInfSlot.Choose(ctx.Installation, driver.InfBytes, null, ctx.OemNumbers);
-            ctx.OemNumbers.Add(slot.Number);
-            StageFiles(ctx, driver, store, slot);
-            ServiceKeyPlan.Plan(ctx, driver, store, imagePathRooted: false, owner: null);
-            packageId = store;
+            packageId = Stage(ctx, driver);
             foreach (string name in new[] { "UpperFilters", "LowerFilters" })
             {
                 if (driver.Filters(name) is { Count: > 0 } list)
@@ -66,6 +60,21 @@ internal sealed class CriticalDeviceRules
             }
         }
         ctx.System.SetDWord($@"{ctx.ControlSet}\Services\{choice.Service}", "Start", 0);
+    }
+
+    /// <summary>
+    /// Installs a supplied package as XP – 7 setup does — files, oemN.inf and catalog, on Vista and 7 the driver store
+    /// folder, the service key (boot start) — and returns the driver store folder (null on XP, which has none).
+    /// </summary>
+    public static string? Stage(BootPlanContext ctx, SuppliedDriver driver)
+    {
+        // Vista and 7 keep every package in the driver store; XP has none.
+        string? store = ctx.Target.Major >= 6 ? driver.StoreFolderName(neutral: true) : null;
+        OemInfSlot slot = OemInfSlot.Choose(ctx.Installation, driver.InfBytes, null, ctx.OemNumbers);
+        ctx.OemNumbers.Add(slot.Number);
+        StageFiles(ctx, driver, store, slot);
+        ServiceKeyPlan.Plan(ctx, driver, store, imagePathRooted: false, owner: null);
+        return store;
     }
 
     /// <summary>The package's files: driver store (when there is one), destinations, oemN.inf, oemN.cat.</summary>

@@ -44,17 +44,7 @@ internal sealed class DriverDatabaseRules
         string serviceKey = $@"{ctx.ControlSet}\Services\{choice.Service}";
         if (choice.Supplied is { } driver)
         {
-            string store = driver.StoreFolderName(neutral: false);
-            byte[]? map = CombinedOemInfMap(ctx);
-            OemInfSlot slot = OemInfSlot.Choose(ctx.Installation, driver.InfBytes, map, ctx.OemNumbers);
-            ctx.OemNumbers.Add(slot.Number);
-            CriticalDeviceRules.StageFiles(ctx, driver, store, slot);
-            ServiceKeyPlan.Plan(ctx, driver, store, imagePathRooted: true, owner: slot.FileName);
-            PlanDatabase(ctx.System, ctx, driver, store, slot);
-            if (ctx.Drivers is { } drivers)
-            {
-                PlanDatabase(drivers, ctx, driver, store, slot);
-            }
+            Stage(ctx, driver);
         }
         else if (ctx.System.Hive.OpenKey(serviceKey) is null)
         {
@@ -65,6 +55,25 @@ internal sealed class DriverDatabaseRules
         {
             uint flags = RegistryChange.ReadDWord(ctx.System.Current(serviceKey, "BootFlags")) ?? 0;
             ctx.System.SetDWord(serviceKey, "BootFlags", flags | NetworkBootFlag);
+        }
+    }
+
+    /// <summary>
+    /// Stages a supplied package as offline DISM does: driver store folder, oemN.inf, catalog, files, the service key
+    /// (boot start) and the DriverDatabase keys of SYSTEM and (where there is one) DRIVERS.
+    /// </summary>
+    public void Stage(BootPlanContext ctx, SuppliedDriver driver)
+    {
+        string store = driver.StoreFolderName(neutral: false);
+        byte[]? map = CombinedOemInfMap(ctx);
+        OemInfSlot slot = OemInfSlot.Choose(ctx.Installation, driver.InfBytes, map, ctx.OemNumbers);
+        ctx.OemNumbers.Add(slot.Number);
+        CriticalDeviceRules.StageFiles(ctx, driver, store, slot);
+        ServiceKeyPlan.Plan(ctx, driver, store, imagePathRooted: true, owner: slot.FileName);
+        PlanDatabase(ctx.System, ctx, driver, store, slot);
+        if (ctx.Drivers is { } drivers)
+        {
+            PlanDatabase(drivers, ctx, driver, store, slot);
         }
     }
 

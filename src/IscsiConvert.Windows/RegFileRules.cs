@@ -58,10 +58,12 @@ internal static class RegFileRules
         {
             throw new NotSupportedException($"{file.FileName} line {op.Line}: the key {op.KeyPath} is not under HKEY_LOCAL_MACHINE\\SYSTEM or HKEY_LOCAL_MACHINE\\SOFTWARE, the offline hives prepare edits.");
         }
-        if (hive == "SYSTEM" && (string.Equals(key, "CurrentControlSet", StringComparison.OrdinalIgnoreCase) || key.StartsWith(@"CurrentControlSet\", StringComparison.OrdinalIgnoreCase)))
-        {
-            key = controlSet + key.Substring("CurrentControlSet".Length);
-        }
-        return (hive, key);
+        return (hive, hive == "SYSTEM" ? MapControlSet(key, controlSet) : key);
     }
+
+    /// <summary>A SYSTEM key with <c>CurrentControlSet</c> (the volatile link Windows creates at boot) replaced by the control set the image boots.</summary>
+    public static string MapControlSet(string key, string controlSet) =>
+        string.Equals(key, "CurrentControlSet", StringComparison.OrdinalIgnoreCase) || key.StartsWith(@"CurrentControlSet\", StringComparison.OrdinalIgnoreCase)
+            ? controlSet + key.Substring("CurrentControlSet".Length)
+            : key;
 }
