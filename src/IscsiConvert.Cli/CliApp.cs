@@ -48,6 +48,10 @@ internal static class CliApp
             return console.Fail(UsageError, "usage", string.Join(Environment.NewLine, parse.Errors.Select(e => WithoutTypeName(e.Message))),
                 $"Run '{CommandName(parse)} --help' to see the commands and options.");
         }
+        if (parse.CommandResult.Command.Name != "create" && parse.CommandResult.Command.Options.Any(o => o.Name == "--parent"))
+        {
+            console.ParentPath = parse.GetValue<string>("--parent");
+        }
         console.Verbosity = parse.GetValue<bool>("--verbose") ? LogLevel.Debug : parse.GetValue<bool>("--quiet") ? LogLevel.Error : LogLevel.Warning;
         try
         {
@@ -61,6 +65,11 @@ internal static class CliApp
         {
             // The message says why and what to do in Windows (shut down fully, turn hibernation off).
             return console.Fail(Refused, "refused", ex.Message, "Nothing was written. Fix the image as the message says, then run the command again.");
+        }
+        catch (ParentChainException ex)
+        {
+            return console.Fail(DataError, "data", ex.Message,
+                "If the parent image was moved or renamed, name it with --parent PATH; 'iscsi-convert disk info IMAGE --parent PATH' checks that it fits.");
         }
         catch (IscsiConvertException ex)
         {
@@ -107,7 +116,34 @@ internal static class CliApp
         root.Subcommands.Add(PrepareCommand.Build(console));
         root.Subcommands.Add(DemoCommand.Build(console));
         AddJsonToEveryCommand(root);
+        AddParentToEveryCommandThatOpensImages(root);
         return root;
+    }
+
+    /// <summary>The commands whose IMAGE (or IN) may be a differencing image: they all open it through CliConsole.OpenDisk.</summary>
+    private static readonly string[][] CommandsThatOpenImages =
+    {
+        new[] { "disk", "info" }, new[] { "disk", "convert" }, new[] { "disk", "format" },
+        new[] { "fs", "ls" }, new[] { "fs", "cat" }, new[] { "fs", "check" }, new[] { "fs", "put" }, new[] { "fs", "mkdir" }, new[] { "fs", "rm" },
+        new[] { "inspect" }, new[] { "match" }, new[] { "prepare" },
+    };
+
+    // One --parent for every command that opens an image (disk create's own --parent makes a new child instead),
+    // read back by name in Run like --verbose.
+    private static void AddParentToEveryCommandThatOpensImages(RootCommand root)
+    {
+        foreach (string[] names in CommandsThatOpenImages)
+        {
+            Command command = root;
+            foreach (string name in names)
+            {
+                command = command.Subcommands.Single(c => c.Name == name);
+            }
+            command.Options.Add(new Option<string>("--parent")
+            {
+                Description = "The parent of a differencing image, when it was moved or renamed (instead of the paths stored in the image).",
+            });
+        }
     }
 
     // Commands that report define their own --json; the others get one too, so that a script can always ask for
@@ -188,9 +224,12 @@ internal sealed class CliConsole
     /// <summary>The libraries' log, on standard error, filtered by <see cref="Verbosity"/>.</summary>
     public ILogger Logger { get; }
 
-    /// <summary>Opens a disk image with the libraries' log wired to this console.</summary>
+    /// <summary>The parent named with --parent (a differencing image's moved parent), or null for the stored paths.</summary>
+    public string? ParentPath { get; set; }
+
+    /// <summary>Opens a disk image with the libraries' log wired to this console, and the parent named with --parent.</summary>
     public VirtualDisk OpenDisk(string path, DiskAccess access = DiskAccess.ReadOnly) =>
-        DiskImage.Open(path, new DiskOpenOptions { Access = access, Logger = Logger });
+        DiskImage.Open(path, new DiskOpenOptions { Access = access, Logger = Logger, ParentPath = ParentPath });
 
     /// <summary>
     /// Reports a failure: "error: ..." and what to do next on standard error, and with --json also

@@ -41,6 +41,15 @@ internal sealed record DiskInfoReport
     /// <summary>Why the partition table could not be read; the rest of the report still stands.</summary>
     public string? PartitionTableError { get; init; }
 
+    /// <summary>The file system of a bare volume (a disk without a partition table), as `disk info` finds it in a partition.</summary>
+    public string? FileSystem { get; init; }
+
+    /// <summary>The bare volume's label, when its file system has one.</summary>
+    public string? FileSystemLabel { get; init; }
+
+    /// <summary>True when a pending VHDX log was replayed in memory to read the image (the file itself is unchanged).</summary>
+    public bool LogReplayedInMemory { get; init; }
+
     public static DiskInfoReport From(VirtualDisk disk)
     {
         PartitionTableReport? table = null;
@@ -53,7 +62,18 @@ internal sealed record DiskInfoReport
         {
             error = ex.Message;
         }
-        return FromImage(disk) with { PartitionTable = table, PartitionTableError = error };
+        DetectedFileSystem? bare = null;
+        if (table is null && error is null)
+        {
+            try
+            {
+                bare = FileSystemProbe.Detect(disk.Content);
+            }
+            catch (CorruptDataException)
+            {
+            }
+        }
+        return FromImage(disk) with { PartitionTable = table, PartitionTableError = error, FileSystem = bare?.Name, FileSystemLabel = bare?.Label };
     }
 
     private static DiskInfoReport FromImage(VirtualDisk disk) => new()
@@ -64,6 +84,7 @@ internal sealed record DiskInfoReport
         VirtualSize = disk.Capacity,
         StoredBytes = disk.StoredBytes,
         LogicalSectorSize = disk.LogicalSectorSize,
+        LogReplayedInMemory = disk.Chain.Any(d => d.LogReplayedInMemory),
         ParentChain = disk.Chain.Skip(1).Select(d => new ChainEntry(d.FilePath ?? "(stream)", d.Format.ToString().ToLowerInvariant(), d.Subformat)).ToList(),
     };
 
@@ -76,6 +97,10 @@ internal sealed record DiskInfoReport
         w.WriteLine($"virtual size:    {SizeParser.Format(VirtualSize)} ({VirtualSize} bytes)");
         w.WriteLine($"stored data:     {SizeParser.Format(StoredBytes)} ({StoredBytes} bytes)");
         w.WriteLine($"sector size:     {LogicalSectorSize}");
+        if (LogReplayedInMemory)
+        {
+            w.WriteLine("log:             a pending VHDX log was replayed in memory to read the image; the file is unchanged (a read-write open replays it into the file)");
+        }
         if (ParentChain.Count == 0)
         {
             w.WriteLine("parent chain:    (none)");
@@ -95,6 +120,7 @@ internal sealed record DiskInfoReport
         else if (PartitionTable is null)
         {
             w.WriteLine("partitions:      (no partition table)");
+            w.WriteLine($"file system:     {(FileSystem is null ? "(none found: the whole disk is one volume of an unknown kind, or blank)" : FileSystemLabel is null ? FileSystem + " (the whole disk is one volume)" : $"{FileSystem} \"{FileSystemLabel}\" (the whole disk is one volume)")}");
         }
         else
         {

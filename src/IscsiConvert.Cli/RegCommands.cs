@@ -64,7 +64,11 @@ internal static class RegCommands
         var key = new Argument<string>("KEY") { Description = "The key to export (default: the whole hive).", Arity = ArgumentArity.ZeroOrOne };
         var format = new Option<string>("--format") { Description = "reg (regedit 5.00 text, the default) or json.", DefaultValueFactory = _ => "reg" };
         format.AcceptOnlyFromAmong("reg", "json");
-        var prefix = new Option<string>("--prefix") { Description = "Text standing for the hive root in .reg key lines, such as HKEY_LOCAL_MACHINE\\SYSTEM (default: none, as hivexregedit)." };
+        var prefix = new Option<string>("--prefix")
+        {
+            Description = "Text standing for the hive root in .reg key lines. Default: where Windows loads the hive, so that regedit imports the file " +
+                "(HKEY_LOCAL_MACHINE\\SYSTEM for SYSTEM, HKEY_USERS\\.DEFAULT for DEFAULT, HKEY_CURRENT_USER for NTUSER.DAT, …); \"\" for none, as hivexregedit.",
+        };
         var command = new Command("export", "Print a key and everything below it as .reg text or JSON.") { hive, key, format, prefix };
         command.SetAction(parse =>
         {
@@ -76,7 +80,7 @@ internal static class RegCommands
             }
             else
             {
-                RegistryExport.WriteReg(k, console.Output, parse.GetValue(prefix) ?? string.Empty);
+                RegistryExport.WriteReg(k, console.Output, parse.GetValue(prefix) ?? RegeditRoot(h, parse.GetValue(hive)!));
             }
             return 0;
         });
@@ -231,6 +235,24 @@ internal static class RegCommands
             return hive.Root;
         }
         return hive.OpenKey(path!) ?? throw new ArgumentException($"The hive has no key '{path}'.");
+    }
+
+    /// <summary>
+    /// Where Windows loads a hive, as regedit names it in a .reg file's key lines: from the name Windows keeps in the
+    /// hive (or else the file's name). A hive of another name is taken to be loaded under HKEY_LOCAL_MACHINE by that name.
+    /// </summary>
+    internal static string RegeditRoot(RegistryHive hive, string hivePath)
+    {
+        string stored = hive.StoredFileName;
+        string name = stored.Length > 0 ? stored.Substring(stored.LastIndexOfAny(['\\', '/']) + 1) : Path.GetFileName(hivePath);
+        return name.ToUpperInvariant() switch
+        {
+            "NTUSER.DAT" => "HKEY_CURRENT_USER",
+            "USRCLASS.DAT" => @"HKEY_CURRENT_USER\Software\Classes",
+            "DEFAULT" => @"HKEY_USERS\.DEFAULT",
+            "BCD" => @"HKEY_LOCAL_MACHINE\BCD00000000",
+            _ => @"HKEY_LOCAL_MACHINE\" + name,
+        };
     }
 
     internal static (RegistryValueType Type, byte[] Data) ParseData(string typeText, IReadOnlyList<string> data)

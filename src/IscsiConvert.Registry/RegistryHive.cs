@@ -56,6 +56,12 @@ public sealed class RegistryHive : IDisposable
     /// <summary>The format's minor version (3 to 6): 1.3 is NT4/2000/XP-era, 1.5 is Vista and later.</summary>
     public int MinorVersion => (int)_baseBlock.MinorVersion;
 
+    /// <summary>
+    /// The file name Windows keeps in the hive's base block for debugging (such as "SYSTEM" or
+    /// "\SystemRoot\System32\Config\SAM"; at most the last 31 characters), or empty.
+    /// </summary>
+    public string StoredFileName => _baseBlock.FileName;
+
     /// <summary>True when opened for writing.</summary>
     public bool IsWritable => _options.Writable;
 

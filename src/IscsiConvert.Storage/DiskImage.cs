@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Text;
 using IscsiConvert.Shared;
 using IscsiConvert.Storage.Raw;
@@ -38,7 +39,8 @@ public static class DiskImage
         {
             throw new ArgumentNullException(nameof(options));
         }
-        return Open(Path.GetFullPath(path), options.Access, new OpenContext(options.Logger));
+        var context = new OpenContext(options.Logger) { ParentOverride = options.ParentPath is null ? null : Path.GetFullPath(options.ParentPath) };
+        return Open(Path.GetFullPath(path), options.Access, context);
     }
 
     /// <summary>Detects the format of an image file from its content.</summary>
@@ -184,6 +186,11 @@ public static class DiskImage
     {
         var tried = new List<string>();
         string childDir = Path.GetDirectoryName(childPath) ?? ".";
+        if (context.ParentOverride is { } moved)
+        {
+            // The caller named the parent (DiskOpenOptions.ParentPath): the stored paths are not tried.
+            candidates = new[] { moved };
+        }
         foreach (string raw in candidates)
         {
             // A blank locator, or one holding a NUL (no file system allows it in a name), can name no parent.
@@ -192,6 +199,11 @@ public static class DiskImage
                 continue;
             }
             string candidate = ParentPaths.Resolve(raw, childDir);
+            // Formats store the same parent several ways (absolute, relative, Windows and POSIX): name each path once.
+            if (tried.Contains(candidate, StringComparer.Ordinal))
+            {
+                continue;
+            }
             tried.Add(candidate);
             if (!File.Exists(candidate))
             {
@@ -242,6 +254,9 @@ internal sealed class OpenContext
     }
 
     public ILogger Logger { get; }
+
+    /// <summary>The parent the caller named for the image being opened (not for its ancestors), as a full path.</summary>
+    public string? ParentOverride { get; init; }
 
     /// <summary>The context for opening <paramref name="parentPath"/> as the parent of <paramref name="childPath"/>.</summary>
     public OpenContext Enter(string childPath, string parentPath)

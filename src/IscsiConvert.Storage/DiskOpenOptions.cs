@@ -11,4 +11,11 @@ public sealed class DiskOpenOptions
 
     /// <summary>Where structure decisions (log replay, parent resolution) are logged.</summary>
     public ILogger Logger { get; set; } = NullLogger.Instance;
+
+    /// <summary>
+    /// The parent of a differencing image, used instead of the paths stored in it (the parent was moved or renamed).
+    /// Applies to the opened image's own parent; the parent's parents are found as usual. The format's own checks
+    /// (parent identifier, content ID) still apply. Null (the default): the stored paths.
+    /// </summary>
+    public string? ParentPath { get; set; }
 }

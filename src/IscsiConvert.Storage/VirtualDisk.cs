@@ -22,6 +22,12 @@ public abstract class VirtualDisk : IDisposable
     /// <summary>The image file, or null for a disk opened on a caller's stream.</summary>
     public string? FilePath { get; }
 
+    /// <summary>
+    /// True when the image had a pending log (a VHDX that was not closed cleanly) and, being opened read-only, the log
+    /// was replayed in memory only: what is read is the replayed content, and the file is unchanged.
+    /// </summary>
+    public virtual bool LogReplayedInMemory => false;
+
     /// <summary>How the disk was opened.</summary>
     public DiskAccess Access { get; }
 

@@ -32,9 +32,39 @@ public sealed class RegCommandsTests
         string bcd = TestData.Require("registry/misc/BCD");
         var (code, output, err) = Run("reg", "export", bcd);
         Assert.True(code == 0, err);
-        RegModel ours = RegModel.ParseReg(output, string.Empty);
+        // By default the key lines name where Windows loads the hive (BCD: HKEY_LOCAL_MACHINE\BCD00000000).
+        RegModel ours = RegModel.ParseReg(output, @"HKEY_LOCAL_MACHINE\BCD00000000");
         RegModel hivex = Hivex.Export(bcd);
         Assert.True(ours.Diff(hivex).Count == 0, string.Join("\n", ours.Diff(hivex)));
+    }
+
+    /// <summary>
+    /// `reg export` writes a file regedit imports: key lines under where Windows loads the hive, named from the name
+    /// the hive keeps (SYSTEM_B is a SYSTEM hive). hivexregedit --merge with that root brings the same values into
+    /// another hive; `--prefix ""` gives hivexregedit's own root-relative lines.
+    /// </summary>
+    [Fact]
+    public void ExportByDefaultNamesTheKeyWhereWindowsLoadsTheHive()
+    {
+        using var tmp = new TempDir();
+        string system = TestData.Require("registry/win10-dirty-system/SYSTEM_B.recovered-by-yarp");
+        var (code, output, err) = Run("reg", "export", system, "Select");
+        Assert.True(code == 0, err);
+        Assert.StartsWith("Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SYSTEM\\Select]\r\n", output, StringComparison.Ordinal);
+
+        string reg = tmp.File("select.reg");
+        File.WriteAllText(reg, output.Replace("\r\n", "\n", StringComparison.Ordinal));
+        string target = CopyHive(tmp, "registry/hivex-minimal/minimal");
+        Oracle.RunChecked("hivexregedit", "--merge", "--prefix", @"HKEY_LOCAL_MACHINE\SYSTEM", target, reg);
+        Assert.Equal(Oracle.RunChecked("hivexregedit", "--export", system, "Select"), Oracle.RunChecked("hivexregedit", "--export", target, "Select"));
+
+        (code, output, _) = Run("reg", "export", system, "Select", "--prefix", "");
+        Assert.Equal(0, code);
+        Assert.Contains("\r\n[\\Select]\r\n", output, StringComparison.Ordinal);
+
+        (code, output, _) = Run("reg", "export", TestData.Require("registry/win10-dirty-ntuser/transactions_NTUSER.DAT"), "--format", "reg");
+        Assert.Equal(0, code);
+        Assert.Contains("\r\n[HKEY_CURRENT_USER]\r\n", output, StringComparison.Ordinal);
     }
 
     [Fact]

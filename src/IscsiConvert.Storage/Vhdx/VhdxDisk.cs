@@ -60,6 +60,9 @@ public sealed class VhdxDisk : VirtualDisk
 
     internal VhdxMetadata Metadata { get; }
 
+    /// <inheritdoc/>
+    public override bool LogReplayedInMemory => _file.HasOverlay;
+
     internal static VhdxDisk Open(string path, DiskAccess access, OpenContext context) =>
         Open(ImageFile.Open(path, access), path, access, context, IdentifierSource.Random, createdNow: false);
 

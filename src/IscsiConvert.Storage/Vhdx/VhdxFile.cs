@@ -34,6 +34,9 @@ internal sealed class VhdxFile : IDisposable
     /// <summary>The length of the file on disk, ignoring any in-memory replay.</summary>
     public long PhysicalLength => _stream.Length;
 
+    /// <summary>True when a log replay is held in memory over the file (a read-only open of an image that needed one).</summary>
+    public bool HasOverlay => _overlay.Count > 0;
+
     /// <summary>Makes every read see <paramref name="writes"/> applied in order, and the file at least <paramref name="length"/> bytes.</summary>
     public void SetOverlay(IReadOnlyList<VhdxLogWrite> writes, long length)
     {
