@@ -257,7 +257,7 @@ public sealed class IscsiBoot
             ctx.Warnings.Add($"{device.DeviceId}: no INF was used — the entries name the service {_service} given with --service, with the Net class GUID.");
             return new DriverChoice(_service, DeviceSetupClasses.Net.ToString("B").ToUpperInvariant(), null, null);
         }
-        DriverMatchReport match = _installation.MatchDriver(device.DeviceId, _packages, ctx.Target);
+        DriverMatchReport match = _installation.MatchDriver(device.DeviceId, HardwareId.Parse(device.DeviceId), _packages, ctx.Target, scanFirst: true);
         DriverCandidate best = match.Best ?? throw new NotSupportedException(
             $"No INF in the image{(_packages.Count > 0 ? " or the supplied packages" : string.Empty)} serves {device.DeviceId} for {ctx.Target}; supply the driver package with WithDriverPackage (--driver).");
         // Between drivers PnP ranks equal (same rank, date and version — typically the package and its copy already
