@@ -77,10 +77,10 @@ public sealed class DriverMatchReport
     /// <summary>INFs that list one of the device's IDs, but only in models sections whose decoration does not apply to the target, each with why.</summary>
     public IReadOnlyList<string> Excluded { get; }
 
-    /// <summary>INFs that could not be read (the match went on without them).</summary>
+    /// <summary>INFs that could not be read (the match went on without them); in a match made by IscsiBoot, an INF whose bytes cannot name the device is not parsed, so it is not listed here even if it could not be.</summary>
     public IReadOnlyList<ImageInf> Unreadable { get; }
 
-    /// <summary>How many INFs were read and considered.</summary>
+    /// <summary>How many INFs were read and considered (in a match made by IscsiBoot, those whose bytes cannot name the device are counted, though not parsed).</summary>
     public int InfCount { get; }
 
     /// <summary>The best candidate, or null when no INF serves the device.</summary>

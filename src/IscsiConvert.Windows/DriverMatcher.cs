@@ -8,7 +8,9 @@ namespace IscsiConvert.Windows;
 /// <summary>Ranks the INFs of an image (and supplied packages) for one device, with the reasons in words.</summary>
 internal static class DriverMatcher
 {
-    public static DriverMatchReport Match(string deviceId, HardwareId id, IReadOnlyList<ImageInf> sources, TargetOs target)
+    // scannedOut: INFs read but left out unparsed because their bytes cannot list the device's IDs (InfIdScan);
+    // they count as considered.
+    public static DriverMatchReport Match(string deviceId, HardwareId id, IReadOnlyList<ImageInf> sources, TargetOs target, int scannedOut = 0)
     {
         IReadOnlyList<string> hardwareIds = id.GetHardwareIds();
         IReadOnlyList<string> compatibleIds = id.GetCompatibleIds();
@@ -55,7 +57,7 @@ internal static class DriverMatcher
                 ExplainExclusion(sourceOf[inf], inf, deviceIds, target, excluded);
             }
         }
-        return new DriverMatchReport(deviceId, hardwareIds, compatibleIds, target, candidates, excluded, unreadable, readable.Count);
+        return new DriverMatchReport(deviceId, hardwareIds, compatibleIds, target, candidates, excluded, unreadable, readable.Count + scannedOut);
     }
 
     private static string Explain(DriverMatch m, DriverMatch? previous)

@@ -21,13 +21,18 @@ public sealed partial class WindowsInstallation
     /// <c>$ARCH$</c> replaced by <paramref name="templateArchitecture"/> when given; one that cannot be read is
     /// returned with its <see cref="ImageInf.Error"/> instead of stopping the rest.
     /// </summary>
-    public IReadOnlyList<ImageInf> LoadInfs(string? templateArchitecture = null)
+    public IReadOnlyList<ImageInf> LoadInfs(string? templateArchitecture = null) => LoadInfs(templateArchitecture, null, out _);
+
+    // LoadInfs; with a scan, only the INFs whose bytes may list the device's IDs are parsed and returned (the others
+    // are counted in scannedOut).
+    private List<ImageInf> LoadInfs(string? templateArchitecture, InfIdScan? scan, out int scannedOut)
     {
         var options = new InfReadOptions { Tolerant = true, TemplateArchitecture = templateArchitecture };
         var result = new List<ImageInf>();
+        scannedOut = 0;
         foreach (string name in ListInfFiles())
         {
-            result.Add(LoadInf(InfFolder + @"\" + name, InfOrigin.InfFolder, options));
+            Add(LoadInf(InfFolder + @"\" + name, InfOrigin.InfFolder, options, scan), ref scannedOut);
         }
         foreach (string package in ListDriverStorePackages())
         {
@@ -36,14 +41,27 @@ public sealed partial class WindowsInstallation
             {
                 if (!e.IsDirectory && e.Name.EndsWith(".inf", StringComparison.OrdinalIgnoreCase))
                 {
-                    result.Add(LoadInf(folder + @"\" + e.Name, InfOrigin.DriverStore, options));
+                    Add(LoadInf(folder + @"\" + e.Name, InfOrigin.DriverStore, options, scan), ref scannedOut);
                 }
             }
         }
         return result;
+
+        void Add(ImageInf? inf, ref int scannedOut)
+        {
+            if (inf is null)
+            {
+                scannedOut++;
+            }
+            else
+            {
+                result.Add(inf);
+            }
+        }
     }
 
-    private ImageInf LoadInf(string path, InfOrigin origin, InfReadOptions options)
+    // One INF, parsed; null when the scan tells it cannot list the device's IDs.
+    private ImageInf? LoadInf(string path, InfOrigin origin, InfReadOptions options, InfIdScan? scan)
     {
         NtfsEntry entry = Volume.GetEntry(path);
         if (entry.Size > MaxInfBytes)
@@ -63,6 +81,10 @@ public sealed partial class WindowsInstallation
                 }
                 read += n;
             }
+        }
+        if (scan is not null && !scan.MayList(data))
+        {
+            return null;
         }
         try
         {
@@ -95,7 +117,17 @@ public sealed partial class WindowsInstallation
         target ??= ReadConfiguration().GetTargetOs()
             ?? throw new WindowsVersionUnknownException($"{this}: the Windows version or processor architecture cannot be read from the image (no SOFTWARE hive?); give the target explicitly.",
                 WindowsFolder + @"\System32\config\SOFTWARE");
-        var sources = new List<ImageInf>(LoadInfs(target.Architecture));
+        return MatchDriver(deviceId, id, packages, target, scanFirst: false);
+    }
+
+    // scanFirst: parse only the INFs whose bytes may list one of the device's IDs (InfIdScan): the same candidates and
+    // exclusions as parsing every INF (tested on the real INF corpus), in a fraction of the time; only INFs that cannot
+    // be parsed and cannot name the device go unreported. IscsiBoot matches this way; the public MatchDriver (the
+    // `match` diagnostic) parses every INF so that it can report each one that cannot be read.
+    internal DriverMatchReport MatchDriver(string deviceId, HardwareId id, IEnumerable<DriverPackage>? packages, TargetOs target, bool scanFirst)
+    {
+        InfIdScan? scan = scanFirst ? InfIdScan.For(id.GetHardwareIds(), id.GetCompatibleIds()) : null;
+        List<ImageInf> sources = LoadInfs(target.Architecture, scan, out int scannedOut);
         if (packages is not null)
         {
             foreach (DriverPackage p in packages)
@@ -103,7 +135,7 @@ public sealed partial class WindowsInstallation
                 sources.Add(new ImageInf(p.Inf.FullPath ?? p.Inf.FileName, InfOrigin.Supplied, p.Inf, null));
             }
         }
-        return DriverMatcher.Match(deviceId, id, sources, target);
+        return DriverMatcher.Match(deviceId, id, sources, target, scannedOut);
     }
 
     /// <summary>

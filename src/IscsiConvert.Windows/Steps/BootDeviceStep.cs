@@ -103,7 +103,7 @@ public sealed class BootDeviceStep : PlanStep
             ctx.Warnings.Add($"{DeviceId}: no INF was used — the entries name the service {Service} given with --service, with the Net class GUID.");
             return new DriverChoice(Service, DeviceSetupClasses.Net.ToString("B").ToUpperInvariant(), null, null);
         }
-        DriverMatchReport match = ctx.Installation.MatchDriver(DeviceId, _packages, ctx.Target);
+        DriverMatchReport match = ctx.Installation.MatchDriver(DeviceId, HardwareId.Parse(DeviceId), _packages, ctx.Target, scanFirst: true);
         DriverCandidate best = match.Best ?? throw new NotSupportedException(
             $"No INF in the image{(_packages.Length > 0 ? " or the supplied packages" : string.Empty)} serves {DeviceId} for {ctx.Target}; supply the driver package with WithDriverPackage (--driver).");
         // Between drivers PnP ranks equal (same rank, date and version — typically the package and its copy already
@@ -140,7 +140,7 @@ public sealed class BootDeviceStep : PlanStep
     /// <summary>The best candidate among <paramref name="packages"/> alone for <paramref name="deviceId"/>, resolved.</summary>
     internal static SuppliedDriver ResolveSupplied(BootPlanContext ctx, string deviceId, IReadOnlyList<DriverPackage> packages)
     {
-        DriverMatchReport match = ctx.Installation.MatchDriver(deviceId, packages, ctx.Target);
+        DriverMatchReport match = ctx.Installation.MatchDriver(deviceId, HardwareId.Parse(deviceId), packages, ctx.Target, scanFirst: true);
         DriverCandidate candidate = match.Candidates.FirstOrDefault(c => c.Source.Origin == InfOrigin.Supplied) ?? throw new NotSupportedException(
             $"The package {string.Join(", ", packages.Select(p => p.Inf.FullPath ?? p.Inf.FileName))} does not serve {deviceId} for {ctx.Target}.");
         return Resolve(ctx, candidate, packages);
