@@ -61,6 +61,10 @@ internal sealed class FileRecord
     /// <summary>The base record's full reference (number and sequence) as stored, 0 for a base record.</summary>
     public ulong BaseReference { get; set; }
 
+    /// <summary>True for an extension record: it names a base record. $MFT's own extension records name record 0, so
+    /// the reference (with its sequence number), not the record number, tells them from base records.</summary>
+    public bool IsExtension => BaseReference != 0 || BaseRecordNumber != 0;
+
     public List<AttributeRecord> Attributes { get; } = new();
 
     /// <summary>True when the bytes start with "FILE" (an unused, never-written record is all zeros).</summary>

@@ -90,7 +90,28 @@ internal sealed class ClusterBitmap
         return free;
     }
 
-    /// <summary>Allocates <paramref name="count"/> clusters; returns (LCN, length) extents in allocation order.</summary>
+    /// <summary>
+    /// The MFT zone: clusters kept for $MFT to grow into, as Windows keeps them (an eighth of the volume after $MFT).
+    /// File data goes there only when the rest of the volume cannot take it; $MFT's growth goes there first.
+    /// </summary>
+    public void SetMftZone(long start, long end)
+    {
+        _zoneStart = Math.Max(0, Math.Min(start, _totalClusters));
+        _zoneEnd = Math.Max(_zoneStart, Math.Min(end, _totalClusters));
+    }
+
+    public (long Start, long End) MftZone => (_zoneStart, _zoneEnd);
+
+    private long _zoneStart;
+    private long _zoneEnd;
+
+    private bool InZone(long cluster) => cluster >= _zoneStart && cluster < _zoneEnd;
+
+    /// <summary>
+    /// Allocates <paramref name="count"/> clusters for file data; returns (LCN, length) extents in allocation order. One
+    /// extent outside the MFT zone if there is a gap for it, else one extent anywhere, else fragments outside the zone,
+    /// else fragments anywhere.
+    /// </summary>
     /// <exception cref="IOException">The volume has fewer free clusters than needed.</exception>
     public List<(long Lcn, long Length)> Allocate(long count, long hint)
     {
@@ -99,47 +120,73 @@ internal sealed class ClusterBitmap
             return new List<(long, long)>();
         }
         hint = hint < 0 || hint >= _totalClusters ? _lastAllocationEnd % _totalClusters : hint;
-        long? contiguous = FindFree(count, hint) ?? FindFree(count, 0);
-        var result = new List<(long Lcn, long Length)>();
-        if (contiguous is { } start)
+        long? contiguous = FindFree(count, hint, avoidZone: true) ?? FindFree(count, 0, avoidZone: true)
+            ?? FindFree(count, hint, avoidZone: false) ?? FindFree(count, 0, avoidZone: false);
+        List<(long Lcn, long Length)> result = contiguous is { } start
+            ? new List<(long, long)> { (start, count) }
+            : Fragments(count, hint, avoidZone: true) ?? Fragments(count, hint, avoidZone: false)
+                ?? throw new IOException($"The NTFS volume is full: {count} clusters are needed, {CountFree()} are free.");
+        Take(result);
+        return result;
+    }
+
+    /// <summary>
+    /// Allocates <paramref name="count"/> clusters for $MFT: inside the MFT zone from <paramref name="hint"/> (where
+    /// $MFT ends) when the zone has a gap for them, else as <see cref="Allocate"/> would, zone included.
+    /// </summary>
+    public List<(long Lcn, long Length)> AllocateForMft(long count, long hint)
+    {
+        if (count <= 0)
         {
-            result.Add((start, count));
+            return new List<(long, long)>();
         }
-        else
-        {
-            long needed = count;
-            long c = hint;
-            for (long scanned = 0; scanned < _totalClusters && needed > 0;)
-            {
-                if (IsUsed(c))
-                {
-                    c = (c + 1) % _totalClusters;
-                    scanned++;
-                    continue;
-                }
-                long runStart = c;
-                long length = 0;
-                while (length < needed && c < _totalClusters && !IsUsed(c))
-                {
-                    c++;
-                    length++;
-                    scanned++;
-                }
-                result.Add((runStart, length));
-                needed -= length;
-                c %= _totalClusters;
-            }
-            if (needed > 0)
-            {
-                throw new IOException($"The NTFS volume is full: {count} clusters are needed, {count - needed} are free.");
-            }
-        }
-        foreach ((long lcn, long length) in result)
+        long from = Math.Max(hint, _zoneStart);
+        long? start = FindFree(count, from, avoidZone: false, limit: _zoneEnd) ?? FindFree(count, _zoneStart, avoidZone: false, limit: _zoneEnd)
+            ?? FindFree(count, Math.Max(0, hint), avoidZone: false) ?? FindFree(count, 0, avoidZone: false);
+        List<(long Lcn, long Length)> result = start is { } s
+            ? new List<(long, long)> { (s, count) }
+            : Fragments(count, Math.Max(0, hint), avoidZone: false)
+                ?? throw new IOException($"The NTFS volume is full: {count} clusters are needed for $MFT, {CountFree()} are free.");
+        Take(result);
+        return result;
+    }
+
+    private void Take(List<(long Lcn, long Length)> extents)
+    {
+        foreach ((long lcn, long length) in extents)
         {
             SetRange(lcn, length, used: true);
             _lastAllocationEnd = lcn + length;
         }
-        return result;
+    }
+
+    // Free pieces from the hint on (wrapping around) until count clusters are found; null when there are not enough.
+    private List<(long Lcn, long Length)>? Fragments(long count, long hint, bool avoidZone)
+    {
+        var result = new List<(long Lcn, long Length)>();
+        long needed = count;
+        long c = hint;
+        for (long scanned = 0; scanned < _totalClusters && needed > 0;)
+        {
+            if (IsUsed(c) || (avoidZone && InZone(c)))
+            {
+                c = (c + 1) % _totalClusters;
+                scanned++;
+                continue;
+            }
+            long runStart = c;
+            long length = 0;
+            while (length < needed && c < _totalClusters && !IsUsed(c) && !(avoidZone && InZone(c)))
+            {
+                c++;
+                length++;
+                scanned++;
+            }
+            result.Add((runStart, length));
+            needed -= length;
+            c %= _totalClusters;
+        }
+        return needed > 0 ? null : result;
     }
 
     /// <summary>Marks clusters as free.</summary>
@@ -148,11 +195,20 @@ internal sealed class ClusterBitmap
     /// <summary>Marks clusters as used (for structures placed at fixed positions).</summary>
     public void MarkUsed(long lcn, long length) => SetRange(lcn, length, used: true);
 
-    private long? FindFree(long count, long from)
+    // The first gap of count free clusters at or after `from` (and before `limit`), outside the MFT zone if asked.
+    private long? FindFree(long count, long from, bool avoidZone, long limit = long.MaxValue)
     {
+        long end = Math.Min(limit, _totalClusters);
         long run = 0;
-        for (long c = from; c < _totalClusters; c++)
+        for (long c = from; c < end; c++)
         {
+            if (avoidZone && InZone(c))
+            {
+                run = 0;
+                c = _zoneEnd - 1;
+                continue;
+            }
+
             // Whole bytes of used clusters are skipped eight at a time.
             if ((c & 7) == 0 && _bits[c >> 3] == 0xFF)
             {

@@ -67,7 +67,7 @@ internal sealed class FileRecords
     public static FileRecords Load(VolumeWriter writer, long number)
     {
         FileRecord baseRecord = writer.ReadRecord(number);
-        if (!baseRecord.InUse || baseRecord.BaseRecordNumber != 0)
+        if (!baseRecord.InUse || baseRecord.IsExtension)
         {
             throw new CorruptDataException("NTFS", $"MFT record {number}", -1, "the record is not an in-use base record", writer.FilePath);
         }
@@ -84,7 +84,7 @@ internal sealed class FileRecords
             foreach (long extension in AttributeListEntry.ReadAll(value, number, list.VolumeOffset, writer.FilePath).Select(e => e.RecordNumber).Where(r => r != number).Distinct().OrderBy(r => r))
             {
                 FileRecord record = writer.ReadRecord(extension);
-                if (!record.InUse || record.BaseRecordNumber != number)
+                if (!record.InUse || !record.IsExtension || record.BaseRecordNumber != number)
                 {
                     throw new CorruptDataException("NTFS", $"MFT record {extension}", -1,
                         $"$ATTRIBUTE_LIST of record {number} names this record, but its base record is {record.BaseRecordNumber}{(record.InUse ? string.Empty : " and it is not in use")}", writer.FilePath);
@@ -224,7 +224,23 @@ internal sealed class FileRecords
         {
             return new List<AttributeRecord> { whole };
         }
-        int budget = EmptyRecordRoom - AttributeRecord.NonResidentHeaderLength(whole.Name, whole.Flags);
+        return SplitIntoExtents(whole, EmptyRecordRoom, EmptyRecordRoom);
+    }
+
+    /// <summary>
+    /// A non-resident attribute as extents by VCN: the first one at most <paramref name="firstRoom"/> bytes long (header
+    /// included), each later one at most <paramref name="room"/>. $MFT uses a smaller first room: its first extent has to
+    /// fit record 0 beside the record's other attributes.
+    /// </summary>
+    public static List<AttributeRecord> SplitIntoExtents(AttributeRecord whole, int firstRoom, int room)
+    {
+        int header = AttributeRecord.NonResidentHeaderLength(whole.Name, whole.Flags);
+        int budget = firstRoom - header;
+        // A mapping pair takes at most 17 bytes, and the runlist its terminating zero.
+        if (budget < 18 || room - header < 18)
+        {
+            throw new ArgumentOutOfRangeException(nameof(firstRoom), "No room for a runlist.");
+        }
         var extents = new List<AttributeRecord>();
         IReadOnlyList<DataRun> runs = whole.Runs;
         int i = 0;
@@ -249,6 +265,7 @@ internal sealed class FileRecords
             extents.Add(AttributeRecord.CreateExtent(whole.Type, whole.Name, whole.Id, whole.Flags, startVcn, lastVcn, part,
                 whole.AllocatedSize, whole.DataSize, whole.InitializedSize, whole.CompressionUnit, whole.CompressedSize));
             i = j;
+            budget = room - header;
         }
         return extents;
     }

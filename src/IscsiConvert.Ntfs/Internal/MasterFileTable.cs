@@ -61,7 +61,17 @@ internal sealed class MasterFileTable
         {
             throw new CorruptDataException("NTFS", "MFT record 0", firstData.VolumeOffset, "$MFT's first $DATA extent does not start at VCN 0", _volume.FilePath);
         }
-        SetMftData(firstData);
+        if (firstData.LastVcn + 1 < (firstData.DataSize + _boot.ClusterSize - 1) / _boot.ClusterSize)
+        {
+            // The rest of the runlist is in extension records: read them through what the first extent maps.
+            long mapped = (firstData.LastVcn + 1) * _boot.ClusterSize;
+            SetMftData(AttributeRecord.CreateNonResident(AttributeType.Data, string.Empty, firstData.Id, firstData.Flags, firstData.Runs,
+                mapped, mapped, Math.Min(mapped, firstData.InitializedSize)));
+        }
+        else
+        {
+            SetMftData(firstData);
+        }
         NtfsFile mft = Assemble(record0);
         AttributeRecord fullData = mft.Find(AttributeType.Data)!;
         SetMftData(fullData);
@@ -112,7 +122,7 @@ internal sealed class MasterFileTable
         {
             throw new CorruptDataException("NTFS", $"MFT record {number}", VolumeOffsetOf(number * _boot.MftRecordSize), "the record is referenced but not in use", _volume.FilePath);
         }
-        if (record.BaseRecordNumber != 0)
+        if (record.IsExtension)
         {
             throw new CorruptDataException("NTFS", $"MFT record {number}", VolumeOffsetOf(number * _boot.MftRecordSize),
                 $"the record is an extension of record {record.BaseRecordNumber}, not a file", _volume.FilePath);
@@ -153,7 +163,7 @@ internal sealed class MasterFileTable
                 throw new CorruptDataException("NTFS", $"MFT record {record.RecordNumber} $ATTRIBUTE_LIST", list.VolumeOffset, "the list names too many extension records", _volume.FilePath);
             }
             FileRecord ext = ReadRecord(extension);
-            if (!ext.InUse || ext.BaseRecordNumber != record.RecordNumber)
+            if (!ext.InUse || !ext.IsExtension || ext.BaseRecordNumber != record.RecordNumber)
             {
                 throw new CorruptDataException("NTFS", $"MFT record {extension}", VolumeOffsetOf(extension * _boot.MftRecordSize),
                     $"$ATTRIBUTE_LIST of record {record.RecordNumber} names this record, but its base record is {ext.BaseRecordNumber}{(ext.InUse ? string.Empty : " and it is not in use")}", _volume.FilePath);

@@ -92,7 +92,7 @@ internal sealed class VolumeVerifier
         {
             Add(r, "the record is in use but free in $MFT's bitmap");
         }
-        if (record.BaseRecordNumber != 0)
+        if (record.IsExtension)
         {
             return; // its attributes are checked with its base record
         }

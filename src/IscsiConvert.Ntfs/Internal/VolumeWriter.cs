@@ -53,6 +53,17 @@ internal sealed class VolumeWriter
         AttributeRecord mftBitmap = _mft.GetFile(MftRecord).Find(AttributeType.Bitmap)
             ?? throw Corrupt(MftRecord, "$MFT has no $BITMAP");
         _mftBitmap = _mft.ReadAll(mftBitmap);
+        SetMftZone();
+    }
+
+    // Windows keeps an eighth of the volume after $MFT's end free for $MFT (the MFT zone, NtfsMftZoneReservation 1):
+    // file data avoids it while the rest of the volume has room, and $MFT grows into it first.
+    private void SetMftZone()
+    {
+        IReadOnlyList<DataRun> runs = _mft.Runs;
+        DataRun? last = runs.LastOrDefault(r => !r.IsSparse);
+        long start = last is { } run ? run.Lcn + run.Length : _boot.MftLcn;
+        _clusters.SetMftZone(start, start + (_boot.TotalClusters / 8));
     }
 
     public PendingWrites Pending => _pending;
@@ -88,7 +99,7 @@ internal sealed class VolumeWriter
             _pending.Write((_boot.MftMirrLcn * ClusterSize) + (record.RecordNumber * RecordSize), encoded);
         }
         _mft.Invalidate(record.RecordNumber);
-        if (record.BaseRecordNumber != 0)
+        if (record.IsExtension)
         {
             _mft.Invalidate(record.BaseRecordNumber);
         }
@@ -112,8 +123,13 @@ internal sealed class VolumeWriter
         }
         SetMftBit(number, true);
         _nextRecordHint = number + 1;
+        return FreshRecord(number, flags);
+    }
 
-        // A reused record keeps counting its sequence number, so stale references to the old file are recognised.
+    // A new in-use record at `number`. A reused record keeps counting its sequence number, so stale references to the
+    // old file are recognised.
+    private FileRecord FreshRecord(long number, ushort flags)
+    {
         ushort sequence = 1;
         byte[] raw = new byte[RecordSize];
         _mft.ReadRawRecord(number, raw);
@@ -333,11 +349,12 @@ internal sealed class VolumeWriter
         {
             FileRecord record0 = ReadRecord(MftRecord);
             int index = record0.Attributes.FindIndex(a => a.Type == AttributeType.Bitmap && a.Name.Length == 0);
-            if (index < 0)
+            AttributeRecord bitmap = index >= 0 ? record0.Attributes[index]
+                : _mft.GetFile(MftRecord).Find(AttributeType.Bitmap) ?? throw Corrupt(MftRecord, "$MFT has no $BITMAP");
+            if (bitmap.IsResident && index < 0)
             {
-                throw Corrupt(MftRecord, "$MFT's $BITMAP is not in its base record");
+                throw Corrupt(MftRecord, "$MFT's resident $BITMAP is not in its base record");
             }
-            AttributeRecord bitmap = record0.Attributes[index];
             if (bitmap.IsResident)
             {
                 record0.Attributes[index] = AttributeRecord.CreateResident(AttributeType.Bitmap, string.Empty, bitmap.Id, _mftBitmap);
@@ -399,19 +416,18 @@ internal sealed class VolumeWriter
     }
 
     /// <summary>
-    /// Adds <see cref="MftGrowthRecords"/> records (or a quarter of $MFT, if more) to $MFT: clusters after its last run, the new records formatted as
-    /// unused, $DATA and $BITMAP in record 0 enlarged. $MFT must keep its $DATA in record 0 (an attribute list for
-    /// $MFT itself is not edited).
+    /// Adds <see cref="MftGrowthRecords"/> records (or a quarter of $MFT, if more) to $MFT: clusters in the MFT zone after
+    /// its last run (elsewhere when the zone is full), the new records formatted as unused, $DATA and $BITMAP enlarged.
+    /// When $MFT's runlist no longer fits record 0 it goes on in extension records behind an $ATTRIBUTE_LIST (<see
+    /// cref="SaveMftRecords"/>).
     /// </summary>
     private void GrowMft()
     {
-        FileRecord record0 = ReadRecord(MftRecord);
-        int dataIndex = record0.Attributes.FindIndex(a => a.Type == AttributeType.Data && a.Name.Length == 0);
-        if (dataIndex < 0 || record0.Attributes.Any(a => a.Type == AttributeType.AttributeList))
-        {
-            throw new UnsupportedFormatException("$MFT is full and spread over extension records; growing it is not supported. Free some files or defragment in Windows.", FilePath);
-        }
-        AttributeRecord data = record0.Attributes[dataIndex];
+        NtfsFile mft = _mft.GetFile(MftRecord);
+        AttributeRecord data = mft.Find(AttributeType.Data)
+            ?? throw Corrupt(MftRecord, "$MFT has no $DATA");
+        AttributeRecord bitmap = mft.Find(AttributeType.Bitmap)
+            ?? throw Corrupt(MftRecord, "$MFT has no $BITMAP");
         long bytes = Math.Max(MftGrowthRecords, _mft.RecordCount / 4) * (long)RecordSize;
         if (bytes > (long)MftGrowthRecords * RecordSize && _clusters.CountFree() * ClusterSize < 2 * bytes)
         {
@@ -421,7 +437,13 @@ internal sealed class VolumeWriter
         bytes = clusters * ClusterSize;
         long lastLcn = data.Runs.Count > 0 ? data.Runs[data.Runs.Count - 1].Lcn + data.Runs[data.Runs.Count - 1].Length : 0;
         long firstNewVcn = data.LastVcn + 1;
-        List<DataRun> added = AllocateRuns(firstNewVcn, clusters, lastLcn);
+        var added = new List<DataRun>();
+        long vcn = firstNewVcn;
+        foreach ((long lcn, long length) in _clusters.AllocateForMft(clusters, lastLcn))
+        {
+            added.Add(new DataRun(vcn, lcn, length));
+            vcn += length;
+        }
         List<DataRun> runs = MergeRuns(data.Runs.Concat(added));
         long newSize = data.DataSize + bytes;
         if (data.AllocatedSize != (data.LastVcn + 1) * ClusterSize || data.DataSize != data.AllocatedSize)
@@ -429,7 +451,7 @@ internal sealed class VolumeWriter
             // $MFT's data normally fills its allocation exactly; if not, grow from the allocated end.
             newSize = (firstNewVcn * ClusterSize) + bytes;
         }
-        record0.Attributes[dataIndex] = AttributeRecord.CreateNonResident(AttributeType.Data, string.Empty, data.Id, data.Flags, runs,
+        AttributeRecord newData = AttributeRecord.CreateNonResident(AttributeType.Data, string.Empty, data.Id, data.Flags, runs,
             (runs[runs.Count - 1].Vcn + runs[runs.Count - 1].Length) * ClusterSize, newSize, newSize);
 
         // The bitmap needs one bit per record, rounded up to 8 bytes.
@@ -439,11 +461,10 @@ internal sealed class VolumeWriter
         {
             Array.Resize(ref _mftBitmap, bitmapBytes);
         }
-        int bitmapIndex = record0.Attributes.FindIndex(a => a.Type == AttributeType.Bitmap && a.Name.Length == 0);
-        AttributeRecord bitmap = record0.Attributes[bitmapIndex];
+        AttributeRecord newBitmap;
         if (bitmap.IsResident)
         {
-            record0.Attributes[bitmapIndex] = AttributeRecord.CreateResident(AttributeType.Bitmap, string.Empty, bitmap.Id, _mftBitmap);
+            newBitmap = AttributeRecord.CreateResident(AttributeType.Bitmap, string.Empty, bitmap.Id, _mftBitmap);
         }
         else if (bitmap.AllocatedSize < _mftBitmap.Length)
         {
@@ -451,15 +472,11 @@ internal sealed class VolumeWriter
             long bitmapLast = bitmap.Runs.Count > 0 ? bitmap.Runs[bitmap.Runs.Count - 1].Lcn + bitmap.Runs[bitmap.Runs.Count - 1].Length : 0;
             List<DataRun> bitmapRuns = MergeRuns(bitmap.Runs.Concat(AllocateRuns(bitmap.LastVcn + 1, need, bitmapLast)));
             long allocated = (bitmapRuns[bitmapRuns.Count - 1].Vcn + bitmapRuns[bitmapRuns.Count - 1].Length) * ClusterSize;
-            record0.Attributes[bitmapIndex] = AttributeRecord.CreateNonResident(AttributeType.Bitmap, string.Empty, bitmap.Id, 0, bitmapRuns, allocated, _mftBitmap.Length, _mftBitmap.Length);
+            newBitmap = AttributeRecord.CreateNonResident(AttributeType.Bitmap, string.Empty, bitmap.Id, 0, bitmapRuns, allocated, _mftBitmap.Length, _mftBitmap.Length);
         }
         else
         {
-            record0.Attributes[bitmapIndex] = AttributeRecord.CreateNonResident(AttributeType.Bitmap, string.Empty, bitmap.Id, 0, bitmap.Runs, bitmap.AllocatedSize, _mftBitmap.Length, _mftBitmap.Length);
-        }
-        if (record0.UsedSize(RecordSize) > RecordSize)
-        {
-            throw new UnsupportedFormatException("$MFT is too fragmented to grow within its base record.", FilePath);
+            newBitmap = AttributeRecord.CreateNonResident(AttributeType.Bitmap, string.Empty, bitmap.Id, 0, bitmap.Runs, bitmap.AllocatedSize, _mftBitmap.Length, _mftBitmap.Length);
         }
 
         // Format the new records as unused before $MFT maps them, then map them.
@@ -475,9 +492,176 @@ internal sealed class VolumeWriter
                 }
             }
         }
-        WriteRecord(record0);
+        SaveMftRecords(newData, newBitmap);
         _mftBitmapDirty = true;
         _mft.Reload();
+    }
+
+    /// <summary>
+    /// Writes $MFT's records with <paramref name="data"/> and <paramref name="bitmap"/> (whole attributes). When they fit
+    /// record 0 with its other attributes, record 0 holds everything, as on a young volume. Otherwise, as Windows lays
+    /// out a fragmented $MFT: record 0 keeps $STANDARD_INFORMATION, the $ATTRIBUTE_LIST, $FILE_NAME, the first extent of
+    /// $DATA (from VCN 0, as many runs as fit) and $BITMAP; the later extents go to extension records, one each, taken
+    /// from $MFT's own extension records, then the reserved records 16-23, then the lowest free records — all of them
+    /// mapped by that first extent, so a reader that knows only record 0 (through the boot sector) can find them.
+    /// </summary>
+    private void SaveMftRecords(AttributeRecord data, AttributeRecord bitmap)
+    {
+        FileRecord record0 = ReadRecord(MftRecord);
+        AttributeRecord? oldList = record0.Attributes.FirstOrDefault(a => a.Type == AttributeType.AttributeList);
+        var oldExtensions = new List<FileRecord>();
+        var others = new List<AttributeRecord>();
+        foreach (AttributeRecord a in record0.Attributes)
+        {
+            if (a.Type != AttributeType.AttributeList && !IsDataOrBitmap(a))
+            {
+                others.Add(a);
+            }
+        }
+        if (oldList is not null)
+        {
+            byte[] value = _mft.ReadAll(oldList);
+            foreach (long number in AttributeListEntry.ReadAll(value, MftRecord, oldList.VolumeOffset, FilePath).Select(e => e.RecordNumber).Where(n => n != MftRecord).Distinct().OrderBy(n => n))
+            {
+                FileRecord extension = ReadRecord(number);
+                oldExtensions.Add(extension);
+                others.AddRange(extension.Attributes.Where(a => !IsDataOrBitmap(a))); // Windows keeps nothing else there; kept if it did
+            }
+            if (!oldList.IsResident)
+            {
+                FreeRuns(oldList.Runs);
+            }
+        }
+        int room = RecordSize - FileRecord.FirstAttributePosition(RecordSize) - 8;
+        int othersLength = others.Sum(a => a.Raw.Length) + bitmap.Raw.Length;
+        if (othersLength + data.Raw.Length <= room)
+        {
+            record0.Attributes.Clear();
+            record0.Attributes.AddRange(others.Append(bitmap).Append(data).OrderBy(a => a.Type));
+            WriteRecord(record0);
+            foreach (FileRecord extension in oldExtensions)
+            {
+                FreeRecord(extension);
+            }
+            return;
+        }
+
+        // The list grows with the number of extents and takes room from the first one: settle on a count that agrees.
+        ushort listId = oldList?.Id ?? record0.TakeAttributeId();
+        List<AttributeRecord> extents = new();
+        int listLength = 0;
+        for (int extensionCount = 0, tries = 0; ; tries++)
+        {
+            int entries = others.Concat(new[] { bitmap }).Sum(a => new AttributeListEntry(a.Type, a.Name, 0, 0, 0).EncodedLength)
+                + ((1 + extensionCount) * new AttributeListEntry(AttributeType.Data, string.Empty, 0, 0, 0).EncodedLength);
+            listLength = AttributeRecord.Align8(0x18 + entries);
+            int firstRoom = room - othersLength - listLength;
+            if (firstRoom < AttributeRecord.NonResidentHeaderLength(string.Empty) + 18 || tries > 64)
+            {
+                throw new UnsupportedFormatException($"$MFT is in too many fragments ({data.Runs.Count} runs) for its attribute list to fit record 0; defragment the volume in Windows first.", FilePath);
+            }
+            extents = FileRecords.SplitIntoExtents(data, firstRoom, room);
+            if (extents.Count - 1 <= extensionCount)
+            {
+                break;
+            }
+            extensionCount = extents.Count - 1;
+        }
+
+        // Extension records for the extents after the first: mapped by the first extent (the bootstrap rule).
+        long mapped = (extents[0].LastVcn + 1) * ClusterSize / RecordSize;
+        var records = new List<FileRecord>();
+        var taken = new HashSet<long>(oldExtensions.Select(r => r.RecordNumber));
+        for (int i = 1; i < extents.Count; i++)
+        {
+            FileRecord record;
+            if (i - 1 < oldExtensions.Count)
+            {
+                record = oldExtensions[i - 1];
+                record.Attributes.Clear();
+            }
+            else
+            {
+                long number = FreeMftExtensionRecord(mapped, taken);
+                taken.Add(number);
+                SetMftBit(number, true);
+                record = FreshRecord(number, 0);
+            }
+            if (record.RecordNumber >= mapped)
+            {
+                throw new UnsupportedFormatException($"$MFT's extension record {record.RecordNumber} would lie beyond what record 0 maps; defragment the volume in Windows first.", FilePath);
+            }
+            record.Flags = FileRecord.FlagInUse;
+            record.LinkCount = 0;
+            record.BaseRecordNumber = MftRecord;
+            record.BaseReference = ((ulong)record0.SequenceNumber << 48) | MftRecord;
+            record.Attributes.Add(extents[i]);
+            records.Add(record);
+        }
+        for (int i = extents.Count - 1; i < oldExtensions.Count; i++)
+        {
+            FreeRecord(oldExtensions[i]);
+        }
+
+        ulong baseReference = ((ulong)record0.SequenceNumber << 48) | MftRecord;
+        var list = new List<AttributeListEntry>();
+        list.AddRange(others.Append(bitmap).Append(extents[0]).Select(a => new AttributeListEntry(a.Type, a.Name, a.IsResident ? 0 : a.StartVcn, baseReference, a.Id)));
+        foreach (FileRecord record in records)
+        {
+            AttributeRecord extent = record.Attributes[0];
+            list.Add(new AttributeListEntry(extent.Type, extent.Name, extent.StartVcn, ((ulong)record.SequenceNumber << 48) | (ulong)record.RecordNumber, extent.Id));
+        }
+        byte[] listValue = AttributeListEntry.Encode(list.OrderBy(e => e.Type).ThenBy(e => e.StartVcn).ToList());
+        record0.Attributes.Clear();
+        record0.Attributes.AddRange(others.Append(bitmap).Append(extents[0])
+            .Append(AttributeRecord.CreateResident(AttributeType.AttributeList, string.Empty, listId, listValue))
+            .OrderBy(a => a.Type));
+        if (record0.UsedSize(RecordSize) > RecordSize)
+        {
+            throw new UnsupportedFormatException("$MFT's record 0 has no room for its attribute list; defragment the volume in Windows first.", FilePath);
+        }
+        WriteRecord(record0);
+        foreach (FileRecord record in records)
+        {
+            WriteRecord(record);
+        }
+    }
+
+    private static bool IsDataOrBitmap(AttributeRecord a) =>
+        a.Name.Length == 0 && (a.Type == AttributeType.Data || a.Type == AttributeType.Bitmap);
+
+    // A record for one of $MFT's extension records: the reserved records 16-23 first (Windows keeps them for this), then
+    // the lowest free record; below `mapped` (what record 0's first extent maps) and not in use.
+    private long FreeMftExtensionRecord(long mapped, HashSet<long> taken)
+    {
+        for (long n = 16; n < Math.Min(mapped, _mft.RecordCount); n++)
+        {
+            if (taken.Contains(n) || (n >= FirstUserRecord && IsMftBitSet(n)))
+            {
+                continue;
+            }
+            FileRecord record = ReadRecordOrEmpty(n);
+            if (!record.InUse)
+            {
+                return n;
+            }
+        }
+        throw new UnsupportedFormatException("No free MFT record is mapped by $MFT's record 0 to hold $MFT's own runlist; defragment the volume in Windows first.", FilePath);
+    }
+
+    private bool IsMftBitSet(long n) => (n >> 3) < _mftBitmap.Length && (_mftBitmap[n >> 3] & (1 << (int)(n & 7))) != 0;
+
+    // A record as stored, or an empty one where the bytes are no valid record (never written, or damaged and unused).
+    private FileRecord ReadRecordOrEmpty(long number)
+    {
+        try
+        {
+            return ReadRecord(number);
+        }
+        catch (CorruptDataException)
+        {
+            return FileRecord.Create(number, 0, 0);
+        }
     }
 
     private byte[] EmptyRecord(long number)

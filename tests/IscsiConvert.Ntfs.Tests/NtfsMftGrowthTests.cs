@@ -1,0 +1,120 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using IscsiConvert.Ntfs;
+using Xunit;
+
+namespace IscsiConvert.Tests;
+
+/// <summary>
+/// $MFT on an aged volume: grown a little at a time while the free space was all two-cluster holes, so its $DATA is in
+/// hundreds of extents and its runlist has long outgrown record 0 — it goes on in extension records behind $MFT's own
+/// $ATTRIBUTE_LIST, in low records that record 0's first extent maps. Then the engine's writes (a package folder, many
+/// new files that make $MFT grow again), and after each step ntfs-3g, sleuthkit and Verify read the volume as we meant it.
+/// </summary>
+public sealed class NtfsMftGrowthTests : IDisposable
+{
+    private readonly TempDir _tmp = new();
+
+    public void Dispose() => _tmp.Dispose();
+
+    [Fact]
+    public void Mft_in_hundreds_of_extents_grows_behind_its_own_attribute_list()
+    {
+        string image = NtfsWriteTests.MakeVolume(_tmp, "mft.img", 128L << 20);
+        var files = new Dictionary<string, byte[]>(StringComparer.OrdinalIgnoreCase);
+        using (NtfsVolume v = NtfsWriteTests.OpenWritable(image))
+        {
+            NtfsAttributeListWriteTests.Checkerboard(v, files, mftRecords: 0, clusterSize: 4096);
+            v.Flush();
+        }
+        int before = MftExtents(image);
+
+        // Aged: files created a few hundred at a time, so $MFT grows into the holes, 256 records (32 holes) at a time.
+        AddFiles(image, files, "/Windows/WinSxS/Manifests", 2500, size: 200);
+        int extents = MftExtents(image);
+        Assert.True(extents >= 50 && extents > before, $"$MFT is in {extents} extents");
+        NtfsAttributeListWriteTests.AssertHasAttributeList(image, "/$MFT");
+        AssertMftReadByEveryone(image);
+        AssertAgree(image, files);
+
+        // The engine's writes: a package folder with its files (the driver in fragments), then more names than $MFT
+        // has free records, so it grows again behind its list.
+        using (NtfsVolume v = NtfsWriteTests.OpenWritable(image))
+        {
+            string package = "/Windows/System32/DriverStore/FileRepository/netkvm.inf_amd64_0123456789abcdef";
+            v.CreateDirectory(package);
+            foreach ((string name, int size) in new[] { ("netkvm.inf", 7_000), ("netkvm.cat", 12_000), ("netkvm.sys", 300_000) })
+            {
+                byte[] data = NtfsWriteTests.RandomBytes(size, size);
+                v.WriteFile(package + "/" + name, data);
+                files[package + "/" + name] = data;
+            }
+            v.Flush();
+        }
+        AssertAgree(image, files);
+        AddFiles(image, files, "/Windows/INF", 1000, size: 100);
+        Assert.True(MftExtents(image) > extents, "$MFT grew again");
+        AssertMftReadByEveryone(image);
+        AssertAgree(image, files);
+
+        // And the real driver takes it: ntfs-3g creates and deletes files on it.
+        Ntfs3gMount.With(image, mount =>
+        {
+            File.WriteAllBytes(mount + "/Windows/INF/by-ntfs-3g.inf", new byte[5000]);
+            File.Delete(mount + "/Windows/INF/by-ntfs-3g.inf");
+        });
+        AssertAgree(image, files);
+    }
+
+    // The 120 KiB files of the checkerboard (a thousand of them) are read by our reader and fls, and sampled by icat and
+    // ntfscat; the driver and everything smaller are sampled or read whole as AssertAgree does.
+    private static void AssertAgree(string image, Dictionary<string, byte[]> files) =>
+        NtfsAttributeListWriteTests.AssertAgree(image, files, toolSampling: 40, alwaysAbove: 200_000);
+
+    private static void AddFiles(string image, Dictionary<string, byte[]> files, string directory, int count, int size)
+    {
+        using NtfsVolume v = NtfsWriteTests.OpenWritable(image);
+        v.CreateDirectory(directory);
+        for (int i = 0; i < count; i++)
+        {
+            string path = $"{directory}/f{files.Count:D5}.bin";
+            byte[] data = NtfsWriteTests.RandomBytes(files.Count, size);
+            v.WriteFile(path, data);
+            files[path] = data;
+        }
+        v.Flush();
+    }
+
+    // $MFT as ntfs-3g and sleuthkit read it: ntfsinfo counts all its clusters, istat lists them.
+    private static void AssertMftReadByEveryone(string image)
+    {
+        using NtfsVolume v = NtfsVolume.Open(File.OpenRead(image));
+        long size = v.GetEntry("/$MFT").Size;
+        string istat = Oracle.RunChecked("istat", image, "0");
+        Assert.Contains("$ATTRIBUTE_LIST", istat, StringComparison.Ordinal);
+        Assert.Equal((size + 4095) / 4096, DataClusters(istat).Length);
+        string info = Oracle.RunChecked("ntfsinfo", "-m", image);
+        Assert.Contains($"Allocated clusters {(size + 4095) / 4096} ", info, StringComparison.Ordinal);
+    }
+
+    // The number of fragments of $MFT's $DATA, from the clusters istat lists.
+    private static int MftExtents(string image)
+    {
+        long[] clusters = DataClusters(Oracle.RunChecked("istat", image, "0"));
+        return 1 + clusters.Zip(clusters.Skip(1)).Count(p => p.Second != p.First + 1);
+    }
+
+    private static long[] DataClusters(string istat)
+    {
+        int at = istat.IndexOf("Type: $DATA", StringComparison.Ordinal);
+        Assert.True(at >= 0, istat);
+        string section = istat.Substring(at);
+        int next = section.IndexOf("Type: ", 5, StringComparison.Ordinal);
+        return section.Substring(0, next < 0 ? section.Length : next).Split('\n').Skip(1)
+            .SelectMany(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Select(w => long.TryParse(w, NumberStyles.None, CultureInfo.InvariantCulture, out long c) ? c : -1).Where(c => c >= 0).ToArray();
+    }
+}
