@@ -127,6 +127,7 @@ public sealed partial class NtfsSparseCompressedWriteTests : IDisposable
         Check(image, files);
         (long allocated, long compressed, _) = Sizes(image, "/c/text.txt");
         Assert.True(compressed < allocated / 2, $"text compresses: {compressed} of {allocated}");
+        Assert.Equal(compressed, FileNameAllocatedSize(image, "/c/text.txt")); // the name carries the stored clusters, as ntfs-3g writes it
 
         // Random bytes over a whole unit: it no longer saves a cluster, so it is stored whole.
         byte[] noise = NtfsWriteTests.RandomBytes(12, 65_536);
@@ -172,7 +173,7 @@ public sealed partial class NtfsSparseCompressedWriteTests : IDisposable
 
     // Every oracle reads every file as expected (AssertAgree: ntfsfix, ntfsresize, fsstat, fls, icat, ntfscat, our reader and
     // Verify), and ntfsls lists each directory's names with the expected sizes.
-    private static void Check(string image, Dictionary<string, byte[]> files)
+    internal static void Check(string image, Dictionary<string, byte[]> files)
     {
         NtfsAttributeListWriteTests.AssertAgree(image, files, toolSampling: 1);
         foreach (IGrouping<string, KeyValuePair<string, byte[]>> dir in files.GroupBy(f => f.Key.Substring(0, Math.Max(1, f.Key.LastIndexOf('/')))))
@@ -235,6 +236,15 @@ public sealed partial class NtfsSparseCompressedWriteTests : IDisposable
     {
         using Stream s = v.OpenWrite(path, FileMode.Open);
         s.SetLength(length);
+    }
+
+    // The allocated size istat prints from the file's $FILE_NAME.
+    private static long FileNameAllocatedSize(string image, string path)
+    {
+        string inode = SleuthKit.Fls(image, 0).Single(e => "/" + e.Path == path && e.Stream is null).Inode.Split('-')[0];
+        string output = Oracle.RunChecked("istat", image, inode);
+        string names = output.Substring(output.IndexOf("$FILE_NAME Attribute Values:", StringComparison.Ordinal));
+        return long.Parse(Regex.Match(names, @"Allocated Size: (\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
     }
 
     private static long FreeBytes(string image)

@@ -239,7 +239,8 @@ internal sealed class VolumeEditor
         NtfsFile file = _writer.Mft.GetFile(fileRecord);
         AttributeRecord? data = file.Find(AttributeType.Data);
         long size = data?.DataSize ?? 0;
-        long allocated = data is null || data.IsResident ? 0 : data.AllocatedSize;
+        // A sparse or compressed file's names carry the clusters it stores (its compressed size), as Windows and ntfs-3g write them.
+        long allocated = data is null || data.IsResident ? 0 : AttributeRecord.HasCompressedSize(data.Flags) ? data.CompressedSize : data.AllocatedSize;
         FileRecord record = _writer.ReadRecord(fileRecord);
         var updates = new List<(byte[] Old, byte[] New, long Parent)>();
         for (int i = 0; i < record.Attributes.Count; i++)
