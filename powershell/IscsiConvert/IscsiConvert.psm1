@@ -1,4 +1,5 @@
-# IscsiConvert PowerShell module: Get-IscsiImage and Invoke-IscsiBootPreparation over the IscsiConvert libraries.
+# IscsiConvert PowerShell module: Get-IscsiImage and Invoke-IscsiBootPreparation over the IscsiConvert libraries'
+# entry point (WindowsImage.Open -> PrepareIscsiBoot -> Apply/ApplyTo/ApplyToCopy, docs/api.md).
 # The functions are thin on purpose: every call into the .NET API is in the "API coupling" region below, so that a
 # change of the API changes one place. See docs/powershell.md.
 
@@ -19,7 +20,7 @@ $script:AssemblyLoadOrder = @(
     'IscsiConvert.Drivers', 'IscsiConvert.Windows'
 )
 
-if (-not ('IscsiConvert.Windows.IscsiBoot' -as [type])) {
+if (-not ('IscsiConvert.Windows.WindowsImage' -as [type])) {
     $lib = Join-Path $PSScriptRoot 'lib'
     if (-not (Test-Path (Join-Path $lib 'IscsiConvert.Windows.dll'))) {
         throw "IscsiConvert: the assemblies are not loaded and $lib has none. Load them with Add-Type -Path first, or build the module with eng/build-psmodule.sh (docs/powershell.md)."
@@ -48,25 +49,18 @@ if (-not ('IscsiConvert.Windows.IscsiBoot' -as [type])) {
 #endregion
 
 #region API coupling: every call into the IscsiConvert assemblies is here
-function Use-IscsiInstallation {
-    # Opens the image, finds its Windows installations, runs $Action with them, then closes everything (flushing the
-    # image after a writable run).
+function Use-IscsiImage {
+    # Opens the image through the library's entry point (WindowsImage.Open), runs $Action with it, then closes it.
+    # ReadOnly never writes the file; an apply commits and flushes itself.
     param([string] $Path, [bool] $Writable, [scriptblock] $Action)
     try {
-        $access = if ($Writable) { [IscsiConvert.Storage.DiskAccess]::ReadWrite } else { [IscsiConvert.Storage.DiskAccess]::ReadOnly }
-        $disk = [IscsiConvert.Storage.DiskImage]::Open($Path, $access)
+        $access = if ($Writable) { [IscsiConvert.Windows.ImageAccess]::ReadWrite } else { [IscsiConvert.Windows.ImageAccess]::ReadOnly }
+        $image = [IscsiConvert.Windows.WindowsImage]::Open($Path, $access, $null)
         try {
-            $found = [IscsiConvert.Windows.WindowsInstallation]::Find($disk, $Writable)
-            try {
-                & $Action $found
-            }
-            finally {
-                foreach ($w in $found) { $w.Dispose() }
-            }
-            if ($Writable) { $disk.Flush() }
+            & $Action $image
         }
         finally {
-            $disk.Dispose()
+            $image.Dispose()
         }
     }
     catch [System.Management.Automation.MethodInvocationException] {
@@ -77,23 +71,17 @@ function Use-IscsiInstallation {
 }
 
 function Select-Installation {
-    param($Found, [string] $Path, [int] $Partition)
-    $list = @($Found)
-    if ($list.Count -eq 0) { throw "${Path}: no Windows installation found (no NTFS volume holds \Windows\System32\config\SYSTEM)." }
-    if ($Partition -gt 0) {
-        $w = $list | Where-Object { $_.PartitionIndex -eq $Partition } | Select-Object -First 1
-        if (-not $w) { throw "${Path}: no Windows installation on partition $Partition." }
-        return $w
-    }
-    if ($list.Count -gt 1) { throw "$Path holds $($list.Count) Windows installations; choose one with -Partition." }
-    return $list[0]
+    # The installation on -Partition, or the only one (the library's WindowsInstallationChoiceException otherwise).
+    param($Image, [int] $Partition)
+    if ($Partition -gt 0) { return $Image.GetInstallation($Partition) }
+    return $Image.GetInstallation($null)
 }
 
 function ConvertTo-IscsiImageInfo {
     param($Installation, [string] $Path)
-    $config = $Installation.ReadConfiguration()
-    $version = $config.Version
-    $drivers = foreach ($d in $Installation.ListNetworkAndStorageDrivers($config)) {
+    $config = $Installation.Configuration
+    $version = $Installation.Version
+    $drivers = foreach ($d in $Installation.Installation.ListNetworkAndStorageDrivers($config)) {
         [pscustomobject]@{
             PSTypeName    = 'IscsiConvert.InstalledDriver'
             InfName       = $d.InfName
@@ -110,8 +98,9 @@ function ConvertTo-IscsiImageInfo {
         Partition       = $Installation.PartitionIndex
         ProductName     = if ($version) { $version.ProductName } else { $null }
         Version         = if ($version) { $version.ToString() } else { $null }
-        Family          = if ($version) { $version.Family.ToString() } else { 'Unknown' }
-        Architecture    = $config.Architecture
+        Family          = $Installation.Family.ToString()
+        Architecture    = $Installation.Architecture
+        State           = $Installation.State.ToString()
         ControlSet      = $config.CurrentControlSet
         DriverDatabase  = $config.HasDriverDatabase
         CriticalDevices = $config.CriticalDevices.Count
@@ -119,21 +108,45 @@ function ConvertTo-IscsiImageInfo {
     }
 }
 
+function New-IscsiBootBuilder {
+    # The immutable builder the parameters describe (each With... returns a new value).
+    param([string[]] $Nic, [string[]] $Storage, [string[]] $Driver, [string[]] $RegFile)
+    $builder = [IscsiConvert.Windows.IscsiBootBuilder]::new()
+    foreach ($id in $Nic) { $builder = $builder.WithBootAdapter($id) }
+    foreach ($id in $Storage) { $builder = $builder.WithStorageController($id) }
+    foreach ($package in $Driver) { $builder = $builder.WithDriverPackage($package) }
+    foreach ($file in $RegFile) { $builder = $builder.WithRegFile($file) }
+    $builder
+}
+
 function Get-IscsiBootPlan {
-    # Plans (or, with -Apply, applies) the preparation of one installation and returns it as a plain object.
-    param($Installation, [string[]] $Nic, [string[]] $Driver, [switch] $Apply)
-    $boot = [IscsiConvert.Windows.IscsiBoot]::For($Installation)
-    foreach ($id in $Nic) { $null = $boot.WithBootAdapter($id) }
-    foreach ($package in $Driver) { $null = $boot.WithDriverPackage($package) }
-    $plan = if ($Apply) { $boot.Apply() } else { $boot.Plan() }
+    # Plans the preparation of one installation (reads only) and returns the library's plan object.
+    param($Installation, $Builder)
+    $Installation.PrepareIscsiBoot($Builder)
+}
+
+function Invoke-IscsiPlan {
+    # Writes a plan: in place, into a differencing child over the image, or into a full copy in a format.
+    param($Plan, [string] $Output, [string] $OutputFormat, [switch] $Differencing)
+    $none = [System.Threading.CancellationToken]::None
+    if (-not $Output) { return $Plan.Apply($null, $none) }
+    if ($Differencing) { return $Plan.ApplyTo($Output, $null, $none) }
+    $format = [IscsiConvert.Storage.DiskFormat] $OutputFormat
+    $Plan.ApplyToCopy($Output, $format, $null, $none)
+}
+
+function ConvertTo-IscsiPlanInfo {
+    param($Plan)
     [pscustomobject]@{
-        Partition  = $plan.PartitionIndex
-        ControlSet = $plan.ControlSet
-        Target     = $plan.Target.ToString()
-        Drivers    = @($plan.Drivers)
-        Files      = @(foreach ($f in $plan.Files) { [pscustomobject]@{ Source = $f.Source; Destination = $f.Destination } })
-        Changes    = @(foreach ($c in $plan.Changes) {
-                [pscustomobject]@{ Key = $c.Key; Name = $c.ValueName; Type = $c.Type.ToString(); OldValue = $c.OldValue; NewValue = $c.NewValue; Text = $c.ToString() }
+        Partition  = $Plan.PartitionIndex
+        ControlSet = $Plan.ControlSet
+        Target     = if ($Plan.Target) { $Plan.Target.ToString() } else { $null }
+        Drivers    = @($Plan.Drivers)
+        IsEmpty    = $Plan.IsEmpty
+        Text       = $Plan.ToString()
+        Files      = @(foreach ($f in $Plan.Files) { [pscustomobject]@{ Source = $f.Source; Destination = $f.Destination; Size = $f.Size; Sha256 = $f.Sha256 } })
+        Changes    = @(foreach ($c in $Plan.Changes) {
+                [pscustomobject]@{ Hive = $c.Hive; Key = $c.Key; Name = $c.ValueName; Type = $c.Type.ToString(); OldValue = $c.OldValue; NewValue = $c.NewValue; Text = $c.ToString() }
             })
     }
 }
@@ -158,7 +171,7 @@ function Get-IscsiImage {
     Get-IscsiImage .\windows7.vhdx | Select-Object -ExpandProperty Drivers | Where-Object IsNetwork
 
     .OUTPUTS
-    IscsiConvert.Image objects: Path, Partition, ProductName, Version, Family, Architecture, ControlSet,
+    IscsiConvert.Image objects: Path, Partition, ProductName, Version, Family, Architecture, State, ControlSet,
     DriverDatabase, CriticalDevices, Drivers (InfName, Class, Provider, DriverVersion, Services, IsNetwork).
     #>
     [CmdletBinding()]
@@ -169,9 +182,9 @@ function Get-IscsiImage {
     )
     process {
         $full = (Resolve-Path -LiteralPath $Path).ProviderPath
-        Use-IscsiInstallation -Path $full -Writable $false -Action {
-            param($found)
-            foreach ($w in $found) { ConvertTo-IscsiImageInfo -Installation $w -Path $full }
+        Use-IscsiImage -Path $full -Writable $false -Action {
+            param($image)
+            foreach ($w in $image.Installations) { ConvertTo-IscsiImageInfo -Installation $w -Path $full }
         }
     }
 }
@@ -200,7 +213,20 @@ function Invoke-IscsiBootPreparation {
     Driver packages (an .inf, or a folder holding one) to install if they serve the NIC best.
 
     .PARAMETER Output
-    Write the prepared image here (a copy of -Path) and leave -Path as it is. Must not exist yet.
+    Write the prepared image here and leave -Path as it is: a full copy (in -OutputFormat, by default the format of
+    -Path), or with -Differencing a differencing child whose parent is -Path. Must not exist yet.
+
+    .PARAMETER OutputFormat
+    The format of the copy written to -Output: Raw, Vhd, Vhdx, Vmdk or Qcow2 (default: the format of -Path).
+
+    .PARAMETER Differencing
+    Write -Output as a differencing image over -Path (VHDX over VHDX, VHD over VHD, QCOW2 over QCOW2, raw or VMDK).
+
+    .PARAMETER Storage
+    Storage controllers' device IDs whose drivers are made boot-critical too.
+
+    .PARAMETER RegFile
+    Regedit files whose values are set in the offline SYSTEM and SOFTWARE hives through the same plan.
 
     .PARAMETER Partition
     The Windows partition, when the image holds several installations.
@@ -210,12 +236,12 @@ function Invoke-IscsiBootPreparation {
     Shows the plan (every registry value and file) and writes nothing.
 
     .EXAMPLE
-    Invoke-IscsiBootPreparation .\golden.vhdx -Nic 'PCI\VEN_8086&DEV_100E' -Output .\iscsi.vhdx -Confirm:$false
+    Invoke-IscsiBootPreparation .\golden.vhdx -Nic 'PCI\VEN_8086&DEV_100E' -Output .\iscsi.vhdx -Differencing -Confirm:$false
 
     .OUTPUTS
     IscsiConvert.BootPreparation objects: Path, Applied, Partition, ControlSet, Target, Drivers, Files, Changes
-    (Key, Name, Type, OldValue, NewValue, Text). Applied is $false under -WhatIf, when declined, or when the image
-    needed no change.
+    (Hive, Key, Name, Type, OldValue, NewValue, Text). Applied is $false under -WhatIf, when declined, or when the
+    image needed no change (and no -Output was asked for).
     #>
     [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High')]
     param(
@@ -223,70 +249,67 @@ function Invoke-IscsiBootPreparation {
         [Alias('FullName')]
         [string] $Path,
 
-        [Parameter(Mandatory)]
-        [string[]] $Nic,
+        [string[]] $Nic = @(),
 
         [string[]] $Driver = @(),
 
+        [string[]] $Storage = @(),
+
+        [string[]] $RegFile = @(),
+
         [string] $Output,
+
+        [ValidateSet('Raw', 'Vhd', 'Vhdx', 'Vmdk', 'Qcow2')]
+        [string] $OutputFormat,
+
+        [switch] $Differencing,
 
         [int] $Partition = 0
     )
     process {
         $source = (Resolve-Path -LiteralPath $Path).ProviderPath
         $packages = @(foreach ($d in $Driver) { (Resolve-Path -LiteralPath $d).ProviderPath })
+        $regs = @(foreach ($r in $RegFile) { (Resolve-Path -LiteralPath $r).ProviderPath })
+        if ($Nic.Count + $Storage.Count + $regs.Count -eq 0) { throw "Name the boot NIC with -Nic (or a controller with -Storage, or a .reg file with -RegFile)." }
         $target = $source
         if ($Output) {
             $target = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Output)
             if (Test-Path -LiteralPath $target) { throw "$target exists already; -Output names a new file." }
         }
+        $builder = New-IscsiBootBuilder -Nic $Nic -Storage $Storage -Driver $packages -RegFile $regs
 
-        $plan = Use-IscsiInstallation -Path $source -Writable $false -Action {
-            param($found)
-            $w = Select-Installation -Found $found -Path $source -Partition $Partition
-            Get-IscsiBootPlan -Installation $w -Nic $Nic -Driver $packages
-        }
-        $result = [pscustomobject]@{
-            PSTypeName = 'IscsiConvert.BootPreparation'
-            Path       = $target
-            Applied    = $false
-            Partition  = $plan.Partition
-            ControlSet = $plan.ControlSet
-            Target     = $plan.Target
-            Drivers    = $plan.Drivers
-            Files      = $plan.Files
-            Changes    = $plan.Changes
-        }
-        if ($plan.Changes.Count -eq 0 -and $plan.Files.Count -eq 0) {
-            Write-Verbose "${source}: nothing to change, the image is already prepared."
-            return $result
-        }
-
-        $lines = @($plan.Drivers | ForEach-Object { "driver $_" }) +
-            @($plan.Files | ForEach-Object { "copy $($_.Source) -> $($_.Destination)" }) +
-            @($plan.Changes | ForEach-Object { "set $($_.Text)" })
-        $action = "Prepare for iSCSI boot ($($plan.ControlSet), $($plan.Target)):`n  " + ($lines -join "`n  ")
-        if (-not $PSCmdlet.ShouldProcess($target, $action)) {
-            return $result
-        }
-
-        if ($Output) { Copy-Item -LiteralPath $source -Destination $target }
-        try {
-            $applied = Use-IscsiInstallation -Path $target -Writable $true -Action {
-                param($found)
-                $w = Select-Installation -Found $found -Path $target -Partition $Partition
-                Get-IscsiBootPlan -Installation $w -Nic $Nic -Driver $packages -Apply
+        # Planned and, when confirmed, written with the image open once.
+        # Opened for writing only when it is written in place: -WhatIf and -Output only read it.
+        Use-IscsiImage -Path $source -Writable (-not $Output -and -not $WhatIfPreference) -Action {
+            param($image)
+            $w = Select-Installation -Image $image -Partition $Partition
+            $plan = Get-IscsiBootPlan -Installation $w -Builder $builder
+            $info = ConvertTo-IscsiPlanInfo -Plan $plan
+            $result = [pscustomobject]@{
+                PSTypeName = 'IscsiConvert.BootPreparation'
+                Path       = $target
+                Applied    = $false
+                Partition  = $info.Partition
+                ControlSet = $info.ControlSet
+                Target     = $info.Target
+                Drivers    = $info.Drivers
+                Files      = $info.Files
+                Changes    = $info.Changes
             }
+            if ($plan.IsEmpty -and -not $Output) {
+                Write-Verbose "${source}: nothing to change, the image is already prepared."
+                return $result
+            }
+            if (-not $PSCmdlet.ShouldProcess($target, "Prepare for iSCSI boot:`n" + $info.Text)) {
+                return $result
+            }
+            $format = if ($OutputFormat) { $OutputFormat } else { $image.Format.ToString() }
+            $written = ConvertTo-IscsiPlanInfo -Plan (Invoke-IscsiPlan -Plan $plan -Output $(if ($Output) { $target } else { '' }) -OutputFormat $format -Differencing:$Differencing)
+            $result.Applied = $true
+            $result.Files = $written.Files
+            $result.Changes = $written.Changes
+            $result
         }
-        catch {
-            # The engine writes nothing when it refuses; a copy made for -Output is not left behind unprepared.
-            if ($Output) { Remove-Item -LiteralPath $target -ErrorAction SilentlyContinue }
-            throw
-        }
-        $result.Applied = $true
-        $result.Files = $applied.Files
-        $result.Changes = $applied.Changes
-        $result
     }
 }
 

@@ -146,6 +146,44 @@ public sealed class PrepareOutputTests : IClassFixture<MatchImages>
         Assert.True(code == 0, stderr);
     }
 
+    [Fact]
+    public void Output_format_writes_a_full_qcow2_copy_holding_the_changes_and_leaves_the_input_unchanged()
+    {
+        string image = _images.Tmp.File("output-format-win7.raw");
+        File.Copy(_images.Win7, image);
+        string before = Hash(image);
+        string copy = _images.Tmp.File("output-format-win7.qcow2");
+
+        var (code, stdout, stderr) = CliRunner.Run("prepare", image, "--nic", Nic, "--output", copy, "--output-format", "qcow2", "--json");
+        Assert.True(code == 0, stderr);
+        using (var doc = System.Text.Json.JsonDocument.Parse(stdout))
+        {
+            Assert.Equal("qcow2", doc.RootElement.GetProperty("outputFormat").GetString());
+            Assert.Equal(copy, doc.RootElement.GetProperty("output").GetString());
+            Assert.True(doc.RootElement.GetProperty("written").GetBoolean());
+        }
+        Assert.Equal(before, Hash(image));
+
+        Oracle.Require("qemu-img");
+        var info = QemuImg.Info(copy);
+        Assert.Equal("qcow2", info.GetProperty("format").GetString());
+        Assert.False(info.TryGetProperty("backing-filename", out _), "a full copy has no backing file");
+        QemuImg.Check(copy, "qcow2");
+        string flat = _images.Tmp.File("output-format-win7-flat.raw");
+        QemuImg.ConvertToRaw(copy, "qcow2", flat);
+        string hive = ExtractHive(flat, "SYSTEM", "output-format-win7-SYSTEM");
+        Assert.Equal("0", Oracle.RunChecked("hivexget", hive, @"ControlSet001\services\E1G60", "Start").Trim());
+        Assert.Equal("E1G60", Oracle.RunChecked("hivexget", hive, @"ControlSet001\Control\CriticalDeviceDatabase\pci#ven_8086&dev_100e", "Service").Trim());
+        ToolResult fix = Oracle.Run("ntfsfix", "-n", flat);
+        Assert.True(fix.ExitCode == 0, fix.StdOut + fix.StdErr);
+
+        // --output-format alone names no file: a usage error.
+        (code, _, stderr) = CliRunner.Run("prepare", image, "--nic", Nic, "--output-format", "vhdx");
+        Assert.Equal(2, code);
+        Assert.Contains("--output", stderr, StringComparison.Ordinal);
+        Assert.Equal(before, Hash(image));
+    }
+
     private string RegFile(string name, string body)
     {
         string path = _images.Tmp.File(name);
