@@ -97,5 +97,26 @@ internal static class CriticalDeviceRules
             string host = driver.StoreFiles.First(f => string.Equals(f.Relative, catalog, System.StringComparison.OrdinalIgnoreCase)).HostPath;
             ctx.AddFile(FileCopy.FromHostFile(host, $@"{CatalogRoot}\oem{slot.Number}.cat"));
         }
+        RequireServiceBinary(ctx, driver, store);
+    }
+
+    /// <summary>
+    /// A boot-start service whose binary is not there stops the boot (STOP 0x7B all over again): the binary the service
+    /// names must be a file this plan installs or one the image already holds. Refused while planning, before anything
+    /// is written (a package whose CopyFiles and ServiceBinary disagree).
+    /// </summary>
+    private static void RequireServiceBinary(BootPlanContext ctx, SuppliedDriver driver, string? store)
+    {
+        if (driver.ServiceBinaryPath(store) is not { } binary)
+        {
+            return;
+        }
+        bool installed = ctx.Files.Any(f => string.Equals(f.Destination, binary, System.StringComparison.OrdinalIgnoreCase));
+        if (!installed && ctx.Installation.Volume.TryGetEntry(binary) is not { IsDirectory: false })
+        {
+            throw new UnsafeToWriteException(
+                $"{driver.OriginalInfName}: the service {driver.Function.Name} starts {binary}, which the package does not install (CopyFiles) and the image does not hold; nothing was written",
+                driver.Package.Folder);
+        }
     }
 }

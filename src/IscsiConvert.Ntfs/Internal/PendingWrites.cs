@@ -83,34 +83,61 @@ internal sealed class PendingWrites
     }
 
     /// <summary>
-    /// Writes every pending page to the stream in volume order, then flushes. <paramref name="first"/> pages are
-    /// written (and flushed) before all others and <paramref name="last"/> after them: the caller uses this to mark the
-    /// volume dirty before the change and clean after it, so that an interrupted commit is caught by chkdsk.
+    /// Writes every pending page to the stream, then flushes. Pages of clusters that the volume on disk does not use
+    /// (<paramref name="unusedOnDisk"/>: new file data, new index blocks, a grown $MFT) go first, in volume order, and
+    /// are flushed: nothing on disk refers to them yet, so a crash among them leaves the old volume exactly as it was.
+    /// Then <paramref name="first"/> is written (and flushed), the remaining pages in volume order, and
+    /// <paramref name="last"/>: the caller uses these to mark the volume dirty before the in-place part of the change
+    /// and clean after it, so that an interrupted commit is caught by chkdsk.
     /// </summary>
     /// <remarks>
     /// Pages that hold exactly the bytes already on the stream (an edit that put back what was there, a bitmap
     /// allocated and freed again) are dropped first; when nothing is left, nothing at all is written — not even the
     /// first/last pair — so a no-op leaves the volume, and the container under it, byte for byte as it was.
     /// </remarks>
-    public void Commit(Action<Stream>? first, Action<Stream>? last)
+    public void Commit(Action<Stream>? first, Action<Stream>? last, Func<long, bool>? unusedOnDisk = null)
     {
         DropUnchangedPages();
         if (_pages.Count == 0)
         {
             return;
         }
+        List<KeyValuePair<long, byte[]>> pages = _pages.ToList();
+        var inPlace = new List<KeyValuePair<long, byte[]>>(pages.Count);
+        bool wroteUnused = false;
+        foreach (KeyValuePair<long, byte[]> page in pages)
+        {
+            if (unusedOnDisk is not null && unusedOnDisk(page.Key))
+            {
+                WritePage(page);
+                wroteUnused = true;
+            }
+            else
+            {
+                inPlace.Add(page);
+            }
+        }
+        if (wroteUnused)
+        {
+            _stream.Flush();
+        }
         first?.Invoke(_stream);
         _stream.Flush();
-        foreach (KeyValuePair<long, byte[]> page in _pages.ToList())
+        foreach (KeyValuePair<long, byte[]> page in inPlace)
         {
-            long position = page.Key * _clusterSize;
-            int length = (int)Math.Min(_clusterSize, _stream.Length - position);
-            _stream.WriteAt(position, page.Value.AsSpan(0, length));
+            WritePage(page);
         }
         _stream.Flush();
         last?.Invoke(_stream);
         _stream.Flush();
         _pages.Clear();
+    }
+
+    private void WritePage(KeyValuePair<long, byte[]> page)
+    {
+        long position = page.Key * _clusterSize;
+        int length = (int)Math.Min(_clusterSize, _stream.Length - position);
+        _stream.WriteAt(position, page.Value.AsSpan(0, length));
     }
 
     // Above this much staged data the comparison is skipped: a change set that large (a big file copied in) is never

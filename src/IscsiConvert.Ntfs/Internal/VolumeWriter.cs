@@ -31,6 +31,11 @@ internal sealed class VolumeWriter
     private readonly MasterFileTable _mft;
     private readonly PendingWrites _pending;
     private readonly ClusterBitmap _clusters;
+
+    // The cluster bitmap as it is on disk (as of the last commit): clusters it marks free are referred to by nothing on
+    // disk, so Commit writes their pages before marking the volume dirty. A second copy of the bitmap: 32 MiB for a
+    // 1 TiB volume of 4 KiB clusters.
+    private byte[] _bitsOnDisk;
     private byte[] _mftBitmap;
     private bool _mftBitmapDirty;
     private long _nextRecordHint = FirstUserRecord;
@@ -50,6 +55,7 @@ internal sealed class VolumeWriter
             throw Corrupt(BitmapRecord, $"$Bitmap is {bitmapData.DataSize} bytes for {boot.TotalClusters} clusters");
         }
         _clusters = new ClusterBitmap(_mft.ReadAll(bitmapData), boot.TotalClusters);
+        _bitsOnDisk = (byte[])_clusters.Bytes.Clone();
         AttributeRecord mftBitmap = _mft.GetFile(MftRecord).Find(AttributeType.Bitmap)
             ?? throw Corrupt(MftRecord, "$MFT has no $BITMAP");
         _mftBitmap = _mft.ReadAll(mftBitmap);
@@ -224,9 +230,11 @@ internal sealed class VolumeWriter
     }
 
     /// <summary>
-    /// Writes everything: the bitmaps are staged, the $Volume record is written with the dirty flag first, then every
-    /// staged page in volume order, then $Volume as staged (clean). A commit cut short leaves a volume that Windows
-    /// checks with chkdsk at the next mount, never one that silently looks sound.
+    /// Writes everything: the bitmaps are staged; the pages of clusters free on disk (new data, new index blocks) are
+    /// written and flushed first — a crash among them leaves the old volume as it was; then the $Volume record is written
+    /// with the dirty flag, every other staged page in volume order, then $Volume as staged (clean). A commit cut short
+    /// after the dirty mark leaves a volume that Windows checks with chkdsk at the next mount, never one that silently
+    /// looks sound.
     /// </summary>
     public void Commit()
     {
@@ -240,9 +248,12 @@ internal sealed class VolumeWriter
         _reader.Read(volumeOffset, clean, "MFT record 3 ($Volume)");
         FileRecord volume = _mft.ReadRecord(VolumeRecord);
         byte[] dirty = VolumeWithFlags(volume, VolumeInformation.FlagDirty);
+        byte[] onDisk = _bitsOnDisk;
         _pending.Commit(
             first: s => WriteAndMirror(s, dirty),
-            last: s => WriteAndMirror(s, clean));
+            last: s => WriteAndMirror(s, clean),
+            unusedOnDisk: cluster => cluster < (long)onDisk.Length * 8 && (onDisk[cluster >> 3] & (1 << (int)(cluster & 7))) == 0);
+        _bitsOnDisk = (byte[])_clusters.Bytes.Clone();
         _mft.Reload();
     }
 
