@@ -75,6 +75,9 @@ internal static class InspectCommand
         {
             o.WriteLine(r.Partition is int p ? $"Windows on partition {p}" : "Windows on the whole disk (no partition table)");
             o.WriteLine($"  Volume label:     {r.VolumeLabel}");
+            o.WriteLine(r.PrepareWouldRun
+                ? $"  Volume state:     {r.VolumeState}: prepare would write to it"
+                : $"  Volume state:     {r.VolumeState}: prepare would refuse it (exit 3, nothing written; a --dry-run still plans). {r.VolumeStateReason}");
             o.WriteLine($"  Control set:      {r.ControlSet}");
             o.WriteLine(r.Architecture is null
                 ? "  Architecture:     unknown (no PROCESSOR_ARCHITECTURE, no readable kernel image)"
@@ -142,14 +145,38 @@ internal static class InspectCommand
         _ => start.Value.ToString(CultureInfo.InvariantCulture),
     };
 
+    /// <summary>
+    /// Whether Windows left the volume clean (what prepare's writes need): "clean", "dirty" (the dirty flag: chkdsk
+    /// pending), "hibernated" (an active hibernation image, e.g. Fast Startup) or "not shut down cleanly" ($LogFile
+    /// open), with the reason prepare would give. The same check as prepare and `fs check`: NtfsVolume.CheckWritable.
+    /// </summary>
+    private static (string State, bool PrepareWouldRun, string? Reason) VolumeState(Ntfs.NtfsVolume volume)
+    {
+        try
+        {
+            volume.CheckWritable();
+            return ("clean", true, null);
+        }
+        catch (UnsafeToWriteException ex)
+        {
+            string state = volume.IsDirty ? "dirty" : ex.Message.Contains("hibernat", StringComparison.OrdinalIgnoreCase) ? "hibernated" : "not shut down cleanly";
+            return (state, false, ex.Message);
+        }
+    }
+
     private sealed record InstallationReport(
-        int? Partition, string VolumeLabel, string ControlSet, string? ProcessorArchitecture, string? Architecture, string? ArchitectureSource, string? ProductType, string? DriverTarget, VersionReport? Version, bool HasDriverDatabase, int? DriverPackages, int? DriversHivePackages,
+        int? Partition, string VolumeLabel, string VolumeState, bool PrepareWouldRun, string? VolumeStateReason, string ControlSet, string? ProcessorArchitecture, string? Architecture, string? ArchitectureSource, string? ProductType, string? DriverTarget, VersionReport? Version, bool HasDriverDatabase, int? DriverPackages, int? DriversHivePackages,
         List<DriverDatabaseReport> DriverDatabases, List<InstalledDriverReport> NetworkAndStorageDrivers,
         List<string> InfFiles, List<string> DriverStorePackages, List<ServiceReport> Services, List<CriticalDeviceReport> CriticalDevices)
     {
-        public static InstallationReport From(WindowsInstallation w, WindowsSystemConfig c, IReadOnlyList<InstalledDriver> drivers) => new(
+        public static InstallationReport From(WindowsInstallation w, WindowsSystemConfig c, IReadOnlyList<InstalledDriver> drivers) => From(w, c, drivers, InspectCommand.VolumeState(w.Volume));
+
+        private static InstallationReport From(WindowsInstallation w, WindowsSystemConfig c, IReadOnlyList<InstalledDriver> drivers, (string State, bool PrepareWouldRun, string? Reason) volume) => new(
             w.PartitionIndex,
             w.Volume.VolumeLabel,
+            volume.State,
+            volume.PrepareWouldRun,
+            volume.Reason,
             c.CurrentControlSet,
             c.ProcessorArchitecture,
             c.Architecture,

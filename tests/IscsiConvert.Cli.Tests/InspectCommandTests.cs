@@ -56,6 +56,38 @@ public class InspectCommandTests
         Assert.Empty(w.GetProperty("infFiles").EnumerateArray());
     }
 
+    /// <summary>
+    /// inspect says whether each Windows volume is clean, and whether prepare would run on it; a hibernated volume
+    /// (an active hibernation image's "HIBR" signature in \hiberfil.sys) is reported as prepare refuses it (exit 3).
+    /// </summary>
+    [Fact]
+    public void Inspect_shows_the_volume_state_and_whether_prepare_would_run()
+    {
+        string hive = TestData.Require("registry/win7-system/SYSTEM");
+        using var tmp = new TempDir();
+        string image = NtfsImageBuilder.BuildWindows(tmp, tmp.File("win7.raw"), hive);
+
+        var (code, stdout, stderr) = CliRunner.Run("inspect", image);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("Volume state:     clean: prepare would write to it", stdout, StringComparison.Ordinal);
+        Assert.Equal(0, CliRunner.Run("fs", "check", image).ExitCode); // the same verdict as fs check
+
+        string hiberfil = tmp.File("hiberfil.sys");
+        System.IO.File.WriteAllBytes(hiberfil, "HIBR"u8.ToArray().Concat(new byte[4092]).ToArray());
+        Assert.Equal(0, CliRunner.Run("fs", "put", image, hiberfil, @"\hiberfil.sys").ExitCode);
+
+        (code, stdout, stderr) = CliRunner.Run("inspect", image, "--json");
+        Assert.True(code == 0, stderr); // inspect only reads: it reports, it does not refuse
+        JsonElement w = Assert.Single(JsonDocument.Parse(stdout).RootElement.GetProperty("installations").EnumerateArray());
+        Assert.Equal("hibernated", w.GetProperty("volumeState").GetString());
+        Assert.False(w.GetProperty("prepareWouldRun").GetBoolean());
+        Assert.Contains("hibernat", w.GetProperty("volumeStateReason").GetString(), StringComparison.Ordinal);
+        Assert.Contains("Volume state:     hibernated: prepare would refuse it (exit 3", CliRunner.Run("inspect", image).StdOut, StringComparison.Ordinal);
+        // As it says: prepare refuses (3), fs check gives the same code.
+        Assert.Equal(CliApp.Refused, CliRunner.Run("prepare", image, "--nic", @"PCI\VEN_8086&DEV_10D3").ExitCode);
+        Assert.Equal(CliApp.Refused, CliRunner.Run("fs", "check", image).ExitCode);
+    }
+
     [Fact]
     public void Inspect_of_a_volume_without_windows_says_so()
     {

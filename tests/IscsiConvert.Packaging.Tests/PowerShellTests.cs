@@ -77,4 +77,48 @@ public sealed class PowerShellTests : IClassFixture<BuiltModule>
         Assert.Contains("version: " + LocalFeed.Version, output, StringComparison.Ordinal); // the packages' one version
         SampleImage.AssertUnprepared(tmp, image);
     }
+
+    /// <summary>
+    /// docs/powershell.md's table for Windows PowerShell 5.1 (which cannot run here) is the real closure: the files are
+    /// exactly what eng/build-psmodule.sh publishes to lib/, and each is listed after every assembly it depends on, as
+    /// the netstandard2.0 restore of IscsiConvert.Windows (obj/project.assets.json) resolves the dependencies.
+    /// </summary>
+    [Fact]
+    public void TheDocumentedLoadOrderIsTheDependencyClosure()
+    {
+        string doc = File.ReadAllText(Path.Combine(TestData.RepoRoot, "docs", "powershell.md"));
+        string[] documented = System.Text.RegularExpressions.Regex.Matches(doc, @"^\| \d+ \| ([\w.]+)\.dll \|", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Select(m => m.Groups[1].Value).ToArray();
+        string[] published = Directory.GetFiles(Path.Combine(_module, "lib"), "*.dll").Select(f => Path.GetFileNameWithoutExtension(f)).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(published, documented.Order(StringComparer.Ordinal).ToArray());
+
+        using JsonDocument assets = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestData.RepoRoot, "src", "IscsiConvert.Windows", "obj", "project.assets.json")));
+        JsonElement target = assets.RootElement.GetProperty("targets").GetProperty("netstandard2.0");
+        int checkedEdges = 0;
+        foreach (JsonProperty library in target.EnumerateObject())
+        {
+            string name = library.Name.Split('/')[0];
+            int at = Array.IndexOf(documented, name);
+            if (at < 0 || !library.Value.TryGetProperty("dependencies", out JsonElement dependencies))
+            {
+                continue;
+            }
+            foreach (JsonProperty dependency in dependencies.EnumerateObject())
+            {
+                int dependencyAt = Array.IndexOf(documented, dependency.Name);
+                if (dependencyAt >= 0)
+                {
+                    Assert.True(dependencyAt < at, $"docs/powershell.md loads {name} (#{at + 1}) before its dependency {dependency.Name} (#{dependencyAt + 1})");
+                    checkedEdges++;
+                }
+            }
+        }
+        Assert.True(checkedEdges > 10, $"only {checkedEdges} dependency edges were found in project.assets.json");
+        Assert.Equal("IscsiConvert.Windows", documented[^1]); // it references every other layer
+
+        // PowerShell 7's shorter list is a part of it, in the same order.
+        string[] ps7 = { "Microsoft.Extensions.Logging.Abstractions", "IscsiConvert.Core", "IscsiConvert.Storage", "IscsiConvert.Ntfs", "IscsiConvert.Registry", "IscsiConvert.Drivers", "IscsiConvert.Windows" };
+        Assert.Contains("foreach ($name in '" + string.Join("', '", ps7.Take(3)), doc.Replace("\n        ", " ", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.Equal(ps7, documented.Where(ps7.Contains).ToArray());
+    }
 }
