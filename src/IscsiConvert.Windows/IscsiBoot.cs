@@ -148,7 +148,10 @@ public sealed class IscsiBoot
         {
             throw new InvalidOperationException("Name the boot adapter with WithBootAdapter (or a controller with WithStorageController, or a .reg file with WithRegFile) first.");
         }
-        WindowsSystemConfig config = _installation.ReadConfiguration();
+        // Each hive is read from the image once per plan: configuration, condition and edits share the open hive.
+        using RegistryHive system = _installation.OpenSystemHive();
+        using RegistryHive? driversHive = _installation.OpenHive("DRIVERS");
+        WindowsSystemConfig config = _installation.ReadConfiguration(system, driversHive);
         TargetOs? target = _target ?? config.GetTargetOs();
         if (target is null && _devices.Count > 0)
         {
@@ -157,17 +160,15 @@ public sealed class IscsiBoot
         }
         bool editsSoftware = _regFiles.Any(f => RegFileRules.HivesNamed(f).Contains("SOFTWARE"));
         var warnings = new List<string>();
-        CheckHive("SYSTEM", warnings);
-        using RegistryHive system = _installation.OpenSystemHive();
-        using RegistryHive? driversHive = config.HasDriverDatabase ? _installation.OpenHive("DRIVERS") : null;
-        bool useDriversHive = driversHive?.OpenKey("DriverDatabase") is not null;
+        CheckHive("SYSTEM", _installation.GetHiveCondition("SYSTEM", system), warnings);
+        bool useDriversHive = config.HasDriverDatabase && driversHive?.OpenKey("DriverDatabase") is not null;
         if (useDriversHive)
         {
-            CheckHive("DRIVERS", warnings);
+            CheckHive("DRIVERS", _installation.GetHiveCondition("DRIVERS", driversHive!), warnings);
         }
         if (editsSoftware)
         {
-            CheckHive("SOFTWARE", warnings);
+            CheckHive("SOFTWARE", _installation.GetHiveCondition("SOFTWARE"), warnings);
         }
         using RegistryHive? softwareHive = editsSoftware
             ? _installation.OpenSoftwareHive() ?? throw new NotSupportedException("A .reg file sets values under HKEY_LOCAL_MACHINE\\SOFTWARE, but the image has no SOFTWARE hive.")
@@ -225,9 +226,9 @@ public sealed class IscsiBoot
         static string Parent(string path) => path.Substring(0, Math.Max(0, path.LastIndexOf('\\')));
     }
 
-    private void CheckHive(string name, List<string> warnings)
+    private void CheckHive(string name, HiveCondition? condition, List<string> warnings)
     {
-        switch (_installation.GetHiveCondition(name))
+        switch (condition)
         {
             case HiveCondition.DirtyWithoutLogs:
                 warnings.Add($"The {name} hive is dirty and has no transaction logs (usual for a hive copied from a running machine): it is edited as Windows would load it and saved clean.");
