@@ -28,7 +28,10 @@ internal static class ImagePlanner
             throw new InvalidOperationException("A plan needs at least one step (a boot adapter, a storage controller, a .reg file…).");
         }
         cancellationToken.ThrowIfCancellationRequested();
-        WindowsSystemConfig config = installation.ReadConfiguration();
+        // Each hive is read from the image once per plan: configuration, condition and edits share the open hive.
+        using RegistryHive system = installation.OpenSystemHive();
+        using RegistryHive? driversHive = installation.OpenHive("DRIVERS");
+        WindowsSystemConfig config = installation.ReadConfiguration(system, driversHive);
         TargetOs? target = settings.Target ?? config.GetTargetOs();
         if (target is null && steps.Any(s => s.NeedsTarget))
         {
@@ -37,18 +40,16 @@ internal static class ImagePlanner
         }
         var hivesNamed = new HashSet<string>(steps.SelectMany(s => s.Hives), StringComparer.OrdinalIgnoreCase);
         var warnings = new List<string>();
-        CheckHive(installation, "SYSTEM", settings.AllowDirtyHive, warnings);
-        using RegistryHive system = installation.OpenSystemHive();
-        using RegistryHive? driversHive = config.HasDriverDatabase || hivesNamed.Contains("DRIVERS") ? installation.OpenHive("DRIVERS") : null;
-        bool useDriversHive = driversHive?.OpenKey("DriverDatabase") is not null;
+        CheckHive("SYSTEM", installation.GetHiveCondition("SYSTEM", system), settings.AllowDirtyHive, warnings);
+        bool useDriversHive = (config.HasDriverDatabase || hivesNamed.Contains("DRIVERS")) && driversHive?.OpenKey("DriverDatabase") is not null;
         if (useDriversHive)
         {
-            CheckHive(installation, "DRIVERS", settings.AllowDirtyHive, warnings);
+            CheckHive("DRIVERS", installation.GetHiveCondition("DRIVERS", driversHive!), settings.AllowDirtyHive, warnings);
         }
         bool editsSoftware = hivesNamed.Contains("SOFTWARE");
         if (editsSoftware)
         {
-            CheckHive(installation, "SOFTWARE", settings.AllowDirtyHive, warnings);
+            CheckHive("SOFTWARE", installation.GetHiveCondition("SOFTWARE"), settings.AllowDirtyHive, warnings);
         }
         using RegistryHive? softwareHive = editsSoftware
             ? installation.OpenSoftwareHive() ?? throw new NotSupportedException("A step sets values under HKEY_LOCAL_MACHINE\\SOFTWARE, but the image has no SOFTWARE hive.")
@@ -94,9 +95,9 @@ internal static class ImagePlanner
         static string Parent(string path) => path.Substring(0, Math.Max(0, path.LastIndexOf('\\')));
     }
 
-    private static void CheckHive(WindowsInstallation installation, string name, bool allowDirtyHive, List<string> warnings)
+    private static void CheckHive(string name, HiveCondition? condition, bool allowDirtyHive, List<string> warnings)
     {
-        switch (installation.GetHiveCondition(name))
+        switch (condition)
         {
             case HiveCondition.DirtyWithoutLogs:
                 warnings.Add($"The {name} hive is dirty and has no transaction logs (usual for a hive copied from a running machine): it is edited as Windows would load it and saved clean.");

@@ -206,8 +206,14 @@ public sealed partial class WindowsInstallation : IDisposable
         {
             return null;
         }
-        bool hasLogs = NonEmptyLogs(path).Count > 0;
         using RegistryHive hive = OpenHive(name)!;
+        return GetHiveCondition(name, hive);
+    }
+
+    /// <summary><see cref="GetHiveCondition(string)"/> of a hive the caller opened already with <see cref="OpenHive"/> (the file is not read again).</summary>
+    internal HiveCondition GetHiveCondition(string name, RegistryHive hive)
+    {
+        bool hasLogs = NonEmptyLogs(HivePath(name)).Count > 0;
         if (hive.RecoveredWith is not null)
         {
             return HiveCondition.RecoveredFromLogs;
@@ -321,10 +327,19 @@ public sealed partial class WindowsInstallation : IDisposable
     /// </summary>
     public WindowsSystemConfig ReadConfiguration()
     {
+        using RegistryHive system = OpenSystemHive();
+        using RegistryHive? drivers = OpenHive("DRIVERS");
+        return ReadConfiguration(system, drivers);
+    }
+
+    /// <summary>
+    /// <see cref="ReadConfiguration()"/> from the SYSTEM and DRIVERS hives the caller opened already with
+    /// <see cref="OpenHive"/> (so that a job reads each hive file once; only SOFTWARE is opened here).
+    /// </summary>
+    internal WindowsSystemConfig ReadConfiguration(RegistryHive system, RegistryHive? drivers)
+    {
         WindowsSystemConfig config;
-        using (RegistryHive system = OpenSystemHive())
         using (RegistryHive? software = OpenSoftwareHive())
-        using (RegistryHive? drivers = OpenHive("DRIVERS"))
         {
             config = WindowsSystemConfig.Read(system, software, drivers);
         }
