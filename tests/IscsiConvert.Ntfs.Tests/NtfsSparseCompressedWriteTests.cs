@@ -171,6 +171,61 @@ public sealed partial class NtfsSparseCompressedWriteTests : IDisposable
         Assert.Equal(0x0001, Sizes(image, "/c/random.bin").Flags);
     }
 
+    [Fact]
+    public void A_compressed_stream_with_clusters_over_4_KiB_is_refused_and_nothing_is_written()
+    {
+        // NTFS compresses only with clusters up to 4 KiB: a stream marked compressed on an 8 KiB-cluster volume (the flag
+        // and a compression unit patched in here) is one we do not rewrite.
+        string image = NtfsWriteTests.MakeVolume(_tmp, "8k.img", 64L << 20, clusterSize: 8192);
+        using (NtfsVolume v = NtfsWriteTests.OpenWritable(image))
+        {
+            v.WriteFile("/big.bin", NtfsWriteTests.RandomBytes(20, 16 * 8192));
+            v.Flush();
+        }
+        string inode = SleuthKit.Fls(image, 0).Single(e => e.Path == "big.bin" && e.Stream is null).Inode.Split('-')[0];
+        MarkDataCompressed(image, long.Parse(inode, CultureInfo.InvariantCulture));
+        Assert.Equal(0x0001, Sizes(image, "/big.bin").Flags);
+        string before = NtfsPatch.Sha256(image);
+        using (NtfsVolume v = NtfsWriteTests.OpenWritable(image))
+        {
+            var write = Assert.Throws<UnsupportedFormatException>(() => Write(v, "/big.bin", 100, new byte[] { 1, 2, 3 }));
+            Assert.Contains("8192-byte clusters", write.Message, StringComparison.Ordinal);
+            Assert.Throws<UnsupportedFormatException>(() => SetLength(v, "/big.bin", 1000));
+            Assert.False(v.HasPendingChanges);
+            v.Flush();
+        }
+        Assert.Equal(before, NtfsPatch.Sha256(image));
+    }
+
+    // Sets the compressed flag and a compression unit of 16 clusters on the $DATA attribute of MFT record `record`, found
+    // from the boot sector and the record's attribute chain (not through our reader).
+    private static void MarkDataCompressed(string image, long record)
+    {
+        byte[] boot;
+        using (FileStream f = File.OpenRead(image))
+        {
+            boot = NtfsPatch.Read(f, 0, 512);
+        }
+        long cluster = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(boot.AsSpan(11)) * (long)boot[13];
+        sbyte c = unchecked((sbyte)boot[0x40]);
+        int recordSize = c > 0 ? (int)(c * cluster) : 1 << -c;
+        long mft = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(boot.AsSpan(0x30)) * cluster;
+        long at = mft + (record * recordSize); // the first records of $MFT are in its first extent
+        byte[] r;
+        using (FileStream f = File.OpenRead(image))
+        {
+            r = NtfsPatch.Read(f, at, recordSize);
+        }
+        int p = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(r.AsSpan(0x14));
+        while (System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(r.AsSpan(p)) != 0x80)
+        {
+            p += (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(r.AsSpan(p + 4));
+        }
+        Assert.True(r[p + 8] == 1 && (p + 0x0D) % 512 < 510 && (p + 0x23) % 512 < 510, "a non-resident $DATA, its fields clear of the update sequence");
+        NtfsPatch.Write(image, at + p + 0x0C, new byte[] { 0x01, 0x00 });
+        NtfsPatch.Write(image, at + p + 0x22, new byte[] { 0x04, 0x00 });
+    }
+
     // Every oracle reads every file as expected (AssertAgree: ntfsfix, ntfsresize, fsstat, fls, icat, ntfscat, our reader and
     // Verify), and ntfsls lists each directory's names with the expected sizes.
     internal static void Check(string image, Dictionary<string, byte[]> files)

@@ -37,9 +37,11 @@ internal sealed class CompressedDataEditor
         for (long unit = from / units.Bytes; unit * units.Bytes < end; unit++)
         {
             long unitStart = unit * units.Bytes;
-            byte[] content = units.Read(unit, data.InitializedSize);
             long s = Math.Max(position, unitStart);
             long e = Math.Min(end, unitStart + units.Bytes);
+
+            // A unit the write covers whole needs no reading (a large file is written a unit at a time).
+            byte[] content = s == unitStart && e == unitStart + units.Bytes ? new byte[units.Bytes] : units.Read(unit, data.InitializedSize);
             if (e > s)
             {
                 bytes.Slice((int)(s - position), (int)(e - s)).CopyTo(content.AsSpan((int)(s - unitStart)));
