@@ -354,7 +354,9 @@ public sealed partial class NtfsVolume : IDisposable
             {
                 if (follows >= MaxLinkFollows)
                 {
-                    throw new IOException($"'{path}' passes through more than {MaxLinkFollows} junctions or symbolic links (a loop?).");
+                    // A loop of junctions is damage (or hostility) on the volume: named by the link it was found at.
+                    throw new CorruptDataException("NTFS", $"MFT record {current.RecordNumber} ($REPARSE_POINT of '{full}')", _mft.VolumeOffsetOfRecord(current.RecordNumber),
+                        $"resolving '{path}' passes through more than {MaxLinkFollows} junctions or symbolic links (a loop)", _options.FilePath);
                 }
                 string rest = string.Join("\\", parts.Skip(i + 1));
                 string next = OnThisVolume(target, parent) + "\\" + rest;

@@ -74,7 +74,11 @@ public sealed class NtfsFeatureVolumeTests : IDisposable
             Assert.Equal(volume.GetEntry(@"\many\f00001.txt").MftRecordNumber, through.MftRecordNumber);
             Assert.Equal(@"\many\f00001.txt", through.Path);
             Assert.Equal(BigDirectoryEntries, following.Volume.ListDirectory(@"\tomany").Count);
-            Assert.Throws<IOException>(() => following.Volume.GetEntry(@"\loop\x"));
+            // A loop of junctions is one of our exceptions, naming the link's MFT record and its offset.
+            var loop = Assert.Throws<CorruptDataException>(() => following.Volume.GetEntry(@"\loop\x"));
+            Assert.StartsWith("MFT record ", loop.Structure, StringComparison.Ordinal);
+            Assert.True(loop.Offset > 0);
+            Assert.Contains("loop", loop.Problem, StringComparison.Ordinal);
         }
 
         List<string> names = volume.ListDirectory(@"\many").Select(e => e.Name).ToList();

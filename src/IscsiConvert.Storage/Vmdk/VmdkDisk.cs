@@ -255,7 +255,9 @@ public sealed class VmdkDisk : VirtualDisk
         }
     }
 
-    /// <summary>Opens an extent's file beside the descriptor. A missing file is a <see cref="FileNotFoundException"/> naming the extent.</summary>
+    /// <summary>Opens an extent's file beside the descriptor. A missing file is a <see cref="CorruptDataException"/> naming
+    /// the descriptor and its line (like any other unusable image, one of our types; the inner exception is the
+    /// <see cref="FileNotFoundException"/>).</summary>
     private static FileStream OpenExtentFile(DescriptorExtent e, string folder, string descriptorPath, DiskAccess access, Dictionary<string, FileStream> open, List<IDisposable> files)
     {
         string full = ParentPaths.Resolve(e.FileName!, folder);
@@ -269,7 +271,8 @@ public sealed class VmdkDisk : VirtualDisk
         }
         if (!File.Exists(full))
         {
-            throw new FileNotFoundException($"The VMDK extent file '{full}' named on line {e.LineNumber} of the descriptor '{descriptorPath}' does not exist.", full);
+            throw new CorruptDataException("VMDK", $"descriptor line {e.LineNumber} (extent)", -1, $"the extent file '{full}' it names does not exist", descriptorPath,
+                new FileNotFoundException($"The VMDK extent file '{full}' does not exist.", full));
         }
         FileStream file = ImageFile.Open(full, access == DiskAccess.ReadWrite && e.Access == ExtentAccess.ReadWrite ? DiskAccess.ReadWrite : DiskAccess.ReadOnly);
         files.Add(file);

@@ -218,11 +218,6 @@ public static class FuzzRunner
                 return null;
             case IscsiConvertException ours:
                 return "our exception does not name the structure and offset: " + ours.Message;
-            case FileNotFoundException missing when missing.FileName is not null && !File.Exists(missing.FileName):
-                // A descriptor naming an extent file that is not there: the storage layer's documented answer (a file
-                // the user has to supply, like the image itself), counted apart so the figures show it.
-                report.Refusals["FileNotFoundException(named file absent)"] = report.Refusals.TryGetValue("FileNotFoundException(named file absent)", out long f) ? f + 1 : 1;
-                return null;
             default:
                 return "untyped exception: " + caught;
         }

@@ -138,15 +138,17 @@ public sealed class VmdkBadInputTests
     }
 
     [Fact]
-    public void MissingExtentFileIsFileNotFoundNamingTheExtent()
+    public void MissingExtentFileIsCorruptDataNamingTheDescriptorLineAndTheExtent()
     {
         using var tmp = new TempDir();
         string path = tmp.File("d.vmdk");
         File.WriteAllText(path, "# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\ncreateType=\"twoGbMaxExtentFlat\"\nRW 2048 FLAT \"d-f001.vmdk\" 0\nRW 2048 FLAT \"d-f002.vmdk\" 0\n");
         File.WriteAllBytes(tmp.File("d-f001.vmdk"), new byte[2048 * 512]);
-        var ex = Assert.Throws<FileNotFoundException>(() => DiskImage.Open(path).Dispose());
+        var ex = Assert.Throws<CorruptDataException>(() => DiskImage.Open(path).Dispose());
         Assert.Contains("d-f002.vmdk", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("line 7", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("descriptor line 7 (extent)", ex.Structure);
+        Assert.Equal(path, ex.FilePath);
+        Assert.Equal(tmp.File("d-f002.vmdk"), Assert.IsType<FileNotFoundException>(ex.InnerException).FileName);
     }
 
     [Fact]
