@@ -60,13 +60,58 @@ public sealed class NtfsMftGrowthTests : IDisposable
         AssertMftReadByEveryone(image);
         AssertAgree(image, files);
 
-        // And the real driver takes it: ntfs-3g creates and deletes files on it.
+        // The real driver takes it: ntfs-3g creates files (growing $MFT behind the list in its own way) and deletes one;
+        // then we read its layout and grow $MFT once more.
         Ntfs3gMount.With(image, mount =>
         {
+            Directory.CreateDirectory(mount + "/Windows/System32");
+            for (int i = 0; i < 400; i++)
+            {
+                string path = $"/Windows/System32/n3g{i:D4}.dll";
+                byte[] data = NtfsWriteTests.RandomBytes(50_000 + i, 100);
+                File.WriteAllBytes(mount + path, data);
+                files[path] = data;
+            }
             File.WriteAllBytes(mount + "/Windows/INF/by-ntfs-3g.inf", new byte[5000]);
             File.Delete(mount + "/Windows/INF/by-ntfs-3g.inf");
         });
+        AssertMftReadByEveryone(image);
         AssertAgree(image, files);
+        int afterNtfs3g = MftExtents(image);
+        AddFiles(image, files, "/Windows/System32", 400, size: 100);
+        Assert.True(MftExtents(image) >= afterNtfs3g);
+        AssertMftReadByEveryone(image);
+        AssertAgree(image, files);
+    }
+
+    [Fact]
+    public void File_data_stays_out_of_the_mft_zone_and_mft_grows_into_it()
+    {
+        string image = NtfsWriteTests.MakeVolume(_tmp, "zone.img", 256L << 20);
+        long[] mftBefore = DataClusters(Oracle.RunChecked("istat", image, "0"));
+        long zoneStart = mftBefore.Max() + 1;
+        long zoneEnd = zoneStart + ((256L << 20) / 4096 / 8) - 1; // an eighth of the volume (mkntfs keeps a sector back)
+        var files = new Dictionary<string, byte[]>(StringComparer.OrdinalIgnoreCase);
+        using (NtfsVolume v = NtfsWriteTests.OpenWritable(image))
+        {
+            files["/driver.sys"] = NtfsWriteTests.RandomBytes(1, 1 << 20);
+            v.WriteFile("/driver.sys", files["/driver.sys"]);
+            v.CreateDirectory("/INF");
+            for (int i = 0; i < 600; i++)
+            {
+                files[$"/INF/oem{i}.inf"] = NtfsWriteTests.RandomBytes(i, 300);
+                v.WriteFile($"/INF/oem{i}.inf", files[$"/INF/oem{i}.inf"]);
+            }
+            v.Flush();
+        }
+        NtfsAttributeListWriteTests.AssertAgree(image, files);
+        FlsEntry driver = SleuthKit.Fls(image, 0).Single(e => e.Path == "driver.sys" && e.Stream is null);
+        long[] data = DataClusters(Oracle.RunChecked("istat", image, driver.Inode.Split('-')[0]));
+        Assert.Equal(256, data.Length);
+        Assert.All(data, c => Assert.False(c >= zoneStart && c < zoneEnd, $"cluster {c} of the file is in the MFT zone {zoneStart}-{zoneEnd}"));
+        long[] grown = DataClusters(Oracle.RunChecked("istat", image, "0")).Except(mftBefore).ToArray();
+        Assert.NotEmpty(grown);
+        Assert.All(grown, c => Assert.True(c >= zoneStart && c < zoneEnd, $"cluster {c} of $MFT's growth is outside the MFT zone {zoneStart}-{zoneEnd}"));
     }
 
     // The 120 KiB files of the checkerboard (a thousand of them) are read by our reader and fls, and sampled by icat and
