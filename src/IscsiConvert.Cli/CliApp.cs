@@ -100,10 +100,21 @@ internal static class CliApp
 
     internal static RootCommand BuildRoot(CliConsole console)
     {
-        var root = new RootCommand(
-            "iscsi-convert: prepare offline Windows disk images for iSCSI boot. Inspect, create and convert raw, VHD, " +
-            "VHDX, VMDK and QCOW2 images, read and edit registry hives, read and write NTFS volumes, read driver INFs and match them to an image's devices. " +
-            "Start with 'iscsi-convert demo'; prepare an image with 'iscsi-convert prepare IMAGE --nic ID'. Reports take --json. " + ExitCodesHelp);
+        var root = new RootCommand(string.Join(Environment.NewLine,
+            "iscsi-convert: prepare an offline Windows disk image (raw, VHD, VHDX, VMDK, QCOW2) to boot from iSCSI, so that",
+            "it does not stop with 0x7B INACCESSIBLE_BOOT_DEVICE when served by iPXE sanboot. Nothing runs in Windows; no",
+            "native tools are needed.",
+            string.Empty,
+            "Getting started:",
+            "  iscsi-convert demo                      see it work on a sample disk it builds (and removes)",
+            "  iscsi-convert inspect IMAGE             the Windows on IMAGE: version, drivers, whether prepare can run on it",
+            "  iscsi-convert prepare IMAGE --nic 'PCI\\VEN_8086&DEV_100E' --dry-run",
+            "                                          the plan for that boot NIC, nothing written; without --dry-run it",
+            "                                          writes (--output CHILD writes a differencing child, IMAGE untouched)",
+            "  iscsi-convert COMMAND --help            a command's options",
+            string.Empty,
+            "Reports take --json; --verbose shows the details. Docs: docs/getting-started.md and docs/cli.md in the repository.",
+            ExitCodesHelp));
         // On every command (recursive); read back by name in Run.
         root.Options.Add(new Option<bool>("--verbose", "-v") { Description = "Also print details (the debug log) on standard error.", Recursive = true });
         root.Options.Add(new Option<bool>("--quiet", "-q") { Description = "Print no progress bar and no warnings: only the result and errors.", Recursive = true });

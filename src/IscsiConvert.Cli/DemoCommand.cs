@@ -150,7 +150,10 @@ internal static class DemoCommand
         o.WriteLine(keep
             ? $"Done. The sample files are in {dir}."
             : "Done. The sample files were made in a temporary folder and removed; add --output-dir DIR to keep them.");
-        o.WriteLine("Next in the engine: installing a driver package the image lacks, and Windows 8+ DriverDatabase staging.");
+        o.WriteLine("What the engine does today: Windows XP to 7 get Critical Device Database entries and the NIC's service at boot start (as");
+        o.WriteLine("above); Windows 8 and later get the driver staged as offline DISM does (driver store, DriverDatabase in SYSTEM or the");
+        o.WriteLine("DRIVERS hive, boot start and the network-boot BootFlags). A driver the image lacks comes from --driver DIR.");
+        o.WriteLine("On your own image: 'iscsi-convert inspect IMAGE', then 'iscsi-convert prepare IMAGE --nic ID --dry-run'.");
     }
 
     private static string Sha256Of(string path)

@@ -61,7 +61,7 @@ internal static class InfCommands
             }
             else
             {
-                report.WriteText(console.Output);
+                report.WriteText(console.Output, console.Verbosity <= Microsoft.Extensions.Logging.LogLevel.Warning ? console.Error : TextWriter.Null);
             }
             return 0;
         });
@@ -145,7 +145,8 @@ internal sealed class InfReport
         };
     }
 
-    public void WriteText(TextWriter w)
+    /// <summary>The report on <paramref name="w"/>; its warnings on <paramref name="warnings"/> (standard error, or nothing with --quiet).</summary>
+    public void WriteText(TextWriter w, TextWriter warnings)
     {
         w.WriteLine($"INF:        {File} ({Encoding})");
         w.WriteLine($"Target:     {Target}");
@@ -196,13 +197,9 @@ internal sealed class InfReport
                 w.WriteLine($"  include {string.Join(", ", i.Includes)}; needs {string.Join(", ", i.Needs)}");
             }
         }
-        if (Warnings.Count > 0)
+        foreach (string warning in Warnings)
         {
-            w.WriteLine();
-            foreach (string warning in Warnings)
-            {
-                w.WriteLine($"warning: {warning}");
-            }
+            warnings.WriteLine($"warning: {warning}");
         }
     }
 

@@ -25,9 +25,9 @@ internal static class InspectCommand
         var image = new Argument<string>("IMAGE") { Description = "The disk image (raw, VHD, VHDX, VMDK, QCOW2)." };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of text." };
         var command = new Command("inspect",
-            "Find the Windows installations on a disk image (read-only) and show their control set, version, architecture (and where " +
-            "it was read), services (with BootFlags), critical device database, DriverDatabase (SYSTEM and DRIVERS hive: packages, " +
-            "classes, device IDs), INF files, driver store, and the network and storage drivers present.") { image, json };
+            "Show the Windows installations on a disk image (read-only): version, architecture, whether the volume is clean and " +
+            "prepare can run on it, the network and storage drivers present, services (with BootFlags), critical device database, " +
+            "DriverDatabase (SYSTEM and DRIVERS hive), INF files and driver store.") { image, json };
         command.SetAction(parse =>
         {
             using VirtualDisk disk = console.OpenDisk(parse.GetValue(image)!);

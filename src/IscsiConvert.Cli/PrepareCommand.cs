@@ -195,7 +195,8 @@ internal static class PrepareCommand
         }
         foreach (string warning in plan.Warnings)
         {
-            console.Output.WriteLine("  warning " + warning);
+            // Warnings go to standard error, like every other command's (and not with --quiet).
+            Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(console.Logger, "{Warning}", warning);
         }
         if (plan.IsEmpty)
         {

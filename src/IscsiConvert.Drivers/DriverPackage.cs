@@ -58,12 +58,26 @@ public sealed class DriverPackage
         if (Directory.Exists(full))
         {
             var infs = new List<string>();
+            var templates = new List<string>();
             foreach (string f in Directory.EnumerateFiles(full))
             {
                 if (f.EndsWith(".inf", StringComparison.OrdinalIgnoreCase))
                 {
                     infs.Add(f);
                 }
+                else if (f.EndsWith(".inx", StringComparison.OrdinalIgnoreCase))
+                {
+                    templates.Add(Path.GetFileName(f));
+                }
+            }
+            if (infs.Count == 0 && templates.Count > 0)
+            {
+                // An INX is the source a driver build stamps into the INF it ships ($ARCH$, DriverVer filled in):
+                // it is not installable as it is, and which architecture and version to stamp is the builder's choice.
+                throw new UnsupportedFormatException(
+                    $"the folder holds only the INF template {string.Join(", ", templates)}, not a driver package: stamp it into an .inf for the target " +
+                    "(stampinf -f NAME.inx -a amd64 -v VERSION, as the driver's build does) or use the built package, which has the .inf, .sys and .cat",
+                    full);
             }
             if (infs.Count != 1)
             {

@@ -23,6 +23,15 @@ public sealed class CliConventionsTests
         Assert.Contains("3 refused as unsafe", stdout, StringComparison.Ordinal);
         Assert.Contains("--verbose", stdout, StringComparison.Ordinal);
         Assert.Contains("--quiet", stdout, StringComparison.Ordinal);
+        // What a newcomer needs: what it is for, and the first commands in the order to run them.
+        Assert.Contains("boot from iSCSI", stdout, StringComparison.Ordinal);
+        Assert.Contains("0x7B INACCESSIBLE_BOOT_DEVICE", stdout, StringComparison.Ordinal);
+        int demo = stdout.IndexOf("iscsi-convert demo", StringComparison.Ordinal);
+        int inspect = stdout.IndexOf("iscsi-convert inspect IMAGE", StringComparison.Ordinal);
+        int prepare = stdout.IndexOf(@"iscsi-convert prepare IMAGE --nic 'PCI\VEN_8086&DEV_100E' --dry-run", StringComparison.Ordinal);
+        Assert.True(demo >= 0 && inspect > demo && prepare > inspect, stdout);
+        Assert.Contains("--output CHILD", stdout, StringComparison.Ordinal);
+        Assert.Contains("docs/getting-started.md", stdout, StringComparison.Ordinal);
 
         (code, stdout, _) = CliRunner.Run("disk", "info", "--help");
         Assert.Equal(0, code);

@@ -12,6 +12,11 @@ public class DemoCliTests
         Assert.True(result.ExitCode == 0, result.StdErr);
         Assert.Contains("virtual size:", result.StdOut, System.StringComparison.Ordinal);
         Assert.Contains("Done.", result.StdOut, System.StringComparison.Ordinal);
+        // The closing lines say what the engine does today (both Windows families, --driver) and what to run next.
+        Assert.Contains("Windows 8 and later get the driver staged", result.StdOut, System.StringComparison.Ordinal);
+        Assert.Contains("--driver DIR", result.StdOut, System.StringComparison.Ordinal);
+        Assert.Contains("'iscsi-convert inspect IMAGE', then 'iscsi-convert prepare IMAGE --nic ID --dry-run'", result.StdOut, System.StringComparison.Ordinal);
+        Assert.DoesNotContain("Next in the engine", result.StdOut, System.StringComparison.Ordinal);
         Assert.Contains("formatted as NTFS", result.StdOut, System.StringComparison.Ordinal);
         Assert.Contains("base unchanged: yes", result.StdOut, System.StringComparison.Ordinal);
         Assert.DoesNotContain("same content: NO", result.StdOut, System.StringComparison.Ordinal);

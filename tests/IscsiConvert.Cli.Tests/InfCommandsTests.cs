@@ -1,3 +1,4 @@
+using System;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
@@ -64,6 +65,15 @@ public sealed class InfCommandsTests
             (svc.GetProperty("name").GetString(), svc.GetProperty("startType").GetInt32(), svc.GetProperty("binaryPath").GetString()));
         Assert.Equal(new[] { "netvwifibus.inf" }, Strings(first.GetProperty("includes")));
         Assert.Contains(Strings(win10.GetProperty("warnings")), w => w.Contains("netvwifibus.inf"));
+
+        // In text, warnings go to standard error (the report alone on standard output), and --quiet drops them.
+        string inf = TestData.Require("inf/ms-pl/netrtwlans.inf");
+        var (code, stdout, stderr) = CliRunner.Run("inf", "show", inf, "--os", "win10-x64");
+        Assert.Equal(0, code);
+        Assert.Contains("warning: ", stderr, StringComparison.Ordinal);
+        Assert.Contains("netvwifibus.inf", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("warning", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("warning", CliRunner.Run("inf", "show", inf, "--os", "win10-x64", "--quiet").StdErr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -184,6 +184,24 @@ public sealed class PrepareOutputTests : IClassFixture<MatchImages>
         Assert.Equal(before, Hash(image));
     }
 
+    /// <summary>A --driver folder holding only an INX template (a driver's source, not a package) says to stamp it; nothing is written.</summary>
+    [Fact]
+    public void A_driver_folder_with_only_an_inx_template_says_to_stamp_it()
+    {
+        string image = _images.Tmp.File("inx-only.raw");
+        File.Copy(_images.Win7, image);
+        string before = Hash(image);
+        string folder = Directory.CreateDirectory(_images.Tmp.File("inx-only")).FullName;
+        File.Copy(TestData.Require("inf/ms-pl/dynambus.inx"), Path.Combine(folder, "dynambus.inx"));
+
+        var (code, stdout, stderr) = CliRunner.Run("prepare", image, "--nic", Nic, "--driver", folder, "--json");
+        Assert.Equal(CliApp.DataError, code);
+        Assert.Contains("only the INF template dynambus.inx", stderr, StringComparison.Ordinal);
+        Assert.Contains("stamp it into an .inf", stderr, StringComparison.Ordinal);
+        Assert.Contains("stampinf", System.Text.Json.JsonDocument.Parse(stdout).RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(before, Hash(image));
+    }
+
     private string RegFile(string name, string body)
     {
         string path = _images.Tmp.File(name);
