@@ -45,7 +45,7 @@ internal static class PrepareCommand
         var dryRun = new Option<bool>("--dry-run", "-n") { Description = "Print what would change and write nothing." };
         var reg = new Option<string[]>("--reg")
         {
-            Description = @"A regedit file (5.00 or REGEDIT4) whose values are set too (repeatable, usable without --nic): HKEY_LOCAL_MACHINE\SYSTEM is the SYSTEM hive (CurrentControlSet the control set the image boots), HKEY_LOCAL_MACHINE\SOFTWARE the SOFTWARE hive; deletions and other roots are refused.",
+            Description = @"A regedit file (5.00 or REGEDIT4) whose values are set too (repeatable, usable without --nic): HKEY_LOCAL_MACHINE\SYSTEM is the SYSTEM hive (CurrentControlSet the control set the image boots), HKEY_LOCAL_MACHINE\SOFTWARE the SOFTWARE hive; deletions ([-KEY], ""name""=-) go through the plan too; other roots are refused.",
         };
         var json = new Option<bool>("--json")
         {
@@ -191,7 +191,8 @@ internal static class PrepareCommand
         }
         foreach (RegistryChange c in plan.Changes)
         {
-            console.Output.WriteLine((write ? "  set     " : "  would set ") + c);
+            bool delete = c.Operation != RegistryOperation.SetValue;
+            console.Output.WriteLine((write ? (delete ? "  delete  " : "  set     ") : (delete ? "  would delete " : "  would set ")) + c);
         }
         foreach (string warning in plan.Warnings)
         {

@@ -41,10 +41,16 @@ internal sealed record PrepareReport(
         var changes = new List<object>();
         changes.AddRange(plan.Folders.Select(f => new FolderChange("folder", f)));
         changes.AddRange(plan.Files.Select(f => new FileChange("file", f.Destination, f.Size, f.Sha256, f.Source)));
-        changes.AddRange(plan.Changes.Select(c => new RegistryValueChange(
-            "registry", c.Hive, c.Key, c.ValueName, RegistryExport.TypeName(c.Type),
-            c.OldType is { } t ? RegistryExport.TypeName(t) : null,
-            c.GetOldData() is { } old ? Hex(old) : null, Hex(c.GetNewData()), c.OldValue, c.NewValue)));
+        changes.AddRange(plan.Changes.Select(c => c.Operation switch
+        {
+            RegistryOperation.DeleteKey => new RegistryKeyDeletion("registryDeleteKey", c.Hive, c.Key),
+            RegistryOperation.DeleteValue => new RegistryValueDeletion("registryDeleteValue", c.Hive, c.Key, c.ValueName,
+                RegistryExport.TypeName(c.OldType ?? RegistryValueType.None), Hex(c.GetOldData() ?? Array.Empty<byte>()), c.OldValue),
+            _ => (object)new RegistryValueChange(
+                "registry", c.Hive, c.Key, c.ValueName, RegistryExport.TypeName(c.Type),
+                c.OldType is { } t ? RegistryExport.TypeName(t) : null,
+                c.GetOldData() is { } old ? Hex(old) : null, Hex(c.GetNewData()), c.OldValue, c.NewValue),
+        }));
         return new PrepareReport(CurrentSchemaVersion, image, output, outputFormat?.ToString().ToLowerInvariant(), !written, written,
             new InstallationInfo(plan.PartitionIndex, plan.ControlSet, plan.Target?.ToString()), plan.Drivers, changes, plan.Warnings);
     }
@@ -65,4 +71,10 @@ internal sealed record PrepareReport(
     /// <summary>A registry value set: hive, key below the hive root, value name ("" = default), type, old and new data.</summary>
     internal sealed record RegistryValueChange(string Kind, string Hive, string Key, string ValueName, string Type, string? OldType,
         string? OldData, string NewData, string? OldValue, string NewValue);
+
+    /// <summary>A registry value deleted (<c>"name"=-</c> in a .reg file): what it held.</summary>
+    internal sealed record RegistryValueDeletion(string Kind, string Hive, string Key, string ValueName, string OldType, string OldData, string? OldValue);
+
+    /// <summary>A registry key deleted with everything below it (<c>[-KEY]</c> in a .reg file).</summary>
+    internal sealed record RegistryKeyDeletion(string Kind, string Hive, string Key);
 }

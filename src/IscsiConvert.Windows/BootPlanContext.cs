@@ -72,6 +72,7 @@ internal sealed class BootPlanContext
         {
             if (h is not null)
             {
+                h.DropDeletionsThatChangeNothing();
                 changes.AddRange(h.All.Where(c => c.IsChange));
             }
         }

@@ -233,7 +233,7 @@ public sealed class IscsiBootPlan
         }
         foreach (RegistryChange c in Changes)
         {
-            text.Append("  set     ").AppendLine(c.ToString());
+            text.Append(c.Operation == RegistryOperation.SetValue ? "  set     " : "  delete  ").AppendLine(c.ToString());
         }
         foreach (string w in Warnings)
         {

@@ -9,8 +9,9 @@ namespace IscsiConvert.Windows;
 /// Turns a regedit file's operations into plan changes on the offline hives: <c>HKEY_LOCAL_MACHINE\SYSTEM</c> is the
 /// SYSTEM hive's root, with <c>CurrentControlSet</c> standing for the control set the image boots (Select\Current),
 /// and <c>HKEY_LOCAL_MACHINE\SOFTWARE</c> the SOFTWARE hive's. Other roots (the user hives, SAM, SECURITY, the
-/// volatile HARDWARE key) are refused, as are deletions: a plan records values set, with their old data, and a
-/// deletion is not one (apply such a file with <c>reg import</c> on the extracted hive instead).
+/// volatile HARDWARE key) are refused. Deletions (<c>[-KEY]</c>, <c>"name"=-</c>) are planned in file order as
+/// <see cref="RegistryOperation.DeleteKey"/> / <see cref="RegistryOperation.DeleteValue"/> changes, only where the
+/// hive (or the plan) has the key or value, so a second run plans nothing; deleting a hive's root is refused.
 /// </summary>
 internal static class RegFileRules
 {
@@ -24,11 +25,25 @@ internal static class RegFileRules
     public static void Plan(RegFile file, string controlSet, Func<string, HiveEdits> hives, List<string> warnings)
     {
         var valued = new List<(string Hive, string Key)>();
-        foreach (RegFileOperation op in file.Operations.Where(o => o.Kind == RegFileOperationKind.SetValue))
+        // In file order, as regedit imports: a key deleted and then given values is deleted, then re-created.
+        foreach (RegFileOperation op in file.Operations)
         {
             (string hive, string key) = Map(file, op, controlSet);
-            hives(hive).Set(key, op.ValueName!, op.Type, op.GetData());
-            valued.Add((hive, key));
+            switch (op.Kind)
+            {
+                case RegFileOperationKind.SetValue:
+                    hives(hive).Set(key, op.ValueName!, op.Type, op.GetData());
+                    valued.Add((hive, key));
+                    break;
+                case RegFileOperationKind.DeleteValue:
+                    hives(hive).DeleteValue(key, op.ValueName!);
+                    break;
+                case RegFileOperationKind.DeleteKey when key.Length == 0:
+                    throw new NotSupportedException($"{file.FileName} line {op.Line}: {op} would delete the whole {hive} hive; refused.");
+                case RegFileOperationKind.DeleteKey:
+                    hives(hive).DeleteKey(key);
+                    break;
+            }
         }
         foreach (RegFileOperation op in file.Operations.Where(o => o.Kind == RegFileOperationKind.CreateKey))
         {
@@ -44,10 +59,6 @@ internal static class RegFileRules
 
     private static (string Hive, string Key) Map(RegFile file, RegFileOperation op, string controlSet)
     {
-        if (op.Kind is RegFileOperationKind.DeleteKey or RegFileOperationKind.DeleteValue)
-        {
-            throw new NotSupportedException($"{file.FileName} line {op.Line}: {op} — prepare --reg sets keys and values and does not delete; use 'reg import' on the extracted hive for deletions.");
-        }
         string path = op.KeyPath.TrimStart('\\');
         string? prefix = MachinePrefixes.FirstOrDefault(p => path.StartsWith(p, StringComparison.OrdinalIgnoreCase));
         string rest = prefix is null ? string.Empty : path.Substring(prefix.Length);

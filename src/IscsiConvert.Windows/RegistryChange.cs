@@ -17,9 +17,33 @@ public sealed class RegistryChange : IEquatable<RegistryChange>
     private readonly byte[]? _oldData;
     private readonly byte[] _newData;
 
+    private RegistryChange(RegistryOperation operation, string hive, string key, string valueName, RegistryValueType? oldType, byte[]? oldData)
+    {
+        Operation = operation;
+        Hive = hive;
+        Key = key;
+        ValueName = valueName;
+        Type = RegistryValueType.None;
+        OldType = oldData is null ? null : oldType;
+        _oldData = oldData is null ? null : (byte[])oldData.Clone();
+        _newData = Array.Empty<byte>();
+    }
+
+    /// <summary>A value deleted (<c>"name"=-</c> in a .reg file); <paramref name="oldData"/> is what it held.</summary>
+    internal static RegistryChange ValueDeletion(string hive, string key, string valueName, RegistryValueType oldType, byte[] oldData) =>
+        new(RegistryOperation.DeleteValue, hive, key, valueName, oldType, oldData);
+
+    /// <summary>A key deleted with everything below it (<c>[-KEY]</c> in a .reg file).</summary>
+    internal static RegistryChange KeyDeletion(string hive, string key) =>
+        new(RegistryOperation.DeleteKey, hive, key, string.Empty, null, null);
+
+    /// <summary>What the change does: set a value (the usual), delete a value, or delete a key and all below it.</summary>
+    public RegistryOperation Operation { get; }
+
     /// <summary>Creates a change; <paramref name="oldData"/> is null when the value does not exist yet.</summary>
     public RegistryChange(string hive, string key, string valueName, RegistryValueType type, RegistryValueType? oldType, byte[]? oldData, byte[] newData)
     {
+        Operation = RegistryOperation.SetValue;
         Hive = hive ?? throw new ArgumentNullException(nameof(hive));
         Key = key ?? throw new ArgumentNullException(nameof(key));
         ValueName = valueName ?? throw new ArgumentNullException(nameof(valueName));
@@ -35,10 +59,10 @@ public sealed class RegistryChange : IEquatable<RegistryChange>
     /// <summary>The key, relative to the hive's root (ControlSet001\Services\netkvm).</summary>
     public string Key { get; }
 
-    /// <summary>The value name; "" is the key's default value.</summary>
+    /// <summary>The value name; "" is the key's default value (and for a key deletion).</summary>
     public string ValueName { get; }
 
-    /// <summary>The type written.</summary>
+    /// <summary>The type written (<see cref="RegistryValueType.None"/> for a deletion).</summary>
     public RegistryValueType Type { get; }
 
     /// <summary>The type the value had, or null when it did not exist.</summary>
@@ -59,7 +83,7 @@ public sealed class RegistryChange : IEquatable<RegistryChange>
     public string NewValue => Render(Type, _newData);
 
     /// <summary>False when the value already holds the new data with the same type (nothing to do).</summary>
-    public bool IsChange => _oldData is null || OldType != Type || !_oldData.AsSpan().SequenceEqual(_newData);
+    public bool IsChange => Operation != RegistryOperation.SetValue || _oldData is null || OldType != Type || !_oldData.AsSpan().SequenceEqual(_newData);
 
     /// <summary>Renders registry data for people: decimal DWORD/QWORD, strings, multi-strings joined by " | ", hex bytes.</summary>
     public static string Render(RegistryValueType type, byte[] data)
@@ -89,7 +113,7 @@ public sealed class RegistryChange : IEquatable<RegistryChange>
     public bool Equals(RegistryChange? other) =>
         other is not null && string.Equals(Hive, other.Hive, StringComparison.OrdinalIgnoreCase) &&
         string.Equals(Key, other.Key, StringComparison.OrdinalIgnoreCase) &&
-        string.Equals(ValueName, other.ValueName, StringComparison.OrdinalIgnoreCase) && Type == other.Type &&
+        string.Equals(ValueName, other.ValueName, StringComparison.OrdinalIgnoreCase) && Type == other.Type && Operation == other.Operation &&
         _newData.AsSpan().SequenceEqual(other._newData);
 
     /// <inheritdoc/>
@@ -104,10 +128,30 @@ public sealed class RegistryChange : IEquatable<RegistryChange>
     public override string ToString()
     {
         string name = ValueName.Length == 0 ? "(default)" : ValueName;
+        switch (Operation)
+        {
+            case RegistryOperation.DeleteKey:
+                return $@"{Hive}\{Key} (key deleted, with everything below it)";
+            case RegistryOperation.DeleteValue:
+                return $@"{Hive}\{Key}\{name} deleted (was {RegistryExport.TypeName(OldType ?? RegistryValueType.None)} {OldValue})";
+        }
         string was = _oldData is null ? " (new)" : $" (was {OldValue})";
         return $@"{Hive}\{Key}\{name} = {RegistryExport.TypeName(Type)} {NewValue}{was}";
     }
 
     internal static uint? ReadDWord(RegistryValue? v) =>
         v is { Type: RegistryValueType.DWord } && v.Data.Length >= 4 ? BinaryPrimitives.ReadUInt32LittleEndian(v.Data.Span) : null;
+}
+
+/// <summary>What a <see cref="RegistryChange"/> does.</summary>
+public enum RegistryOperation
+{
+    /// <summary>Sets a value (creating its key as needed).</summary>
+    SetValue = 0,
+
+    /// <summary>Deletes a value.</summary>
+    DeleteValue = 1,
+
+    /// <summary>Deletes a key with all its values and subkeys.</summary>
+    DeleteKey = 2,
 }

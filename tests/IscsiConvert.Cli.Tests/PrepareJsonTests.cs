@@ -82,7 +82,7 @@ public sealed class PrepareJsonTests : IClassFixture<MatchImages>
         Assert.Empty(Validated(json).GetProperty("changes").EnumerateArray());
     }
 
-    private static JsonElement Validated(string json)
+    internal static JsonElement Validated(string json)
     {
         using JsonDocument doc = JsonDocument.Parse(json);
         var errors = new List<string>();

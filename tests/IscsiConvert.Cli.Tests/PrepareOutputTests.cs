@@ -247,11 +247,56 @@ public sealed class PrepareOutputTests : IClassFixture<MatchImages>
         Assert.Equal(after, Hash(image));
     }
 
+    [Fact]
+    public void Reg_deletions_of_values_and_keys_go_through_the_plan_in_file_order_and_a_second_run_finds_nothing_to_do()
+    {
+        string image = _images.Tmp.File("reg-delete-win7.raw");
+        File.Copy(_images.Win7, image);
+        string before = Hash(image);
+        // Values and keys of the real Windows 7 hive (hivexsh lists them), plus a value and a key it does not have.
+        string reg = RegFile("delete.reg",
+            "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\E1G60]\n\"DisplayName\"=-\n\"NoSuchValue\"=-\n\n" +
+            "[-HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters\\Interfaces]\n\n" +
+            "[-HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\NoSuchService]\n\n" +
+            "[-HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters\\PersistentRoutes]\n\n" +
+            "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters\\PersistentRoutes]\n\"Marker\"=\"re-created\"\n");
+
+        var (code, stdout, stderr) = CliRunner.Run("prepare", image, "--reg", reg, "--dry-run");
+        Assert.True(code == 0, stderr);
+        Assert.Contains(@"would delete SYSTEM\ControlSet001\Services\E1G60\DisplayName deleted (was REG_SZ Intel(R) PRO/1000 NDIS 6 Adapter Driver)", stdout, StringComparison.Ordinal);
+        Assert.Contains(@"would delete SYSTEM\ControlSet001\Services\Tcpip\Parameters\Interfaces (key deleted", stdout, StringComparison.Ordinal);
+        Assert.Contains(@"would set SYSTEM\ControlSet001\Services\Tcpip\Parameters\PersistentRoutes\Marker = REG_SZ re-created (new)", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("NoSuch", stdout, StringComparison.Ordinal); // nothing to delete there: no change
+        Assert.Equal(before, Hash(image));
+
+        (code, stdout, stderr) = CliRunner.Run("prepare", image, "--reg", reg, "--json");
+        Assert.True(code == 0, stderr);
+        var kinds = PrepareJsonTests.Validated(stdout).GetProperty("changes").EnumerateArray().Select(c => c.GetProperty("kind").GetString()).ToList();
+        Assert.Equal(new[] { "registryDeleteValue", "registryDeleteKey", "registryDeleteKey", "registry" }, kinds);
+
+        string system = ExtractHive(image, "SYSTEM", "reg-delete-win7-SYSTEM");
+        Assert.Equal(1, Oracle.Run("hivexget", system, @"ControlSet001\services\E1G60", "DisplayName").ExitCode);
+        Assert.Equal("3", Oracle.RunChecked("hivexget", system, @"ControlSet001\services\E1G60", "Start").Trim()); // its neighbour kept
+        Assert.Equal(1, Oracle.Run("hivexget", system, @"ControlSet001\services\Tcpip\Parameters\Interfaces", "x").ExitCode);
+        Assert.Equal("re-created", Oracle.RunChecked("hivexget", system, @"ControlSet001\services\Tcpip\Parameters\PersistentRoutes", "Marker").Trim());
+        string parameters = Oracle.RunWithInput("hivexsh", "cd ControlSet001\\services\\Tcpip\\Parameters\nls\n", system).StdOut;
+        Assert.Contains("Winsock", parameters, StringComparison.Ordinal); // its sibling kept
+        Assert.DoesNotContain("Interfaces", parameters, StringComparison.Ordinal);
+        ToolResult fix = Oracle.Run("ntfsfix", "-n", image);
+        Assert.True(fix.ExitCode == 0, fix.StdOut + fix.StdErr);
+
+        string after = Hash(image);
+        (code, stdout, stderr) = CliRunner.Run("prepare", image, "--reg", reg);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("nothing to change", stdout, StringComparison.Ordinal);
+        Assert.Equal(after, Hash(image));
+    }
+
     [Theory]
     [InlineData("[HKEY_CURRENT_USER\\Software\\X]\n\"A\"=\"b\"\n", "HKEY_LOCAL_MACHINE\\SYSTEM or HKEY_LOCAL_MACHINE\\SOFTWARE")]
     [InlineData("[HKEY_LOCAL_MACHINE\\SAM\\X]\n\"A\"=\"b\"\n", "HKEY_LOCAL_MACHINE\\SYSTEM or HKEY_LOCAL_MACHINE\\SOFTWARE")]
-    [InlineData("[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\E1G60]\n\"Start\"=-\n", "does not delete")]
-    public void A_reg_file_outside_the_offline_hives_or_deleting_is_refused_and_nothing_is_written(string body, string message)
+    [InlineData("[-HKEY_LOCAL_MACHINE\\SYSTEM]\n", "whole SYSTEM hive")]
+    public void A_reg_file_outside_the_offline_hives_or_deleting_a_whole_hive_is_refused_and_nothing_is_written(string body, string message)
     {
         string image = _images.Tmp.File($"reg-refused-{message.Length}-{body.Length}.raw");
         File.Copy(_images.Win7, image);
