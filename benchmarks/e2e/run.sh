@@ -7,6 +7,7 @@
 # paired ratio, our peak RSS and the bytes each wrote (GNU time's file-system output blocks).
 #
 #   benchmarks/e2e/run.sh [RUNS] [SIZES…]         e.g.  run.sh 7 1G 16G      (fixtures are built once in $E2E_DIR)
+#   TOOL=/path/to/iscsi-convert benchmarks/e2e/run.sh …   times that binary (e.g. the AOT one) instead of publishing
 set -euo pipefail
 runs=${1:-5}; shift || true
 [ $# -gt 0 ] && sizes=("$@") || sizes=(1G 16G)
@@ -16,9 +17,14 @@ dir=${E2E_DIR:-${TMPDIR:-/tmp}/iscsiconvert-e2e}
 mkdir -p "$dir"
 nic='PCI\VEN_8086&DEV_10D3'
 
-echo "== publishing iscsi-convert (Release)"
-dotnet publish "$root/src/IscsiConvert.Cli" -c Release -o "$dir/tool" -v quiet -nologo >/dev/null
-tool="$dir/tool/iscsi-convert"
+if [ -n "${TOOL:-}" ]; then
+  tool=$TOOL   # e.g. the Native AOT binary of benchmarks/e2e/publish-aot.sh
+else
+  echo "== publishing iscsi-convert (Release, framework-dependent, JIT)"
+  dotnet publish "$root/src/IscsiConvert.Cli" -c Release -o "$dir/tool" -v quiet -nologo >/dev/null
+  tool="$dir/tool/iscsi-convert"
+fi
+echo "== timing $tool"
 
 # The pipeline, as one timed command: serve the partition, mount, copy, merge, unmount, stop, fsync the image.
 cat > "$dir/pipeline.sh" <<'SH'
