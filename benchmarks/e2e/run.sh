@@ -41,7 +41,9 @@ cp "$pkg/benchnic.sys" "$work/mnt/Windows/System32/drivers/benchnic.sys"
 cp "$pkg/benchnic.inf" "$work/mnt/Windows/INF/oem0.inf"
 hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\SYSTEM' "$work/mnt/Windows/System32/config/SYSTEM" "$reg"
 fusermount -u "$work/mnt"
-umount "$work/raw"; kill "$qsd"; wait "$qsd" || true
+# ntfs-3g may still hold the exported file for a moment after its unmount returns (seen under load): retry.
+for _ in $(seq 100); do umount "$work/raw" 2>/dev/null && break; sleep 0.02; done
+kill "$qsd"; wait "$qsd" || true
 python3 -c 'import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd)' "$image"
 rm -rf "$work"
 SH
