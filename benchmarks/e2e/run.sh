@@ -7,6 +7,7 @@
 # paired ratio, our peak RSS and the bytes each wrote (GNU time's file-system output blocks).
 #
 #   benchmarks/e2e/run.sh [RUNS] [SIZES…]         e.g.  run.sh 7 1G 16G      (fixtures are built once in $E2E_DIR)
+#   TOOL=/path/to/iscsi-convert benchmarks/e2e/run.sh …   times that binary (e.g. the AOT one) instead of publishing
 set -euo pipefail
 runs=${1:-5}; shift || true
 [ $# -gt 0 ] && sizes=("$@") || sizes=(1G 16G)
@@ -16,9 +17,14 @@ dir=${E2E_DIR:-${TMPDIR:-/tmp}/iscsiconvert-e2e}
 mkdir -p "$dir"
 nic='PCI\VEN_8086&DEV_10D3'
 
-echo "== publishing iscsi-convert (Release)"
-dotnet publish "$root/src/IscsiConvert.Cli" -c Release -o "$dir/tool" -v quiet -nologo >/dev/null
-tool="$dir/tool/iscsi-convert"
+if [ -n "${TOOL:-}" ]; then
+  tool=$TOOL   # e.g. the Native AOT binary of benchmarks/e2e/publish-aot.sh
+else
+  echo "== publishing iscsi-convert (Release, framework-dependent, JIT)"
+  dotnet publish "$root/src/IscsiConvert.Cli" -c Release -o "$dir/tool" -v quiet -nologo >/dev/null
+  tool="$dir/tool/iscsi-convert"
+fi
+echo "== timing $tool"
 
 # The pipeline, as one timed command: serve the partition, mount, copy, merge, unmount, stop, fsync the image.
 cat > "$dir/pipeline.sh" <<'SH'
@@ -35,7 +41,9 @@ cp "$pkg/benchnic.sys" "$work/mnt/Windows/System32/drivers/benchnic.sys"
 cp "$pkg/benchnic.inf" "$work/mnt/Windows/INF/oem0.inf"
 hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\SYSTEM' "$work/mnt/Windows/System32/config/SYSTEM" "$reg"
 fusermount -u "$work/mnt"
-umount "$work/raw"; kill "$qsd"; wait "$qsd" || true
+# ntfs-3g may still hold the exported file for a moment after its unmount returns (seen under load): retry.
+for _ in $(seq 100); do umount "$work/raw" 2>/dev/null && break; sleep 0.02; done
+kill "$qsd"; wait "$qsd" || true
 python3 -c 'import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd)' "$image"
 rm -rf "$work"
 SH

@@ -205,6 +205,9 @@ internal sealed class CliConsole
     private static readonly JsonSerializerOptions ErrorJson = new()
     {
         WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        TypeInfoResolver = CliJsonContext.Default, // source-generated metadata: no reflection (Native AOT)
+
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // paths keep their quotes readable
     };
 
@@ -255,7 +258,7 @@ internal sealed class CliConsole
         }
         if (Json)
         {
-            Output.WriteLine(JsonSerializer.Serialize(new { error = new { exitCode, kind, message, hint } }, ErrorJson));
+            Output.WriteLine(CliJson.Serialize(new ErrorDocument(new ErrorBody(exitCode, kind, message, hint)), ErrorJson));
         }
         return exitCode;
     }

@@ -20,6 +20,7 @@ internal static class FsCommands
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = true,
+        TypeInfoResolver = CliJsonContext.Default, // source-generated metadata: no reflection (Native AOT)
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
@@ -58,7 +59,7 @@ internal static class FsCommands
             IReadOnlyList<NtfsEntry> entries = entry.IsDirectory ? opened.Volume.ListDirectory(target) : new[] { entry };
             if (parse.GetValue(json))
             {
-                console.Output.WriteLine(JsonSerializer.Serialize(entries.Select(EntryReport.From).ToList(), JsonOptions));
+                console.Output.WriteLine(CliJson.Serialize(entries.Select(EntryReport.From).ToList(), JsonOptions));
                 return 0;
             }
             foreach (NtfsEntry e in entries)
@@ -241,9 +242,9 @@ internal static class FsCommands
         return slash <= 0 ? string.Empty : trimmed.Substring(0, slash);
     }
 
-    private sealed record StreamReport(string Name, long Length);
+    internal sealed record StreamReport(string Name, long Length);
 
-    private sealed record EntryReport(
+    internal sealed record EntryReport(
         string Name, string Path, bool IsDirectory, long Size, long MftRecord, DateTime Created, DateTime Modified, DateTime MftChanged, DateTime Accessed,
         string Attributes, int HardLinks, string? ShortName, string? ReparseTag, string? ReparseTarget, IReadOnlyList<StreamReport>? Streams)
     {

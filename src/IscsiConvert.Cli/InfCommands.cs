@@ -17,6 +17,7 @@ internal static class InfCommands
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = true,
+        TypeInfoResolver = CliJsonContext.Default, // source-generated metadata: no reflection (Native AOT)
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // keep \ and & readable in hardware IDs
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
@@ -57,7 +58,7 @@ internal static class InfCommands
             InfReport report = InfReport.Build(parsed, target);
             if (parse.GetValue(json))
             {
-                console.Output.WriteLine(JsonSerializer.Serialize(report, JsonOptions));
+                console.Output.WriteLine(CliJson.Serialize(report, JsonOptions));
             }
             else
             {

@@ -16,6 +16,7 @@ internal static class InspectCommand
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = true,
+        TypeInfoResolver = CliJsonContext.Default, // source-generated metadata: no reflection (Native AOT)
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
@@ -50,7 +51,7 @@ internal static class InspectCommand
             }
             if (parse.GetValue(json))
             {
-                console.Output.WriteLine(JsonSerializer.Serialize(new { installations = reports }, JsonOptions));
+                console.Output.WriteLine(CliJson.Serialize(new InspectDocument(reports), JsonOptions));
                 return 0;
             }
             WriteText(console, reports);
@@ -99,7 +100,7 @@ internal static class InspectCommand
             o.WriteLine($"  Critical devices: {r.CriticalDevices.Count}");
             o.WriteLine();
             o.WriteLine("  Services (name, start, type, group, image path):");
-            foreach (ServiceReport s in r.Services)
+            foreach (InspectServiceReport s in r.Services)
             {
                 o.WriteLine(string.Format(CultureInfo.InvariantCulture, "    {0,-32} {1,-9} {2,-6} {3,-24} {4}",
                     s.Name, s.StartName ?? "-", s.Type is uint t ? "0x" + t.ToString("x", CultureInfo.InvariantCulture) : "-", s.Group ?? "-", s.ImagePath ?? "-"));
@@ -107,7 +108,7 @@ internal static class InspectCommand
             var bootFlagged = r.Services.Where(s => s.BootFlags is not null).ToList();
             o.WriteLine();
             o.WriteLine(bootFlagged.Count == 0 ? "  Services with BootFlags: none" : "  Services with BootFlags (name, flags, start):");
-            foreach (ServiceReport s in bootFlagged)
+            foreach (InspectServiceReport s in bootFlagged)
             {
                 o.WriteLine(string.Format(CultureInfo.InvariantCulture, "    {0,-32} 0x{1:x}  {2}", s.Name, s.BootFlags, s.StartName ?? "-"));
             }
@@ -145,6 +146,9 @@ internal static class InspectCommand
         _ => start.Value.ToString(CultureInfo.InvariantCulture),
     };
 
+    /// <summary>What `inspect --json` prints.</summary>
+    internal sealed record InspectDocument(List<InstallationReport> Installations);
+
     /// <summary>
     /// Whether Windows left the volume clean (what prepare's writes need): "clean", "dirty" (the dirty flag: chkdsk
     /// pending), "hibernated" (an active hibernation image, e.g. Fast Startup) or "not shut down cleanly" ($LogFile
@@ -164,10 +168,10 @@ internal static class InspectCommand
         }
     }
 
-    private sealed record InstallationReport(
+    internal sealed record InstallationReport(
         int? Partition, string VolumeLabel, string VolumeState, bool PrepareWouldRun, string? VolumeStateReason, string ControlSet, string? ProcessorArchitecture, string? Architecture, string? ArchitectureSource, string? ProductType, string? DriverTarget, VersionReport? Version, bool HasDriverDatabase, int? DriverPackages, int? DriversHivePackages,
         List<DriverDatabaseReport> DriverDatabases, List<InstalledDriverReport> NetworkAndStorageDrivers,
-        List<string> InfFiles, List<string> DriverStorePackages, List<ServiceReport> Services, List<CriticalDeviceReport> CriticalDevices)
+        List<string> InfFiles, List<string> DriverStorePackages, List<InspectServiceReport> Services, List<CriticalDeviceReport> CriticalDevices)
     {
         public static InstallationReport From(WindowsInstallation w, WindowsSystemConfig c, IReadOnlyList<InstalledDriver> drivers) => From(w, c, drivers, InspectCommand.VolumeState(w.Volume));
 
@@ -195,11 +199,11 @@ internal static class InspectCommand
                 d.Sources.ToList())).ToList(),
             w.ListInfFiles().ToList(),
             w.ListDriverStorePackages().ToList(),
-            c.Services.Select(s => new ServiceReport(s.Name, s.Start, StartName(s.Start), s.Type, s.Group, s.ImagePath, s.BootFlags)).ToList(),
+            c.Services.Select(s => new InspectServiceReport(s.Name, s.Start, StartName(s.Start), s.Type, s.Group, s.ImagePath, s.BootFlags)).ToList(),
             c.CriticalDevices.Select(d => new CriticalDeviceReport(d.Id, d.ClassGuid, d.Service)).ToList());
     }
 
-    private sealed record DriverDatabaseReport(string Hive, int Packages, int DeviceIds, SortedDictionary<string, int> Classes, List<DriverPackageReport> PackageList)
+    internal sealed record DriverDatabaseReport(string Hive, int Packages, int DeviceIds, SortedDictionary<string, int> Classes, List<DriverPackageReport> PackageList)
     {
         public static DriverDatabaseReport From(DriverDatabase d)
         {
@@ -214,15 +218,15 @@ internal static class InspectCommand
         }
     }
 
-    private sealed record DriverPackageReport(string Name, string? Inf, string? Class, string? ClassGuid, string? Provider, string? DriverDate, string? DriverVersion, List<string> Services);
+    internal sealed record DriverPackageReport(string Name, string? Inf, string? Class, string? ClassGuid, string? Provider, string? DriverDate, string? DriverVersion, List<string> Services);
 
-    private sealed record InstalledDriverReport(string Inf, string Class, string? Provider, string? DriverDate, string? DriverVersion, List<DriverServiceReport> Services, List<string> Sources);
+    internal sealed record InstalledDriverReport(string Inf, string Class, string? Provider, string? DriverDate, string? DriverVersion, List<DriverServiceReport> Services, List<string> Sources);
 
-    private sealed record DriverServiceReport(string Name, bool InSystemHive, uint? Start, string? StartName);
+    internal sealed record DriverServiceReport(string Name, bool InSystemHive, uint? Start, string? StartName);
 
-    private sealed record VersionReport(string Family, string? ProductName, string? CurrentVersion, string? CurrentBuild, uint? MajorVersion, uint? MinorVersion, string? EditionId, string? InstallationType);
+    internal sealed record VersionReport(string Family, string? ProductName, string? CurrentVersion, string? CurrentBuild, uint? MajorVersion, uint? MinorVersion, string? EditionId, string? InstallationType);
 
-    private sealed record ServiceReport(string Name, uint? Start, string? StartName, uint? Type, string? Group, string? ImagePath, uint? BootFlags);
+    internal sealed record InspectServiceReport(string Name, uint? Start, string? StartName, uint? Type, string? Group, string? ImagePath, uint? BootFlags);
 
-    private sealed record CriticalDeviceReport(string Id, string? ClassGuid, string? Service);
+    internal sealed record CriticalDeviceReport(string Id, string? ClassGuid, string? Service);
 }

@@ -19,6 +19,7 @@ internal static class MatchCommand
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = true,
+        TypeInfoResolver = CliJsonContext.Default, // source-generated metadata: no reflection (Native AOT)
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // keep \ and & readable in hardware IDs
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
@@ -80,7 +81,7 @@ internal static class MatchCommand
                 var output = MatchOutput.From(w, report, parse.GetValue(all) ? int.MaxValue : 20);
                 if (parse.GetValue(json))
                 {
-                    console.Output.WriteLine(JsonSerializer.Serialize(output, JsonOptions));
+                    console.Output.WriteLine(CliJson.Serialize(output, JsonOptions));
                 }
                 else
                 {

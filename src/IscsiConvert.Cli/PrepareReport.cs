@@ -32,6 +32,7 @@ internal sealed record PrepareReport(
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = true,
+        TypeInfoResolver = CliJsonContext.Default, // source-generated metadata: no reflection (Native AOT)
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // keep \ and & readable in keys and device IDs
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
     };
@@ -55,7 +56,7 @@ internal sealed record PrepareReport(
             new InstallationInfo(plan.PartitionIndex, plan.ControlSet, plan.Target?.ToString()), plan.Drivers, changes, plan.Warnings);
     }
 
-    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+    public string ToJson() => CliJson.Serialize(this, JsonOptions);
 
     private static string Hex(byte[] data) => Convert.ToHexString(data).ToLowerInvariant();
 
