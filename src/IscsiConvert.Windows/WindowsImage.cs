@@ -4,6 +4,8 @@ using System.Globalization;
 using System.Linq;
 using System.Threading;
 using IscsiConvert.Storage;
+using IscsiConvert.Storage.FileSystems;
+using IscsiConvert.Storage.Partitions;
 using Microsoft.Extensions.Logging;
 
 namespace IscsiConvert.Windows;
@@ -88,11 +90,17 @@ public sealed class WindowsImage : IDisposable
     /// </summary>
     /// <param name="partition">The partition's index, or null.</param>
     /// <exception cref="WindowsInstallationChoiceException">No Windows, several and none chosen, or none on that partition.</exception>
+    /// <exception cref="UnsafeToWriteException">No Windows was found and a volume is BitLocker-encrypted (it cannot be read offline).</exception>
     public WindowsImageInstallation GetInstallation(int? partition = null)
     {
         ThrowIfDisposed();
         if (_installations.Count == 0)
         {
+            // A BitLocker volume may well hold the Windows that was not found: say so, as a refusal, not as "no Windows".
+            if (EncryptedVolumes() is { Count: > 0 } encrypted)
+            {
+                throw new UnsafeToWriteException($"{string.Join(", ", encrypted)} is BitLocker-encrypted and no unencrypted Windows installation was found; an encrypted volume cannot be read or changed offline. Decrypt it in Windows first (manage-bde -off, or turn BitLocker off), then prepare the image.", Path);
+            }
             throw new WindowsInstallationChoiceException("no Windows installation found (no NTFS volume holds \\Windows\\System32\\config\\SYSTEM).", Path);
         }
         if (partition is int p)
@@ -105,6 +113,30 @@ public sealed class WindowsImage : IDisposable
             throw new WindowsInstallationChoiceException($"the image holds {_installations.Count} Windows installations ({Describe()}); choose one by partition.", Path);
         }
         return _installations[0];
+    }
+
+    // The volumes whose boot sector carries BitLocker's signature ("-FVE-FS-"): "partition N", or "the disk" when bare.
+    private List<string> EncryptedVolumes()
+    {
+        var encrypted = new List<string>();
+        PartitionTable? table = PartitionTable.Read(_disk);
+        if (table is null)
+        {
+            if (FileSystemProbe.Detect(_disk.Content)?.Name == "BitLocker")
+            {
+                encrypted.Add("the disk (a bare volume)");
+            }
+            return encrypted;
+        }
+        foreach (PartitionInfo partition in table.Partitions)
+        {
+            using SparseStream volume = table.Open(partition);
+            if (FileSystemProbe.Detect(volume)?.Name == "BitLocker")
+            {
+                encrypted.Add("partition " + partition.Index.ToString(CultureInfo.InvariantCulture));
+            }
+        }
+        return encrypted;
     }
 
     private string Describe() =>

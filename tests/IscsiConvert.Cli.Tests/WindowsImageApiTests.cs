@@ -274,6 +274,46 @@ public sealed class WindowsImageApiTests : IClassFixture<MatchImages>
         Assert.Equal(before, Snapshot(image));
     }
 
+    /// <summary>
+    /// A disk whose only volume is BitLocker-encrypted: the API refuses with UnsafeToWriteException naming the partition
+    /// (not "no Windows"), and the CLI's prepare exits 3; the image keeps its bytes and time.
+    /// </summary>
+    [Fact]
+    public void A_bitlocker_volume_is_refused_by_name_and_nothing_is_written()
+    {
+        string image = _images.Tmp.File("api-bitlocker.raw");
+        var disk = new byte[8 << 20];
+        // MBR: one partition of type 0x07 (NTFS/exFAT/BitLocker all use it) from sector 2048 to the end.
+        disk[446 + 4] = 0x07;
+        BitConverter.GetBytes(2048u).CopyTo(disk, 446 + 8);
+        BitConverter.GetBytes((uint)(disk.Length / 512 - 2048)).CopyTo(disk, 446 + 12);
+        disk[510] = 0x55;
+        disk[511] = 0xAA;
+        // The volume's boot sector as BitLocker writes it: a jump, then the "-FVE-FS-" signature where NTFS has "NTFS    ".
+        int vbr = 2048 * 512;
+        new byte[] { 0xEB, 0x58, 0x90 }.CopyTo(disk, vbr);
+        Encoding.ASCII.GetBytes("-FVE-FS-").CopyTo(disk, vbr + 3);
+        BitConverter.GetBytes((ushort)512).CopyTo(disk, vbr + 11);
+        disk[vbr + 510] = 0x55;
+        disk[vbr + 511] = 0xAA;
+        File.WriteAllBytes(image, disk);
+        var before = Snapshot(image);
+
+        using (WindowsImage windows = WindowsImage.Open(image, ImageAccess.ReadWrite, Options))
+        {
+            Assert.Empty(windows.Installations);
+            var ex = Assert.Throws<UnsafeToWriteException>(() => windows.PrepareIscsiBoot(b => b.WithBootAdapter(VirtioNic)));
+            Assert.Contains("partition 1 is BitLocker-encrypted", ex.Message, StringComparison.Ordinal);
+            Assert.Contains("manage-bde -off", ex.Message, StringComparison.Ordinal);
+        }
+        Assert.Equal(before, Snapshot(image));
+
+        var (code, _, stderr) = CliRunner.Run("prepare", image, "--nic", VirtioNic);
+        Assert.True(code == 3, $"exit {code}: {stderr}");
+        Assert.Contains("BitLocker", stderr, StringComparison.Ordinal);
+        Assert.Equal(before, Snapshot(image));
+    }
+
     [Fact]
     public void An_image_without_windows_and_a_package_that_does_not_serve_the_device_are_refused_with_nothing_written()
     {
