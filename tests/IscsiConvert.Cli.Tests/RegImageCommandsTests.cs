@@ -126,6 +126,28 @@ public sealed class RegImageCommandsTests : IClassFixture<MatchImages>
     }
 
     [Fact]
+    public void A_hibernated_windows_is_refused_with_exit_code_3_and_the_image_unchanged_but_export_still_reads_it()
+    {
+        string image = CopyImage("hibernated-win7.raw");
+        string hiberfil = _images.Tmp.File("reg-hiberfil.sys");
+        var signature = new byte[4096];
+        System.Text.Encoding.ASCII.GetBytes("HIBR").CopyTo(signature, 0); // an active hibernation image's signature
+        File.WriteAllBytes(hiberfil, signature);
+        var (code, _, err) = CliRunner.Run("fs", "put", image, hiberfil, @"\hiberfil.sys");
+        Assert.True(code == 0, err);
+        string before = Hash(image);
+
+        (code, _, err) = CliRunner.Run("reg", "set", image, "--hive", "SYSTEM", TcpipKey, "Refused", "-t", "REG_SZ", "-d", "x");
+        Assert.Equal(3, code);
+        Assert.Contains("hibernat", err, StringComparison.Ordinal);
+        Assert.Equal(3, CliRunner.Run("reg", "delete", image, "--hive", "SYSTEM", TcpipKey, "Domain").ExitCode);
+        Assert.Equal(before, Hash(image));
+
+        (code, _, err) = CliRunner.Run("reg", "export", image, "--hive", "SYSTEM", TcpipKey);
+        Assert.True(code == 0, err);
+    }
+
+    [Fact]
     public void An_image_without_hive_or_with_an_unknown_or_read_only_hive_is_a_usage_error()
     {
         string image = _images.Win7;
