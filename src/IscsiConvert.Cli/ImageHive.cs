@@ -77,7 +77,7 @@ internal static class ImageHive
         }
     }
 
-    /// <summary>Runs <paramref name="read"/> on the hive read-only (a dirty hive recovered in memory); null when no installation was chosen (a usage error was printed).</summary>
+    /// <summary>Runs <paramref name="read"/> on the hive, opened read-only (a dirty hive recovered in memory) and returns its exit code; a usage error (2) when no installation could be chosen (InstallationChoice printed why).</summary>
     public static int Read(CliConsole console, string imagePath, string hiveName, int? partition, Func<RegistryHive, int> read)
     {
         using WindowsImage image = WindowsImage.Open(imagePath, ImageAccess.ReadOnly, new WindowsImageOptions { Logger = console.Logger });

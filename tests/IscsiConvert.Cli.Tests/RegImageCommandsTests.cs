@@ -148,6 +148,21 @@ public sealed class RegImageCommandsTests : IClassFixture<MatchImages>
     }
 
     [Fact]
+    public void Dry_run_of_set_and_delete_on_a_hive_file_writes_nothing()
+    {
+        string hive = ExtractHive(_images.Win7, "SYSTEM", "dry-file-SYSTEM");
+        string before = Hash(hive);
+        var (code, stdout, err) = CliRunner.Run("reg", "set", hive, TcpipKey, "DryRun", "-t", "REG_SZ", "-d", "x", "--dry-run");
+        Assert.True(code == 0, err);
+        Assert.StartsWith("Would set", stdout, StringComparison.Ordinal);
+        (code, stdout, err) = CliRunner.Run("reg", "delete", hive, TcpipKey, "Domain", "-n");
+        Assert.True(code == 0, err);
+        Assert.StartsWith("Would delete value", stdout, StringComparison.Ordinal);
+        Assert.Equal(before, Hash(hive));
+        Assert.Null(HivexGet(hive, TcpipKey, "DryRun"));
+    }
+
+    [Fact]
     public void An_image_without_hive_or_with_an_unknown_or_read_only_hive_is_a_usage_error()
     {
         string image = _images.Win7;
