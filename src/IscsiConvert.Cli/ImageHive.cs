@@ -36,7 +36,13 @@ internal static class ImageHive
     public static bool IsImage(string path, string? hive, out string hiveName)
     {
         hiveName = string.Empty;
-        if (!File.Exists(path) || StartsWithRegf(path))
+        if (!File.Exists(path))
+        {
+            // Missing: opened as what --hive says it is, so that the error names the path.
+            hiveName = hive is null ? string.Empty : NameOf(hive);
+            return hive is not null;
+        }
+        if (StartsWithRegf(path))
         {
             if (hive is not null)
             {
@@ -52,10 +58,13 @@ internal static class ImageHive
             }
             throw new UsageException($"'{path}' is a disk image; name the hive to use with --hive ({string.Join(", ", Names)}).");
         }
-        hiveName = Names.FirstOrDefault(n => string.Equals(n, hive, StringComparison.OrdinalIgnoreCase))
-            ?? throw new UsageException($"--hive: unknown hive '{hive}'; one of {string.Join(", ", Names)}.");
+        hiveName = NameOf(hive);
         return true;
     }
+
+    private static string NameOf(string hive) =>
+        Names.FirstOrDefault(n => string.Equals(n, hive, StringComparison.OrdinalIgnoreCase))
+            ?? throw new UsageException($"--hive: unknown hive '{hive}'; one of {string.Join(", ", Names)}.");
 
     private static bool StartsWithRegf(string path)
     {

@@ -172,5 +172,10 @@ public sealed class RegImageCommandsTests : IClassFixture<MatchImages>
         Assert.Equal(2, CliRunner.Run("reg", "export", image, "--hive", "NTUSER").ExitCode);
         Assert.Equal(2, CliRunner.Run("reg", "set", image, "--hive", "SAM", "K", "V", "-t", "REG_SZ", "-d", "x").ExitCode);
         Assert.Equal(before, Hash(image));
+
+        // A missing image is a data error that names it, not a usage error about --hive.
+        var (code, _, err) = CliRunner.Run("reg", "export", _images.Tmp.File("no-such.vhdx"), "--hive", "SYSTEM");
+        Assert.Equal(1, code);
+        Assert.Contains("no-such.vhdx", err, StringComparison.Ordinal);
     }
 }
