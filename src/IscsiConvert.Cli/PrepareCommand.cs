@@ -186,7 +186,7 @@ internal static class PrepareCommand
     }
 
     // The text report: every change with its old and new value, in the order they are written.
-    private static void WriteText(CliConsole console, IscsiBootPlan plan, bool write)
+    internal static void WriteText(CliConsole console, IscsiBootPlan plan, bool write)
     {
         console.Output.WriteLine($"Windows on {(plan.PartitionIndex is { } p ? "partition " + p : "the bare volume")}, {plan.ControlSet}{(plan.Target is { } t ? ", target " + t : string.Empty)}:");
         foreach (string d in plan.Drivers)

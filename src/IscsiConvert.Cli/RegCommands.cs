@@ -5,15 +5,17 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using IscsiConvert.Registry;
+using IscsiConvert.Windows;
 
 namespace IscsiConvert.Cli;
 
-/// <summary>`iscsi-convert reg export|set|delete|import|check` on a hive file.</summary>
+/// <summary>`iscsi-convert reg export|set|delete|import|check` on a hive file, and (all but check) on a hive inside a disk image (--hive).</summary>
 internal static class RegCommands
 {
     public static Command Build(CliConsole console)
     {
-        var reg = new Command("reg", "Read and edit Windows registry hive files (SYSTEM, SOFTWARE, DRIVERS, …); dirty hives are recovered from their .LOG1/.LOG2 files.");
+        var reg = new Command("reg", "Read and edit Windows registry hives (SYSTEM, SOFTWARE, DRIVERS, …): a hive file, or a hive inside a disk image (IMAGE --hive NAME [--partition N]), " +
+            "edited there through the same plan and safe write path as prepare. Dirty hives are recovered from their .LOG1/.LOG2 files.");
         reg.Subcommands.Add(BuildExport(console));
         reg.Subcommands.Add(BuildSet(console));
         reg.Subcommands.Add(BuildDelete(console));
@@ -22,7 +24,7 @@ internal static class RegCommands
         return reg;
     }
 
-    private static Argument<string> HiveArgument() => new("HIVE") { Description = "The hive file." };
+    private static Argument<string> HiveArgument() => new("HIVE") { Description = "The hive file, or a disk image (raw, VHD, VHDX, VMDK, QCOW2) with --hive NAME." };
 
     private static Option<bool> AllowDirtyOption() => new("--allow-dirty-hive")
     {
@@ -69,22 +71,42 @@ internal static class RegCommands
             Description = "Text standing for the hive root in .reg key lines. Default: where Windows loads the hive, so that regedit imports the file " +
                 "(HKEY_LOCAL_MACHINE\\SYSTEM for SYSTEM, HKEY_USERS\\.DEFAULT for DEFAULT, HKEY_CURRENT_USER for NTUSER.DAT, …); \"\" for none, as hivexregedit.",
         };
-        var command = new Command("export", "Print a key and everything below it as .reg text or JSON.") { hive, key, format, prefix };
+        var imageHive = ImageHive.HiveOption();
+        var partition = ImageHive.PartitionOption();
+        var output = new Option<string?>("--output", "-o") { Description = "Write to this file instead of standard output." };
+        var command = new Command("export", "Print a key and everything below it as .reg text or JSON (from a hive file, or read-only from a hive inside a disk image).")
+        {
+            hive, key, format, prefix, imageHive, partition, output,
+        };
         command.SetAction(parse =>
         {
-            using RegistryHive h = RegistryHive.Open(parse.GetValue(hive)!, null);
+            string path = parse.GetValue(hive)!;
+            if (ImageHive.IsImage(path, parse.GetValue(imageHive), out string hiveName))
+            {
+                return ImageHive.Read(console, path, hiveName, parse.GetValue(partition), h => Export(parse, h, hiveName));
+            }
+            using RegistryHive fileHive = RegistryHive.Open(path, null);
+            return Export(parse, fileHive, path);
+        });
+        return command;
+
+        int Export(ParseResult parse, RegistryHive h, string hivePath)
+        {
             RegistryKey k = OpenKey(h, parse.GetValue(key));
+            string? file = parse.GetValue(output);
+            using TextWriter? toFile = file is null ? null : new StreamWriter(file, false,
+                parse.GetValue(format) == "json" ? new System.Text.UTF8Encoding(false) : new System.Text.UnicodeEncoding(false, true));
+            TextWriter writer = toFile ?? console.Output;
             if (parse.GetValue(format) == "json")
             {
-                RegistryExport.WriteJson(k, console.Output);
+                RegistryExport.WriteJson(k, writer);
             }
             else
             {
-                RegistryExport.WriteReg(k, console.Output, parse.GetValue(prefix) ?? RegeditRoot(h, parse.GetValue(hive)!));
+                RegistryExport.WriteReg(k, writer, parse.GetValue(prefix) ?? RegeditRoot(h, hivePath));
             }
             return 0;
-        });
-        return command;
+        }
     }
 
     private static Command BuildSet(CliConsole console)
@@ -103,7 +125,13 @@ internal static class RegCommands
             AllowMultipleArgumentsPerToken = false,
         };
         var allowDirty = AllowDirtyOption();
-        var command = new Command("set", "Create or replace a value, then save the hive (atomically).") { hive, key, name, type, data, allowDirty };
+        var imageHive = ImageHive.HiveOption();
+        var partition = ImageHive.PartitionOption();
+        var dryRun = DryRunOption();
+        var command = new Command("set", "Create or replace a value, then save the hive (atomically); in a disk image (SYSTEM, SOFTWARE or DRIVERS) through the plan and apply of prepare.")
+        {
+            hive, key, name, type, data, allowDirty, imageHive, partition, dryRun,
+        };
         command.SetAction(parse =>
         {
             (RegistryValueType t, byte[] bytes) = ParseData(parse.GetValue(type)!, parse.GetValue(data) ?? Array.Empty<string>());
@@ -112,11 +140,22 @@ internal static class RegCommands
             {
                 valueName = string.Empty;
             }
+            string path = parse.GetValue(hive)!;
+            if (ImageHive.IsImage(path, parse.GetValue(imageHive), out string hiveName))
+            {
+                RequireWritable(hiveName, "SYSTEM", "SOFTWARE", "DRIVERS");
+                return ImageHive.Edit(console, path, parse.GetValue(partition), parse.GetValue(dryRun), parse.GetValue(allowDirty),
+                    new[] { new SetRegistryValueStep(hiveName, parse.GetValue(key)!, valueName, t, bytes) });
+            }
+            bool dry = parse.GetValue(dryRun);
             using RegistryHive h = OpenForEdit(console, parse.GetValue(hive)!, parse.GetValue(allowDirty));
             RegistryKey k = h.Root.CreateSubkey(parse.GetValue(key)!);
             k.SetValue(valueName, t, bytes);
-            h.Save();
-            console.Output.WriteLine($"Set \\{k.Path} : {(valueName.Length == 0 ? "@" : valueName)} ({RegistryExport.TypeName(t)}, {bytes.Length} bytes)");
+            if (!dry)
+            {
+                h.Save();
+            }
+            console.Output.WriteLine($"{(dry ? "Would set" : "Set")} \\{k.Path} : {(valueName.Length == 0 ? "@" : valueName)} ({RegistryExport.TypeName(t)}, {bytes.Length} bytes)");
             return 0;
         });
         return command;
@@ -128,9 +167,21 @@ internal static class RegCommands
         var key = new Argument<string>("KEY") { Description = "The key." };
         var name = new Argument<string>("NAME") { Description = "A value to delete; without it the key and all below it are deleted.", Arity = ArgumentArity.ZeroOrOne };
         var allowDirty = AllowDirtyOption();
-        var command = new Command("delete", "Delete a value, or a key with everything below it, then save the hive.") { hive, key, name, allowDirty };
+        var imageHive = ImageHive.HiveOption();
+        var partition = ImageHive.PartitionOption();
+        var dryRun = DryRunOption();
+        var command = new Command("delete", "Delete a value, or a key with everything below it, then save the hive; in a disk image (SYSTEM or SOFTWARE) through the plan and apply of prepare.")
+        {
+            hive, key, name, allowDirty, imageHive, partition, dryRun,
+        };
         command.SetAction(parse =>
         {
+            string path = parse.GetValue(hive)!;
+            if (ImageHive.IsImage(path, parse.GetValue(imageHive), out string hiveName))
+            {
+                return DeleteInImage(console, path, hiveName, parse.GetValue(key)!, parse.GetValue(name), parse.GetValue(partition), parse.GetValue(dryRun), parse.GetValue(allowDirty));
+            }
+            bool dry = parse.GetValue(dryRun);
             using RegistryHive h = OpenForEdit(console, parse.GetValue(hive)!, parse.GetValue(allowDirty));
             string keyPath = parse.GetValue(key)!;
             string? valueName = parse.GetValue(name);
@@ -146,8 +197,11 @@ internal static class RegCommands
                     console.Error.WriteLine($"error: \\{k.Path} has no value '{valueName}'");
                     return CliApp.DataError;
                 }
-                h.Save();
-                console.Output.WriteLine($"Deleted value \\{k.Path} : {valueName}");
+                if (!dry)
+                {
+                    h.Save();
+                }
+                console.Output.WriteLine($"{(dry ? "Would delete" : "Deleted")} value \\{k.Path} : {valueName}");
                 return 0;
             }
             if (k.Path.Length == 0)
@@ -156,8 +210,11 @@ internal static class RegCommands
             }
             string parentPath = k.Path.Contains('\\', StringComparison.Ordinal) ? k.Path.Substring(0, k.Path.LastIndexOf('\\')) : string.Empty;
             OpenKey(h, parentPath).DeleteSubkeyTree(k.Name);
-            h.Save();
-            console.Output.WriteLine($"Deleted key \\{k.Path}");
+            if (!dry)
+            {
+                h.Save();
+            }
+            console.Output.WriteLine($"{(dry ? "Would delete" : "Deleted")} key \\{k.Path}");
             return 0;
         });
         return command;
@@ -171,14 +228,29 @@ internal static class RegCommands
         {
             Description = "Text standing for the hive root in the file's key lines, such as HKEY_LOCAL_MACHINE\\SYSTEM (default: none; key lines are paths from the root, as hivexregedit writes them).",
         };
-        var dryRun = new Option<bool>("--dry-run") { Description = "Report what would change; write nothing." };
+        var dryRun = DryRunOption();
         var allowDirty = AllowDirtyOption();
-        var command = new Command("import", "Apply a .reg file to the hive (like regedit /s or hivexregedit --merge), then save it; a file that changes nothing writes nothing.")
+        var imageHive = ImageHive.HiveOption();
+        var partition = ImageHive.PartitionOption();
+        var command = new Command("import", "Apply a .reg file to the hive (like regedit /s or hivexregedit --merge), then save it; a file that changes nothing writes nothing. " +
+            "In a disk image (SYSTEM or SOFTWARE) the file's key lines name the hive as regedit does (HKEY_LOCAL_MACHINE\\SYSTEM\\…, CurrentControlSet the control set the image boots) and it goes through the plan and apply of prepare.")
         {
-            hive, file, prefix, dryRun, allowDirty,
+            hive, file, prefix, dryRun, allowDirty, imageHive, partition,
         };
         command.SetAction(parse =>
         {
+            string path = parse.GetValue(hive)!;
+            if (ImageHive.IsImage(path, parse.GetValue(imageHive), out string hiveName))
+            {
+                RequireWritable(hiveName, "SYSTEM", "SOFTWARE");
+                if (parse.GetValue(prefix) is not null)
+                {
+                    throw new UsageException("--prefix is for hive files; in a disk image the file's key lines name the hive (HKEY_LOCAL_MACHINE\\" + hiveName + "\\…).");
+                }
+                RegFile regFile = RegFile.Load(parse.GetValue(file)!);
+                RequireUnder(regFile, hiveName);
+                return ImageHive.Edit(console, path, parse.GetValue(partition), parse.GetValue(dryRun), parse.GetValue(allowDirty), new[] { new RegFileStep(regFile) });
+            }
             // The whole file is read and checked before the hive is opened: a bad file changes nothing.
             RegFile reg = RegFile.Load(parse.GetValue(file)!, new RegFileOptions { RootPrefix = parse.GetValue(prefix) });
             bool dry = parse.GetValue(dryRun);
@@ -197,6 +269,60 @@ internal static class RegCommands
             return 0;
         });
         return command;
+    }
+
+    private static Option<bool> DryRunOption() => new("--dry-run", "-n") { Description = "Report what would change; write nothing." };
+
+    private static void RequireWritable(string hiveName, params string[] writable)
+    {
+        if (!writable.Contains(hiveName))
+        {
+            throw new UsageException($"--hive {hiveName}: this command edits {string.Join(", ", writable)} inside an image (the hives the plan of prepare writes); export reads any of them.");
+        }
+    }
+
+    // Every key line of an imported file must name the hive --hive chose (HKEY_LOCAL_MACHINE\HIVE\…), so that the file does not edit another.
+    private static void RequireUnder(RegFile file, string hiveName)
+    {
+        foreach (RegFileOperation op in file.Operations)
+        {
+            string[] parts = op.KeyPath.TrimStart('\\').Split('\\');
+            if (parts.Length < 2 || !string.Equals(parts[1], hiveName, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new UsageException($"{file.FileName} line {op.Line}: the key {op.KeyPath} is not in the {hiveName} hive --hive chose (HKEY_LOCAL_MACHINE\\{hiveName}\\…).");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Deletes a value or a key in an image's hive as a plan: the deletion is written as a regedit file
+    /// (<c>"name"=-</c> or <c>[-KEY]</c>) and planned as a <see cref="RegFileStep"/>, so that it has the same path
+    /// and guarantees as prepare --reg. Deleting what is not there is an error (1), as on a hive file, and writes nothing.
+    /// </summary>
+    private static int DeleteInImage(CliConsole console, string imagePath, string hiveName, string keyPath, string? valueName,
+        int? partition, bool dryRun, bool allowDirty)
+    {
+        RequireWritable(hiveName, "SYSTEM", "SOFTWARE");
+        string key = keyPath.Trim('\\');
+        if (key.Length == 0 && valueName is null)
+        {
+            throw new UsageException("The root key cannot be deleted.");
+        }
+        string root = @"HKEY_LOCAL_MACHINE\" + hiveName + (key.Length == 0 ? string.Empty : "\\" + key);
+        string name = valueName == "@" ? "@" : valueName is null ? string.Empty : "\"" + valueName.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+        string text = "Windows Registry Editor Version 5.00\r\n\r\n" + (valueName is null ? $"[-{root}]\r\n" : $"[{root}]\r\n{name}=-\r\n");
+        var step = new RegFileStep(RegFile.Parse(text, "reg delete"));
+        return ImageHive.Edit(console, imagePath, partition, dryRun, allowDirty, new[] { step }, plan =>
+        {
+            if (plan.Changes.Count > 0)
+            {
+                return null;
+            }
+            console.Error.WriteLine(valueName is null
+                ? $"error: {imagePath}: {hiveName} has no key '{key}'; nothing was written."
+                : $"error: {imagePath}: {hiveName}\\{key} has no value '{valueName}'; nothing was written.");
+            return CliApp.DataError;
+        });
     }
 
     private static Command BuildCheck(CliConsole console)

@@ -1,0 +1,181 @@
+using System;
+using System.IO;
+using System.Security.Cryptography;
+using IscsiConvert.Tests;
+using Xunit;
+
+namespace IscsiConvert.Cli.Tests;
+
+/// <summary>
+/// `reg export|set|delete|import IMAGE --hive NAME` on the Windows 7 image of <see cref="MatchImages"/> (the real
+/// Windows 7 SP1 SYSTEM hive on an ntfs-3g volume): what is read equals what is read from the hive ntfscat extracts;
+/// what is written is read back by hivexget from the hive ntfscat extracts; a dry run and a no-op leave the image's
+/// bytes as they were.
+/// </summary>
+public sealed class RegImageCommandsTests : IClassFixture<MatchImages>
+{
+    private const string TcpipKey = @"ControlSet001\Services\Tcpip\Parameters";
+    private readonly MatchImages _images;
+
+    public RegImageCommandsTests(MatchImages images)
+    {
+        _images = images;
+    }
+
+    private static string Hash(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
+
+    private string CopyImage(string name)
+    {
+        string image = _images.Tmp.File(name);
+        File.Copy(_images.Win7, image);
+        return image;
+    }
+
+    private string ExtractHive(string rawImage, string hive, string name)
+    {
+        string target = _images.Tmp.File(name);
+        Oracle.Require("ntfscat");
+        Oracle.RunChecked("sh", "-c", $"ntfscat '{rawImage}' /Windows/System32/config/{hive} > '{target}'");
+        return target;
+    }
+
+    private static string? HivexGet(string hive, string key, string value)
+    {
+        Oracle.Require("hivexget");
+        ToolResult r = Oracle.Run("hivexget", hive, key, value);
+        return r.ExitCode == 0 ? r.StdOut.Trim() : null;
+    }
+
+    [Fact]
+    public void Export_from_the_image_equals_export_of_the_hive_ntfscat_extracts()
+    {
+        string image = _images.Win7;
+        string hive = ExtractHive(image, "SYSTEM", "export-SYSTEM");
+
+        var (code, fromImage, err) = CliRunner.Run("reg", "export", image, "--hive", "SYSTEM", TcpipKey);
+        Assert.True(code == 0, err);
+        var (fileCode, fromFile, fileErr) = CliRunner.Run("reg", "export", hive, TcpipKey);
+        Assert.True(fileCode == 0, fileErr);
+        Assert.Contains(@"[HKEY_LOCAL_MACHINE\SYSTEM\ControlSet001\Services\Tcpip\Parameters]", fromImage, StringComparison.OrdinalIgnoreCase); // Windows 7 spells it "services"
+        Assert.Equal(fromFile, fromImage);
+
+        // The whole hive, to a file with -o (regedit's UTF-16 with a byte-order mark).
+        string whole = _images.Tmp.File("export-whole.reg");
+        (code, _, err) = CliRunner.Run("reg", "export", image, "--hive", "system", "-o", whole);
+        Assert.True(code == 0, err);
+        var (wholeCode, wholeFromFile, _) = CliRunner.Run("reg", "export", hive);
+        Assert.Equal(0, wholeCode);
+        Assert.Equal(wholeFromFile, File.ReadAllText(whole, System.Text.Encoding.Unicode));
+    }
+
+    [Fact]
+    public void Set_on_the_image_is_read_back_by_hivexget_and_a_repeat_writes_nothing()
+    {
+        string image = CopyImage("set-win7.raw");
+        var (code, stdout, err) = CliRunner.Run("reg", "set", image, "--hive", "SYSTEM", @"CurrentControlSet\Services\Tcpip\Parameters", "RegImageTest", "-t", "REG_DWORD", "-d", "0x2a");
+        Assert.True(code == 0, err);
+        Assert.Contains(@"set     SYSTEM\ControlSet001\Services\Tcpip\Parameters\RegImageTest = REG_DWORD 42", stdout, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("42", HivexGet(ExtractHive(image, "SYSTEM", "set-SYSTEM"), TcpipKey, "RegImageTest"));
+
+        string after = Hash(image);
+        (code, stdout, err) = CliRunner.Run("reg", "set", image, "--hive", "SYSTEM", @"CurrentControlSet\Services\Tcpip\Parameters", "RegImageTest", "-t", "REG_DWORD", "-d", "42");
+        Assert.True(code == 0, err);
+        Assert.Contains("nothing to change", stdout, StringComparison.Ordinal);
+        Assert.Equal(after, Hash(image));
+
+        (code, stdout, err) = CliRunner.Run("reg", "delete", image, "--hive", "SYSTEM", TcpipKey, "RegImageTest");
+        Assert.True(code == 0, err);
+        Assert.Null(HivexGet(ExtractHive(image, "SYSTEM", "delete-SYSTEM"), TcpipKey, "RegImageTest"));
+
+        // Deleting what is not there is a data error and writes nothing.
+        after = Hash(image);
+        (code, _, err) = CliRunner.Run("reg", "delete", image, "--hive", "SYSTEM", TcpipKey, "RegImageTest");
+        Assert.Equal(1, code);
+        Assert.Contains("has no value 'RegImageTest'", err, StringComparison.Ordinal);
+        Assert.Equal(after, Hash(image));
+    }
+
+    [Fact]
+    public void Import_on_the_image_maps_CurrentControlSet_and_is_read_back_by_hivexget()
+    {
+        string image = CopyImage("import-win7.raw");
+        string reg = _images.Tmp.File("import.reg");
+        File.WriteAllText(reg, "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters]\r\n\"RegImport\"=\"from a file\"\r\n",
+            System.Text.Encoding.Unicode);
+        var (code, _, err) = CliRunner.Run("reg", "import", image, reg, "--hive", "SYSTEM");
+        Assert.True(code == 0, err);
+        Assert.Equal("from a file", HivexGet(ExtractHive(image, "SYSTEM", "import-SYSTEM"), TcpipKey, "RegImport"));
+
+        // A file naming another hive than --hive is a usage error, and nothing is written.
+        string after = Hash(image);
+        (code, _, _) = CliRunner.Run("reg", "import", image, reg, "--hive", "SOFTWARE");
+        Assert.Equal(2, code);
+        Assert.Equal(after, Hash(image));
+    }
+
+    [Fact]
+    public void Dry_run_prints_the_plan_and_leaves_the_image_unchanged()
+    {
+        string image = CopyImage("dry-win7.raw");
+        string before = Hash(image);
+        var (code, stdout, err) = CliRunner.Run("reg", "set", image, "--hive", "SYSTEM", TcpipKey, "DryRun", "-t", "REG_SZ", "-d", "x", "--dry-run");
+        Assert.True(code == 0, err);
+        Assert.Contains(@"would set SYSTEM\ControlSet001\Services\Tcpip\Parameters\DryRun = REG_SZ", stdout, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("dry run: nothing was written.", stdout, StringComparison.Ordinal);
+        Assert.Equal(before, Hash(image));
+    }
+
+    [Fact]
+    public void A_hibernated_windows_is_refused_with_exit_code_3_and_the_image_unchanged_but_export_still_reads_it()
+    {
+        string image = CopyImage("hibernated-win7.raw");
+        string hiberfil = _images.Tmp.File("reg-hiberfil.sys");
+        var signature = new byte[4096];
+        System.Text.Encoding.ASCII.GetBytes("HIBR").CopyTo(signature, 0); // an active hibernation image's signature
+        File.WriteAllBytes(hiberfil, signature);
+        var (code, _, err) = CliRunner.Run("fs", "put", image, hiberfil, @"\hiberfil.sys");
+        Assert.True(code == 0, err);
+        string before = Hash(image);
+
+        (code, _, err) = CliRunner.Run("reg", "set", image, "--hive", "SYSTEM", TcpipKey, "Refused", "-t", "REG_SZ", "-d", "x");
+        Assert.Equal(3, code);
+        Assert.Contains("hibernat", err, StringComparison.Ordinal);
+        Assert.Equal(3, CliRunner.Run("reg", "delete", image, "--hive", "SYSTEM", TcpipKey, "Domain").ExitCode);
+        Assert.Equal(before, Hash(image));
+
+        (code, _, err) = CliRunner.Run("reg", "export", image, "--hive", "SYSTEM", TcpipKey);
+        Assert.True(code == 0, err);
+    }
+
+    [Fact]
+    public void Dry_run_of_set_and_delete_on_a_hive_file_writes_nothing()
+    {
+        string hive = ExtractHive(_images.Win7, "SYSTEM", "dry-file-SYSTEM");
+        string before = Hash(hive);
+        var (code, stdout, err) = CliRunner.Run("reg", "set", hive, TcpipKey, "DryRun", "-t", "REG_SZ", "-d", "x", "--dry-run");
+        Assert.True(code == 0, err);
+        Assert.StartsWith("Would set", stdout, StringComparison.Ordinal);
+        (code, stdout, err) = CliRunner.Run("reg", "delete", hive, TcpipKey, "Domain", "-n");
+        Assert.True(code == 0, err);
+        Assert.StartsWith("Would delete value", stdout, StringComparison.Ordinal);
+        Assert.Equal(before, Hash(hive));
+        Assert.Null(HivexGet(hive, TcpipKey, "DryRun"));
+    }
+
+    [Fact]
+    public void An_image_without_hive_or_with_an_unknown_or_read_only_hive_is_a_usage_error()
+    {
+        string image = _images.Win7;
+        string before = Hash(image);
+        Assert.Equal(2, CliRunner.Run("reg", "export", image).ExitCode);
+        Assert.Equal(2, CliRunner.Run("reg", "set", image, "K", "V", "-t", "REG_SZ", "-d", "x").ExitCode);
+        Assert.Equal(2, CliRunner.Run("reg", "export", image, "--hive", "NTUSER").ExitCode);
+        Assert.Equal(2, CliRunner.Run("reg", "set", image, "--hive", "SAM", "K", "V", "-t", "REG_SZ", "-d", "x").ExitCode);
+        Assert.Equal(before, Hash(image));
+
+        // A missing image is a data error that names it, not a usage error about --hive.
+        var (code, _, err) = CliRunner.Run("reg", "export", _images.Tmp.File("no-such.vhdx"), "--hive", "SYSTEM");
+        Assert.Equal(1, code);
+        Assert.Contains("no-such.vhdx", err, StringComparison.Ordinal);
+    }
+}
