@@ -60,6 +60,40 @@ public sealed class DiskInfoImageTests
     }
 
     [Fact]
+    public void A_qcow2_overlay_whose_backing_file_is_missing_is_reported_as_qemu_img_info_reports_it()
+    {
+        Oracle.Require("qemu-img");
+        using var tmp = new TempDir();
+        string parent = tmp.File("parent.qcow2");
+        string child = tmp.File("child.qcow2");
+        Oracle.RunChecked("qemu-img", "create", "-q", "-f", "qcow2", parent, "24M");
+        Oracle.RunChecked("qemu-img", "create", "-q", "-f", "qcow2", "-b", "parent.qcow2", "-F", "qcow2", child);
+        File.Delete(parent);
+
+        // qemu-img info reports the overlay itself and succeeds (RunChecked fails on a non-zero exit).
+        JsonElement qemu = QemuImg.Info(child);
+        var (code, stdout, stderr) = CliRunner.Run("disk", "info", child, "--json");
+        Assert.True(code == 0, stderr);
+        JsonElement ours = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(qemu.GetProperty("format").GetString(), ours.GetProperty("format").GetString());
+        Assert.Equal(qemu.GetProperty("virtual-size").GetInt64(), ours.GetProperty("virtualSize").GetInt64());
+        Assert.Equal(qemu.GetProperty("backing-filename").GetString(), ours.GetProperty("missingParent").GetString());
+        Assert.Equal(0, ours.GetProperty("parentChain").GetArrayLength());
+        Assert.False(ours.TryGetProperty("partitionTable", out _));
+
+        (code, stdout, stderr) = CliRunner.Run("disk", "info", child);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("-> parent.qcow2 [missing", stdout, StringComparison.Ordinal);
+        Assert.Contains("parent.qcow2", stderr, StringComparison.Ordinal); // the warning names it too
+
+        // Commands that read the content still refuse: without the parent it is not the disk's.
+        (code, _, stderr) = CliRunner.Run("disk", "convert", child, tmp.File("out.raw"), "--format", "raw");
+        Assert.Equal(CliApp.DataError, code);
+        Assert.Contains("parent", stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(tmp.File("out.raw")));
+    }
+
+    [Fact]
     public void A_bare_volume_reports_its_file_system()
     {
         // MANIFEST (fsstat): windows_volume.qcow2 holds a bare NTFS volume, ext2.vhd a bare ext2 volume "ext2_test".
