@@ -20,9 +20,9 @@ public sealed class DiskOpenOptions
     public string? ParentPath { get; set; }
 
     /// <summary>
-    /// For reporting (`disk info`, as `qemu-img info` does): a QCOW2 overlay whose backing file cannot be found still
-    /// opens, read-only, with <see cref="VirtualDisk.MissingParentPath"/> set and no parent; reads where the backing
-    /// file would supply data return zeros, so the content is not the disk's. Other formats still throw
+    /// For reporting (`disk info`, as `qemu-img info` does): a QCOW2 overlay or VHD differencing disk whose parent
+    /// cannot be found still opens, read-only, with <see cref="VirtualDisk.MissingParentPath"/> set and no parent;
+    /// reads where the parent would supply data return zeros, so the content is not the disk's. VHDX and VMDK still throw
     /// <see cref="ParentChainException"/>, as does any other parent problem (wrong identifier, loop). Read-only opens only.
     /// </summary>
     public bool AllowMissingParent { get; set; }

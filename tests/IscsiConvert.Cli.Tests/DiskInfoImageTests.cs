@@ -32,7 +32,17 @@ public sealed class DiskInfoImageTests
         string moved = Path.Combine(b, "renamed.vhd");
         File.Move(parent, moved);
 
-        var (code, _, stderr) = CliRunner.Run("disk", "info", child);
+        // disk info reports the child itself (as vhdiinfo does: the parent name from the header); a command that
+        // reads the content stops, naming each path tried once.
+        var (code, info, stderr) = CliRunner.Run("disk", "info", child, "--json");
+        Assert.True(code == 0, stderr);
+        string vhdiinfo = Oracle.RunChecked("vhdiinfo", child);
+        string storedName = JsonDocument.Parse(info).RootElement.GetProperty("missingParent").GetString()!;
+        Assert.Contains("Parent filename\t\t: " + storedName + "\n", vhdiinfo.Replace("\r", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.Equal(parent, storedName);
+        Assert.Equal(QemuImg.Info(moved).GetProperty("virtual-size").GetInt64(), JsonDocument.Parse(info).RootElement.GetProperty("virtualSize").GetInt64());
+
+        (code, _, stderr) = CliRunner.Run("disk", "convert", child, tmp.File("x.raw"), "--format", "raw");
         Assert.Equal(CliApp.DataError, code);
         // The VHD stores the parent twice (absolute and relative locators); both resolve to one path, named once.
         Assert.Equal(1, CountOf(stderr, parent));
