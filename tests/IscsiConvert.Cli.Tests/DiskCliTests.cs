@@ -49,7 +49,7 @@ public class DiskCliTests
         var info = CliRunner.Run("disk", "info", vhd);
         Assert.True(info.ExitCode == 0, info.StdErr);
         Assert.DoesNotContain("last sector", info.StdOut + info.StdErr, System.StringComparison.Ordinal);
-        Assert.Contains("gpt", info.StdOut, System.StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("partitions:      gpt", info.StdOut, System.StringComparison.Ordinal);
     }
 
     [Fact]
