@@ -245,6 +245,10 @@ internal sealed class CliConsole
     public VirtualDisk OpenDisk(string path, DiskAccess access = DiskAccess.ReadOnly) =>
         DiskImage.Open(path, new DiskOpenOptions { Access = access, Logger = Logger, ParentPath = ParentPath });
 
+    /// <summary>Opens an image read-only for reporting: a missing parent is reported, not an error (as `qemu-img info`).</summary>
+    public VirtualDisk OpenDiskForReport(string path) =>
+        DiskImage.Open(path, new DiskOpenOptions { Logger = Logger, ParentPath = ParentPath, AllowMissingParent = true });
+
     /// <summary>
     /// Reports a failure: "error: ..." and what to do next on standard error, and with --json also
     /// <c>{"error": {"exitCode", "kind", "message", "hint"}}</c> on standard output. Returns <paramref name="exitCode"/>.

@@ -31,7 +31,7 @@ internal static class DiskCommands
         var command = new Command("info", "Show an image's format, size, parent chain and partitions.") { image, json };
         command.SetAction(parse =>
         {
-            using VirtualDisk disk = console.OpenDisk(parse.GetValue(image)!);
+            using VirtualDisk disk = console.OpenDiskForReport(parse.GetValue(image)!);
             DiskInfoReport report = DiskInfoReport.From(disk);
             if (parse.GetValue(json))
             {

@@ -51,8 +51,17 @@ internal sealed record DiskInfoReport
     /// <summary>True when a pending VHDX log was replayed in memory to read the image (the file itself is unchanged).</summary>
     public bool LogReplayedInMemory { get; init; }
 
+    /// <summary>The parent path stored in the image (or in the last parent found) when that parent was not found; the
+    /// partition table is then not read, since the content without its parent is not the disk's.</summary>
+    public string? MissingParent { get; init; }
+
     public static DiskInfoReport From(VirtualDisk disk)
     {
+        if (disk.Chain.Any(d => d.MissingParentPath is not null))
+        {
+            // Without the parent the content is not the disk's: report the image itself and nothing read from it.
+            return FromImage(disk);
+        }
         PartitionTableReport? table = null;
         string? error = null;
         try
@@ -86,6 +95,7 @@ internal sealed record DiskInfoReport
         StoredBytes = disk.StoredBytes,
         LogicalSectorSize = disk.LogicalSectorSize,
         LogReplayedInMemory = disk.Chain.Any(d => d.LogReplayedInMemory),
+        MissingParent = disk.Chain.Select(d => d.MissingParentPath).LastOrDefault(p => p is not null),
         ParentChain = disk.Chain.Skip(1).Select(d => new ChainEntry(d.FilePath ?? "(stream)", d.Format.ToString().ToLowerInvariant(), d.Subformat)).ToList(),
     };
 
@@ -102,19 +112,24 @@ internal sealed record DiskInfoReport
         {
             w.WriteLine("log:             a pending VHDX log was replayed in memory to read the image; the file is unchanged (a read-write open replays it into the file)");
         }
-        if (ParentChain.Count == 0)
+        if (ParentChain.Count == 0 && MissingParent is null)
         {
             w.WriteLine("parent chain:    (none)");
         }
         else
         {
-            w.WriteLine("parent chain:");
+            w.WriteLine("parent chain:"); // the missing parent, if any, is listed last, below
             foreach (ChainEntry p in ParentChain)
             {
                 w.WriteLine($"  -> {p.Path} [{p.Format} ({p.Subformat})]");
             }
         }
-        if (PartitionTableError is not null)
+        if (MissingParent is not null)
+        {
+            w.WriteLine($"  -> {MissingParent} [missing: not found; give --parent PATH if it moved]");
+            w.WriteLine("partitions:      (not read: without its parent the content is not the disk's)");
+        }
+        else if (PartitionTableError is not null)
         {
             w.WriteLine($"partitions:      unreadable: {PartitionTableError}");
         }

@@ -55,6 +55,7 @@ public static class DiskConverter
 
         DiskCreateOptions create = options.Clone();
         create.Capacity = source.Capacity;
+        create.ExactCapacity = true; // a GPT's backup header must stay on the last sector
         string tempPath = finalPath + ".partial";
         if (File.Exists(tempPath))
         {

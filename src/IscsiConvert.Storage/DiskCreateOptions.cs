@@ -14,6 +14,12 @@ public sealed class DiskCreateOptions
     /// Some formats round it up (VHD to its CHS geometry, VHDX to whole sectors).</summary>
     public long Capacity { get; set; }
 
+    /// <summary>True to keep <see cref="Capacity"/> exactly (it must be whole 512-byte sectors) where the format
+    /// would otherwise round it up: a VHD then records the size in "current size" and, when no CHS geometry
+    /// describes it exactly, the maximum geometry, which Hyper-V and qemu take to mean "use current size".
+    /// Conversion sets it, so that a GPT's backup header stays on the last sector.</summary>
+    public bool ExactCapacity { get; set; }
+
     /// <summary>True for a fully allocated ("fixed") image; false (the default) for a dynamic, sparse one.</summary>
     public bool Fixed { get; set; }
 

@@ -39,7 +39,15 @@ public static class DiskImage
         {
             throw new ArgumentNullException(nameof(options));
         }
-        var context = new OpenContext(options.Logger) { ParentOverride = options.ParentPath is null ? null : Path.GetFullPath(options.ParentPath) };
+        if (options.AllowMissingParent && options.Access != DiskAccess.ReadOnly)
+        {
+            throw new ArgumentException("An image whose parent may be missing can only be opened read-only.", nameof(options));
+        }
+        var context = new OpenContext(options.Logger)
+        {
+            ParentOverride = options.ParentPath is null ? null : Path.GetFullPath(options.ParentPath),
+            AllowMissingParent = options.AllowMissingParent,
+        };
         return Open(Path.GetFullPath(path), options.Access, context);
     }
 
@@ -185,6 +193,17 @@ public static class DiskImage
     internal static VirtualDisk OpenParent(string childPath, IEnumerable<string> candidates, OpenContext context)
     {
         var tried = new List<string>();
+        return TryOpenParent(childPath, candidates, context, tried) ?? throw new ParentChainException(
+            tried.Count == 0
+                ? "The differencing image names no parent path"
+                : $"The parent image was not found; tried: {string.Join(", ", tried)}",
+            childPath);
+    }
+
+    /// <summary>As <see cref="OpenParent"/>, but null when none of the candidates exists (the paths looked at are
+    /// added to <paramref name="tried"/>); loops, over-deep chains and unreadable parents still throw.</summary>
+    internal static VirtualDisk? TryOpenParent(string childPath, IEnumerable<string> candidates, OpenContext context, List<string> tried)
+    {
         string childDir = Path.GetDirectoryName(childPath) ?? ".";
         if (context.ParentOverride is { } moved)
         {
@@ -213,11 +232,7 @@ public static class DiskImage
             context.Logger.LogDebug("Parent of {ImagePath} is {ParentPath}", childPath, candidate);
             return Open(candidate, DiskAccess.ReadOnly, inner);
         }
-        throw new ParentChainException(
-            tried.Count == 0
-                ? "The differencing image names no parent path"
-                : $"The parent image was not found; tried: {string.Join(", ", tried)}",
-            childPath);
+        return null;
     }
 
     private static bool StartsWith(ReadOnlySpan<byte> data, string ascii)
@@ -257,6 +272,9 @@ internal sealed class OpenContext
 
     /// <summary>The parent the caller named for the image being opened (not for its ancestors), as a full path.</summary>
     public string? ParentOverride { get; init; }
+
+    /// <summary>The caller asked to report the opened image even when its parent is missing (<see cref="DiskOpenOptions.AllowMissingParent"/>).</summary>
+    public bool AllowMissingParent { get; init; }
 
     /// <summary>The context for opening <paramref name="parentPath"/> as the parent of <paramref name="childPath"/>.</summary>
     public OpenContext Enter(string childPath, string parentPath)

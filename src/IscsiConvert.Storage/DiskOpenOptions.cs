@@ -18,4 +18,12 @@ public sealed class DiskOpenOptions
     /// (parent identifier, content ID) still apply. Null (the default): the stored paths.
     /// </summary>
     public string? ParentPath { get; set; }
+
+    /// <summary>
+    /// For reporting (`disk info`, as `qemu-img info` does): a QCOW2 overlay or VHD differencing disk whose parent
+    /// cannot be found still opens, read-only, with <see cref="VirtualDisk.MissingParentPath"/> set and no parent;
+    /// reads where the parent would supply data return zeros, so the content is not the disk's. VHDX and VMDK still throw
+    /// <see cref="ParentChainException"/>, as does any other parent problem (wrong identifier, loop). Read-only opens only.
+    /// </summary>
+    public bool AllowMissingParent { get; set; }
 }

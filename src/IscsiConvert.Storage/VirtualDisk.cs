@@ -46,6 +46,11 @@ public abstract class VirtualDisk : IDisposable
     /// <summary>The disk this one stores differences against, or null.</summary>
     public virtual VirtualDisk? Parent => null;
 
+    /// <summary>The parent path stored in this differencing image when it was opened with
+    /// <see cref="DiskOpenOptions.AllowMissingParent"/> and the parent was not found; null otherwise. When set, the
+    /// content reads zeros where the parent would supply data.</summary>
+    public virtual string? MissingParentPath => null;
+
     /// <summary>Bytes per logical sector as the guest sees it (512, or 4096 for 4Kn VHDX disks).</summary>
     public virtual int LogicalSectorSize => 512;
 

@@ -25,6 +25,34 @@ public class DiskCliTests
     }
 
     [Fact]
+    public void Convert_of_a_gpt_disk_to_vhd_keeps_the_exact_size()
+    {
+        // 64 MiB is not a whole CHS geometry: rounding up would leave the backup GPT header short of the last sector.
+        using var tmp = new TempDir();
+        string source = tmp.File("gpt.img");
+        using (var f = new FileStream(source, FileMode.CreateNew))
+        {
+            f.SetLength(64L << 20);
+        }
+        Oracle.RunChecked("sgdisk", "-n", "1:2048:0", "-t", "1:0700", source);
+        string vhd = tmp.File("gpt.vhd");
+        var result = CliRunner.Run("disk", "convert", source, vhd, "--format", "vhd");
+        Assert.True(result.ExitCode == 0, result.StdErr);
+
+        Assert.Equal(64L << 20, QemuImg.Info(vhd).GetProperty("virtual-size").GetInt64());
+        QemuImg.AssertIdentical(source, "raw", vhd, "vpc");
+        string back = tmp.File("back.img");
+        QemuImg.ConvertToRaw(vhd, "vpc", back);
+        string verify = Oracle.RunChecked("sgdisk", "-v", back);
+        Assert.Contains("No problems found", verify, System.StringComparison.Ordinal);
+
+        var info = CliRunner.Run("disk", "info", vhd);
+        Assert.True(info.ExitCode == 0, info.StdErr);
+        Assert.DoesNotContain("last sector", info.StdOut + info.StdErr, System.StringComparison.Ordinal);
+        Assert.Contains("partitions:      gpt", info.StdOut, System.StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Convert_writes_an_identical_image()
     {
         using var tmp = new TempDir();

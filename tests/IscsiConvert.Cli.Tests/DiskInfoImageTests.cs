@@ -32,7 +32,17 @@ public sealed class DiskInfoImageTests
         string moved = Path.Combine(b, "renamed.vhd");
         File.Move(parent, moved);
 
-        var (code, _, stderr) = CliRunner.Run("disk", "info", child);
+        // disk info reports the child itself (as vhdiinfo does: the parent name from the header); a command that
+        // reads the content stops, naming each path tried once.
+        var (code, info, stderr) = CliRunner.Run("disk", "info", child, "--json");
+        Assert.True(code == 0, stderr);
+        string vhdiinfo = Oracle.RunChecked("vhdiinfo", child);
+        string storedName = JsonDocument.Parse(info).RootElement.GetProperty("missingParent").GetString()!;
+        Assert.Contains("Parent filename\t\t: " + storedName + "\n", vhdiinfo.Replace("\r", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.Equal(parent, storedName);
+        Assert.Equal(QemuImg.Info(moved).GetProperty("virtual-size").GetInt64(), JsonDocument.Parse(info).RootElement.GetProperty("virtualSize").GetInt64());
+
+        (code, _, stderr) = CliRunner.Run("disk", "convert", child, tmp.File("x.raw"), "--format", "raw");
         Assert.Equal(CliApp.DataError, code);
         // The VHD stores the parent twice (absolute and relative locators); both resolve to one path, named once.
         Assert.Equal(1, CountOf(stderr, parent));
@@ -57,6 +67,40 @@ public sealed class DiskInfoImageTests
             string help = CliRunner.Run([.. command, "--help"]).StdOut;
             Assert.Contains("--parent", help, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public void A_qcow2_overlay_whose_backing_file_is_missing_is_reported_as_qemu_img_info_reports_it()
+    {
+        Oracle.Require("qemu-img");
+        using var tmp = new TempDir();
+        string parent = tmp.File("parent.qcow2");
+        string child = tmp.File("child.qcow2");
+        Oracle.RunChecked("qemu-img", "create", "-q", "-f", "qcow2", parent, "24M");
+        Oracle.RunChecked("qemu-img", "create", "-q", "-f", "qcow2", "-b", "parent.qcow2", "-F", "qcow2", child);
+        File.Delete(parent);
+
+        // qemu-img info reports the overlay itself and succeeds (RunChecked fails on a non-zero exit).
+        JsonElement qemu = QemuImg.Info(child);
+        var (code, stdout, stderr) = CliRunner.Run("disk", "info", child, "--json");
+        Assert.True(code == 0, stderr);
+        JsonElement ours = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(qemu.GetProperty("format").GetString(), ours.GetProperty("format").GetString());
+        Assert.Equal(qemu.GetProperty("virtual-size").GetInt64(), ours.GetProperty("virtualSize").GetInt64());
+        Assert.Equal(qemu.GetProperty("backing-filename").GetString(), ours.GetProperty("missingParent").GetString());
+        Assert.Equal(0, ours.GetProperty("parentChain").GetArrayLength());
+        Assert.False(ours.TryGetProperty("partitionTable", out _));
+
+        (code, stdout, stderr) = CliRunner.Run("disk", "info", child);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("-> parent.qcow2 [missing", stdout, StringComparison.Ordinal);
+        Assert.Contains("parent.qcow2", stderr, StringComparison.Ordinal); // the warning names it too
+
+        // Commands that read the content still refuse: without the parent it is not the disk's.
+        (code, _, stderr) = CliRunner.Run("disk", "convert", child, tmp.File("out.raw"), "--format", "raw");
+        Assert.Equal(CliApp.DataError, code);
+        Assert.Contains("parent", stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(tmp.File("out.raw")));
     }
 
     [Fact]

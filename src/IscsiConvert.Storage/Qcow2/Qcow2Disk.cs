@@ -58,6 +58,11 @@ public sealed class Qcow2Disk : VirtualDisk
     /// <summary>The backing file name exactly as stored in the image, or null.</summary>
     public string? BackingFile { get; }
 
+    private string? MissingParent { get; init; }
+
+    /// <inheritdoc/>
+    public override string? MissingParentPath => MissingParent;
+
     /// <summary>Opens internal snapshot <paramref name="snapshot"/> (matched by ID, then by name) of the image at <paramref name="path"/>, read-only.</summary>
     public static Qcow2Disk OpenSnapshot(string path, string snapshot)
     {
@@ -124,14 +129,28 @@ public sealed class Qcow2Disk : VirtualDisk
         }
         Qcow2Refcounts? refcounts = access == DiskAccess.ReadWrite ? Qcow2Refcounts.Load(file, header) : null;
 
-        if (backing is not null)
+        string? missingParent = null;
+        if (backing is not null && context.AllowMissingParent && access == DiskAccess.ReadOnly)
+        {
+            // Reporting only: a missing backing file leaves the overlay without a parent (qemu-img info does the same).
+            parent = DiskImage.TryOpenParent(path, new[] { backing }, context, new List<string>());
+            if (parent is null)
+            {
+                missingParent = backing;
+                context.Logger.LogWarning("The backing file '{ParentPath}' of {ImagePath} was not found; the image is reported without it", backing, path);
+            }
+        }
+        else if (backing is not null)
         {
             parent = DiskImage.OpenParent(path, new[] { backing }, context);
+        }
+        if (parent is not null)
+        {
             CheckBackingFormat(path, extensions.BackingFormat, parent, context.Logger);
         }
         Action clearAutoclear = () => ClearAutoclear(file, header);
         var content = new Qcow2Stream(file, map, size, refcounts, parent, clearAutoclear);
-        return new Qcow2Disk(stream, file, header, content, parent, snapshots, backing, access);
+        return new Qcow2Disk(stream, file, header, content, parent, snapshots, backing, access) { MissingParent = missingParent };
     }
 
     /// <summary>

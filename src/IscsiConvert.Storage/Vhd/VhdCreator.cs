@@ -14,7 +14,8 @@ namespace IscsiConvert.Storage.Vhd;
 internal static class VhdCreator
 {
     /// <summary>Our creator application code. Readers that do not know it (qemu) size the disk by its geometry, so
-    /// <see cref="VhdGeometry.ForNewDisk"/> keeps geometry and "current size" equal.</summary>
+    /// <see cref="VhdGeometry.ForNewDisk"/> keeps geometry and "current size" equal, and an exact size that no geometry
+    /// describes gets the maximum geometry (<see cref="VhdGeometry.ForExactSize"/>), which means "use current size".</summary>
     public static readonly uint CreatorApplication = VhdFields.FourCC("iscv");
 
     /// <summary>Version 1.0 of our VHD writer (major in the high 16 bits).</summary>
@@ -56,9 +57,18 @@ internal static class VhdCreator
             {
                 throw new ArgumentException("The capacity must be positive.", nameof(options));
             }
-            (VhdGeometry geometry, long rounded) = VhdGeometry.ForNewDisk(options.Capacity);
-            size = rounded;
-            footer.Geometry = geometry;
+            if (options.ExactCapacity && options.Capacity % 512 == 0)
+            {
+                // Rounding up to a whole geometry would move the end of the disk (and a GPT's backup header with it).
+                size = options.Capacity;
+                footer.Geometry = VhdGeometry.ForExactSize(size);
+            }
+            else
+            {
+                (VhdGeometry geometry, long rounded) = VhdGeometry.ForNewDisk(options.Capacity);
+                size = rounded;
+                footer.Geometry = geometry;
+            }
             footer.DiskType = options.Fixed ? VhdDiskType.Fixed : VhdDiskType.Dynamic;
         }
         if (!options.Fixed && size > VhdMetadata.MaxDynamicSize)

@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using Microsoft.Extensions.Logging;
 
 namespace IscsiConvert.Storage.Vhd;
@@ -43,6 +45,11 @@ internal sealed class VhdDisk : VirtualDisk
     /// <inheritdoc/>
     public override VirtualDisk? Parent => _parent;
 
+    private string? MissingParent { get; init; }
+
+    /// <inheritdoc/>
+    public override string? MissingParentPath => MissingParent;
+
     /// <summary>Fixed disks store every byte; dynamic and differencing ones the bytes of their allocated blocks.</summary>
     public override long StoredBytes => _content is VhdSparseStream sparse ? sparse.AllocatedBytes : _content.Length;
 
@@ -56,9 +63,27 @@ internal sealed class VhdDisk : VirtualDisk
         try
         {
             VhdMetadata metadata = VhdMetadata.Read(file, path);
-            if (metadata.DiskType == VhdDiskType.Differencing)
+            string? missingParent = null;
+            if (metadata.DiskType == VhdDiskType.Differencing && context.AllowMissingParent && access == DiskAccess.ReadOnly)
             {
-                parent = OpenAndCheckParent(path, metadata, context);
+                // Reporting only: a parent that cannot be found leaves the child without one (reads of its blocks are zeros).
+                VirtualDisk? found = DiskImage.TryOpenParent(path, metadata.ParentCandidates, context, new List<string>());
+                if (found is null)
+                {
+                    // The header's parent name, as libvhdi's vhdiinfo shows it; the locators when it is blank.
+                    string name = metadata.Header!.ParentName;
+                    missingParent = !string.IsNullOrWhiteSpace(name) ? name
+                        : metadata.ParentCandidates.FirstOrDefault(p => !string.IsNullOrWhiteSpace(p)) ?? string.Empty;
+                    context.Logger.LogWarning("The parent '{ParentPath}' of {ImagePath} was not found; the image is reported without it", missingParent, path);
+                }
+                else
+                {
+                    parent = CheckParent(path, metadata, found);
+                }
+            }
+            else if (metadata.DiskType == VhdDiskType.Differencing)
+            {
+                parent = CheckParent(path, metadata, DiskImage.OpenParent(path, metadata.ParentCandidates, context));
             }
             if (metadata.FooterFromCopy)
             {
@@ -71,7 +96,7 @@ internal sealed class VhdDisk : VirtualDisk
                     RestoreFooter(file, metadata);
                 }
             }
-            return new VhdDisk(file, path, access, metadata, parent);
+            return new VhdDisk(file, path, access, metadata, parent) { MissingParent = missingParent };
         }
         catch
         {
@@ -110,9 +135,8 @@ internal sealed class VhdDisk : VirtualDisk
     private static ArgumentException NotVhdParent(VirtualDisk parent) =>
         new($"The parent of a VHD differencing disk must be a VHD; '{parent.FilePath}' is {parent.Format}.", nameof(DiskCreateOptions.ParentPath));
 
-    private static VirtualDisk OpenAndCheckParent(string path, VhdMetadata metadata, OpenContext context)
+    private static VirtualDisk CheckParent(string path, VhdMetadata metadata, VirtualDisk parent)
     {
-        VirtualDisk parent = DiskImage.OpenParent(path, metadata.ParentCandidates, context);
         Guid expected = metadata.Header!.ParentUniqueId;
         if (parent is not VhdDisk vhd)
         {

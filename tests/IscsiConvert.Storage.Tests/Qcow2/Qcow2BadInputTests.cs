@@ -241,6 +241,23 @@ public sealed class Qcow2BadInputTests : IDisposable
     }
 
     [Fact]
+    public void MissingBackingFileIsReportedWhenAllowed_ReadOnlyOnly()
+    {
+        string child = _tmp.File("orphan2.qcow2");
+        Qcow2Oracle.Create(child, "3M");
+        Oracle.RunChecked("qemu-img", "rebase", "-u", "-f", "qcow2", "-b", "gone.qcow2", "-F", "qcow2", child);
+        byte[] before = File.ReadAllBytes(child);
+        using (VirtualDisk disk = DiskImage.Open(child, new DiskOpenOptions { AllowMissingParent = true }))
+        {
+            Assert.Equal("gone.qcow2", disk.MissingParentPath);
+            Assert.Null(disk.Parent);
+            Assert.Equal(3L << 20, disk.Capacity);
+        }
+        Assert.Throws<ArgumentException>(() => DiskImage.Open(child, new DiskOpenOptions { AllowMissingParent = true, Access = DiskAccess.ReadWrite }));
+        Assert.Equal(before, File.ReadAllBytes(child));
+    }
+
+    [Fact]
     public void BackingFormatMismatchIsParentChainError()
     {
         string baseImage = _tmp.File("b2.qcow2");
