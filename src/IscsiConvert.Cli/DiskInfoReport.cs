@@ -51,6 +51,12 @@ internal sealed record DiskInfoReport
     /// <summary>True when a pending VHDX log was replayed in memory to read the image (the file itself is unchanged).</summary>
     public bool LogReplayedInMemory { get; init; }
 
+    /// <summary>
+    /// Why the image is damaged (e.g. truncated: a table or data past the end of the file), or null. The header facts
+    /// above still stand, as `qemu-img info` reports them; reads of the missing data fail.
+    /// </summary>
+    public string? Damage { get; init; }
+
     public static DiskInfoReport From(VirtualDisk disk)
     {
         PartitionTableReport? table = null;
@@ -86,6 +92,7 @@ internal sealed record DiskInfoReport
         StoredBytes = disk.StoredBytes,
         LogicalSectorSize = disk.LogicalSectorSize,
         LogReplayedInMemory = disk.Chain.Any(d => d.LogReplayedInMemory),
+        Damage = disk.Damage,
         ParentChain = disk.Chain.Skip(1).Select(d => new ChainEntry(d.FilePath ?? "(stream)", d.Format.ToString().ToLowerInvariant(), d.Subformat)).ToList(),
     };
 
@@ -98,6 +105,10 @@ internal sealed record DiskInfoReport
         w.WriteLine($"virtual size:    {SizeParser.Format(VirtualSize)} ({VirtualSize} bytes)");
         w.WriteLine($"stored data:     {SizeParser.Format(StoredBytes)} ({StoredBytes} bytes)");
         w.WriteLine($"sector size:     {LogicalSectorSize}");
+        if (Damage is not null)
+        {
+            w.WriteLine($"warning:         the image is damaged; reads of the missing data will fail: {Damage}");
+        }
         if (LogReplayedInMemory)
         {
             w.WriteLine("log:             a pending VHDX log was replayed in memory to read the image; the file is unchanged (a read-write open replays it into the file)");

@@ -24,6 +24,8 @@ public sealed class Qcow2Disk : VirtualDisk
     private readonly Qcow2Stream _content;
     private readonly VirtualDisk? _parent;
     private readonly Qcow2File _file;
+    private string? _damage;
+    private bool _damageChecked;
 
     private Qcow2Disk(FileStream stream, Qcow2File file, Qcow2Header header, Qcow2Stream content, VirtualDisk? parent, IReadOnlyList<Qcow2Snapshot> snapshots, string? backingFile, DiskAccess access)
         : base(file.Path, access)
@@ -51,6 +53,20 @@ public sealed class Qcow2Disk : VirtualDisk
 
     /// <summary>Whole clusters of guest data stored in this file (standard and compressed clusters).</summary>
     public override long StoredBytes => _content.CountStoredBytes();
+
+    /// <inheritdoc/>
+    public override string? Damage
+    {
+        get
+        {
+            if (!_damageChecked)
+            {
+                _damage = _content.FindTruncation()?.Message;
+                _damageChecked = true;
+            }
+            return _damage;
+        }
+    }
 
     /// <summary>The internal snapshots listed in the image's snapshot table.</summary>
     public IReadOnlyList<Qcow2Snapshot> Snapshots { get; }
