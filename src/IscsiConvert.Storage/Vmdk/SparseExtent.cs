@@ -119,15 +119,17 @@ internal sealed class SparseExtent : VmdkExtent
 
     /// <summary>
     /// Walks the grain directory and every grain table (4 bytes per grain, a small read even on a large disk) for the
-    /// first grain table or grain that lies past the end of the file.
+    /// first grain table or grain that lies past the end of the file. Each table is walked once: a hostile directory
+    /// pointing every entry at one table stays as cheap as the file is small.
     /// </summary>
     public override CorruptDataException? FindTruncation()
     {
         long fileLength = _file.Length;
+        var walked = new HashSet<uint>();
         for (int gd = 0; gd < _directory.Length; gd++)
         {
             uint gtSector = _directory[gd];
-            if (gtSector == 0 || IsZeroGrain(gtSector))
+            if (gtSector == 0 || IsZeroGrain(gtSector) || !walked.Add(gtSector))
             {
                 continue;
             }
