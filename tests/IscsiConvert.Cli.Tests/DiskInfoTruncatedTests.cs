@@ -18,15 +18,20 @@ public sealed class DiskInfoTruncatedTests
 {
     private const long VirtualSize = 1L << 30;
 
+    /// <param name="format">The qemu format name.</param>
+    /// <param name="cutInSecondRun">False: cut right after the first run of data (for QCOW2 the second L2 table is gone);
+    /// true: cut in the middle of the second run (the tables are all there, part of the data is not).</param>
     [Theory]
-    [InlineData("qcow2")]
-    [InlineData("vmdk")]
-    public void A_truncated_image_reports_its_header_and_its_damage(string format)
+    [InlineData("qcow2", false)]
+    [InlineData("qcow2", true)]
+    [InlineData("vmdk", false)]
+    [InlineData("vmdk", true)]
+    public void A_truncated_image_reports_its_header_and_its_damage(string format, bool cutInSecondRun)
     {
         Oracle.Require("qemu-img");
         Oracle.Require("qemu-io");
         using var tmp = new TempDir();
-        string image = MakeTruncated(tmp, format);
+        string image = MakeTruncated(tmp, format, cutInSecondRun);
         // The oracle reads the header of the truncated file and succeeds.
         Assert.Equal(VirtualSize, QemuImg.Info(image, format).GetProperty("virtual-size").GetInt64());
 
@@ -35,13 +40,13 @@ public sealed class DiskInfoTruncatedTests
         Assert.Contains($"format:          {format}", stdout, StringComparison.Ordinal);
         Assert.Contains($"({VirtualSize} bytes)", stdout, StringComparison.Ordinal);
         Assert.Contains("warning:         the image is damaged", stdout, StringComparison.Ordinal);
-        Assert.Contains("the file is truncated", stdout, StringComparison.Ordinal);
+        Assert.Contains("past the end of the file", stdout, StringComparison.Ordinal);
 
         (code, stdout, stderr) = CliRunner.Run("disk", "info", image, "--json");
         Assert.True(code == CliApp.Success, stderr);
         JsonElement report = JsonDocument.Parse(stdout).RootElement;
         Assert.Equal(VirtualSize, report.GetProperty("virtualSize").GetInt64());
-        Assert.Contains("the file is truncated", report.GetProperty("damage").GetString(), StringComparison.Ordinal);
+        Assert.Contains("past the end of the file", report.GetProperty("damage").GetString(), StringComparison.Ordinal);
 
         // Reading the whole disk needs the data past the end: a data error naming the file and the offset.
         (code, _, stderr) = CliRunner.Run("disk", "convert", image, tmp.File("out.raw"), "--format", "raw");
@@ -71,18 +76,21 @@ public sealed class DiskInfoTruncatedTests
     }
 
     /// <summary>
-    /// A 1 GiB image holding 1 MiB at 0 and 1 MiB at 768 MiB, written by qemu-io, cut right after the first run of data
-    /// (where `qemu-img map` puts it): what follows — for QCOW2 the second L2 table, for VMDK the second run of grains — is gone.
+    /// A 1 GiB image holding 1 MiB at 0 and 1 MiB at 768 MiB, written by qemu-io, cut where `qemu-img map` puts the data:
+    /// right after the first run (what follows — for QCOW2 the second L2 table, for VMDK the second run of grains — is
+    /// gone), or half-way through the second run.
     /// </summary>
-    private static string MakeTruncated(TempDir tmp, string format)
+    private static string MakeTruncated(TempDir tmp, string format, bool cutInSecondRun)
     {
         string image = MakeImage(tmp, format);
         using JsonDocument map = JsonDocument.Parse(Oracle.RunChecked("qemu-img", "map", "--output=json", "-f", format, image));
-        long firstData = map.RootElement[0].GetProperty("offset").GetInt64();
+        long cut = cutInSecondRun
+            ? map.RootElement[2].GetProperty("offset").GetInt64() + (1 << 19)
+            : map.RootElement[0].GetProperty("offset").GetInt64() + (1 << 20);
         using (var f = new FileStream(image, FileMode.Open, FileAccess.Write))
         {
-            Assert.True(f.Length > firstData + (1 << 20));
-            f.SetLength(firstData + (1 << 20));
+            Assert.True(f.Length > cut);
+            f.SetLength(cut);
         }
         return image;
     }

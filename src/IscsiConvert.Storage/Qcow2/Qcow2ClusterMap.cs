@@ -175,7 +175,10 @@ internal sealed class Qcow2ClusterMap
             {
                 try
                 {
-                    Decode(table[j], l2Offset + (j * 8L));
+                    if (DecodeInFile(table[j], l2Offset + (j * 8L)) is null)
+                    {
+                        return _file.Corrupt("L2 entry", l2Offset + (j * 8L), $"the cluster of guest cluster {(i * L2Entries) + j} lies past the end of the file ({_file.Length} bytes): the file is truncated");
+                    }
                 }
                 catch (CorruptDataException ex)
                 {
@@ -207,13 +210,17 @@ internal sealed class Qcow2ClusterMap
             case Qcow2ClusterKind.Standard:
                 if (e.HostOffset < _file.ClusterSize || e.HostOffset >= _file.Length)
                 {
-                    throw _file.Corrupt("L2 entry", entryOffset, $"data cluster offset 0x{e.HostOffset:X} is outside the data area (file is {_file.Length} bytes)");
+                    throw _file.Corrupt("L2 entry", entryOffset, e.HostOffset >= _file.Length
+                        ? $"data cluster offset 0x{e.HostOffset:X} lies past the end of the file ({_file.Length} bytes)"
+                        : $"data cluster offset 0x{e.HostOffset:X} is outside the data area (inside the header cluster)");
                 }
                 break;
             case Qcow2ClusterKind.Compressed:
                 if (e.HostOffset < _file.ClusterSize || e.HostOffset >= _file.Length)
                 {
-                    throw _file.Corrupt("compressed cluster descriptor", entryOffset, $"compressed data offset 0x{e.HostOffset:X} is outside the data area (file is {_file.Length} bytes)");
+                    throw _file.Corrupt("compressed cluster descriptor", entryOffset, e.HostOffset >= _file.Length
+                        ? $"compressed data offset 0x{e.HostOffset:X} lies past the end of the file ({_file.Length} bytes)"
+                        : $"compressed data offset 0x{e.HostOffset:X} is outside the data area (inside the header cluster)");
                 }
                 break;
         }

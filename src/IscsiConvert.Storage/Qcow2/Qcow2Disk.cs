@@ -134,6 +134,13 @@ public sealed class Qcow2Disk : VirtualDisk
             size = chosen.DiskSize ?? header.Size;
             map = Qcow2ClusterMap.Load(file, chosen.L1Offset, chosen.L1Size, size, header.Version >= 3, $"L1 table of snapshot '{chosen.Name}'", chosen.EntryOffset, chosen.EntryOffset + 8);
         }
+        // New clusters are allocated at the end of the file: with L2 entries pointing past that end (a truncated file)
+        // a new cluster would land where an old one is said to be. L2 tables past the end were refused by Load; data
+        // clusters past the end are looked for here, before anything is written.
+        if (access == DiskAccess.ReadWrite && map.FindTruncation(size) is { } truncated)
+        {
+            throw truncated;
+        }
         if (access == DiskAccess.ReadWrite && (header.IncompatibleFeatures & Qcow2Header.IncompatibleDirty) != 0)
         {
             RebuildRefcounts(file, header, map, entries, context.Logger);
