@@ -168,7 +168,7 @@ internal sealed class Qcow2ClusterMap
             }
             if (L2PastEnd(i))
             {
-                return _file.Corrupt($"L2 table of L1 entry {i}", _l1Offset + (i * 8L), $"the table at 0x{l2Offset:X} lies past the end of the file ({_file.Length} bytes): the file is truncated");
+                return _file.Corrupt($"L2 table of L1 table entry {i}", _l1Offset + (i * 8L), $"the table at 0x{l2Offset:X} lies past the end of the file ({_file.Length} bytes): the file is truncated");
             }
             ulong[] table = LoadL2(l2Offset);
             for (long j = 0; j < table.Length && (i * L2Entries) + j < clusters; j++)
