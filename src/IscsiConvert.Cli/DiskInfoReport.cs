@@ -55,6 +55,12 @@ internal sealed record DiskInfoReport
     /// partition table is then not read, since the content without its parent is not the disk's.</summary>
     public string? MissingParent { get; init; }
 
+    /// <summary>
+    /// Why the image is damaged (e.g. truncated: a table or data past the end of the file), or null. The header facts
+    /// above still stand, as `qemu-img info` reports them; reads of the missing data fail.
+    /// </summary>
+    public string? Damage { get; init; }
+
     public static DiskInfoReport From(VirtualDisk disk)
     {
         if (disk.Chain.Any(d => d.MissingParentPath is not null))
@@ -96,6 +102,7 @@ internal sealed record DiskInfoReport
         LogicalSectorSize = disk.LogicalSectorSize,
         LogReplayedInMemory = disk.Chain.Any(d => d.LogReplayedInMemory),
         MissingParent = disk.Chain.Select(d => d.MissingParentPath).LastOrDefault(p => p is not null),
+        Damage = disk.Damage,
         ParentChain = disk.Chain.Skip(1).Select(d => new ChainEntry(d.FilePath ?? "(stream)", d.Format.ToString().ToLowerInvariant(), d.Subformat)).ToList(),
     };
 
@@ -108,6 +115,10 @@ internal sealed record DiskInfoReport
         w.WriteLine($"virtual size:    {SizeParser.Format(VirtualSize)} ({VirtualSize} bytes)");
         w.WriteLine($"stored data:     {SizeParser.Format(StoredBytes)} ({StoredBytes} bytes)");
         w.WriteLine($"sector size:     {LogicalSectorSize}");
+        if (Damage is not null)
+        {
+            w.WriteLine($"warning:         the image is damaged; reads of the missing data will fail: {Damage}");
+        }
         if (LogReplayedInMemory)
         {
             w.WriteLine("log:             a pending VHDX log was replayed in memory to read the image; the file is unchanged (a read-write open replays it into the file)");

@@ -28,6 +28,14 @@ public abstract class VirtualDisk : IDisposable
     /// </summary>
     public virtual bool LogReplayedInMemory => false;
 
+    /// <summary>
+    /// Why this read-only image is damaged (for example a truncated file whose tables or data point past its end), or
+    /// null when its tables check out. The header, size and parents stay usable; a read that needs the missing data
+    /// throws <see cref="CorruptDataException"/>. Computed on first use by walking the image's tables (as
+    /// <see cref="StoredBytes"/> does); opening a damaged image for writing is refused.
+    /// </summary>
+    public virtual string? Damage => null;
+
     /// <summary>How the disk was opened.</summary>
     public DiskAccess Access { get; }
 

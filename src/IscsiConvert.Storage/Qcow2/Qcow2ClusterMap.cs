@@ -41,6 +41,8 @@ internal sealed class Qcow2ClusterMap
     /// Reads and checks an L1 table: <paramref name="entries"/> is capped, must cover <paramref name="virtualSize"/>,
     /// and the table must be aligned, after the header and inside the file. <paramref name="structure"/> names it in errors;
     /// <paramref name="recordedAt"/> and <paramref name="sizeRecordedAt"/> are where its offset and size are stored.
+    /// A read-only file passes with L2 tables past its end (truncated, as qemu-img info accepts it; <see cref="FindTruncation"/>
+    /// reports it); a writable one is refused here, before anything is written.
     /// </summary>
     public static Qcow2ClusterMap Load(Qcow2File file, long l1Offset, uint entries, long virtualSize, bool version3, string structure, long recordedAt, long sizeRecordedAt)
     {
@@ -72,7 +74,7 @@ internal sealed class Qcow2ClusterMap
                 long l2 = (long)(e & Qcow2L2Entry.OffsetMask);
                 if (l2 != 0)
                 {
-                    file.CheckTable($"L2 table of {structure} entry {i}", l2, file.ClusterSize, l1Offset + (i * 8L));
+                    file.CheckTable($"L2 table of {structure} entry {i}", l2, file.ClusterSize, l1Offset + (i * 8L), pastEndAllowed: !file.Writable);
                 }
                 l1[i] = l2;
             }
@@ -132,6 +134,61 @@ internal sealed class Qcow2ClusterMap
         return Decode(LoadL2(l2Offset)[index], l2Offset + (index * 8L));
     }
 
+    /// <summary>True when the L2 table of L1 index <paramref name="l1Index"/> lies (partly) past the end of a truncated file.</summary>
+    public bool L2PastEnd(long l1Index)
+    {
+        long l2Offset = L2Offset(l1Index);
+        return l2Offset != 0 && l2Offset > _file.Length - _file.ClusterSize;
+    }
+
+    /// <summary>As <see cref="Decode"/>, but null for a data cluster past the end of a truncated file.</summary>
+    public Qcow2L2Entry? DecodeInFile(ulong raw, long entryOffset)
+    {
+        Qcow2L2Entry? entry = Qcow2L2Entry.Decode(raw, _file.ClusterBits, _version3, out _);
+        if (entry is { } e && (e.Kind == Qcow2ClusterKind.Standard || e.Kind == Qcow2ClusterKind.Compressed) && e.HostOffset >= _file.Length)
+        {
+            return null;
+        }
+        return Decode(raw, entryOffset);
+    }
+
+    /// <summary>
+    /// The first L2 table or data cluster of the first <paramref name="virtualSize"/> bytes that lies past the end of
+    /// the file (a truncated image), or any other damage found on the way, as the exception a read of it would throw; null when all is inside.
+    /// </summary>
+    public CorruptDataException? FindTruncation(long virtualSize)
+    {
+        long clusters = (virtualSize + _file.ClusterSize - 1) / _file.ClusterSize;
+        for (long i = 0; i < _l1.Length && i * L2Entries < clusters; i++)
+        {
+            long l2Offset = _l1[i];
+            if (l2Offset == 0)
+            {
+                continue;
+            }
+            if (L2PastEnd(i))
+            {
+                return _file.Corrupt($"L2 table of L1 table entry {i}", _l1Offset + (i * 8L), $"the table at 0x{l2Offset:X} lies past the end of the file ({_file.Length} bytes): the file is truncated");
+            }
+            ulong[] table = LoadL2(l2Offset);
+            for (long j = 0; j < table.Length && (i * L2Entries) + j < clusters; j++)
+            {
+                try
+                {
+                    if (DecodeInFile(table[j], l2Offset + (j * 8L)) is null)
+                    {
+                        return _file.Corrupt("L2 entry", l2Offset + (j * 8L), $"the cluster of guest cluster {(i * L2Entries) + j} lies past the end of the file ({_file.Length} bytes): the file is truncated");
+                    }
+                }
+                catch (CorruptDataException ex)
+                {
+                    return ex;
+                }
+            }
+        }
+        return null;
+    }
+
     /// <summary>Decodes the entries of one whole L2 table (for extent listing and stored-size counts); null if unallocated.</summary>
     public ulong[]? RawL2(long l1Index)
     {
@@ -153,13 +210,17 @@ internal sealed class Qcow2ClusterMap
             case Qcow2ClusterKind.Standard:
                 if (e.HostOffset < _file.ClusterSize || e.HostOffset >= _file.Length)
                 {
-                    throw _file.Corrupt("L2 entry", entryOffset, $"data cluster offset 0x{e.HostOffset:X} is outside the data area (file is {_file.Length} bytes)");
+                    throw _file.Corrupt("L2 entry", entryOffset, e.HostOffset >= _file.Length
+                        ? $"data cluster offset 0x{e.HostOffset:X} lies past the end of the file ({_file.Length} bytes)"
+                        : $"data cluster offset 0x{e.HostOffset:X} is outside the data area (inside the header cluster)");
                 }
                 break;
             case Qcow2ClusterKind.Compressed:
                 if (e.HostOffset < _file.ClusterSize || e.HostOffset >= _file.Length)
                 {
-                    throw _file.Corrupt("compressed cluster descriptor", entryOffset, $"compressed data offset 0x{e.HostOffset:X} is outside the data area (file is {_file.Length} bytes)");
+                    throw _file.Corrupt("compressed cluster descriptor", entryOffset, e.HostOffset >= _file.Length
+                        ? $"compressed data offset 0x{e.HostOffset:X} lies past the end of the file ({_file.Length} bytes)"
+                        : $"compressed data offset 0x{e.HostOffset:X} is outside the data area (inside the header cluster)");
                 }
                 break;
         }

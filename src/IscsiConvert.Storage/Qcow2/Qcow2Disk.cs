@@ -24,6 +24,8 @@ public sealed class Qcow2Disk : VirtualDisk
     private readonly Qcow2Stream _content;
     private readonly VirtualDisk? _parent;
     private readonly Qcow2File _file;
+    private string? _damage;
+    private bool _damageChecked;
 
     private Qcow2Disk(FileStream stream, Qcow2File file, Qcow2Header header, Qcow2Stream content, VirtualDisk? parent, IReadOnlyList<Qcow2Snapshot> snapshots, string? backingFile, DiskAccess access)
         : base(file.Path, access)
@@ -51,6 +53,20 @@ public sealed class Qcow2Disk : VirtualDisk
 
     /// <summary>Whole clusters of guest data stored in this file (standard and compressed clusters).</summary>
     public override long StoredBytes => _content.CountStoredBytes();
+
+    /// <inheritdoc/>
+    public override string? Damage
+    {
+        get
+        {
+            if (!_damageChecked)
+            {
+                _damage = _content.FindTruncation()?.Message;
+                _damageChecked = true;
+            }
+            return _damage;
+        }
+    }
 
     /// <summary>The internal snapshots listed in the image's snapshot table.</summary>
     public IReadOnlyList<Qcow2Snapshot> Snapshots { get; }
@@ -122,6 +138,13 @@ public sealed class Qcow2Disk : VirtualDisk
                 ?? throw new ArgumentException($"The image has no snapshot with ID or name '{snapshotName}'.", nameof(snapshotName));
             size = chosen.DiskSize ?? header.Size;
             map = Qcow2ClusterMap.Load(file, chosen.L1Offset, chosen.L1Size, size, header.Version >= 3, $"L1 table of snapshot '{chosen.Name}'", chosen.EntryOffset, chosen.EntryOffset + 8);
+        }
+        // New clusters are allocated at the end of the file: with L2 entries pointing past that end (a truncated file)
+        // a new cluster would land where an old one is said to be. L2 tables past the end were refused by Load; data
+        // clusters past the end are looked for here, before anything is written.
+        if (access == DiskAccess.ReadWrite && map.FindTruncation(size) is { } truncated)
+        {
+            throw truncated;
         }
         if (access == DiskAccess.ReadWrite && (header.IncompatibleFeatures & Qcow2Header.IncompatibleDirty) != 0)
         {

@@ -35,9 +35,10 @@ internal sealed class Qcow2File
 
     /// <summary>
     /// Checks that a table of <paramref name="length"/> bytes at <paramref name="offset"/> is cluster-aligned, lies after
-    /// the header cluster and inside the file (overflow-proof).
+    /// the header cluster and inside the file (overflow-proof). With <paramref name="pastEndAllowed"/> a table past the
+    /// end of the file (a truncated read-only image) passes: reading it fails then, naming it.
     /// </summary>
-    public void CheckTable(string structure, long offset, long length, long recordedAt)
+    public void CheckTable(string structure, long offset, long length, long recordedAt, bool pastEndAllowed = false)
     {
         if ((offset & (ClusterSize - 1)) != 0)
         {
@@ -47,7 +48,7 @@ internal sealed class Qcow2File
         {
             throw Corrupt(structure, recordedAt, $"offset 0x{offset:X} overlaps the header cluster");
         }
-        if (length < 0 || offset > Length - length)
+        if (length < 0 || (offset > Length - length && !pastEndAllowed))
         {
             throw Corrupt(structure, recordedAt, $"{length} bytes at 0x{offset:X} extend past the end of the file ({Length} bytes)");
         }

@@ -35,14 +35,19 @@ internal sealed class Qcow2Stream : BlockMappedStream
 
     protected override bool IsWritable => _refcounts is not null;
 
+    /// <summary>The first table or cluster past the end of a truncated file (or other damage), or null.</summary>
+    public CorruptDataException? FindTruncation() => _map.FindTruncation(Length);
+
     /// <summary>Bytes of guest data stored in this file (standard and compressed clusters, whole clusters).</summary>
+
     public long CountStoredBytes()
     {
         long clusters = 0;
         long l1Needed = (Length + (BlockSize * _map.L2Entries) - 1) / (BlockSize * _map.L2Entries);
         for (long i = 0; i < l1Needed; i++)
         {
-            ulong[]? l2 = _map.RawL2(i);
+            // A truncated file: tables and clusters past its end store nothing here (Damage reports them).
+            ulong[]? l2 = _map.L2PastEnd(i) ? null : _map.RawL2(i);
             if (l2 is null)
             {
                 continue;
@@ -54,8 +59,8 @@ internal sealed class Qcow2Stream : BlockMappedStream
                 {
                     break;
                 }
-                Qcow2L2Entry e = _map.Decode(l2[j], _map.L2Offset(i) + (j * 8L));
-                if (e.Kind == Qcow2ClusterKind.Standard || e.Kind == Qcow2ClusterKind.Compressed)
+                Qcow2L2Entry? e = _map.DecodeInFile(l2[j], _map.L2Offset(i) + (j * 8L));
+                if (e is { Kind: Qcow2ClusterKind.Standard or Qcow2ClusterKind.Compressed })
                 {
                     clusters++;
                 }

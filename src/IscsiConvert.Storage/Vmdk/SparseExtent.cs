@@ -107,7 +107,54 @@ internal sealed class SparseExtent : VmdkExtent
         {
             redundant = ReadDirectory(file, path, header.RedundantGrainDirectoryOffset, (int)entries, "redundant grain directory");
         }
-        return new SparseExtent(start, length, file, path, header, directory, redundant, backing, writable, ownsFile);
+        var extent = new SparseExtent(start, length, file, path, header, directory, redundant, backing, writable, ownsFile);
+        // New grains are appended at the end of the file: with pointers past that end (a truncated file) an appended
+        // grain would land where an old one is said to be, so a damaged extent is refused for writing before any write.
+        if (writable && extent.FindTruncation() is { } truncated)
+        {
+            throw truncated;
+        }
+        return extent;
+    }
+
+    /// <summary>
+    /// Walks the grain directory and every grain table (4 bytes per grain, a small read even on a large disk) for the
+    /// first grain table or grain that lies past the end of the file. Each table is walked once: a hostile directory
+    /// pointing every entry at one table stays as cheap as the file is small.
+    /// </summary>
+    public override CorruptDataException? FindTruncation()
+    {
+        long fileLength = _file.Length;
+        var walked = new HashSet<uint>();
+        for (int gd = 0; gd < _directory.Length; gd++)
+        {
+            uint gtSector = _directory[gd];
+            if (gtSector == 0 || IsZeroGrain(gtSector) || !walked.Add(gtSector))
+            {
+                continue;
+            }
+            long at = (long)gtSector * 512;
+            if (at > fileLength - _tableBytes)
+            {
+                return new CorruptDataException("VMDK", $"grain table {gd}", at, $"the table's {_tableBytes} bytes extend past the end of the file ({fileLength} bytes): the file is truncated", _path);
+            }
+            uint[] table = GetTable(gd)!;
+            for (int gt = 0; gt < table.Length; gt++)
+            {
+                uint gte = table[gt];
+                long grain = ((long)gd * _header.GtesPerGt) + gt;
+                if (gte < 2 || grain * _grainBytes >= (long)_header.Capacity * 512)
+                {
+                    continue;
+                }
+                long needed = IsStreamOptimized ? StreamMarker.GrainHeaderSize : UsedGrainBytes(grain);
+                if ((long)gte * 512 > fileLength - needed)
+                {
+                    return new CorruptDataException("VMDK", $"grain table {gd} entry {gt}", GteOffset(gd, gt), $"grain {grain} at sector {gte} lies past the end of the file ({fileLength} bytes): the file is truncated", _path);
+                }
+            }
+        }
+        return null;
     }
 
     public override void Read(long offset, Span<byte> buffer)

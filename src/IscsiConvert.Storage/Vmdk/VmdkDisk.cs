@@ -17,6 +17,8 @@ public sealed class VmdkDisk : VirtualDisk
 {
     private readonly List<IDisposable> _files;
     private readonly List<VmdkExtent> _extents;
+    private string? _damage;
+    private bool _damageChecked;
     private readonly VmdkContent _content;
     private readonly VirtualDisk? _parent;
 
@@ -57,6 +59,20 @@ public sealed class VmdkDisk : VirtualDisk
                 total += e.StoredBytes;
             }
             return total;
+        }
+    }
+
+    /// <inheritdoc/>
+    public override string? Damage
+    {
+        get
+        {
+            if (!_damageChecked)
+            {
+                _damage = _extents.Select(e => e.FindTruncation()).FirstOrDefault(d => d is not null)?.Message;
+                _damageChecked = true;
+            }
+            return _damage;
         }
     }
 

@@ -32,6 +32,9 @@ internal abstract class VmdkExtent : IDisposable
     /// <summary>The allocated extents in [<paramref name="offset"/>, +<paramref name="length"/>) of the extent, in disk coordinates, ascending.</summary>
     public abstract IEnumerable<StreamExtent> GetExtents(long offset, long length);
 
+    /// <summary>The first table or data pointer that lies past the end of the extent's file (a truncated file), or null.</summary>
+    public virtual CorruptDataException? FindTruncation() => null;
+
     public virtual void Flush()
     {
     }

@@ -53,6 +53,7 @@ internal abstract class DiskTarget : FuzzTarget
     {
         _ = disk.Subformat;
         _ = disk.StoredBytes;
+        _ = disk.Damage;
         long capacity = disk.Capacity;
         if (capacity < 0)
         {

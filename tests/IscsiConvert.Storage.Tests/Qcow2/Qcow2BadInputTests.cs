@@ -76,9 +76,15 @@ public sealed class Qcow2BadInputTests : IDisposable
     public void L1OverlappingTheHeaderIsCorrupt() =>
         ExpectCorrupt(b => Put64(b, 40, 0), "L1 table", 40);
 
+    /// <summary>Past the end (a truncated file): refused for writing at open; read-only, it opens (as qemu-img info does) and the read fails.</summary>
     [Fact]
-    public void L2TablePastTheEndIsCorrupt() =>
-        ExpectCorrupt(b => Put64(b, (int)_l1Offset, (1UL << 40) | (1UL << 63)), "L2 table of L1 table entry 0", _l1Offset);
+    public void L2TablePastTheEndIsCorrupt()
+    {
+        ExpectCorrupt(b => Put64(b, (int)_l1Offset, (1UL << 40) | (1UL << 63)), "L2 table of L1 table entry 0", _l1Offset, access: DiskAccess.ReadWrite);
+        ExpectCorrupt(b => Put64(b, (int)_l1Offset, (1UL << 40) | (1UL << 63)), "L2 table", 1L << 40, read: true);
+        using VirtualDisk disk = DiskImage.Open(Damage(b => Put64(b, (int)_l1Offset, (1UL << 40) | (1UL << 63))));
+        Assert.Contains($"L2 table of L1 table entry 0 at offset 0x{_l1Offset:X}", disk.Damage, StringComparison.Ordinal);
+    }
 
     [Fact]
     public void L1ReservedBitsAreCorrupt() =>
