@@ -21,6 +21,8 @@ namespace IscsiConvert.Cli;
 [JsonSerializable(typeof(PrepareReport.FolderChange))]
 [JsonSerializable(typeof(PrepareReport.FileChange))]
 [JsonSerializable(typeof(PrepareReport.RegistryValueChange))]
+[JsonSerializable(typeof(PrepareReport.RegistryValueDeletion))]
+[JsonSerializable(typeof(PrepareReport.RegistryKeyDeletion))]
 internal sealed partial class CliJsonContext : JsonSerializerContext
 {
 }
