@@ -90,6 +90,19 @@ public sealed class ParserFuzzTests
         Assert.Equal(1415, report.Executions);
     }
 
+    /// <summary>
+    /// CI's random search (seed 2018854234014075176, iteration 616) cut a dirty Windows 7 hive with an invalid base block
+    /// before its first bin's timestamp; matching the old-format log read past the end (ArgumentOutOfRangeException).
+    /// </summary>
+    [Fact]
+    public void Regf_cut_before_the_first_bins_timestamp_with_an_old_log_is_refused_with_our_exception()
+    {
+        var settings = new FuzzSettings(Seconds: 1e9, MaxExecutions: 617, Seed: 2018854234014075176, ExecutionTimeout: TimeSpan.FromSeconds(60));
+        FuzzReport report = FuzzRunner.Run(All["regf"](), settings, _output.WriteLine);
+        Assert.True(report.Failures.Count == 0, $"{report}\n\n{string.Join("\n\n", report.Failures)}");
+        Assert.Equal(617, report.Executions);
+    }
+
     /// <summary>Appends the figures to ISCSICONVERT_FUZZ_REPORT when set (the long mode's record).</summary>
     private static void Record(FuzzReport report)
     {

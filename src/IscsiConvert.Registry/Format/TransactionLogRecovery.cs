@@ -75,8 +75,11 @@ internal static class TransactionLogRecovery
             {
                 continue;
             }
-            long primaryTime = primaryValid ? primary.Timestamp : BinaryPrimitives.ReadInt64LittleEndian(bins.AsSpan(HiveBin.TimestampOffset));
-            if (b.Timestamp != primaryTime)
+            // Without a valid base block the first bin's timestamp stands in; a hive cut before it has none, and no
+            // old-format log can be matched to it.
+            long? primaryTime = primaryValid ? primary.Timestamp
+                : bins.Length >= HiveBin.TimestampOffset + sizeof(long) ? BinaryPrimitives.ReadInt64LittleEndian(bins.AsSpan(HiveBin.TimestampOffset)) : null;
+            if (primaryTime is null || b.Timestamp != primaryTime)
             {
                 continue;
             }
