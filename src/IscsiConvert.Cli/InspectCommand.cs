@@ -152,20 +152,19 @@ internal static class InspectCommand
     /// <summary>
     /// Whether Windows left the volume clean (what prepare's writes need): "clean", "dirty" (the dirty flag: chkdsk
     /// pending), "hibernated" (an active hibernation image, e.g. Fast Startup) or "not shut down cleanly" ($LogFile
-    /// open), with the reason prepare would give. The same check as prepare and `fs check`: NtfsVolume.CheckWritable.
+    /// open), with the reason prepare would give. The same check as prepare and `fs check` (NtfsVolume.GetWriteSafety, which CheckWritable refuses by).
     /// </summary>
     private static (string State, bool PrepareWouldRun, string? Reason) VolumeState(Ntfs.NtfsVolume volume)
     {
-        try
+        (Ntfs.NtfsVolumeState state, string? reason) = volume.GetWriteSafety();
+        string name = state switch
         {
-            volume.CheckWritable();
-            return ("clean", true, null);
-        }
-        catch (UnsafeToWriteException ex)
-        {
-            string state = volume.IsDirty ? "dirty" : ex.Message.Contains("hibernat", StringComparison.OrdinalIgnoreCase) ? "hibernated" : "not shut down cleanly";
-            return (state, false, ex.Message);
-        }
+            Ntfs.NtfsVolumeState.Clean => "clean",
+            Ntfs.NtfsVolumeState.Dirty => "dirty",
+            Ntfs.NtfsVolumeState.Hibernated => "hibernated",
+            _ => "not shut down cleanly",
+        };
+        return (name, state == Ntfs.NtfsVolumeState.Clean, reason);
     }
 
     internal sealed record InstallationReport(

@@ -261,33 +261,52 @@ public sealed partial class NtfsVolume : IDisposable
     /// </summary>
     public void CheckWritable()
     {
-        string? reason = WriteSafety.DirtyReason(IsDirty);
-        if (reason is null)
+        (NtfsVolumeState state, string? reason) = GetWriteSafety();
+        if (state != NtfsVolumeState.Clean)
         {
-            NtfsFile log = _mft.GetFile(LogFileRecord);
-            AttributeRecord? data = log.Find(AttributeType.Data);
-            if (data is null)
-            {
-                reason = WriteSafety.LogReason(WriteSafety.LogState.Unknown, "$LogFile has no data");
-            }
-            else
-            {
-                using AttributeStream stream = _mft.OpenAttribute(data);
-                (WriteSafety.LogState state, string detail) = WriteSafety.ReadLogState(stream, _options.FilePath);
-                reason = WriteSafety.LogReason(state, detail);
-            }
+            throw new UnsafeToWriteException(reason!, _options.FilePath);
         }
-        if (reason is null && TryGetEntry(@"\hiberfil.sys") is { IsDirectory: false, Size: >= 4 })
+    }
+
+    /// <summary>
+    /// Whether Windows left the volume clean, and if not, which way and why (the message <see cref="CheckWritable"/>
+    /// refuses with: what happened and what to do in Windows). The checks run in order — dirty flag, $LogFile,
+    /// hibernation image — and the first that fails decides. Reads only.
+    /// </summary>
+    public (NtfsVolumeState State, string? Reason) GetWriteSafety()
+    {
+        if (WriteSafety.DirtyReason(IsDirty) is { } dirty)
+        {
+            return (NtfsVolumeState.Dirty, dirty);
+        }
+        NtfsFile log = _mft.GetFile(LogFileRecord);
+        AttributeRecord? data = log.Find(AttributeType.Data);
+        string? logReason;
+        if (data is null)
+        {
+            logReason = WriteSafety.LogReason(WriteSafety.LogState.Unknown, "$LogFile has no data");
+        }
+        else
+        {
+            using AttributeStream stream = _mft.OpenAttribute(data);
+            (WriteSafety.LogState state, string detail) = WriteSafety.ReadLogState(stream, _options.FilePath);
+            logReason = WriteSafety.LogReason(state, detail);
+        }
+        if (logReason is not null)
+        {
+            return (NtfsVolumeState.NotShutDownCleanly, logReason);
+        }
+        if (TryGetEntry(@"\hiberfil.sys") is { IsDirectory: false, Size: >= 4 })
         {
             using Stream hiberfil = OpenFile(@"\hiberfil.sys");
             byte[] head = new byte[4];
             hiberfil.ReadAtMost(0, head);
-            reason = WriteSafety.HibernationReason(head);
+            if (WriteSafety.HibernationReason(head) is { } hibernated)
+            {
+                return (NtfsVolumeState.Hibernated, hibernated);
+            }
         }
-        if (reason is not null)
-        {
-            throw new UnsafeToWriteException(reason, _options.FilePath);
-        }
+        return (NtfsVolumeState.Clean, null);
     }
 
     /// <inheritdoc/>

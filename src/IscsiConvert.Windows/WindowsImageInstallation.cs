@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using IscsiConvert.Drivers;
+using IscsiConvert.Ntfs;
 
 namespace IscsiConvert.Windows;
 
@@ -66,18 +67,13 @@ public sealed class WindowsImageInstallation
 
     private (WindowsVolumeState, string?) ReadState()
     {
-        try
+        (NtfsVolumeState state, string? reason) = Installation.Volume.GetWriteSafety();
+        return (state switch
         {
-            Installation.Volume.CheckWritable();
-            return (WindowsVolumeState.Clean, null);
-        }
-        catch (UnsafeToWriteException ex)
-        {
-            // CheckWritable tests the dirty flag and the log first; a clean volume refused after them has a hibernation image.
-            bool hibernated = !Installation.Volume.IsDirty && Installation.Volume.TryGetEntry(@"\hiberfil.sys") is { IsDirectory: false } &&
-                ex.Message.IndexOf("hibernat", StringComparison.OrdinalIgnoreCase) >= 0;
-            return (hibernated ? WindowsVolumeState.Hibernated : WindowsVolumeState.Dirty, ex.Message);
-        }
+            NtfsVolumeState.Clean => WindowsVolumeState.Clean,
+            NtfsVolumeState.Hibernated => WindowsVolumeState.Hibernated,
+            _ => WindowsVolumeState.Dirty,
+        }, reason);
     }
 
     /// <summary>Plans an iSCSI boot preparation: <c>installation.PrepareIscsiBoot(b => b.WithBootAdapter(id))</c>. Reads only.</summary>
