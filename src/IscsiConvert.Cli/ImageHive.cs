@@ -90,12 +90,12 @@ internal static class ImageHive
     public static int Read(CliConsole console, string imagePath, string hiveName, int? partition, Func<RegistryHive, int> read)
     {
         using WindowsImage image = WindowsImage.Open(imagePath, ImageAccess.ReadOnly, new WindowsImageOptions { Logger = console.Logger });
-        WindowsInstallation? chosen = InstallationChoice.Choose(console, imagePath, image.Installations.Select(i => i.Installation).ToList(), partition);
+        WindowsImageInstallation? chosen = InstallationChoice.Choose(console, image, partition);
         if (chosen is null)
         {
             return CliApp.UsageError;
         }
-        using RegistryHive hive = chosen.OpenHive(hiveName)
+        using RegistryHive hive = chosen.Installation.OpenHive(hiveName)
             ?? throw new FileNotFoundException($"{imagePath}: the Windows has no {hiveName} hive ({WindowsInstallation.WindowsFolder}\\System32\\config\\{hiveName}).");
         return read(hive);
     }
@@ -110,12 +110,12 @@ internal static class ImageHive
     {
         using WindowsImage image = WindowsImage.Open(imagePath, dryRun ? ImageAccess.ReadOnly : ImageAccess.ReadWrite,
             new WindowsImageOptions { Logger = console.Logger, AllowDirtyHive = allowDirtyHive });
-        WindowsInstallation? chosen = InstallationChoice.Choose(console, imagePath, image.Installations.Select(i => i.Installation).ToList(), partition);
+        WindowsImageInstallation? chosen = InstallationChoice.Choose(console, image, partition);
         if (chosen is null)
         {
             return CliApp.UsageError;
         }
-        IscsiBootPlan plan = image.Installations.First(i => i.Installation == chosen).Plan(steps);
+        IscsiBootPlan plan = chosen.Plan(steps);
         if (check?.Invoke(plan) is int refused)
         {
             return refused;

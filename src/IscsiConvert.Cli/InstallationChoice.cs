@@ -11,6 +11,27 @@ namespace IscsiConvert.Cli;
 /// </summary>
 internal static class InstallationChoice
 {
+    /// <summary>
+    /// The installation of <paramref name="image"/> a command works on, as <see cref="Choose(CliConsole, string, IReadOnlyList{WindowsInstallation}, int?)"/>
+    /// chooses it. An image without Windows whose volumes are BitLocker-encrypted is refused by the library
+    /// (UnsafeToWriteException naming the partition: exit 3); plain "no Windows" stays the usage error it has always been.
+    /// </summary>
+    public static WindowsImageInstallation? Choose(CliConsole console, WindowsImage image, int? partition)
+    {
+        if (image.Installations.Count == 0)
+        {
+            try
+            {
+                image.GetInstallation();
+            }
+            catch (WindowsInstallationChoiceException)
+            {
+            }
+        }
+        WindowsInstallation? chosen = Choose(console, image.Path, image.Installations.Select(i => i.Installation).ToList(), partition);
+        return chosen is null ? null : image.Installations.First(i => i.Installation == chosen);
+    }
+
     public static WindowsInstallation? Choose(CliConsole console, string imagePath, IReadOnlyList<WindowsInstallation> found, int? partition)
     {
         if (found.Count == 0)

@@ -89,24 +89,11 @@ internal static class PrepareCommand
             var access = write && target is null ? ImageAccess.ReadWrite : ImageAccess.ReadOnly;
             using WindowsImage windows = WindowsImage.Open(imagePath, access,
                 new WindowsImageOptions { Logger = console.Logger, AllowDirtyHive = parse.GetValue(allowDirty) });
-            if (windows.Installations.Count == 0)
-            {
-                // The library refuses a BitLocker volume by name (UnsafeToWriteException: exit 3); plain "no Windows"
-                // is reported below as the usage error it has always been.
-                try
-                {
-                    windows.GetInstallation();
-                }
-                catch (WindowsInstallationChoiceException)
-                {
-                }
-            }
-            WindowsInstallation? chosen = InstallationChoice.Choose(console, imagePath, windows.Installations.Select(i => i.Installation).ToList(), parse.GetValue(partition));
-            if (chosen is null)
+            WindowsImageInstallation? installation = InstallationChoice.Choose(console, windows, parse.GetValue(partition));
+            if (installation is null)
             {
                 return CliApp.UsageError;
             }
-            WindowsImageInstallation installation = windows.Installations.First(i => i.Installation == chosen);
             IscsiBootPlan plan;
             try
             {

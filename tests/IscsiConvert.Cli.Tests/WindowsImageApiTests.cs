@@ -312,6 +312,12 @@ public sealed class WindowsImageApiTests : IClassFixture<MatchImages>
         Assert.True(code == 3, $"exit {code}: {stderr}");
         Assert.Contains("BitLocker", stderr, StringComparison.Ordinal);
         Assert.Equal(before, Snapshot(image));
+
+        // The reg commands choose the installation the same way, so they refuse it alike.
+        (code, _, stderr) = CliRunner.Run("reg", "set", image, "--hive", "SYSTEM", @"CurrentControlSet\Services\Tcpip\Parameters", "X", "-t", "REG_DWORD", "-d", "1");
+        Assert.True(code == 3, $"exit {code}: {stderr}");
+        Assert.Contains("BitLocker", stderr, StringComparison.Ordinal);
+        Assert.Equal(before, Snapshot(image));
     }
 
     [Fact]
