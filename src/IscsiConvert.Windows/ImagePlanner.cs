@@ -46,14 +46,14 @@ internal static class ImagePlanner
         {
             CheckHive("DRIVERS", installation.GetHiveCondition("DRIVERS", driversHive!), settings.AllowDirtyHive, warnings);
         }
-        bool editsSoftware = hivesNamed.Contains("SOFTWARE");
-        if (editsSoftware)
-        {
-            CheckHive("SOFTWARE", installation.GetHiveCondition("SOFTWARE"), settings.AllowDirtyHive, warnings);
-        }
-        using RegistryHive? softwareHive = editsSoftware
+        using RegistryHive? softwareHive = hivesNamed.Contains("SOFTWARE")
             ? installation.OpenSoftwareHive() ?? throw new NotSupportedException("A step sets values under HKEY_LOCAL_MACHINE\\SOFTWARE, but the image has no SOFTWARE hive.")
             : null;
+        if (softwareHive is not null)
+        {
+            // The hive just opened tells its condition: SOFTWARE is read once, as SYSTEM and DRIVERS are.
+            CheckHive("SOFTWARE", installation.GetHiveCondition("SOFTWARE", softwareHive), settings.AllowDirtyHive, warnings);
+        }
         var ctx = new BootPlanContext(installation, config, target, new HiveEdits("SYSTEM", system), useDriversHive ? new HiveEdits("DRIVERS", driversHive!) : null,
             softwareHive is null ? null : new HiveEdits("SOFTWARE", softwareHive), settings.Clock.GetUtcNow().UtcDateTime, cancellationToken);
         ctx.Warnings.AddRange(warnings);
