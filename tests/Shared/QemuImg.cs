@@ -34,20 +34,6 @@ public static class QemuImg
         Xunit.Assert.True(r.ExitCode == 0, $"qemu-img compare says the images differ (exit {r.ExitCode}): {r.StdOut} {r.StdErr}");
     }
 
-    /// <summary>
-    /// For a copy that is larger by design (a VHD rounded up to its CHS geometry): <paramref name="b"/> must be at least
-    /// as large as <paramref name="a"/>, the common part identical and the extra tail zeros (what plain `qemu-img compare`
-    /// checks for images of different sizes). The caller asserts the exact larger size.
-    /// </summary>
-    public static void AssertIdenticalWithZeroTail(string a, string formatA, string b, string formatB)
-    {
-        long sizeA = Info(a, formatA).GetProperty("virtual-size").GetInt64();
-        long sizeB = Info(b, formatB).GetProperty("virtual-size").GetInt64();
-        Xunit.Assert.True(sizeB >= sizeA, $"{b} ({sizeB} bytes) is smaller than {a} ({sizeA} bytes)");
-        ToolResult r = Oracle.Run("qemu-img", "compare", "-f", formatA, "-F", formatB, a, b);
-        Xunit.Assert.True(r.ExitCode == 0, $"qemu-img compare says the images differ (exit {r.ExitCode}): {r.StdOut} {r.StdErr}");
-    }
-
     /// <summary>`qemu-img convert -O raw` into <paramref name="output"/>.</summary>
     public static void ConvertToRaw(string path, string format, string output) =>
         Oracle.RunChecked("qemu-img", "convert", "-f", format, "-O", "raw", path, output);
