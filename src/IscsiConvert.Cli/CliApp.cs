@@ -61,6 +61,10 @@ internal static class CliApp
         {
             return console.Fail(UsageError, "usage", ex.Message, $"Run '{CommandName(parse)} --help' to see the options.");
         }
+        catch (DataProblemException ex)
+        {
+            return console.Fail(DataError, "data", ex.Message, ex.Hint.Length > 0 ? ex.Hint : null);
+        }
         catch (UnsafeToWriteException ex)
         {
             // The message says why and what to do in Windows (shut down fully, turn hibernation off).

@@ -86,15 +86,11 @@ internal static class ImageHive
         }
     }
 
-    /// <summary>Runs <paramref name="read"/> on the hive, opened read-only (a dirty hive recovered in memory) and returns its exit code; a usage error (2) when no installation could be chosen (InstallationChoice printed why).</summary>
+    /// <summary>Runs <paramref name="read"/> on the hive, opened read-only (a dirty hive recovered in memory) and returns its exit code (InstallationChoice reports an image without Windows, or no choice among several).</summary>
     public static int Read(CliConsole console, string imagePath, string hiveName, int? partition, Func<RegistryHive, int> read)
     {
         using WindowsImage image = WindowsImage.Open(imagePath, ImageAccess.ReadOnly, new WindowsImageOptions { Logger = console.Logger });
-        WindowsImageInstallation? chosen = InstallationChoice.Choose(console, image, partition);
-        if (chosen is null)
-        {
-            return CliApp.UsageError;
-        }
+        WindowsImageInstallation chosen = InstallationChoice.Choose(console, image, partition);
         using RegistryHive hive = chosen.Installation.OpenHive(hiveName)
             ?? throw new FileNotFoundException($"{imagePath}: the Windows has no {hiveName} hive ({WindowsInstallation.WindowsFolder}\\System32\\config\\{hiveName}).");
         return read(hive);
@@ -110,11 +106,7 @@ internal static class ImageHive
     {
         using WindowsImage image = WindowsImage.Open(imagePath, dryRun ? ImageAccess.ReadOnly : ImageAccess.ReadWrite,
             new WindowsImageOptions { Logger = console.Logger, AllowDirtyHive = allowDirtyHive });
-        WindowsImageInstallation? chosen = InstallationChoice.Choose(console, image, partition);
-        if (chosen is null)
-        {
-            return CliApp.UsageError;
-        }
+        WindowsImageInstallation chosen = InstallationChoice.Choose(console, image, partition);
         IscsiBootPlan plan = chosen.Plan(steps);
         if (check?.Invoke(plan) is int refused)
         {

@@ -6,17 +6,18 @@ using IscsiConvert.Windows;
 namespace IscsiConvert.Cli;
 
 /// <summary>
-/// Picks the Windows installation a command works on: the one on --partition, or the only one; otherwise it says
-/// which there are (on standard error) and returns null, which the commands turn into a usage error.
+/// Picks the Windows installation a command works on: the one on --partition, or the only one. An image without
+/// Windows is a problem with the data (exit code 1); several without --partition, or none on the partition named, a
+/// usage error (2) naming the partitions that hold one. Both go through CliApp's error reporting (JSON with --json).
 /// </summary>
 internal static class InstallationChoice
 {
     /// <summary>
-    /// The installation of <paramref name="image"/> a command works on, as <see cref="Choose(CliConsole, string, IReadOnlyList{WindowsInstallation}, int?)"/>
+    /// The installation of <paramref name="image"/> a command works on, as <see cref="Choose(string, IReadOnlyList{WindowsInstallation}, int?)"/>
     /// chooses it. An image without Windows whose volumes are BitLocker-encrypted is refused by the library
-    /// (UnsafeToWriteException naming the partition: exit 3); plain "no Windows" stays the usage error it has always been.
+    /// (UnsafeToWriteException naming the partition: exit 3).
     /// </summary>
-    public static WindowsImageInstallation? Choose(CliConsole console, WindowsImage image, int? partition)
+    public static WindowsImageInstallation Choose(CliConsole console, WindowsImage image, int? partition)
     {
         if (image.Installations.Count == 0)
         {
@@ -28,30 +29,25 @@ internal static class InstallationChoice
             {
             }
         }
-        WindowsInstallation? chosen = Choose(console, image.Path, image.Installations.Select(i => i.Installation).ToList(), partition);
-        return chosen is null ? null : image.Installations.First(i => i.Installation == chosen);
+        WindowsInstallation chosen = Choose(image.Path, image.Installations.Select(i => i.Installation).ToList(), partition);
+        return image.Installations.First(i => i.Installation == chosen);
     }
 
-    public static WindowsInstallation? Choose(CliConsole console, string imagePath, IReadOnlyList<WindowsInstallation> found, int? partition)
+    public static WindowsInstallation Choose(string imagePath, IReadOnlyList<WindowsInstallation> found, int? partition)
     {
         if (found.Count == 0)
         {
-            console.Error.WriteLine($"error: {imagePath}: no Windows installation found (no NTFS volume holds \\Windows\\System32\\config\\SYSTEM).");
-            return null;
+            throw new DataProblemException($"{imagePath}: no Windows installation found (no NTFS volume holds \\Windows\\System32\\config\\SYSTEM).",
+                "'iscsi-convert disk info IMAGE' lists its partitions and file systems.");
         }
         if (partition is int p)
         {
-            WindowsInstallation? w = found.FirstOrDefault(x => x.PartitionIndex == p);
-            if (w is null)
-            {
-                console.Error.WriteLine($"error: {imagePath}: no Windows installation on partition {p}; found: {Describe(found)}.");
-            }
-            return w;
+            return found.FirstOrDefault(x => x.PartitionIndex == p)
+                ?? throw new UsageException($"{imagePath}: no Windows installation on partition {p}; found: {Describe(found)}.");
         }
         if (found.Count > 1)
         {
-            console.Error.WriteLine($"error: {imagePath} holds {found.Count} Windows installations ({Describe(found)}); choose one with --partition.");
-            return null;
+            throw new UsageException($"{imagePath} holds {found.Count} Windows installations ({Describe(found)}); choose one with --partition.");
         }
         return found[0];
     }

@@ -61,16 +61,11 @@ internal static class MatchCommand
             IReadOnlyList<WindowsInstallation> found = WindowsInstallation.Find(disk);
             try
             {
-                WindowsInstallation? w = InstallationChoice.Choose(console, imagePath, found, parse.GetValue(partition));
-                if (w is null)
-                {
-                    return CliApp.UsageError;
-                }
+                WindowsInstallation w = InstallationChoice.Choose(imagePath, found, parse.GetValue(partition));
                 TargetOs? target = parse.GetValue(os) is string name ? OptionValues.TargetOs(name) : w.ReadConfiguration().GetTargetOs();
                 if (target is null)
                 {
-                    console.Error.WriteLine($"error: {imagePath}: the Windows version or processor architecture cannot be read from the image (no SOFTWARE hive?); name the target with --os.");
-                    return CliApp.UsageError;
+                    throw new UsageException($"{imagePath}: the Windows version or processor architecture cannot be read from the image (no SOFTWARE hive?); name the target with --os.");
                 }
                 var packages = new List<DriverPackage>();
                 foreach (string path in parse.GetValue(driver) ?? Array.Empty<string>())

@@ -89,11 +89,7 @@ internal static class PrepareCommand
             var access = write && target is null ? ImageAccess.ReadWrite : ImageAccess.ReadOnly;
             using WindowsImage windows = WindowsImage.Open(imagePath, access,
                 new WindowsImageOptions { Logger = console.Logger, AllowDirtyHive = parse.GetValue(allowDirty) });
-            WindowsImageInstallation? installation = InstallationChoice.Choose(console, windows, parse.GetValue(partition));
-            if (installation is null)
-            {
-                return CliApp.UsageError;
-            }
+            WindowsImageInstallation installation = InstallationChoice.Choose(console, windows, parse.GetValue(partition));
             IscsiBootPlan plan;
             try
             {

@@ -54,6 +54,37 @@ public sealed class CliConventionsTests
         Assert.Equal(string.Empty, stdout); // no JSON unless asked for
     }
 
+    /// <summary>
+    /// An image without Windows is a problem with the data (1), reported as JSON with --json, by every command that
+    /// needs a Windows (found by the CLI fuzz target: these printed no JSON and exited 2). The input is not modified.
+    /// </summary>
+    [Fact]
+    public void An_image_without_windows_is_exit_code_1_with_a_json_error_for_every_command_that_needs_one()
+    {
+        using var tmp = new TempDir();
+        string image = tmp.File("no-windows.qcow2");
+        File.Copy(TestData.Require("disks/qcow2/windows_volume.qcow2"), image); // NTFS, but no \Windows
+        string before = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image)));
+        string[][] commands =
+        {
+            new[] { "prepare", image, "--nic", @"PCI\VEN_8086&DEV_100E", "--json" },
+            new[] { "prepare", image, "--nic", @"PCI\VEN_8086&DEV_100E", "--dry-run", "--json" },
+            new[] { "match", image, "--hwid", @"PCI\VEN_8086&DEV_100E", "--json" },
+            new[] { "reg", "export", image, "--hive", "SYSTEM", "--json" },
+            new[] { "reg", "set", image, "--hive", "SYSTEM", "K", "V", "-t", "REG_SZ", "-d", "x", "--json" },
+        };
+        foreach (string[] args in commands)
+        {
+            var (code, stdout, stderr) = CliRunner.Run(args);
+            Assert.True(code == CliApp.DataError, $"{string.Join(" ", args)} returned {code}: {stderr}");
+            JsonElement error = JsonDocument.Parse(stdout).RootElement.GetProperty("error");
+            Assert.Equal("data", error.GetProperty("kind").GetString());
+            Assert.Contains("no Windows installation found", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+            Assert.Contains("disk info", error.GetProperty("hint").GetString(), StringComparison.Ordinal);
+        }
+        Assert.Equal(before, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image))));
+    }
+
     [Fact]
     public void A_missing_file_with_json_is_exit_code_1_and_says_what_to_check()
     {

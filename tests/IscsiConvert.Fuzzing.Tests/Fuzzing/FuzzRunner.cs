@@ -127,12 +127,13 @@ public static class FuzzRunner
                         break;
                     }
                 }
-                if (files is not null && i % 500 == 499)
+                int interval = target.ChangeCheckInterval;
+                if (files is not null && (i % interval == interval - 1 || watch.Elapsed.TotalSeconds >= settings.Seconds || i + 1 == settings.MaxExecutions))
                 {
                     string? changed = files.FindChangedFile(seeds);
                     if (changed is not null)
                     {
-                        report.Failures.Add($"a read-only open changed {changed} (between iterations {i - 499} and {i})");
+                        report.Failures.Add($"a read-only open changed {changed} (between iterations {Math.Max(0, i - interval + 1)} and {i})");
                         break;
                     }
                 }

@@ -22,6 +22,10 @@ public abstract class FuzzTarget
     /// <summary>The read cap of one execution (stream targets): this many times the input's size, plus 16 MiB.</summary>
     public virtual long ReadsPerInputByte => 64;
 
+    /// <summary>File targets: every this many executions the scratch files are hashed against the seeds (a read-only
+    /// open that wrote a byte is caught). Targets whose executions are slow check more often.</summary>
+    public virtual int ChangeCheckInterval => 500;
+
     /// <summary>Loads (or makes) the seeds; <paramref name="scratch"/> is a folder the target may use.</summary>
     public abstract IReadOnlyList<Seed> LoadSeeds(string scratch);
 

@@ -90,7 +90,7 @@ internal sealed class InfTarget : FuzzTarget
         }
     }
 
-    private static Seed Describe(Seed seed, string path)
+    internal static Seed Describe(Seed seed, string path)
     {
         seed.Facts["folder"] = Path.GetDirectoryName(path)!;
         byte[] b = seed.Files[0].Bytes;
