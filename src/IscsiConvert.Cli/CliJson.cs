@@ -12,6 +12,7 @@ namespace IscsiConvert.Cli;
 /// </summary>
 [JsonSerializable(typeof(ErrorDocument))]
 [JsonSerializable(typeof(DiskInfoReport))]
+[JsonSerializable(typeof(DiskConvertReport))]
 [JsonSerializable(typeof(List<FsCommands.EntryReport>))]
 [JsonSerializable(typeof(InfReport))]
 [JsonSerializable(typeof(InspectCommand.InspectDocument))]
