@@ -18,6 +18,7 @@ namespace IscsiConvert.Cli;
 [JsonSerializable(typeof(InspectCommand.InspectDocument))]
 [JsonSerializable(typeof(MatchOutput))]
 [JsonSerializable(typeof(PrepareReport))]
+[JsonSerializable(typeof(RegFileEditReport))]
 // PrepareReport.Changes holds these as object: their metadata is looked up by the runtime type.
 [JsonSerializable(typeof(PrepareReport.FolderChange))]
 [JsonSerializable(typeof(PrepareReport.FileChange))]

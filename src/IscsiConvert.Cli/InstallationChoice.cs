@@ -7,7 +7,7 @@ namespace IscsiConvert.Cli;
 
 /// <summary>
 /// Picks the Windows installation a command works on: the one on --partition, or the only one; otherwise it says
-/// which there are (on standard error) and returns null, which the commands turn into a usage error.
+/// which there are (an error, as JSON too with --json) and returns null, which the commands turn into a usage error.
 /// </summary>
 internal static class InstallationChoice
 {
@@ -36,7 +36,8 @@ internal static class InstallationChoice
     {
         if (found.Count == 0)
         {
-            console.Error.WriteLine($"error: {imagePath}: no Windows installation found (no NTFS volume holds \\Windows\\System32\\config\\SYSTEM).");
+            console.Fail(CliApp.UsageError, "usage", $"{imagePath}: no Windows installation found (no NTFS volume holds \\Windows\\System32\\config\\SYSTEM).",
+                $"'iscsi-convert disk info {imagePath}' lists its partitions and their file systems.");
             return null;
         }
         if (partition is int p)
@@ -44,13 +45,14 @@ internal static class InstallationChoice
             WindowsInstallation? w = found.FirstOrDefault(x => x.PartitionIndex == p);
             if (w is null)
             {
-                console.Error.WriteLine($"error: {imagePath}: no Windows installation on partition {p}; found: {Describe(found)}.");
+                console.Fail(CliApp.UsageError, "usage", $"{imagePath}: no Windows installation on partition {p}; found: {Describe(found)}.", "Name one of those with --partition N.");
             }
             return w;
         }
         if (found.Count > 1)
         {
-            console.Error.WriteLine($"error: {imagePath} holds {found.Count} Windows installations ({Describe(found)}); choose one with --partition.");
+            console.Fail(CliApp.UsageError, "usage", $"{imagePath} holds {found.Count} Windows installations ({Describe(found)}); choose one with --partition.",
+                $"'iscsi-convert inspect {imagePath}' shows each of them.");
             return null;
         }
         return found[0];
