@@ -12,11 +12,13 @@ namespace IscsiConvert.Cli;
 /// </summary>
 [JsonSerializable(typeof(ErrorDocument))]
 [JsonSerializable(typeof(DiskInfoReport))]
+[JsonSerializable(typeof(DiskConvertReport))]
 [JsonSerializable(typeof(List<FsCommands.EntryReport>))]
 [JsonSerializable(typeof(InfReport))]
 [JsonSerializable(typeof(InspectCommand.InspectDocument))]
 [JsonSerializable(typeof(MatchOutput))]
 [JsonSerializable(typeof(PrepareReport))]
+[JsonSerializable(typeof(RegFileEditReport))]
 // PrepareReport.Changes holds these as object: their metadata is looked up by the runtime type.
 [JsonSerializable(typeof(PrepareReport.FolderChange))]
 [JsonSerializable(typeof(PrepareReport.FileChange))]

@@ -52,9 +52,11 @@ internal static class DiskCommands
         var output = new Argument<string>("OUT") { Description = "The new image; must not exist." };
         var format = FormatOption(required: true);
         var subformat = SubformatOption();
-        var command = new Command("convert", "Copy an image into a new one of another format, skipping holes and zero blocks.")
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON (source, new image, sizes, whether the exact size was kept)." };
+        var command = new Command("convert", "Copy an image into a new one of another format, skipping holes and zero blocks. The disk keeps its exact size " +
+            "(a VHD too, where its CHS geometry would round it up: as qemu's force_size, so a GPT's backup header stays on the last sector).")
         {
-            input, output, format, subformat,
+            input, output, format, subformat, json,
         };
         command.SetAction(parse =>
         {
@@ -81,7 +83,20 @@ internal static class DiskCommands
                 return console.Fail(CliApp.Interrupted, "interrupted", $"Interrupted by {interrupt.Signal}: the conversion stopped and {outPath}.partial was removed.", "Run the command again to convert.");
             }
             bar.Dispose();
-            console.Output.WriteLine($"Converted {source.Format.ToString().ToLowerInvariant()} ({SizeParser.Format(source.Capacity)}) to {options.Format.ToString().ToLowerInvariant()}: {SizeParser.Format(written)} of data written to {outPath}");
+            long newSize;
+            using (VirtualDisk converted = console.OpenDisk(outPath))
+            {
+                newSize = converted.Capacity;
+            }
+            DiskConvertReport report = DiskConvertReport.From(source, outPath, options.Format, newSize, written);
+            if (parse.GetValue(json))
+            {
+                console.Output.WriteLine(report.ToJson());
+            }
+            else
+            {
+                report.WriteText(console.Output);
+            }
             return 0;
         });
         return command;

@@ -98,11 +98,12 @@ internal static class ImageHive
 
     /// <summary>
     /// Plans <paramref name="steps"/> on the chosen installation and, unless <paramref name="dryRun"/>, applies them in
-    /// place (the image opened read-write only then, so a dry run never writes); prints the plan as `prepare` does.
+    /// place (the image opened read-write only then, so a dry run never writes); prints the plan as `prepare` does (with
+    /// <paramref name="json"/>, prepare's JSON report).
     /// <paramref name="check"/> may refuse the plan before anything is written (returns an exit code, or null to go on).
     /// </summary>
     public static int Edit(CliConsole console, string imagePath, int? partition, bool dryRun, bool allowDirtyHive,
-        IEnumerable<PlanStep> steps, Func<IscsiBootPlan, int?>? check = null)
+        IEnumerable<PlanStep> steps, bool json, Func<IscsiBootPlan, int?>? check = null)
     {
         using WindowsImage image = WindowsImage.Open(imagePath, dryRun ? ImageAccess.ReadOnly : ImageAccess.ReadWrite,
             new WindowsImageOptions { Logger = console.Logger, AllowDirtyHive = allowDirtyHive });
@@ -117,6 +118,11 @@ internal static class ImageHive
         {
             using var bar = new ProgressBar(console);
             result = plan.Apply(bar);
+        }
+        if (json)
+        {
+            console.Output.WriteLine(PrepareReport.From(result, imagePath, null, null, !dryRun).ToJson());
+            return CliApp.Success;
         }
         PrepareCommand.WriteText(console, result, !dryRun);
         return CliApp.Success;

@@ -38,7 +38,7 @@ internal static class InstallationChoice
         if (found.Count == 0)
         {
             throw new DataProblemException($"{imagePath}: no Windows installation found (no NTFS volume holds \\Windows\\System32\\config\\SYSTEM).",
-                "'iscsi-convert disk info IMAGE' lists its partitions and file systems.");
+                $"'iscsi-convert disk info {imagePath}' lists its partitions and their file systems.");
         }
         if (partition is int p)
         {

@@ -65,7 +65,7 @@ internal static class MatchCommand
                 TargetOs? target = parse.GetValue(os) is string name ? OptionValues.TargetOs(name) : w.ReadConfiguration().GetTargetOs();
                 if (target is null)
                 {
-                    throw new UsageException($"{imagePath}: the Windows version or processor architecture cannot be read from the image (no SOFTWARE hive?); name the target with --os.");
+                    throw new UsageException($"{imagePath}: the Windows version or processor architecture cannot be read from the image (no SOFTWARE hive?); name the target with --os, e.g. --os win10-x64.");
                 }
                 var packages = new List<DriverPackage>();
                 foreach (string path in parse.GetValue(driver) ?? Array.Empty<string>())

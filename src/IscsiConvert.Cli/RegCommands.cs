@@ -74,12 +74,17 @@ internal static class RegCommands
         var imageHive = ImageHive.HiveOption();
         var partition = ImageHive.PartitionOption();
         var output = new Option<string?>("--output", "-o") { Description = "Write to this file instead of standard output." };
+        var json = new Option<bool>("--json") { Description = "Export as JSON (the same as --format json); errors too are then a JSON object on standard output." };
         var command = new Command("export", "Print a key and everything below it as .reg text or JSON (from a hive file, or read-only from a hive inside a disk image).")
         {
-            hive, key, format, prefix, imageHive, partition, output,
+            hive, key, format, prefix, imageHive, partition, output, json,
         };
         command.SetAction(parse =>
         {
+            if (parse.GetValue(json) && parse.GetResult(format) is { Implicit: false } && parse.GetValue(format) != "json")
+            {
+                throw new UsageException("--json exports as JSON; leave out --format reg, or --json.");
+            }
             string path = parse.GetValue(hive)!;
             if (ImageHive.IsImage(path, parse.GetValue(imageHive), out string hiveName))
             {
@@ -94,10 +99,11 @@ internal static class RegCommands
         {
             RegistryKey k = OpenKey(h, parse.GetValue(key));
             string? file = parse.GetValue(output);
+            bool asJson = parse.GetValue(json) || parse.GetValue(format) == "json";
             using TextWriter? toFile = file is null ? null : new StreamWriter(file, false,
-                parse.GetValue(format) == "json" ? new System.Text.UTF8Encoding(false) : new System.Text.UnicodeEncoding(false, true));
+                asJson ? new System.Text.UTF8Encoding(false) : new System.Text.UnicodeEncoding(false, true));
             TextWriter writer = toFile ?? console.Output;
-            if (parse.GetValue(format) == "json")
+            if (asJson)
             {
                 RegistryExport.WriteJson(k, writer);
             }
@@ -128,9 +134,10 @@ internal static class RegCommands
         var imageHive = ImageHive.HiveOption();
         var partition = ImageHive.PartitionOption();
         var dryRun = DryRunOption();
+        var json = JsonOption();
         var command = new Command("set", "Create or replace a value, then save the hive (atomically); in a disk image (SYSTEM, SOFTWARE or DRIVERS) through the plan and apply of prepare.")
         {
-            hive, key, name, type, data, allowDirty, imageHive, partition, dryRun,
+            hive, key, name, type, data, allowDirty, imageHive, partition, dryRun, json,
         };
         command.SetAction(parse =>
         {
@@ -145,7 +152,7 @@ internal static class RegCommands
             {
                 RequireWritable(hiveName, "SYSTEM", "SOFTWARE", "DRIVERS");
                 return ImageHive.Edit(console, path, parse.GetValue(partition), parse.GetValue(dryRun), parse.GetValue(allowDirty),
-                    new[] { new SetRegistryValueStep(hiveName, parse.GetValue(key)!, valueName, t, bytes) });
+                    new[] { new SetRegistryValueStep(hiveName, parse.GetValue(key)!, valueName, t, bytes) }, parse.GetValue(json));
             }
             bool dry = parse.GetValue(dryRun);
             using RegistryHive h = OpenForEdit(console, parse.GetValue(hive)!, parse.GetValue(allowDirty));
@@ -155,8 +162,8 @@ internal static class RegCommands
             {
                 h.Save();
             }
-            console.Output.WriteLine($"{(dry ? "Would set" : "Set")} \\{k.Path} : {(valueName.Length == 0 ? "@" : valueName)} ({RegistryExport.TypeName(t)}, {bytes.Length} bytes)");
-            return 0;
+            string line = $"{(dry ? "Would set" : "Set")} \\{k.Path} : {(valueName.Length == 0 ? "@" : valueName)} ({RegistryExport.TypeName(t)}, {bytes.Length} bytes)";
+            return WriteFileReport(console, parse.GetValue(json), path, dry, new[] { line }, 0);
         });
         return command;
     }
@@ -170,16 +177,17 @@ internal static class RegCommands
         var imageHive = ImageHive.HiveOption();
         var partition = ImageHive.PartitionOption();
         var dryRun = DryRunOption();
+        var json = JsonOption();
         var command = new Command("delete", "Delete a value, or a key with everything below it, then save the hive; in a disk image (SYSTEM or SOFTWARE) through the plan and apply of prepare.")
         {
-            hive, key, name, allowDirty, imageHive, partition, dryRun,
+            hive, key, name, allowDirty, imageHive, partition, dryRun, json,
         };
         command.SetAction(parse =>
         {
             string path = parse.GetValue(hive)!;
             if (ImageHive.IsImage(path, parse.GetValue(imageHive), out string hiveName))
             {
-                return DeleteInImage(console, path, hiveName, parse.GetValue(key)!, parse.GetValue(name), parse.GetValue(partition), parse.GetValue(dryRun), parse.GetValue(allowDirty));
+                return DeleteInImage(console, path, hiveName, parse.GetValue(key)!, parse.GetValue(name), parse.GetValue(partition), parse.GetValue(dryRun), parse.GetValue(allowDirty), parse.GetValue(json));
             }
             bool dry = parse.GetValue(dryRun);
             using RegistryHive h = OpenForEdit(console, parse.GetValue(hive)!, parse.GetValue(allowDirty));
@@ -194,15 +202,13 @@ internal static class RegCommands
                 }
                 if (!k.DeleteValue(valueName))
                 {
-                    console.Error.WriteLine($"error: \\{k.Path} has no value '{valueName}'");
-                    return CliApp.DataError;
+                    return console.Fail(CliApp.DataError, "data", $"\\{k.Path} has no value '{valueName}'; nothing was written.", "'iscsi-convert reg export HIVE KEY' lists the key's values.");
                 }
                 if (!dry)
                 {
                     h.Save();
                 }
-                console.Output.WriteLine($"{(dry ? "Would delete" : "Deleted")} value \\{k.Path} : {valueName}");
-                return 0;
+                return WriteFileReport(console, parse.GetValue(json), path, dry, new[] { $"{(dry ? "Would delete" : "Deleted")} value \\{k.Path} : {valueName}" }, 0);
             }
             if (k.Path.Length == 0)
             {
@@ -214,8 +220,7 @@ internal static class RegCommands
             {
                 h.Save();
             }
-            console.Output.WriteLine($"{(dry ? "Would delete" : "Deleted")} key \\{k.Path}");
-            return 0;
+            return WriteFileReport(console, parse.GetValue(json), path, dry, new[] { $"{(dry ? "Would delete" : "Deleted")} key \\{k.Path}" }, 0);
         });
         return command;
     }
@@ -232,10 +237,11 @@ internal static class RegCommands
         var allowDirty = AllowDirtyOption();
         var imageHive = ImageHive.HiveOption();
         var partition = ImageHive.PartitionOption();
+        var json = JsonOption();
         var command = new Command("import", "Apply a .reg file to the hive (like regedit /s or hivexregedit --merge), then save it; a file that changes nothing writes nothing. " +
             "In a disk image (SYSTEM or SOFTWARE) the file's key lines name the hive as regedit does (HKEY_LOCAL_MACHINE\\SYSTEM\\…, CurrentControlSet the control set the image boots) and it goes through the plan and apply of prepare.")
         {
-            hive, file, prefix, dryRun, allowDirty, imageHive, partition,
+            hive, file, prefix, dryRun, allowDirty, imageHive, partition, json,
         };
         command.SetAction(parse =>
         {
@@ -249,20 +255,24 @@ internal static class RegCommands
                 }
                 RegFile regFile = RegFile.Load(parse.GetValue(file)!);
                 RequireUnder(regFile, hiveName);
-                return ImageHive.Edit(console, path, parse.GetValue(partition), parse.GetValue(dryRun), parse.GetValue(allowDirty), new[] { new RegFileStep(regFile) });
+                return ImageHive.Edit(console, path, parse.GetValue(partition), parse.GetValue(dryRun), parse.GetValue(allowDirty), new[] { new RegFileStep(regFile) }, parse.GetValue(json));
             }
             // The whole file is read and checked before the hive is opened: a bad file changes nothing.
             RegFile reg = RegFile.Load(parse.GetValue(file)!, new RegFileOptions { RootPrefix = parse.GetValue(prefix) });
             bool dry = parse.GetValue(dryRun);
             using RegistryHive h = OpenForEdit(console, parse.GetValue(hive)!, parse.GetValue(allowDirty));
             RegFileApplyResult result = reg.ApplyTo(h);
-            foreach (RegFileOperation op in result.Changed)
-            {
-                console.Output.WriteLine((dry ? "would " : string.Empty) + op);
-            }
             if (!dry)
             {
                 h.Save();
+            }
+            if (parse.GetValue(json))
+            {
+                return WriteFileReport(console, true, path, dry, result.Changed.Select(op => op.ToString()).ToList(), result.Unchanged);
+            }
+            foreach (RegFileOperation op in result.Changed)
+            {
+                console.Output.WriteLine((dry ? "would " : string.Empty) + op);
             }
             console.Output.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0} change(s){1}, {2} operation(s) already in place.",
                 result.Changed.Count, dry ? " (dry run: nothing written)" : string.Empty, result.Unchanged));
@@ -270,6 +280,35 @@ internal static class RegCommands
         });
         return command;
     }
+
+    private static Option<bool> JsonOption() => new("--json")
+    {
+        Description = "Print the report as JSON: on a disk image prepare's report (docs/schemas/prepare-report.schema.json), on a hive file " +
+            "{hive, dryRun, written, changes, unchanged}; errors as a JSON object.",
+    };
+
+    /// <summary>What set, delete and import on a hive file report: the lines of the text report, or with --json a <see cref="RegFileEditReport"/>.</summary>
+    private static int WriteFileReport(CliConsole console, bool json, string hivePath, bool dryRun, IReadOnlyList<string> changes, int unchanged)
+    {
+        if (json)
+        {
+            console.Output.WriteLine(CliJson.Serialize(new RegFileEditReport(Path.GetFullPath(hivePath), dryRun, !dryRun, changes, unchanged), ReportJson));
+            return CliApp.Success;
+        }
+        foreach (string line in changes)
+        {
+            console.Output.WriteLine(line);
+        }
+        return CliApp.Success;
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions ReportJson = new()
+    {
+        WriteIndented = true,
+        TypeInfoResolver = CliJsonContext.Default,
+        PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // keys keep their backslashes readable
+    };
 
     private static Option<bool> DryRunOption() => new("--dry-run", "-n") { Description = "Report what would change; write nothing." };
 
@@ -300,7 +339,7 @@ internal static class RegCommands
     /// and guarantees as prepare --reg. Deleting what is not there is an error (1), as on a hive file, and writes nothing.
     /// </summary>
     private static int DeleteInImage(CliConsole console, string imagePath, string hiveName, string keyPath, string? valueName,
-        int? partition, bool dryRun, bool allowDirty)
+        int? partition, bool dryRun, bool allowDirty, bool json)
     {
         RequireWritable(hiveName, "SYSTEM", "SOFTWARE");
         string key = keyPath.Trim('\\');
@@ -312,16 +351,16 @@ internal static class RegCommands
         string name = valueName == "@" ? "@" : valueName is null ? string.Empty : "\"" + valueName.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
         string text = "Windows Registry Editor Version 5.00\r\n\r\n" + (valueName is null ? $"[-{root}]\r\n" : $"[{root}]\r\n{name}=-\r\n");
         var step = new RegFileStep(RegFile.Parse(text, "reg delete"));
-        return ImageHive.Edit(console, imagePath, partition, dryRun, allowDirty, new[] { step }, plan =>
+        return ImageHive.Edit(console, imagePath, partition, dryRun, allowDirty, new[] { step }, json, plan =>
         {
             if (plan.Changes.Count > 0)
             {
                 return null;
             }
-            console.Error.WriteLine(valueName is null
-                ? $"error: {imagePath}: {hiveName} has no key '{key}'; nothing was written."
-                : $"error: {imagePath}: {hiveName}\\{key} has no value '{valueName}'; nothing was written.");
-            return CliApp.DataError;
+            return console.Fail(CliApp.DataError, "data", valueName is null
+                ? $"{imagePath}: {hiveName} has no key '{key}'; nothing was written."
+                : $"{imagePath}: {hiveName}\\{key} has no value '{valueName}'; nothing was written.",
+                $"'iscsi-convert reg export {imagePath} --hive {hiveName} KEY' lists what is there.");
         });
     }
 
@@ -438,3 +477,6 @@ internal static class RegCommands
         }
     }
 }
+
+/// <summary>What `reg set|delete|import --json` prints for a hive file: the changes made (or, with --dry-run, that would be) and the operations already in place.</summary>
+internal sealed record RegFileEditReport(string Hive, bool DryRun, bool Written, IReadOnlyList<string> Changes, int Unchanged);

@@ -51,6 +51,16 @@ public static class DiskImage
         return Open(Path.GetFullPath(path), options.Access, context);
     }
 
+    /// <summary>
+    /// The virtual size a new VHD asked to hold <paramref name="requestedBytes"/> gets without
+    /// <see cref="DiskCreateOptions.ExactCapacity"/>: rounded up to the first whole CHS geometry (as `qemu-img create -f vpc`
+    /// does) below the largest geometry, to whole sectors above it. When it differs from a size of whole sectors, a VHD
+    /// that keeps that size exactly records the maximum geometry, which Hyper-V and qemu take to mean "use current size".
+    /// </summary>
+    /// <param name="requestedBytes">The size asked for, in bytes.</param>
+    public static long RoundedVhdCapacity(long requestedBytes) =>
+        requestedBytes > 0 ? VhdGeometry.ForNewDisk(requestedBytes).SizeBytes : throw new ArgumentOutOfRangeException(nameof(requestedBytes), "The size must be positive.");
+
     /// <summary>Detects the format of an image file from its content.</summary>
     public static DiskFormat Detect(string path)
     {

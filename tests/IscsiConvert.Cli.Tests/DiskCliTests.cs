@@ -50,6 +50,31 @@ public class DiskCliTests
         Assert.True(info.ExitCode == 0, info.StdErr);
         Assert.DoesNotContain("last sector", info.StdOut + info.StdErr, System.StringComparison.Ordinal);
         Assert.Contains("partitions:      gpt", info.StdOut, System.StringComparison.Ordinal);
+
+        // It says so, with the size qemu-img's own VHD of 64M gets (its CHS rounding) as the size it avoided.
+        string qemuVhd = tmp.File("qemu.vhd");
+        Oracle.RunChecked("qemu-img", "create", "-q", "-f", "vpc", qemuVhd, "64M");
+        long rounded = QemuImg.Info(qemuVhd).GetProperty("virtual-size").GetInt64();
+        Assert.NotEqual(64L << 20, rounded);
+        Assert.Contains($"Kept the exact size, {64L << 20} bytes: it is not a whole number of VHD CHS cylinders (rounding up would give {rounded} bytes",
+            result.StdOut, System.StringComparison.Ordinal);
+        var json = CliRunner.Run("disk", "convert", source, tmp.File("gpt2.vhd"), "--format", "vhd", "--json");
+        Assert.True(json.ExitCode == 0, json.StdErr);
+        JsonElement report = JsonDocument.Parse(json.StdOut).RootElement;
+        Assert.True(report.GetProperty("exactSizeKept").GetBoolean());
+        Assert.Equal(64L << 20, report.GetProperty("virtualSize").GetInt64());
+        Assert.Equal(rounded, report.GetProperty("roundedSize").GetInt64());
+
+        // A disk of a whole geometry (the size qemu-img rounded to) needs nothing kept, and nothing is said.
+        string whole = tmp.File("whole.img");
+        using (var f = new FileStream(whole, FileMode.CreateNew))
+        {
+            f.SetLength(rounded);
+        }
+        var plain = CliRunner.Run("disk", "convert", whole, tmp.File("whole.vhd"), "--format", "vhd", "--json");
+        Assert.True(plain.ExitCode == 0, plain.StdErr);
+        Assert.False(JsonDocument.Parse(plain.StdOut).RootElement.GetProperty("exactSizeKept").GetBoolean());
+        Assert.DoesNotContain("Kept the exact size", CliRunner.Run("disk", "convert", whole, tmp.File("whole2.vhd"), "--format", "vhd").StdOut, System.StringComparison.Ordinal);
     }
 
     [Fact]

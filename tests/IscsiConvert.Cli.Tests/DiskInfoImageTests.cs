@@ -104,6 +104,86 @@ public sealed class DiskInfoImageTests
     }
 
     [Fact]
+    public void A_vhdx_child_whose_parent_is_missing_is_reported_with_the_parent_path_it_stores()
+    {
+        Oracle.Require("qemu-img");
+        using var tmp = new TempDir();
+        string a = Directory.CreateDirectory(tmp.File("a")).FullName;
+        string raw = tmp.File("data.raw");
+        byte[] data = new byte[16 << 20];
+        new Random(16).NextBytes(data.AsSpan(0, 1 << 20));
+        File.WriteAllBytes(raw, data);
+        // The parent by qemu-img; the child by us (qemu-img makes no VHDX children: "Backing file not supported").
+        string parent = Path.Combine(a, "parent.vhdx");
+        Oracle.RunChecked("qemu-img", "convert", "-f", "raw", "-O", "vhdx", raw, parent);
+        long parentSize = QemuImg.Info(parent).GetProperty("virtual-size").GetInt64();
+        string child = Path.Combine(a, "child.vhdx");
+        Assert.Equal(0, CliRunner.Run("disk", "create", child, "--format", "vhdx", "--parent", parent).ExitCode);
+        string moved = tmp.File("moved.vhdx");
+        File.Move(parent, moved);
+
+        var (code, stdout, stderr) = CliRunner.Run("disk", "info", child, "--json");
+        Assert.True(code == 0, stderr);
+        JsonElement ours = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal("vhdx", ours.GetProperty("format").GetString());
+        Assert.Equal("differencing", ours.GetProperty("subformat").GetString());
+        Assert.Equal(parentSize, ours.GetProperty("virtualSize").GetInt64());
+        Assert.Equal(parent, ours.GetProperty("missingParent").GetString()); // absolute_win32_path, as Get-VHD shows ParentPath
+        Assert.Equal(0, ours.GetProperty("parentChain").GetArrayLength());
+        Assert.False(ours.TryGetProperty("partitionTable", out _));
+
+        (code, stdout, stderr) = CliRunner.Run("disk", "info", child);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("format:          vhdx (differencing)", stdout, StringComparison.Ordinal);
+        Assert.Contains($"-> {parent} [missing", stdout, StringComparison.Ordinal);
+
+        // relative_path (.\parent.vhdx) and absolute_win32_path resolve to one path: named once.
+        (code, _, stderr) = CliRunner.Run("disk", "convert", child, tmp.File("x.raw"), "--format", "raw");
+        Assert.Equal(CliApp.DataError, code);
+        Assert.Equal(1, CountOf(stderr, parent));
+        Assert.False(File.Exists(tmp.File("x.raw")));
+
+        // With the moved parent named, the content is the parent's as qemu-img reads it.
+        string ourRaw = tmp.File("ours.raw");
+        (code, _, stderr) = CliRunner.Run("disk", "convert", child, ourRaw, "--format", "raw", "--parent", moved);
+        Assert.True(code == 0, stderr);
+        string theirs = tmp.File("theirs.raw");
+        QemuImg.ConvertToRaw(moved, "vhdx", theirs);
+        Assert.Equal(Sha256(theirs), Sha256(ourRaw));
+    }
+
+    [Fact]
+    public void A_vmdk_delta_whose_parent_is_missing_is_reported_as_qemu_img_info_reports_it()
+    {
+        Oracle.Require("qemu-img");
+        using var tmp = new TempDir();
+        string parent = tmp.File("parent.vmdk");
+        string child = tmp.File("child.vmdk");
+        Oracle.RunChecked("qemu-img", "create", "-q", "-f", "vmdk", parent, "40M");
+        Oracle.RunChecked("qemu-img", "create", "-q", "-f", "vmdk", "-b", "parent.vmdk", "-F", "vmdk", child);
+        File.Delete(parent);
+
+        JsonElement qemu = QemuImg.Info(child); // succeeds without the parent
+        var (code, stdout, stderr) = CliRunner.Run("disk", "info", child, "--json");
+        Assert.True(code == 0, stderr);
+        JsonElement ours = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(qemu.GetProperty("format").GetString(), ours.GetProperty("format").GetString());
+        Assert.Equal(qemu.GetProperty("virtual-size").GetInt64(), ours.GetProperty("virtualSize").GetInt64());
+        Assert.Equal(qemu.GetProperty("format-specific").GetProperty("data").GetProperty("create-type").GetString(), ours.GetProperty("subformat").GetString());
+        Assert.Equal(qemu.GetProperty("backing-filename").GetString(), ours.GetProperty("missingParent").GetString());
+        Assert.False(ours.TryGetProperty("partitionTable", out _));
+
+        (code, stdout, stderr) = CliRunner.Run("disk", "info", child);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("-> parent.vmdk [missing", stdout, StringComparison.Ordinal);
+
+        (code, _, stderr) = CliRunner.Run("disk", "convert", child, tmp.File("out.raw"), "--format", "raw");
+        Assert.Equal(CliApp.DataError, code);
+        Assert.Equal(1, CountOf(stderr, parent));
+        Assert.False(File.Exists(tmp.File("out.raw")));
+    }
+
+    [Fact]
     public void A_bare_volume_reports_its_file_system()
     {
         // MANIFEST (fsstat): windows_volume.qcow2 holds a bare NTFS volume, ext2.vhd a bare ext2 volume "ext2_test".

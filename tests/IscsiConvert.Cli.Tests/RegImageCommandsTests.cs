@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Security.Cryptography;
+using System.Text.Json;
 using IscsiConvert.Tests;
 using Xunit;
 
@@ -177,5 +178,87 @@ public sealed class RegImageCommandsTests : IClassFixture<MatchImages>
         var (code, _, err) = CliRunner.Run("reg", "export", _images.Tmp.File("no-such.vhdx"), "--hive", "SYSTEM");
         Assert.Equal(1, code);
         Assert.Contains("no-such.vhdx", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Json_on_the_image_prints_prepares_report_and_errors_as_json_objects()
+    {
+        string image = CopyImage("json-win7.raw");
+        var (code, stdout, err) = CliRunner.Run("reg", "set", image, "--hive", "SYSTEM", @"CurrentControlSet\Services\Tcpip\Parameters", "JsonTest", "-t", "REG_DWORD", "-d", "0x2a", "--json");
+        Assert.True(code == 0, err);
+        JsonElement report = PrepareJsonTests.Validated(stdout); // the schema of prepare --json
+        Assert.True(report.GetProperty("written").GetBoolean());
+        JsonElement change = Assert.Single(report.GetProperty("changes").EnumerateArray());
+        Assert.Equal("registry", change.GetProperty("kind").GetString());
+        Assert.Equal("JsonTest", change.GetProperty("valueName").GetString());
+        Assert.Equal("2a000000", change.GetProperty("newData").GetString());
+        Assert.Equal("42", HivexGet(ExtractHive(image, "SYSTEM", "json-SYSTEM"), TcpipKey, "JsonTest"));
+
+        // A dry-run deletion: the plan as JSON, nothing written.
+        string before = Hash(image);
+        (code, stdout, err) = CliRunner.Run("reg", "delete", image, "--hive", "SYSTEM", TcpipKey, "JsonTest", "--dry-run", "--json");
+        Assert.True(code == 0, err);
+        report = PrepareJsonTests.Validated(stdout);
+        Assert.True(report.GetProperty("dryRun").GetBoolean());
+        Assert.Equal("registryDeleteValue", Assert.Single(report.GetProperty("changes").EnumerateArray()).GetProperty("kind").GetString());
+        Assert.Equal(before, Hash(image));
+
+        string reg = _images.Tmp.File("json-import.reg");
+        File.WriteAllText(reg, "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters]\r\n\"JsonImport\"=\"x\"\r\n",
+            System.Text.Encoding.Unicode);
+        (code, stdout, err) = CliRunner.Run("reg", "import", image, reg, "--hive", "SYSTEM", "--json");
+        Assert.True(code == 0, err);
+        Assert.Equal("JsonImport", Assert.Single(PrepareJsonTests.Validated(stdout).GetProperty("changes").EnumerateArray()).GetProperty("valueName").GetString());
+
+        // export --json is export --format json.
+        (code, stdout, err) = CliRunner.Run("reg", "export", image, "--hive", "SYSTEM", TcpipKey, "--json");
+        Assert.True(code == 0, err);
+        Assert.Equal(CliRunner.Run("reg", "export", image, "--hive", "SYSTEM", TcpipKey, "--format", "json").StdOut, stdout);
+        JsonDocument.Parse(stdout).Dispose();
+
+        // Errors are one JSON object with the exit code: a value that is not there (1), a hive the plan does not write (2),
+        // an unknown hive (2), a hibernated Windows (3, below in the hibernation test's image).
+        before = Hash(image);
+        AssertJsonError(1, "data", CliRunner.Run("reg", "delete", image, "--hive", "SYSTEM", TcpipKey, "NoSuchValue", "--json"));
+        AssertJsonError(2, "usage", CliRunner.Run("reg", "set", image, "--hive", "SAM", "K", "V", "-t", "REG_SZ", "-d", "x", "--json"));
+        AssertJsonError(2, "usage", CliRunner.Run("reg", "export", image, "--hive", "NTUSER", "--json"));
+        AssertJsonError(2, "usage", CliRunner.Run("reg", "export", image, "--hive", "SYSTEM", "--json", "--format", "reg"));
+        AssertJsonError(2, "usage", CliRunner.Run("reg", "import", image, reg, "--hive", "SYSTEM", "--partition", "7", "--json"));
+        Assert.Equal(before, Hash(image));
+    }
+
+    [Fact]
+    public void Json_on_a_hive_file_reports_the_changes_and_errors_as_json_objects()
+    {
+        string hive = ExtractHive(_images.Win7, "SYSTEM", "json-file-SYSTEM");
+        var (code, stdout, err) = CliRunner.Run("reg", "set", hive, TcpipKey, "JsonFile", "-t", "REG_SZ", "-d", "x", "--json");
+        Assert.True(code == 0, err);
+        JsonElement report = JsonDocument.Parse(stdout).RootElement;
+        Assert.True(report.GetProperty("written").GetBoolean());
+        Assert.False(report.GetProperty("dryRun").GetBoolean());
+        Assert.StartsWith("Set ", Assert.Single(report.GetProperty("changes").EnumerateArray()).GetString(), StringComparison.Ordinal);
+        Assert.Equal("x", HivexGet(hive, TcpipKey, "JsonFile"));
+
+        string before = Hash(hive);
+        (code, stdout, err) = CliRunner.Run("reg", "delete", hive, TcpipKey, "JsonFile", "--dry-run", "--json");
+        Assert.True(code == 0, err);
+        report = JsonDocument.Parse(stdout).RootElement;
+        Assert.True(report.GetProperty("dryRun").GetBoolean());
+        Assert.False(report.GetProperty("written").GetBoolean());
+        Assert.Equal(before, Hash(hive));
+
+        AssertJsonError(1, "data", CliRunner.Run("reg", "delete", hive, TcpipKey, "NoSuchValue", "--json"));
+        AssertJsonError(2, "usage", CliRunner.Run("reg", "set", hive, TcpipKey, "V", "-t", "REG_FOO", "-d", "x", "--json"));
+        Assert.Equal(before, Hash(hive));
+    }
+
+    private static void AssertJsonError(int exitCode, string kind, (int ExitCode, string StdOut, string StdErr) run)
+    {
+        Assert.True(run.ExitCode == exitCode, $"exit {run.ExitCode}, expected {exitCode}: {run.StdErr}");
+        JsonElement error = JsonDocument.Parse(run.StdOut).RootElement.GetProperty("error");
+        Assert.Equal(exitCode, error.GetProperty("exitCode").GetInt32());
+        Assert.Equal(kind, error.GetProperty("kind").GetString());
+        Assert.False(string.IsNullOrEmpty(error.GetProperty("hint").GetString()));
+        Assert.StartsWith("error: ", run.StdErr, StringComparison.Ordinal);
     }
 }

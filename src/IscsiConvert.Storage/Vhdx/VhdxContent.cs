@@ -162,7 +162,13 @@ internal sealed class VhdxContent : BlockMappedStream
 
     private void ReadParent(long diskPos, Span<byte> buffer)
     {
-        int n = _parent!.ReadAt(diskPos, buffer);
+        if (_parent is null)
+        {
+            // A differencing child opened for a report without its missing parent: what the parent held reads as zeros.
+            buffer.Clear();
+            return;
+        }
+        int n = _parent.ReadAt(diskPos, buffer);
         buffer.Slice(n).Clear();
     }
 

@@ -63,6 +63,11 @@ public sealed class VhdxDisk : VirtualDisk
     /// <inheritdoc/>
     public override bool LogReplayedInMemory => _file.HasOverlay;
 
+    private string? MissingParent { get; init; }
+
+    /// <inheritdoc/>
+    public override string? MissingParentPath => MissingParent;
+
     internal static VhdxDisk Open(string path, DiskAccess access, OpenContext context) =>
         Open(ImageFile.Open(path, access), path, access, context, IdentifierSource.Random, createdNow: false);
 
@@ -132,7 +137,27 @@ public sealed class VhdxDisk : VirtualDisk
         };
         long fileEnd = ValidateBat(file, entries, geometry, metadata, reserved);
 
-        if (metadata.HasParent)
+        string? missingParent = null;
+        if (metadata.HasParent && context.AllowMissingParent && access == DiskAccess.ReadOnly && path is not null)
+        {
+            // Reporting only: a parent that cannot be found leaves the child without one (reads of its blocks are zeros).
+            var tried = new List<string>();
+            VirtualDisk? found = DiskImage.TryOpenParent(path, ParentCandidates(metadata.ParentLocator!), context, tried);
+            if (found is null)
+            {
+                // The absolute path first, as Hyper-V's Get-VHD shows ParentPath; the relative one when it is blank.
+                missingParent = metadata.ParentLocator![VhdxParentLocator.AbsoluteWin32Path] is { Length: > 0 } absolute ? absolute
+                    : metadata.ParentLocator[VhdxParentLocator.RelativePath] ?? string.Empty;
+                context.Logger.LogWarning("The parent '{ParentPath}' of {ImagePath} was not found (tried: {Tried}); the image is reported without it",
+                    missingParent, path, string.Join(", ", tried));
+            }
+            else
+            {
+                parent = found;
+                CheckVhdxParent(path, metadata.ParentLocator!, metadata, parent);
+            }
+        }
+        else if (metadata.HasParent)
         {
             parent = OpenVhdxParent(path, metadata.ParentLocator!, metadata, context);
         }
@@ -140,6 +165,7 @@ public sealed class VhdxDisk : VirtualDisk
         var disk = new VhdxDisk(path, access, file, header, slot, metadata, content, parent, newIdentifier)
         {
             _writeSessionStarted = createdNow,
+            MissingParent = missingParent,
         };
         content.BeforeFirstWrite = disk.StartWriteSession;
         return disk;
@@ -459,8 +485,23 @@ public sealed class VhdxDisk : VirtualDisk
         {
             throw new ParentChainException("A differencing VHDX opened from a stream has no folder to find its parent in");
         }
-        // relative_path first (it survives moving the pair), then absolute_win32_path; volume_path (\\?\Volume{…})
-        // has no meaning off Windows.
+        VirtualDisk parent = DiskImage.OpenParent(childPath, ParentCandidates(locator), context);
+        try
+        {
+            CheckVhdxParent(childPath, locator, metadata, parent);
+            return parent;
+        }
+        catch
+        {
+            parent.Dispose();
+            throw;
+        }
+    }
+
+    // relative_path first (it survives moving the pair), then absolute_win32_path; volume_path (\\?\Volume{…})
+    // has no meaning off Windows.
+    private static List<string> ParentCandidates(VhdxParentLocator locator)
+    {
         var candidates = new List<string>();
         foreach (string key in new[] { VhdxParentLocator.RelativePath, VhdxParentLocator.AbsoluteWin32Path })
         {
@@ -470,41 +511,37 @@ public sealed class VhdxDisk : VirtualDisk
                 candidates.Add(value!);
             }
         }
-        VirtualDisk parent = DiskImage.OpenParent(childPath, candidates, context);
-        try
+        return candidates;
+    }
+
+    /// <summary>Throws unless <paramref name="parent"/> is the VHDX the locator's parent_linkage names, of the child's size and sectors.</summary>
+    private static void CheckVhdxParent(string childPath, VhdxParentLocator locator, VhdxMetadata metadata, VirtualDisk parent)
+    {
+        if (parent is not VhdxDisk vhdxParent)
         {
-            if (parent is not VhdxDisk vhdxParent)
-            {
-                throw new ParentChainException($"The parent '{parent.FilePath}' is {parent.Format}, but a differencing VHDX needs a VHDX parent", childPath);
-            }
-            var linkages = new List<Guid>();
-            foreach (string key in new[] { VhdxParentLocator.ParentLinkage, VhdxParentLocator.ParentLinkage2 })
-            {
-                if (Guid.TryParse(locator[key] ?? string.Empty, out Guid g))
-                {
-                    linkages.Add(g);
-                }
-            }
-            if (linkages.Count == 0)
-            {
-                throw new ParentChainException("The differencing VHDX's parent locator has no valid parent_linkage", childPath);
-            }
-            if (!linkages.Contains(vhdxParent.DataWriteGuid))
-            {
-                throw new ParentChainException(
-                    $"The parent '{parent.FilePath}' has DataWriteGuid {vhdxParent.DataWriteGuid:B}, but the child expects parent_linkage {linkages[0]:B}: the parent was modified or is a different disk", childPath);
-            }
-            if (parent.Capacity != metadata.VirtualDiskSize || parent.LogicalSectorSize != metadata.LogicalSectorSize)
-            {
-                throw new ParentChainException(
-                    $"The parent '{parent.FilePath}' is {parent.Capacity} bytes with {parent.LogicalSectorSize}-byte sectors, the child {metadata.VirtualDiskSize} with {metadata.LogicalSectorSize}", childPath);
-            }
-            return parent;
+            throw new ParentChainException($"The parent '{parent.FilePath}' is {parent.Format}, but a differencing VHDX needs a VHDX parent", childPath);
         }
-        catch
+        var linkages = new List<Guid>();
+        foreach (string key in new[] { VhdxParentLocator.ParentLinkage, VhdxParentLocator.ParentLinkage2 })
         {
-            parent.Dispose();
-            throw;
+            if (Guid.TryParse(locator[key] ?? string.Empty, out Guid g))
+            {
+                linkages.Add(g);
+            }
+        }
+        if (linkages.Count == 0)
+        {
+            throw new ParentChainException("The differencing VHDX's parent locator has no valid parent_linkage", childPath);
+        }
+        if (!linkages.Contains(vhdxParent.DataWriteGuid))
+        {
+            throw new ParentChainException(
+                $"The parent '{parent.FilePath}' has DataWriteGuid {vhdxParent.DataWriteGuid:B}, but the child expects parent_linkage {linkages[0]:B}: the parent was modified or is a different disk", childPath);
+        }
+        if (parent.Capacity != metadata.VirtualDiskSize || parent.LogicalSectorSize != metadata.LogicalSectorSize)
+        {
+            throw new ParentChainException(
+                $"The parent '{parent.FilePath}' is {parent.Capacity} bytes with {parent.LogicalSectorSize}-byte sectors, the child {metadata.VirtualDiskSize} with {metadata.LogicalSectorSize}", childPath);
         }
     }
 

@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using IscsiConvert.Shared;
+using Microsoft.Extensions.Logging;
 
 namespace IscsiConvert.Storage.Vmdk;
 
@@ -76,6 +77,11 @@ public sealed class VmdkDisk : VirtualDisk
         }
     }
 
+    private string? MissingParent { get; init; }
+
+    /// <inheritdoc/>
+    public override string? MissingParentPath => MissingParent;
+
     /// <summary>The descriptor's ddb.adapterType ("ide", "lsilogic", "buslogic", "pvscsi", …), or null.</summary>
     public string? AdapterType => Descriptor.AdapterType;
 
@@ -139,20 +145,20 @@ public sealed class VmdkDisk : VirtualDisk
                 {
                     throw new UnsupportedFormatException($"The descriptor embedded in a sparse VMDK lists {descriptor.Extents.Count} extents; only one SPARSE extent (the file itself) is supported there", path);
                 }
-                parent = OpenParent(path, descriptor, context);
+                parent = OpenParent(path, descriptor, access, context, out string? missing);
                 var backing = new VmdkBacking(parent?.Content);
                 DescriptorExtent only = descriptor.Extents[0];
                 extents.Add(SparseExtent.Open(0, only.Sectors * 512, first, path, header, backing, Writable(only, access), ownsFile: false));
-                return new VmdkDisk(path, access, descriptor, extents, files, parent);
+                return new VmdkDisk(path, access, descriptor, extents, files, parent) { MissingParent = missing };
             }
             if (n == 4 && head[0] == (byte)'C' && head[1] == (byte)'O' && head[2] == (byte)'W' && head[3] == (byte)'D')
             {
                 throw new UnsupportedFormatException("VMDK \"COWD\" (ESX vmfsSparse / legacy hosted) extents are not supported", path);
             }
             VmdkDescriptor text = ReadDescriptorFile(first, path);
-            parent = OpenParent(path, text, context);
+            parent = OpenParent(path, text, access, context, out string? missingParent);
             OpenExtents(path, access, text, new VmdkBacking(parent?.Content), extents, files);
-            return new VmdkDisk(path, access, text, extents, files, parent);
+            return new VmdkDisk(path, access, text, extents, files, parent) { MissingParent = missingParent };
         }
         catch
         {
@@ -215,8 +221,13 @@ public sealed class VmdkDisk : VirtualDisk
         return VmdkDescriptor.Parse(Encoding.UTF8.GetString(raw, 0, end < 0 ? raw.Length : end), path, 0);
     }
 
-    private static VirtualDisk? OpenParent(string path, VmdkDescriptor descriptor, OpenContext context)
+    /// <summary>
+    /// The delta's parent, or null for a base disk. <paramref name="missing"/> is the stored parentFileNameHint when the
+    /// image is opened for a report (<see cref="DiskOpenOptions.AllowMissingParent"/>) and that parent was not found.
+    /// </summary>
+    private static VirtualDisk? OpenParent(string path, VmdkDescriptor descriptor, DiskAccess access, OpenContext context, out string? missing)
     {
+        missing = null;
         if (string.IsNullOrEmpty(descriptor.ParentFileNameHint))
         {
             if (descriptor.ParentCid != VmdkDescriptor.NoParent)
@@ -225,7 +236,26 @@ public sealed class VmdkDisk : VirtualDisk
             }
             return null;
         }
-        VirtualDisk parent = DiskImage.OpenParent(path, new[] { descriptor.ParentFileNameHint! }, context);
+        string[] candidates = { descriptor.ParentFileNameHint! };
+        VirtualDisk? found;
+        if (context.AllowMissingParent && access == DiskAccess.ReadOnly)
+        {
+            // Reporting only: a missing parent leaves the delta without one (qemu-img info does the same).
+            var tried = new List<string>();
+            found = DiskImage.TryOpenParent(path, candidates, context, tried);
+            if (found is null)
+            {
+                missing = descriptor.ParentFileNameHint!;
+                context.Logger.LogWarning("The parent '{ParentPath}' of {ImagePath} was not found (tried: {Tried}); the image is reported without it",
+                    missing, path, string.Join(", ", tried));
+                return null;
+            }
+        }
+        else
+        {
+            found = DiskImage.OpenParent(path, candidates, context);
+        }
+        VirtualDisk parent = found;
         if (parent is VmdkDisk vmdkParent && descriptor.ParentCid != VmdkDescriptor.NoParent && vmdkParent.Cid != descriptor.ParentCid)
         {
             string parentPath = parent.FilePath ?? "?";
