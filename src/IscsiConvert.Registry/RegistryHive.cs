@@ -365,9 +365,10 @@ public sealed class RegistryHive : IDisposable
 
     /// <summary>
     /// Writes the hive back where it came from, clean (equal sequence numbers, fresh checksum). A file is replaced
-    /// atomically (written beside, flushed, then renamed over); a stream gets only the changed 4 KiB pages, in the
-    /// order the format makes crash-safe (base block with the primary sequence number bumped, the pages, then the base
-    /// block with both numbers equal). After a log recovery the logs beside a file are emptied, so that Windows cannot
+    /// atomically (written beside, flushed, then renamed over); a stream gets only the changed 4 KiB pages (base block
+    /// with the primary sequence number bumped, the pages, then the base block with both numbers equal) — with no
+    /// transaction log, so a crash in the middle leaves a dirty hive nothing recovers: for a crash-safe save of a stream
+    /// hive use <see cref="Save(Stream, TransactionLogFormat)"/>. After a log recovery the logs beside a file are emptied, so that Windows cannot
     /// replay them over the result. With nothing changed (<see cref="HasUnsavedChanges"/> false) nothing is written at
     /// all: no sequence number moves, no timestamp.
     /// </summary>
