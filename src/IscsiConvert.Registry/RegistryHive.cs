@@ -561,6 +561,16 @@ public sealed class RegistryHive : IDisposable
         {
             b = NextBaseBlock(NextSequence());
         }
+        // The marker below keeps the length the hive had before the save. For a hive recovered from logs that grew it,
+        // that length may reach past the file's end, which a reader refuses: then the file gets its new length first
+        // (zeros after the last bin are padding, which every reader allows). Otherwise it grows after the marker, so
+        // that a crash before the marker leaves the file exactly as it was.
+        long wanted = BaseBlock.Size + (long)s.Length;
+        if (BaseBlock.Size + (long)_baseBlock.HiveBinsDataSize > stream.Length)
+        {
+            stream.SetLength(wanted);
+            stream.Flush();
+        }
         var block = new byte[BaseBlock.Size];
         // First mark the hive as being written (primary sequence ahead), so a crash mid-way leaves it visibly dirty.
         // The marker keeps the length and root of the hive as it is, so a reader of a save cut short never follows a
@@ -577,7 +587,6 @@ public sealed class RegistryHive : IDisposable
         stream.WriteAt(0, block);
         stream.Flush();
         ReadOnlySpan<byte> data = s.Data;
-        long wanted = BaseBlock.Size + (long)s.Length;
         if (stream.Length < wanted)
         {
             stream.SetLength(wanted);

@@ -79,7 +79,7 @@ public sealed class TransactionLogSaveTests
         Assert.True(n >= Seq1(s.Original) + 2, "the save takes two fresh sequence numbers");
 
         // The hive's first write marks it dirty: primary number N, secondary N - 1; the last makes it clean at N.
-        byte[] marker = s.HiveWrites[0].Bytes;
+        byte[] marker = s.HiveWrites[0].Bytes!;
         Assert.Equal(0, s.HiveWrites[0].Offset);
         Assert.Equal((n, n - 1), (Seq1(marker), Seq2(marker)));
         Assert.Equal(HiveBinsSize(s.Original), HiveBinsSize(marker));
@@ -140,7 +140,7 @@ public sealed class TransactionLogSaveTests
         Assert.Equal(XorChecksum(log), U32(log, 508));
         // Windows applies an old-format log only to a primary with the same last-written time: the marker has it.
         long time = BinaryPrimitives.ReadInt64LittleEndian(log.AsSpan(12));
-        Assert.Equal(time, BinaryPrimitives.ReadInt64LittleEndian(s.HiveWrites[0].Bytes.AsSpan(12)));
+        Assert.Equal(time, BinaryPrimitives.ReadInt64LittleEndian(s.HiveWrites[0].Bytes!.AsSpan(12)));
         Assert.Equal(time, BinaryPrimitives.ReadInt64LittleEndian(s.Hive.AsSpan(12)));
 
         Assert.Equal("DIRT", System.Text.Encoding.ASCII.GetString(log, 512, 4));
@@ -162,6 +162,50 @@ public sealed class TransactionLogSaveTests
         foreach (int page in ChangedPages(s, 512))
         {
             Assert.Contains(page, dirty);
+        }
+    }
+
+    [Theory]
+    [InlineData(Hives.Sam)]
+    [InlineData(Hives.Win7System)] // no padding after its last bin: the first save grew it past the file's end
+    public void A_hive_recovered_from_its_log_saves_again_with_a_log_and_every_point_of_that_save_recovers_old_or_new(string relative)
+    {
+        // The first save was cut right after its mark, before the file grew: dirty, recoverable from the first log
+        // only, and (Windows 7 SYSTEM) the recovered length reaches past the file's end.
+        Saved first = SaveWithLog(relative, TransactionLogFormat.New);
+        byte[] crashed = first.CrashedAfter(1);
+        byte[] recoveredBins = first.Hive.AsSpan(BaseBlockSize, (int)HiveBinsSize(first.Hive)).ToArray();
+        var hive = new RecordingStream(crashed);
+        var log2 = new RecordingStream(Array.Empty<byte>());
+        RegistryOpenOptions o = WithLog(first.Log);
+        o.Writable = true;
+        using (RegistryHive h = RegistryHive.Open(hive, o))
+        {
+            Assert.NotNull(h.RecoveredWith);
+            h.Root.CreateSubkey("second save").SetValue("v", RegistryValueType.DWord, RegistryValue.EncodeDWord(2));
+            h.Save(log2, TransactionLogFormat.New);
+        }
+        byte[] final = hive.ToArray();
+        Assert.Equal(Seq1(final), Seq2(final));
+        byte[] finalBins = final.AsSpan(BaseBlockSize, (int)HiveBinsSize(final)).ToArray();
+        var second = new Saved(crashed, final, log2.ToArray(), hive.Writes);
+
+        // Every point of the second save, the first log (.LOG1) and the second (.LOG2, complete) both beside the hive:
+        // before its mark, the first log recovers the first save; after, only the second log's entry applies.
+        int marker = second.HiveWrites.FindIndex(w => w.Bytes is not null && w.Offset == 0);
+        using var tmp = new TempDir();
+        for (int k = 0; k <= second.HiveWrites.Count; k++)
+        {
+            var options = WithLog(first.Log);
+            options.LogStreams.Add(new MemoryStream(second.Log));
+            using RegistryHive h = RegistryHive.Open(new MemoryStream(second.CrashedAfter(k)), options);
+            Assert.False(h.IsDirtyWithoutRecovery);
+            string path = tmp.File($"second{k}");
+            h.SaveAs(path);
+            ReadOnlySpan<byte> bins = File.ReadAllBytes(path).AsSpan(BaseBlockSize);
+            bool isNew = bins.SequenceEqual(finalBins);
+            Assert.True(isNew || bins.SequenceEqual(recoveredBins), $"after {k} writes of the second save the hive is neither the first save's nor the second's");
+            Assert.Equal(k > marker, isNew);
         }
     }
 
@@ -276,20 +320,25 @@ public sealed class TransactionLogSaveTests
         return c;
     }
 
-    private sealed record Saved(byte[] Original, byte[] Hive, byte[] Log, List<(long Offset, byte[] Bytes)> HiveWrites)
+    /// <summary>The writes to the hive in order; a null <c>Bytes</c> is a length change to <c>Offset</c>.</summary>
+    private sealed record Saved(byte[] Original, byte[] Hive, byte[] Log, List<(long Offset, byte[]? Bytes)> HiveWrites)
     {
-        /// <summary>The hive file after a crash that kept only the first <paramref name="writes"/> writes to it.</summary>
+        /// <summary>The hive file after a crash that kept only the first <paramref name="writes"/> writes (and length
+        /// changes) to it.</summary>
         public byte[] CrashedAfter(int writes)
         {
-            long length = Original.Length;
-            foreach ((long offset, byte[] bytes) in HiveWrites.Take(writes))
+            byte[] file = (byte[])Original.Clone();
+            foreach ((long offset, byte[]? bytes) in HiveWrites.Take(writes))
             {
-                length = Math.Max(length, offset + bytes.Length);
-            }
-            byte[] file = new byte[length];
-            Original.CopyTo(file, 0);
-            foreach ((long offset, byte[] bytes) in HiveWrites.Take(writes))
-            {
+                if (bytes is null)
+                {
+                    Array.Resize(ref file, (int)offset);
+                    continue;
+                }
+                if (offset + bytes.Length > file.Length)
+                {
+                    Array.Resize(ref file, (int)(offset + bytes.Length));
+                }
                 bytes.CopyTo(file, offset);
             }
             return file;
@@ -305,7 +354,13 @@ public sealed class TransactionLogSaveTests
             Position = 0;
         }
 
-        public List<(long Offset, byte[] Bytes)> Writes { get; } = new();
+        public List<(long Offset, byte[]? Bytes)> Writes { get; } = new();
+
+        public override void SetLength(long value)
+        {
+            Writes.Add((value, null));
+            base.SetLength(value);
+        }
 
         // A derived MemoryStream routes Write(span) through Write(byte[], int, int): the recording lives there.
         public override void Write(byte[] buffer, int offset, int count)
