@@ -365,9 +365,10 @@ public sealed class RegistryHive : IDisposable
 
     /// <summary>
     /// Writes the hive back where it came from, clean (equal sequence numbers, fresh checksum). A file is replaced
-    /// atomically (written beside, flushed, then renamed over); a stream gets only the changed 4 KiB pages, in the
-    /// order the format makes crash-safe (base block with the primary sequence number bumped, the pages, then the base
-    /// block with both numbers equal). After a log recovery the logs beside a file are emptied, so that Windows cannot
+    /// atomically (written beside, flushed, then renamed over); a stream gets only the changed 4 KiB pages (base block
+    /// with the primary sequence number bumped, the pages, then the base block with both numbers equal) — with no
+    /// transaction log, so a crash in the middle leaves a dirty hive nothing recovers: for a crash-safe save of a stream
+    /// hive use <see cref="Save(Stream, TransactionLogFormat)"/>. After a log recovery the logs beside a file are emptied, so that Windows cannot
     /// replay them over the result. With nothing changed (<see cref="HasUnsavedChanges"/> false) nothing is written at
     /// all: no sequence number moves, no timestamp.
     /// </summary>
@@ -418,7 +419,7 @@ public sealed class RegistryHive : IDisposable
         RefuseDirty();
         string full = System.IO.Path.GetFullPath(path);
         string temp = full + ".saving";
-        BaseBlock b = NextBaseBlock();
+        BaseBlock b = NextBaseBlock(NextSequence());
         try
         {
             using (var fs = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
@@ -475,11 +476,14 @@ public sealed class RegistryHive : IDisposable
         }
     }
 
-    /// <summary>The base block to write: sequence numbers past every number the primary and its logs hold.</summary>
-    private BaseBlock NextBaseBlock()
+    /// <summary>A sequence number past every number the primary and its logs hold.</summary>
+    private uint NextSequence() =>
+        Math.Max(Math.Max(_baseBlock.PrimarySequence, _baseBlock.SecondarySequence), TransactionLogRecovery.MaxSequence(_logs)) + 1;
+
+    /// <summary>The base block to write, clean with both sequence numbers <paramref name="seq"/>.</summary>
+    private BaseBlock NextBaseBlock(uint seq)
     {
         BaseBlock b = _baseBlock.Clone();
-        uint seq = Math.Max(Math.Max(b.PrimarySequence, b.SecondarySequence), TransactionLogRecovery.MaxSequence(_logs)) + 1;
         b.PrimarySequence = seq;
         b.SecondarySequence = seq;
         b.FileType = BaseBlock.FileTypePrimary;
@@ -491,40 +495,105 @@ public sealed class RegistryHive : IDisposable
         return b;
     }
 
-    private void SaveToStream(Stream stream)
+    /// <summary>
+    /// Saves a hive opened from a stream in place, crash-safe: the changed 4 KiB pages are first written as a
+    /// transaction log of <paramref name="format"/> to <paramref name="log"/> (from offset 0; the stream is cut to the
+    /// log's length) and flushed, and only then written into the hive — what Windows does. A crash at any point leaves
+    /// the complete old hive (the log is not complete, or the primary file was not touched yet and is clean) or a hive
+    /// marked dirty whose log recovers the complete new hive, as Windows and <see cref="Open(Stream, RegistryOpenOptions?)"/>
+    /// with the log in <see cref="RegistryOpenOptions.LogStreams"/> do. Pass the hive's .LOG1 or .LOG2 (Windows
+    /// alternates between them; the one not written keeps its entries, which recovery ignores: they are older than
+    /// the save's sequence number). With nothing changed nothing is written, to either stream.
+    /// </summary>
+    /// <param name="log">The transaction log file to write (writable and seekable).</param>
+    /// <param name="format">The log format the Windows that loads the hive reads: <see cref="TransactionLogFormat.New"/>
+    /// for Windows 8.1 and later, <see cref="TransactionLogFormat.Old"/> before.</param>
+    public void Save(Stream log, TransactionLogFormat format)
     {
-        BaseBlock b = NextBaseBlock();
+        if (log is null)
+        {
+            throw new ArgumentNullException(nameof(log));
+        }
+        EnsureWritable();
+        if (_stream is null)
+        {
+            throw new InvalidOperationException("Saving with a transaction log is for a hive opened from a stream; a hive file is saved atomically by Save().");
+        }
+        if (!log.CanWrite || !log.CanSeek)
+        {
+            throw new ArgumentException("The transaction log must be a writable, seekable stream.", nameof(log));
+        }
+        if (format is not TransactionLogFormat.New and not TransactionLogFormat.Old)
+        {
+            throw new ArgumentOutOfRangeException(nameof(format), format, "not a transaction log format");
+        }
+        if (!HasUnsavedChanges)
+        {
+            _logger.LogDebug("Hive {Path} has no changes; nothing saved", "(stream)");
+            return;
+        }
+        RefuseDirty();
+        SaveToStream(_stream, (log, format));
+        _modified = false;
+        _savedAfterRecovery = true;
+    }
+
+    private void SaveToStream(Stream stream, (Stream Stream, TransactionLogFormat Format)? log = null)
+    {
+        HiveStorage s = Cells.Storage;
+        BaseBlock b;
+        if (log is { } l)
+        {
+            // The save takes two fresh sequence numbers: the primary file is marked (N, N-1) and the log entry is N, so
+            // recovery (which applies the entries numbered from the primary's secondary number on) finds only this
+            // save's entry — never an older one left in this or the other log, applied or not.
+            uint seq = NextSequence() + 1;
+            b = NextBaseBlock(seq);
+            byte[] bytes = TransactionLogWriter.Build(l.Format, b, s.Data, s.DirtyRuns());
+            l.Stream.WriteAt(0, bytes);
+            if (l.Stream.Length != bytes.Length)
+            {
+                l.Stream.SetLength(bytes.Length);
+            }
+            l.Stream.Flush();
+        }
+        else
+        {
+            b = NextBaseBlock(NextSequence());
+        }
+        // The marker below keeps the length the hive had before the save. For a hive recovered from logs that grew it,
+        // that length may reach past the file's end, which a reader refuses: then the file gets its new length first
+        // (zeros after the last bin are padding, which every reader allows). Otherwise it grows after the marker, so
+        // that a crash before the marker leaves the file exactly as it was.
+        long wanted = BaseBlock.Size + (long)s.Length;
+        if (BaseBlock.Size + (long)_baseBlock.HiveBinsDataSize > stream.Length)
+        {
+            stream.SetLength(wanted);
+            stream.Flush();
+        }
         var block = new byte[BaseBlock.Size];
         // First mark the hive as being written (primary sequence ahead), so a crash mid-way leaves it visibly dirty.
-        // Only the sequence number moves: the marker keeps the length and root of the hive as it is, so a reader of
-        // a save cut short never follows a length that covers bins not written yet.
+        // The marker keeps the length and root of the hive as it is, so a reader of a save cut short never follows a
+        // length that covers bins not written yet. With a log it also carries the new time, because an old-format log
+        // applies only to a primary with its timestamp.
         BaseBlock marker = _baseBlock.Clone();
         marker.PrimarySequence = b.PrimarySequence;
+        if (log is not null)
+        {
+            marker.SecondarySequence = b.PrimarySequence - 1;
+            marker.Timestamp = b.Timestamp;
+        }
         marker.WriteTo(block);
         stream.WriteAt(0, block);
         stream.Flush();
-        HiveStorage s = Cells.Storage;
         ReadOnlySpan<byte> data = s.Data;
-        long wanted = BaseBlock.Size + (long)s.Length;
         if (stream.Length < wanted)
         {
             stream.SetLength(wanted);
         }
-        int pages = (s.Length + HiveStorage.PageSize - 1) / HiveStorage.PageSize;
-        for (int p = 0; p < pages; p++)
+        foreach ((int start, int length) in s.DirtyRuns())
         {
-            if (!s.IsPageDirty(p))
-            {
-                continue;
-            }
-            int start = p * HiveStorage.PageSize;
-            int end = start;
-            while (p < pages && s.IsPageDirty(p))
-            {
-                end = Math.Min(s.Length, (p + 1) * HiveStorage.PageSize);
-                p++;
-            }
-            stream.WriteAt(BaseBlock.Size + (long)start, data.Slice(start, end - start));
+            stream.WriteAt(BaseBlock.Size + (long)start, data.Slice(start, length));
         }
         stream.Flush();
         b.WriteTo(block);

@@ -209,6 +209,29 @@ internal sealed class HiveStorage
 
     public bool IsPageDirty(int page) => page < _dirty.Length && _dirty[page];
 
+    /// <summary>The dirty 4 KiB pages as runs of adjacent pages (offset and length in the hive bins data), in order.</summary>
+    public List<(int Offset, int Length)> DirtyRuns()
+    {
+        var runs = new List<(int, int)>();
+        int pages = (_length + PageSize - 1) / PageSize;
+        for (int p = 0; p < pages; p++)
+        {
+            if (!IsPageDirty(p))
+            {
+                continue;
+            }
+            int start = p * PageSize;
+            int end = start;
+            while (p < pages && IsPageDirty(p))
+            {
+                end = Math.Min(_length, (p + 1) * PageSize);
+                p++;
+            }
+            runs.Add((start, end - start));
+        }
+        return runs;
+    }
+
     public void ClearDirty()
     {
         Array.Clear(_dirty, 0, _dirty.Length);
