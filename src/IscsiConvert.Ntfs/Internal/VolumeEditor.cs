@@ -242,7 +242,7 @@ internal sealed class VolumeEditor
         // A sparse or compressed file's names carry the clusters it stores (its compressed size), as Windows and ntfs-3g write them.
         long allocated = data is null || data.IsResident ? 0 : AttributeRecord.HasCompressedSize(data.Flags) ? data.CompressedSize : data.AllocatedSize;
         FileRecord record = _writer.ReadRecord(fileRecord);
-        var updates = new List<(byte[] Old, byte[] New, long Parent)>();
+        var updates = new List<(byte[] Value, long Parent)>();
         for (int i = 0; i < record.Attributes.Count; i++)
         {
             AttributeRecord a = record.Attributes[i];
@@ -255,15 +255,14 @@ internal sealed class VolumeEditor
                 byte[] value = FileNameAttribute.Encode(BinaryPrimitives.ReadUInt64LittleEndian(a.Value), fn.Name, fn.Namespace, fn.CreationTime, now, now, now,
                     allocated, size, fn.FileAttributes);
                 record.Attributes[i] = AttributeRecord.CreateResident(a.Type, a.Name, a.Id, value, a.ResidentFlags);
-                updates.Add((a.Value, value, fn.ParentRecordNumber));
+                updates.Add((value, fn.ParentRecordNumber));
             }
         }
         _writer.WriteRecord(record);
         ulong reference = Reference(record);
-        foreach ((byte[] old, byte[] value, long parent) in updates)
+        foreach ((byte[] value, long parent) in updates)
         {
-            _directories.Remove(parent, IndexEntry.ForFileName(0, old));
-            _directories.Insert(parent, IndexEntry.ForFileName(reference, value));
+            _directories.Update(parent, IndexEntry.ForFileName(reference, value));
         }
     }
 

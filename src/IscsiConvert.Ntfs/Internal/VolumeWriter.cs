@@ -154,6 +154,7 @@ internal sealed class VolumeWriter
         record.SequenceNumber = (ushort)(record.SequenceNumber + 1 == 0 ? 1 : record.SequenceNumber + 1);
         WriteRecord(record);
         SetMftBit(record.RecordNumber, false);
+        _mft.IndexNodes.Forget(record.RecordNumber); // a directory's nodes must not outlive it into the record's next file
         _nextRecordHint = Math.Min(_nextRecordHint, record.RecordNumber);
     }
 
