@@ -303,9 +303,17 @@ internal sealed class VolumeWriter
     public void Discard()
     {
         _pending.Discard();
-        _clusters.ClearDirty();
+
+        // The bitmaps in memory go back to the disk's too: keeping the dropped edits' allocations (as this did) left
+        // their clusters and records marked in use, and the next commit wrote them so (clusters lost to every file).
+        _clusters.Reset(_bitsOnDisk);
         _mftBitmapDirty = false;
         _mft.Reload();
+        AttributeRecord mftBitmap = _mft.GetFile(MftRecord).Find(AttributeType.Bitmap)
+            ?? throw Corrupt(MftRecord, "$MFT has no $BITMAP");
+        _mftBitmap = _mft.ReadAll(mftBitmap);
+        _nextRecordHint = FirstUserRecord;
+        SetMftZone();
         StagedStateDropped?.Invoke();
     }
 
