@@ -15,6 +15,7 @@ namespace IscsiConvert.Ntfs.Internal;
 internal sealed class VolumeEditor
 {
     private const uint FileAttributeArchive = 0x20;
+    private const uint FileAttributeCompressed = 0x800;
 
     // $FILE_NAME's copy of the attributes marks directories with this bit (FILE_ATTRIBUTE_DIRECTORY lives only there).
     private const uint FileNameAttributeDirectory = 0x10000000;
@@ -62,6 +63,16 @@ internal sealed class VolumeEditor
         uint attributes = directory ? 0 : FileAttributeArchive;
         uint nameAttributes = directory ? FileNameAttributeDirectory : FileAttributeArchive;
 
+        // In a compressed folder new files and folders are compressed too (as Windows and ntfs-3g make them): the
+        // attribute in $STANDARD_INFORMATION and the names, and a file's $DATA flagged so that it is stored LZNT1-compressed
+        // once it leaves the record. NTFS compresses only with clusters of at most 4 KiB.
+        bool compressed = (parent.StandardInformation?.FileAttributes & FileAttributeCompressed) != 0 && _boot.ClusterSize <= 4096;
+        if (compressed)
+        {
+            attributes |= FileAttributeCompressed;
+            nameAttributes |= FileAttributeCompressed;
+        }
+
         (uint securityId, byte[]? privateDescriptor) = _security.ForNewChild(parent, directory);
         ushort id = 0;
         record.Attributes.Add(AttributeRecord.CreateResident(AttributeType.StandardInformation, string.Empty, id++,
@@ -104,11 +115,13 @@ internal sealed class VolumeEditor
         {
             byte[] root = IndexRoot.Encode(AttributeType.FileName, IndexRoot.CollationFileName, _boot.IndexRecordSize, IndexRoot.ClustersPerIndexRecord(_boot.IndexRecordSize, _boot.ClusterSize),
                 new[] { IndexEntry.Last() });
-            record.Attributes.Add(AttributeRecord.CreateResident(AttributeType.IndexRoot, "$I30", id++, root));
+            record.Attributes.Add(AttributeRecord.CreateResident(AttributeType.IndexRoot, "$I30", id++, root,
+                flags: compressed ? AttributeRecord.FlagCompressed : (ushort)0));
         }
         else
         {
-            record.Attributes.Add(AttributeRecord.CreateResident(AttributeType.Data, string.Empty, id++, Array.Empty<byte>()));
+            record.Attributes.Add(AttributeRecord.CreateResident(AttributeType.Data, string.Empty, id++, Array.Empty<byte>(),
+                flags: compressed ? AttributeRecord.FlagCompressed : (ushort)0));
         }
         record.NextAttributeId = id;
         record.LinkCount = (ushort)names.Count;
