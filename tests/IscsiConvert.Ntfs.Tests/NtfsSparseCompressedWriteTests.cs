@@ -172,6 +172,90 @@ public sealed partial class NtfsSparseCompressedWriteTests : IDisposable
     }
 
     [Fact]
+    public void Files_and_folders_made_in_a_compressed_folder_are_stored_compressed()
+    {
+        // As Windows and ntfs-3g make them: the compressed attribute in $STANDARD_INFORMATION and the names, a file's
+        // $DATA flagged compressed (resident too) and stored LZNT1-compressed once it leaves the record, a folder's
+        // $INDEX_ROOT flagged so its own new files are compressed as well.
+        var files = new Dictionary<string, byte[]>(StringComparer.OrdinalIgnoreCase);
+        string image = NtfsWriteTests.MakeVolume(_tmp, "compressed-folder.img", 64L << 20);
+        files["/c/old.txt"] = Text(20, 120_000);
+        files["/plain.bin"] = NtfsWriteTests.RandomBytes(21, 50_000);
+        Ntfs3gMount.With(image, mount =>
+        {
+            Directory.CreateDirectory(Path.Combine(mount, "c"));
+            NtfsFeatureVolumeTests.SetXattr(Path.Combine(mount, "c"), "system.ntfs_attrib_be", new byte[] { 0, 0, 0x08, 0 }); // FILE_ATTRIBUTE_COMPRESSED
+            File.WriteAllBytes(mount + "/c/old.txt", files["/c/old.txt"]);
+            File.WriteAllBytes(mount + "/plain.bin", files["/plain.bin"]);
+        }, "compression");
+
+        files["/c/new.txt"] = Text(22, 300_000);
+        files["/c/small.txt"] = Encoding.ASCII.GetBytes("stays in its record\n");
+        files["/c/random.bin"] = NtfsWriteTests.RandomBytes(23, 131_072); // two whole units of noise
+        files["/c/empty.txt"] = Array.Empty<byte>();
+        files["/c/sub/deep.txt"] = Text(24, 200_000);
+        files["/c/grown.txt"] = Text(25, 150_000);
+        files["/uncompressed.txt"] = Text(26, 100_000);
+        Edit(image, v =>
+        {
+            foreach (string name in new[] { "/c/new.txt", "/c/small.txt", "/c/random.bin", "/c/empty.txt", "/uncompressed.txt" })
+            {
+                v.WriteFile(name, files[name]);
+            }
+            v.CreateDirectory("/c/sub");
+            v.WriteFile("/c/sub/deep.txt", files["/c/sub/deep.txt"]);
+
+            // Resident first, then grown past the record by appending: the move to clusters compresses too.
+            v.WriteFile("/c/grown.txt", files["/c/grown.txt"].AsSpan(0, 100).ToArray());
+            using Stream s = v.OpenWrite("/c/grown.txt", FileMode.Append);
+            s.Write(files["/c/grown.txt"].AsSpan(100));
+        });
+        Check(image, files);
+
+        foreach (string name in new[] { "/c/new.txt", "/c/sub/deep.txt", "/c/grown.txt" })
+        {
+            (long allocated, long compressed, int flags) = Sizes(image, name);
+            Assert.Equal(0x0001, flags);
+            Assert.True(compressed > 0 && compressed < allocated / 2, $"{name} is stored compressed: {compressed} of {allocated}");
+            Assert.Equal(compressed, FileNameAllocatedSize(image, name));
+            Assert.Equal(0, allocated % 65_536); // whole 16-cluster compression units
+        }
+        (long randomAllocated, long randomStored, int randomFlags) = Sizes(image, "/c/random.bin");
+        Assert.Equal(0x0001, randomFlags);
+        Assert.Equal(randomAllocated, randomStored); // incompressible: every unit stored whole, still a compressed stream
+        Assert.Equal(0x0001, Sizes(image, "/c/small.txt").Flags);
+        Assert.Equal(0x0001, Sizes(image, "/c/empty.txt").Flags);
+        Assert.Equal(0, Sizes(image, "/uncompressed.txt").Flags);
+
+        // sleuthkit and ntfs-3g see compressed files and folders; both folders' $INDEX_ROOT keep (or got) the flag.
+        foreach (string name in new[] { "/c/new.txt", "/c/small.txt", "/c/sub", "/c/sub/deep.txt" })
+        {
+            string inode = SleuthKit.Fls(image, 0).Single(e => "/" + e.Path == name && e.Stream is null).Inode.Split('-')[0];
+            string istat = Oracle.RunChecked("istat", image, inode);
+            Assert.Matches(@"^Flags: [^\n]*Compressed", istat.Substring(istat.IndexOf("$STANDARD_INFORMATION", StringComparison.Ordinal)).Split('\n')[1]);
+        }
+        Assert.Contains("Non-Resident, Compressed", Oracle.RunChecked("istat", image, SleuthKit.Fls(image, 0).Single(e => e.Path == "c/new.txt" && e.Stream is null).Inode.Split('-')[0]), StringComparison.Ordinal);
+        foreach (string folder in new[] { "/c", "/c/sub" })
+        {
+            string info = Oracle.RunChecked("ntfsinfo", "-F", folder, image);
+            string root = info.Substring(info.IndexOf("Dumping attribute $INDEX_ROOT", StringComparison.Ordinal));
+            Assert.Equal("0001", Regex.Match(root, @"Attribute flags:\s+0x([0-9a-fA-F]+)").Groups[1].Value);
+            Assert.Contains("COMPRESSED", info.Substring(0, info.IndexOf("Dumping attribute $FILE_NAME", StringComparison.Ordinal)), StringComparison.Ordinal);
+        }
+
+        // Edited later through the unit editor like any compressed file: rewritten in the middle and truncated.
+        byte[] a = Text(27, 5000);
+        Edit(image, v =>
+        {
+            Write(v, "/c/new.txt", 70_000, a);
+            SetLength(v, "/c/sub/deep.txt", 90_000);
+        });
+        Place(files["/c/new.txt"], 70_000, a);
+        files["/c/sub/deep.txt"] = Resized(files["/c/sub/deep.txt"], 90_000);
+        Check(image, files);
+    }
+
+    [Fact]
     public void A_compressed_stream_with_clusters_over_4_KiB_is_refused_and_nothing_is_written()
     {
         // NTFS compresses only with clusters up to 4 KiB: a stream marked compressed on an 8 KiB-cluster volume (the flag

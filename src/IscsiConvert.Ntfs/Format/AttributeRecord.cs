@@ -184,13 +184,15 @@ internal sealed class AttributeRecord
         return record;
     }
 
-    /// <summary>Builds a resident attribute: the value follows the name, both 8-byte aligned.</summary>
-    public static AttributeRecord CreateResident(uint type, string name, ushort id, ReadOnlySpan<byte> value, byte residentFlags = 0)
+    /// <summary>Builds a resident attribute: the value follows the name, both 8-byte aligned. <paramref name="flags"/>
+    /// are the attribute flags (a resident $DATA of a file in a compressed folder carries <see cref="FlagCompressed"/>,
+    /// so that it is compressed once it moves to clusters).</summary>
+    public static AttributeRecord CreateResident(uint type, string name, ushort id, ReadOnlySpan<byte> value, byte residentFlags = 0, ushort flags = 0)
     {
         int valueOffset = Align8(ResidentHeaderSize + (2 * name.Length));
         int length = Align8(valueOffset + value.Length);
         byte[] raw = new byte[length];
-        WriteCommonHeader(raw, type, length, nonResident: false, name, ResidentHeaderSize, flags: 0, id);
+        WriteCommonHeader(raw, type, length, nonResident: false, name, ResidentHeaderSize, flags, id);
         BinaryPrimitives.WriteUInt32LittleEndian(raw.AsSpan(ValueLengthOffset), (uint)value.Length);
         BinaryPrimitives.WriteUInt16LittleEndian(raw.AsSpan(ValueOffsetOffset), (ushort)valueOffset);
         raw[ResidentFlagsOffset] = residentFlags;

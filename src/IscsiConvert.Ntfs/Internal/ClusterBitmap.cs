@@ -40,6 +40,17 @@ internal sealed class ClusterBitmap
 
     public void ClearDirty() => _dirtyChunks.Clear();
 
+    /// <summary>Takes <paramref name="bits"/> (the bitmap as it is on disk) as the whole state again: every allocation and
+    /// free since is forgotten, nothing is dirty.</summary>
+    public void Reset(byte[] bits)
+    {
+        Array.Copy(bits, _bits, Math.Min(bits.Length, _bits.Length));
+        _dirtyChunks.Clear();
+        _undo = null;
+        _undoDirty = null;
+        _lastAllocationEnd = 0;
+    }
+
     /// <summary>Starts remembering changed chunks so that <see cref="Rollback"/> can restore them.</summary>
     public void BeginSavepoint()
     {

@@ -224,7 +224,7 @@ internal sealed class DataEditor
     // A resident value that no longer fits the base record moves to clusters.
     private void ReplaceResident(FileRecords file, AttributeRecord data, byte[] value)
     {
-        file.Set(AttributeRecord.CreateResident(data.Type, data.Name, data.Id, value, data.ResidentFlags));
+        file.Set(AttributeRecord.CreateResident(data.Type, data.Name, data.Id, value, data.ResidentFlags, data.Flags));
         if (file.FitsBaseRecord())
         {
             file.Save();
@@ -237,12 +237,36 @@ internal sealed class DataEditor
     // initialized, the rest of the length reads as zeros without being staged.
     private void ToClusters(FileRecords file, AttributeRecord data, byte[] value, long length)
     {
+        if (data.IsCompressed)
+        {
+            ToCompressedClusters(file, data, value, length);
+            return;
+        }
         long clusters = (length + ClusterSize - 1) / ClusterSize;
         List<DataRun> runs = VolumeWriter.MergeRuns(_writer.AllocateRuns(0, clusters, HintFor()));
         _writer.WriteThroughRuns(runs, 0, value);
         file.Set(AttributeRecord.CreateNonResident(data.Type, data.Name, data.Id, 0, runs, clusters * ClusterSize, length, value.Length));
         file.Save();
     }
+
+    // A resident stream marked compressed (a file made in a compressed folder) becomes an LZNT1-compressed stream, as
+    // Windows and ntfs-3g store it: 16-cluster compression units, the value written through the unit editor (each unit
+    // compressed when that saves a cluster), the rest of the length holes.
+    private void ToCompressedClusters(FileRecords file, AttributeRecord data, byte[] value, long length)
+    {
+        if (ClusterSize > 4096)
+        {
+            throw new UnsupportedFormatException($"MFT record {file.Base.RecordNumber}: NTFS compresses only with clusters of at most 4 KiB; this volume's are {ClusterSize} bytes.", _writer.FilePath);
+        }
+        AttributeRecord empty = AttributeRecord.CreateNonResident(data.Type, data.Name, data.Id, AttributeRecord.FlagCompressed, Array.Empty<DataRun>(), 0, 0, 0,
+            StandardCompressionUnit, 0);
+        AttributeRecord sized = _compressed.SetLength(empty, length);
+        file.Set(value.Length == 0 ? sized : _compressed.Write(sized, 0, value));
+        file.Save();
+    }
+
+    // 2^4 clusters per compression unit: what Windows uses (with clusters of up to 4 KiB).
+    private const int StandardCompressionUnit = 4;
 
     // Growth allocates clusters (a sparse stream grows by a hole instead); truncation frees the clusters past the end.
     private AttributeRecord ResizeNonResident(AttributeRecord data, long length)

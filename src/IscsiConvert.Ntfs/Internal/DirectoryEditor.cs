@@ -49,6 +49,19 @@ internal sealed class DirectoryEditor
         return removed;
     }
 
+    /// <summary>
+    /// Replaces the entry whose key equals <paramref name="entry"/>'s (a file's $FILE_NAME refreshed with new sizes and
+    /// times: same name, so same place in the tree), or adds it when there is none: one edit of the index instead of a
+    /// removal and an insert.
+    /// </summary>
+    public void Update(long directory, IndexEntry entry) => Edit(directory, DirectoryIndex, tree =>
+    {
+        if (!tree.Update(entry))
+        {
+            tree.Insert(entry);
+        }
+    });
+
     /// <summary>Adds an entry to the view index <paramref name="index"/> of MFT record <paramref name="file"/>.</summary>
     public void InsertView(long file, ViewIndex index, IndexEntry entry) => Edit(file, index, tree => tree.Insert(entry));
 
@@ -65,6 +78,21 @@ internal sealed class DirectoryEditor
     private ViewIndex? _directoryIndex;
 
     private void Edit(long directory, ViewIndex index, Action<IndexTree> edit, bool persist = true)
+    {
+        try
+        {
+            EditCore(directory, index, edit, persist);
+        }
+        catch
+        {
+            // Part of the edit may be staged and cached; the caller rolls the staged part back, and the cache must not
+            // keep anything of it either.
+            _writer.Mft.IndexNodes.Forget(directory);
+            throw;
+        }
+    }
+
+    private void EditCore(long directory, ViewIndex index, Action<IndexTree> edit, bool persist)
     {
         string indexName = index.Name;
         FileRecords file = FileRecords.Load(_writer, directory);
@@ -91,6 +119,8 @@ internal sealed class DirectoryEditor
         int vcnsPerRecord = (int)(recordSize / vcnUnit);
         IReadOnlyList<DataRun> allocationRuns = allocation?.Runs ?? Array.Empty<DataRun>();
         long allocationSize = allocation?.DataSize ?? 0;
+        // A directory's nodes come from (and go back to) the cache the lookups share; view indexes are read each time.
+        IndexNodeCache? cache = indexName == DirectoryIndexName && index.FileNameKeys ? _writer.Mft.IndexNodes : null;
         List<IndexEntry> LoadNode(long vcn)
         {
             string nodeStructure = $"{structure} index record VCN {vcn}";
@@ -99,9 +129,15 @@ internal sealed class DirectoryEditor
             {
                 throw new CorruptDataException("NTFS", nodeStructure, -1, $"the node lies outside the {allocationSize}-byte $INDEX_ALLOCATION", _writer.FilePath);
             }
+            if (cache is not null && cache.TryGet(directory, vcn, out List<IndexEntry> cached))
+            {
+                return cached; // the tree copies what it is given
+            }
             byte[] data = new byte[recordSize];
             _writer.ReadThroughRuns(allocationRuns, position, data, nodeStructure);
-            return IndexRecord.ReadFrom(data, vcn, nodeStructure, -1, _writer.FilePath, index.FileNameKeys);
+            List<IndexEntry> node = IndexRecord.ReadFrom(data, vcn, nodeStructure, -1, _writer.FilePath, index.FileNameKeys);
+            cache?.Put(directory, vcn, node);
+            return node;
         }
 
         // Without an attribute list the index attributes share the base record and the root gets the room the others
@@ -113,10 +149,10 @@ internal sealed class DirectoryEditor
         int recordBytesWithoutRoot = file.Base.UsedSize(_writer.RecordSize) - root.Raw.Length;
         int reserve = (allocation is null ? AllocationAttributeReserve : 0) + (bitmap is null ? BitmapAttributeReserve : 0);
         int maxRootNodeBytes = listMode ? listRootCapacity : _writer.RecordSize - recordBytesWithoutRoot - rootAttributeOverhead - reserve;
-        var bits = new List<bool>();
-        for (int i = 0; i < bitmapValue.Length * 8; i++)
+        bool[] bits = new bool[bitmapValue.Length * 8];
+        for (int i = 0; i < bits.Length; i++)
         {
-            bits.Add((bitmapValue[i >> 3] & (1 << (i & 7))) != 0);
+            bits[i] = (bitmapValue[i >> 3] & (1 << (i & 7))) != 0;
         }
 
         var tree = new IndexTree(rootEntries, recordSize, vcnsPerRecord, LoadNode, bits, index.Compare, Math.Max(IndexTree.MinimumRootNodeBytes, maxRootNodeBytes), structure);
@@ -131,8 +167,14 @@ internal sealed class DirectoryEditor
         // longer fits, the tree moves root entries down a level (which may need more records, so settle again). Room is
         // measured with the attributes exactly as they will be written. When the base record cannot hold them all, the
         // file gets an attribute list and the root a size of its own.
+        AttributeRecord? originalAllocation = allocation;
         AttributeRecord? newAllocation = allocation;
         AttributeRecord? newBitmap = bitmap;
+
+        // Most inserts and updates change one leaf: the root, $INDEX_ALLOCATION and $BITMAP stay as they are, and then
+        // neither the bitmap nor the directory's records are written again (in a directory of 100,000 names the
+        // bitmap has thousands of bits, and its records a long runlist behind an attribute list).
+        bool BitmapChanged() => tree.BitmapChanged || bitmap is null || !ReferenceEquals(newAllocation, originalAllocation);
         for (int attempt = 0; ; attempt++)
         {
             long neededBytes = (long)tree.RecordCount * recordSize;
@@ -140,7 +182,7 @@ internal sealed class DirectoryEditor
             {
                 newAllocation = GrowAllocation(file, indexName, newAllocation, neededBytes, recordSize, vcnUnit);
             }
-            if (newAllocation is not null)
+            if (newAllocation is not null && BitmapChanged())
             {
                 newBitmap = BitmapAttribute(indexName, newBitmap?.Id ?? 0, BitmapValue(tree.Bitmap, newAllocation.DataSize / recordSize), newBitmap);
             }
@@ -168,6 +210,7 @@ internal sealed class DirectoryEditor
         {
             byte[] encoded = IndexRecord.Encode(recordSize, node.Key, node.Value, NextUpdateSequence());
             _writer.WriteThroughRuns(allocation!.Runs, node.Key * vcnUnit, encoded);
+            cache?.Put(directory, node.Key, new List<IndexEntry>(node.Value));
         }
 
         // A freed node keeps its bytes on disk; emptied, its old entries are slack that tools report as deleted names
@@ -179,13 +222,24 @@ internal sealed class DirectoryEditor
                 byte[] empty = IndexRecord.Encode(recordSize, vcn, new[] { IndexEntry.Last() }, NextUpdateSequence());
                 _writer.WriteThroughRuns(allocation.Runs, vcn * vcnUnit, empty);
             }
+            cache?.Forget(directory, vcn);
         }
 
+        bool allocationChanged = !ReferenceEquals(allocation, originalAllocation);
+        bool bitmapChanged = allocation is not null && BitmapChanged();
+        if (!tree.RootChanged && !allocationChanged && !bitmapChanged)
+        {
+            return;
+        }
         byte[] rootValue = IndexRoot.Encode(header.IndexedAttributeType, header.CollationRule, recordSize, clustersPerRecord, tree.RootEntries);
-        file.Set(AttributeRecord.CreateResident(AttributeType.IndexRoot, indexName, root.Id, rootValue));
-        if (allocation is not null)
+        // The attribute flags stay: on a compressed folder's $INDEX_ROOT the compressed flag says new files are compressed.
+        file.Set(AttributeRecord.CreateResident(AttributeType.IndexRoot, indexName, root.Id, rootValue, flags: root.Flags));
+        if (allocation is not null && allocationChanged)
         {
             file.Set(allocation);
+        }
+        if (allocation is not null && bitmapChanged)
+        {
             byte[] value = BitmapValue(tree.Bitmap, allocation.DataSize / recordSize);
             AttributeRecord finalBitmap = BitmapAttribute(indexName, bitmap?.Id ?? file.NewAttributeId(), value, newBitmap);
             if (!finalBitmap.IsResident)
@@ -218,6 +272,10 @@ internal sealed class DirectoryEditor
         for (long position = haveBytes; position + recordSize <= targetBytes; position += recordSize)
         {
             _writer.WriteThroughRuns(runs, position, IndexRecord.Encode(recordSize, position / vcnUnit, new[] { IndexEntry.Last() }, NextUpdateSequence()));
+            if (indexName == DirectoryIndexName)
+            {
+                _writer.Mft.IndexNodes.Forget(file.Base.RecordNumber, position / vcnUnit);
+            }
         }
         return AttributeRecord.CreateNonResident(AttributeType.IndexAllocation, indexName, id, 0, runs, needClusters * clusterSize, targetBytes, targetBytes);
     }

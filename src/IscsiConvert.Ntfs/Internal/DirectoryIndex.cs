@@ -24,11 +24,9 @@ internal sealed class DirectoryIndex
     private readonly long _vcnUnit;
     private AttributeStream? _allocationStream;
 
-    // Index records already read and parsed, by VCN: a lookup descends through the same few nodes as the one before
-    // (reading 1,200 INFs of \Windows\INF by path re-read the folder's index records 7,000 times). The volume drops
-    // the whole DirectoryIndex on any edit, so a node here is never stale; bounded for huge directories.
-    private const int MaxCachedNodes = 1024;
-    private readonly Dictionary<long, List<IndexEntry>> _nodes = new();
+    // Index records already read and parsed are kept in the MFT's IndexNodeCache: a lookup descends through the same
+    // few nodes as the one before (reading 1,200 INFs of \Windows\INF by path re-read the folder's index records 7,000
+    // times), and the directory editor keeps that cache exact across edits.
 
     public DirectoryIndex(MasterFileTable mft, UpCaseTable upcase, NtfsFile directory, long clusterSize, string? filePath)
     {
@@ -151,7 +149,7 @@ internal sealed class DirectoryIndex
         {
             throw new CorruptDataException("NTFS", structure, -1, "an index entry points to a child node, but the directory has no $INDEX_ALLOCATION", _filePath);
         }
-        if (_nodes.TryGetValue(vcn, out List<IndexEntry>? cached))
+        if (_mft.IndexNodes.TryGet(_directory.RecordNumber, vcn, out List<IndexEntry> cached))
         {
             return cached;
         }
@@ -164,11 +162,7 @@ internal sealed class DirectoryIndex
         byte[] data = new byte[_recordSize];
         _allocationStream.ReadAt(position, data);
         List<IndexEntry> node = IndexRecord.ReadFrom(data, vcn, structure, VolumeOffsetOf(position), _filePath);
-        if (_nodes.Count >= MaxCachedNodes)
-        {
-            _nodes.Clear();
-        }
-        _nodes[vcn] = node;
+        _mft.IndexNodes.Put(_directory.RecordNumber, vcn, node);
         return node;
     }
 

@@ -62,7 +62,10 @@ internal sealed class IndexTree
     private readonly HashSet<long> _dirty = new();
     private readonly HashSet<long> _freed = new();
     private readonly List<bool> _bitmap;
-    private readonly HashSet<long> _persisted = new();
+    // The $BITMAP as the batch began: a node freed now was in use on the volume (and must be emptied there) when its
+    // bit is set here. Kept as given rather than as a set of VCNs: a directory of 100,000 names has thousands of nodes,
+    // and every edit builds a tree.
+    private bool[] _persisted;
     private int _lowestMaybeFree;
     private int _maxRootNodeBytes;
 
@@ -98,13 +101,7 @@ internal sealed class IndexTree
         _maxEntryLength = ((_room - EndEntryWithChild) / 3) & ~7;
         SetRootCapacity(maxRootNodeBytes, rebalance: false);
         _bitmap = new List<bool>(allocatedBitmap);
-        for (int i = 0; i < _bitmap.Count; i++)
-        {
-            if (_bitmap[i])
-            {
-                _persisted.Add((long)i * _vcnsPerRecord);
-            }
-        }
+        _persisted = _bitmap.ToArray();
         _root = new List<IndexEntry>(rootEntries);
         CheckNode(_root, RootId);
     }
@@ -114,6 +111,9 @@ internal sealed class IndexTree
 
     /// <summary>Whether the root changed since construction or the last <see cref="AcceptChanges"/>.</summary>
     public bool RootChanged { get; private set; }
+
+    /// <summary>Whether a record was taken or freed (the $BITMAP changed) since construction or the last <see cref="AcceptChanges"/>.</summary>
+    public bool BitmapChanged { get; private set; }
 
     /// <summary>INDX records to write: VCN → entries (the tree's own lists; do not change them).</summary>
     public IReadOnlyDictionary<long, List<IndexEntry>> DirtyNodes
@@ -275,15 +275,9 @@ internal sealed class IndexTree
     {
         _dirty.Clear();
         _freed.Clear();
-        _persisted.Clear();
-        for (int i = 0; i < _bitmap.Count; i++)
-        {
-            if (_bitmap[i])
-            {
-                _persisted.Add((long)i * _vcnsPerRecord);
-            }
-        }
+        _persisted = _bitmap.ToArray();
         RootChanged = false;
+        BitmapChanged = false;
     }
 
     /// <summary>$I30 order: names compared through the volume's $UpCase, ties (POSIX names differing in case only) by code unit.</summary>
@@ -656,6 +650,7 @@ internal sealed class IndexTree
             _bitmap[bit] = true;
         }
         _lowestMaybeFree = bit + 1;
+        BitmapChanged = true;
         long vcn = (long)bit * _vcnsPerRecord;
         _freed.Remove(vcn);
         _nodes[vcn] = new List<IndexEntry>();
@@ -669,8 +664,9 @@ internal sealed class IndexTree
         _dirty.Remove(id);
         int bit = (int)(id / _vcnsPerRecord);
         _bitmap[bit] = false;
+        BitmapChanged = true;
         _lowestMaybeFree = Math.Min(_lowestMaybeFree, bit);
-        if (_persisted.Contains(id))
+        if (bit < _persisted.Length && _persisted[bit])
         {
             _freed.Add(id);
         }

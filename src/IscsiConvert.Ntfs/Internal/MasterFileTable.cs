@@ -37,10 +37,15 @@ internal sealed class MasterFileTable
     /// <summary>Forgets a cached file after its records changed.</summary>
     public void Invalidate(long number) => _cache.Remove(number);
 
-    /// <summary>Forgets every cached file and maps $MFT again (after $MFT itself grew).</summary>
+    /// <summary>Decoded directory index records, shared by lookups and edits (see <see cref="IndexNodeCache"/>).</summary>
+    public IndexNodeCache IndexNodes { get; } = new();
+
+    /// <summary>Forgets every cached file and index node and maps $MFT again (after $MFT itself grew, an edit was undone
+    /// or staged changes were committed or dropped).</summary>
     public void Reload()
     {
         _cache.Clear();
+        IndexNodes.Clear();
         Load();
     }
 

@@ -55,6 +55,30 @@ internal sealed class PendingWrites
         }
     }
 
+    /// <summary>
+    /// Fills <paramref name="buffer"/> with the bytes at <paramref name="position"/> when pending pages cover all of it
+    /// (a record or index node written earlier in the same change set), so the caller need not read the stream; false
+    /// (and the buffer untouched) otherwise.
+    /// </summary>
+    public bool TryRead(long position, Span<byte> buffer)
+    {
+        if (_pages.Count == 0 || buffer.Length == 0)
+        {
+            return false;
+        }
+        long first = position / _clusterSize;
+        long last = (position + buffer.Length - 1) / _clusterSize;
+        for (long c = first; c <= last; c++)
+        {
+            if (!_pages.ContainsKey(c))
+            {
+                return false;
+            }
+        }
+        Patch(position, buffer);
+        return true;
+    }
+
     /// <summary>Records <paramref name="data"/> as the new content at <paramref name="position"/>.</summary>
     public void Write(long position, ReadOnlySpan<byte> data)
     {

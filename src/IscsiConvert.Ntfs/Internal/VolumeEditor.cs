@@ -15,6 +15,7 @@ namespace IscsiConvert.Ntfs.Internal;
 internal sealed class VolumeEditor
 {
     private const uint FileAttributeArchive = 0x20;
+    private const uint FileAttributeCompressed = 0x800;
 
     // $FILE_NAME's copy of the attributes marks directories with this bit (FILE_ATTRIBUTE_DIRECTORY lives only there).
     private const uint FileNameAttributeDirectory = 0x10000000;
@@ -62,6 +63,16 @@ internal sealed class VolumeEditor
         uint attributes = directory ? 0 : FileAttributeArchive;
         uint nameAttributes = directory ? FileNameAttributeDirectory : FileAttributeArchive;
 
+        // In a compressed folder new files and folders are compressed too (as Windows and ntfs-3g make them): the
+        // attribute in $STANDARD_INFORMATION and the names, and a file's $DATA flagged so that it is stored LZNT1-compressed
+        // once it leaves the record. NTFS compresses only with clusters of at most 4 KiB.
+        bool compressed = (parent.StandardInformation?.FileAttributes & FileAttributeCompressed) != 0 && _boot.ClusterSize <= 4096;
+        if (compressed)
+        {
+            attributes |= FileAttributeCompressed;
+            nameAttributes |= FileAttributeCompressed;
+        }
+
         (uint securityId, byte[]? privateDescriptor) = _security.ForNewChild(parent, directory);
         ushort id = 0;
         record.Attributes.Add(AttributeRecord.CreateResident(AttributeType.StandardInformation, string.Empty, id++,
@@ -104,11 +115,13 @@ internal sealed class VolumeEditor
         {
             byte[] root = IndexRoot.Encode(AttributeType.FileName, IndexRoot.CollationFileName, _boot.IndexRecordSize, IndexRoot.ClustersPerIndexRecord(_boot.IndexRecordSize, _boot.ClusterSize),
                 new[] { IndexEntry.Last() });
-            record.Attributes.Add(AttributeRecord.CreateResident(AttributeType.IndexRoot, "$I30", id++, root));
+            record.Attributes.Add(AttributeRecord.CreateResident(AttributeType.IndexRoot, "$I30", id++, root,
+                flags: compressed ? AttributeRecord.FlagCompressed : (ushort)0));
         }
         else
         {
-            record.Attributes.Add(AttributeRecord.CreateResident(AttributeType.Data, string.Empty, id++, Array.Empty<byte>()));
+            record.Attributes.Add(AttributeRecord.CreateResident(AttributeType.Data, string.Empty, id++, Array.Empty<byte>(),
+                flags: compressed ? AttributeRecord.FlagCompressed : (ushort)0));
         }
         record.NextAttributeId = id;
         record.LinkCount = (ushort)names.Count;
@@ -242,7 +255,7 @@ internal sealed class VolumeEditor
         // A sparse or compressed file's names carry the clusters it stores (its compressed size), as Windows and ntfs-3g write them.
         long allocated = data is null || data.IsResident ? 0 : AttributeRecord.HasCompressedSize(data.Flags) ? data.CompressedSize : data.AllocatedSize;
         FileRecord record = _writer.ReadRecord(fileRecord);
-        var updates = new List<(byte[] Old, byte[] New, long Parent)>();
+        var updates = new List<(byte[] Value, long Parent)>();
         for (int i = 0; i < record.Attributes.Count; i++)
         {
             AttributeRecord a = record.Attributes[i];
@@ -255,15 +268,14 @@ internal sealed class VolumeEditor
                 byte[] value = FileNameAttribute.Encode(BinaryPrimitives.ReadUInt64LittleEndian(a.Value), fn.Name, fn.Namespace, fn.CreationTime, now, now, now,
                     allocated, size, fn.FileAttributes);
                 record.Attributes[i] = AttributeRecord.CreateResident(a.Type, a.Name, a.Id, value, a.ResidentFlags);
-                updates.Add((a.Value, value, fn.ParentRecordNumber));
+                updates.Add((value, fn.ParentRecordNumber));
             }
         }
         _writer.WriteRecord(record);
         ulong reference = Reference(record);
-        foreach ((byte[] old, byte[] value, long parent) in updates)
+        foreach ((byte[] value, long parent) in updates)
         {
-            _directories.Remove(parent, IndexEntry.ForFileName(0, old));
-            _directories.Insert(parent, IndexEntry.ForFileName(reference, value));
+            _directories.Update(parent, IndexEntry.ForFileName(reference, value));
         }
     }
 

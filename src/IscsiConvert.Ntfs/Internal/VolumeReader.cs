@@ -33,6 +33,10 @@ internal sealed class VolumeReader
         {
             throw new CorruptDataException("NTFS", structure, position, $"{buffer.Length} bytes at this offset lie outside the {Length}-byte volume", FilePath);
         }
+        if (Pending is { } pending && pending.TryRead(position, buffer))
+        {
+            return; // staged pages hold all of it
+        }
         int n;
         if (_stream is SparseStream sparse)
         {

@@ -154,6 +154,7 @@ internal sealed class VolumeWriter
         record.SequenceNumber = (ushort)(record.SequenceNumber + 1 == 0 ? 1 : record.SequenceNumber + 1);
         WriteRecord(record);
         SetMftBit(record.RecordNumber, false);
+        _mft.IndexNodes.Forget(record.RecordNumber); // a directory's nodes must not outlive it into the record's next file
         _nextRecordHint = Math.Min(_nextRecordHint, record.RecordNumber);
     }
 
@@ -302,9 +303,17 @@ internal sealed class VolumeWriter
     public void Discard()
     {
         _pending.Discard();
-        _clusters.ClearDirty();
+
+        // The bitmaps in memory go back to the disk's too: keeping the dropped edits' allocations (as this did) left
+        // their clusters and records marked in use, and the next commit wrote them so (clusters lost to every file).
+        _clusters.Reset(_bitsOnDisk);
         _mftBitmapDirty = false;
         _mft.Reload();
+        AttributeRecord mftBitmap = _mft.GetFile(MftRecord).Find(AttributeType.Bitmap)
+            ?? throw Corrupt(MftRecord, "$MFT has no $BITMAP");
+        _mftBitmap = _mft.ReadAll(mftBitmap);
+        _nextRecordHint = FirstUserRecord;
+        SetMftZone();
         StagedStateDropped?.Invoke();
     }
 
