@@ -4,10 +4,15 @@
 # the fastest pipeline a Linux admin assembles from stock tools (qemu-storage-daemon exporting the Windows partition
 # over FUSE, ntfs-3g on it, cp of the driver and INF, hivexregedit --merge of the same registry change, unmount, fsync),
 # each run on a fresh copy of the fixture, alternating, RUNS times per image size. Prints per size the medians, the
-# paired ratio, our peak RSS and the bytes each wrote (GNU time's file-system output blocks).
+# paired ratio, our peak RSS, and the bytes each side wrote to the image file — counted in one more, untimed run of
+# each under `strace -f -y` (the write system calls on the image file's descriptor, in every thread: ours, and
+# qemu-storage-daemon's for the pipeline) — beside GNU time's file-system output blocks (which also count whole pages
+# dirtied, so they read higher). Unattended; exits non-zero on the first failed run.
 #
 #   benchmarks/e2e/run.sh [RUNS] [SIZES…]         e.g.  run.sh 7 1G 16G      (fixtures are built once in $E2E_DIR)
 #   TOOL=/path/to/iscsi-convert benchmarks/e2e/run.sh …   times that binary (e.g. the AOT one) instead of publishing
+#   E2E_DIR=/tmp/e2e-perf TOOL=/tmp/iscsiconvert-aot/iscsi-convert benchmarks/e2e/run.sh 7 1G 16G 64G
+#                                                 the quiet-machine run of docs/benchmarks.md (after publish-aot.sh)
 set -euo pipefail
 runs=${1:-5}; shift || true
 [ $# -gt 0 ] && sizes=("$@") || sizes=(1G 16G)
@@ -50,6 +55,17 @@ SH
 chmod +x "$dir/pipeline.sh"
 
 results="$dir/results.tsv"; : > "$results"
+written="$dir/written.tsv"; : > "$written"
+# Sets cmd to WHO's command on a fresh sparse copy of the fixture (the image flushed, so no earlier write-back lingers).
+fresh_copy() {
+  cp --sparse=always "$fixture" "$dir/work.vhdx"
+  sync "$dir/work.vhdx"
+  if [ "$who" = ours ]; then
+    cmd=("$tool" prepare "$dir/work.vhdx" --nic "$nic" --driver "$dir/pkg" --os win7-x64)
+  else
+    cmd=("$dir/pipeline.sh" "$dir/work.vhdx" "$offset" "$length" "$dir/pkg" "$dir/pipeline.reg")
+  fi
+}
 for size in "${sizes[@]}"; do
   fixture="$dir/fixture-$size.vhdx"
   if [ ! -f "$fixture" ]; then
@@ -59,29 +75,40 @@ for size in "${sizes[@]}"; do
   read -r offset length < "$dir/fixture-$size.partition"
   for i in $(seq "$runs"); do
     for who in ours pipeline; do
-      cp --sparse=always "$fixture" "$dir/work.vhdx"
-      sync "$dir/work.vhdx"
-      if [ "$who" = ours ]; then
-        cmd=("$tool" prepare "$dir/work.vhdx" --nic "$nic" --driver "$dir/pkg" --os win7-x64)
-      else
-        cmd=("$dir/pipeline.sh" "$dir/work.vhdx" "$offset" "$length" "$dir/pkg" "$dir/pipeline.reg")
-      fi
+      fresh_copy
       /usr/bin/time -o "$dir/time.txt" -f "%e %M %O" "${cmd[@]}" >/dev/null
       echo "$size $who $i $(cat "$dir/time.txt")" >> "$results"
     done
   done
+  # Bytes written to the image file: one untimed run of each under strace (it slows the process down).
+  for who in ours pipeline; do
+    if command -v strace >/dev/null; then
+      fresh_copy
+      strace -f -y -qq -e trace=write,pwrite64,pwritev,pwritev2 -o "$dir/strace.txt" "${cmd[@]}" >/dev/null
+      image_bytes=$(awk -v img="<$dir/work.vhdx>" 'index($0, img) && $NF ~ /^[0-9]+$/ { n += $NF } END { print n + 0 }' "$dir/strace.txt")
+    else
+      image_bytes=-1
+    fi
+    echo "$size $who $image_bytes" >> "$written"
+  done
 done
 
-python3 - "$results" <<'PY'
+python3 - "$results" "$written" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+image = {(r[0], r[1]): int(r[2]) for r in (l.split() for l in open(sys.argv[2]) if l.strip())}
+def mib(n): return "n/a (no strace)" if n < 0 else f"{n / 2**20:.2f} MiB ({n} bytes)"
 for size in dict.fromkeys(r[0] for r in rows):
     by = {w: [r for r in rows if r[0] == size and r[1] == w] for w in ("ours", "pipeline")}
     med = {w: statistics.median(float(r[3]) for r in by[w]) for w in by}
     pairs = [float(p[3]) / float(o[3]) for o, p in zip(by["ours"], by["pipeline"])]
-    print(f"{size}: iscsi-convert {med['ours']:.2f} s, pipeline {med['pipeline']:.2f} s; "
-          f"speed-up (pipeline/ours, median of {len(pairs)} pairs) {statistics.median(pairs):.2f}x; "
-          f"our peak RSS {max(int(r[4]) for r in by['ours']) / 1024:.0f} MiB; written: ours "
-          f"{statistics.median(int(r[5]) for r in by['ours']) * 512 / 2**20:.1f} MiB, pipeline "
-          f"{statistics.median(int(r[5]) for r in by['pipeline']) * 512 / 2**20:.1f} MiB")
+    print(f"{size}: iscsi-convert {med['ours']:.2f} s, pipeline {med['pipeline']:.2f} s (medians); "
+          f"speed-up (pipeline/ours, median of {len(pairs)} pairs) {statistics.median(pairs):.2f}x "
+          f"({', '.join(f'{p:.1f}' for p in pairs)}); "
+          f"our peak RSS {max(int(r[4]) for r in by['ours']) / 1024:.0f} MiB (pipeline's largest process "
+          f"{max(int(r[4]) for r in by['pipeline']) / 1024:.0f} MiB)")
+    print(f"{size}: written to the image file: ours {mib(image.get((size, 'ours'), -1))}, pipeline "
+          f"{mib(image.get((size, 'pipeline'), -1))}; file-system output blocks (GNU time, median): ours "
+          f"{statistics.median(int(r[5]) for r in by['ours']) * 512 / 2**20:.2f} MiB, pipeline "
+          f"{statistics.median(int(r[5]) for r in by['pipeline']) * 512 / 2**20:.2f} MiB")
 PY

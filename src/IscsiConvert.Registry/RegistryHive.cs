@@ -79,10 +79,10 @@ public sealed class RegistryHive : IDisposable
     {
         options ??= new RegistryOpenOptions();
         string full = System.IO.Path.GetFullPath(path);
-        byte[] bytes;
+        HiveFileBytes bytes;
         using (var fs = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read))
         {
-            bytes = ReadAll(fs, full);
+            bytes = HiveFileBytes.Read(fs, full, options.Writable);
         }
         var logs = new List<TransactionLog>();
         var logPaths = new List<string>();
@@ -98,7 +98,7 @@ public sealed class RegistryHive : IDisposable
             logs.Add(new TransactionLog(System.IO.Path.GetFileName(logPath), ReadAll(ls, logPath)));
         }
         RegistryHive hive = Load(bytes, full, null, options, logs, logPaths);
-        hive._fileStamp = FileStamp.Of(bytes);
+        hive._fileStamp = FileStamp.Of(bytes.Head, bytes.Rest.AsSpan(0, bytes.RestLength));
         return hive;
     }
 
@@ -117,7 +117,7 @@ public sealed class RegistryHive : IDisposable
         {
             throw new ArgumentException("A writable open needs a writable stream.", nameof(stream));
         }
-        byte[] bytes = ReadAll(stream, null);
+        HiveFileBytes bytes = HiveFileBytes.Read(stream, null, options.Writable);
         var logs = new List<TransactionLog>();
         int i = 1;
         foreach (Stream s in options.LogStreams)
@@ -163,7 +163,7 @@ public sealed class RegistryHive : IDisposable
             TryDelete(temp);
             throw;
         }
-        RegistryHive hive = Load(bytes, full, null, OpenOptionsFor(options), new List<TransactionLog>(), new List<string>());
+        RegistryHive hive = Load(HiveFileBytes.Split(bytes), full, null, OpenOptionsFor(options), new List<TransactionLog>(), new List<string>());
         hive._fileStamp = FileStamp.Of(bytes);
         hive._logger.LogInformation("Created hive {Path} (root \"{Root}\")", full, options.RootName);
         return hive;
@@ -188,7 +188,7 @@ public sealed class RegistryHive : IDisposable
         stream.SetLength(bytes.Length);
         stream.WriteAt(0, bytes);
         stream.Flush();
-        RegistryHive hive = Load(bytes, null, stream, OpenOptionsFor(options), new List<TransactionLog>(), new List<string>());
+        RegistryHive hive = Load(HiveFileBytes.Split(bytes), null, stream, OpenOptionsFor(options), new List<TransactionLog>(), new List<string>());
         hive._logger.LogInformation("Created hive in a stream (root \"{Root}\")", options.RootName);
         return hive;
     }
@@ -261,14 +261,14 @@ public sealed class RegistryHive : IDisposable
         return bytes;
     }
 
-    private static RegistryHive Load(byte[] file, string? path, Stream? stream, RegistryOpenOptions options, List<TransactionLog> logs, List<string> logPaths)
+    private static RegistryHive Load(HiveFileBytes file, string? path, Stream? stream, RegistryOpenOptions options, List<TransactionLog> logs, List<string> logPaths)
     {
         ILogger logger = options.Logger ?? NullLogger.Instance;
         if (file.Length < BaseBlock.Size)
         {
             throw new CorruptDataException(HiveStorage.FormatName, "base block", 0, $"the file has {file.Length} bytes, a base block needs {BaseBlock.Size}", path);
         }
-        BaseBlock b = BaseBlock.ReadFrom(file);
+        BaseBlock b = BaseBlock.ReadFrom(file.Head);
         if (!b.HasSignature)
         {
             throw new CorruptDataException(HiveStorage.FormatName, "base block", 0, "signature is not \"regf\"", path);
@@ -294,13 +294,18 @@ public sealed class RegistryHive : IDisposable
             }
             length = (int)declared;
         }
-        var bins = new byte[length];
-        Array.Copy(file, BaseBlock.Size, bins, 0, length);
+        // The bins are the bytes read after the base block, used in place (no second copy of a hive of many MiB);
+        // log recovery works on an array of exactly the primary's length, as it always has.
+        byte[] bins = file.Rest;
         string? recovered = null;
         int entries = 0;
         List<(int Offset, int Length)>? written = null;
         if (dirty && options.RecoverFromLogs && logs.Count > 0)
         {
+            if (bins.Length != length)
+            {
+                Array.Resize(ref bins, length);
+            }
             RecoveryOutcome? r = TransactionLogRecovery.Recover(b, checksumOk, bins, length, logs);
             if (r is not null)
             {
@@ -316,7 +321,7 @@ public sealed class RegistryHive : IDisposable
         if (!checksumOk && recovered is null)
         {
             throw new CorruptDataException(HiveStorage.FormatName, "base block", BaseBlock.ChecksumOffset,
-                $"checksum is 0x{b.StoredChecksum:X8}, expected 0x{BaseBlock.ComputeChecksum(file):X8}, and no transaction log could repair it", path);
+                $"checksum is 0x{b.StoredChecksum:X8}, expected 0x{BaseBlock.ComputeChecksum(file.Head):X8}, and no transaction log could repair it", path);
         }
         HiveStorage storage = HiveStorage.Load(bins, length, path);
         if (written is not null)

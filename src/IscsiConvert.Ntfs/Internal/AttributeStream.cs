@@ -52,6 +52,17 @@ internal sealed class AttributeStream : SparseStream
 
     public override long Length => _attribute.DataSize;
 
+#if NET
+    // Stream's own span read rents a pool array of the request's size and copies through it: a hive read whole
+    // (11 MiB) left a 16 MiB array in the shared pool for the rest of the process.
+    public override int Read(Span<byte> buffer)
+    {
+        int n = ReadAt(Position, buffer);
+        Position += n;
+        return n;
+    }
+#endif
+
     protected override bool IsWritable => false;
 
     protected override void WriteCore(long position, ReadOnlySpan<byte> data) => throw new NotSupportedException("NTFS files are opened read-only.");

@@ -47,6 +47,23 @@ internal sealed class NtfsWriteStream : Stream
         return n;
     }
 
+#if NET
+    // Not Stream's span read, which rents a pool array of the request's size (a whole hive: 16 MiB kept in the pool).
+    public override int Read(Span<byte> buffer)
+    {
+        ThrowIfDisposed();
+        using Stream data = _volume.OpenDataForRead(_record);
+        if (_position >= data.Length)
+        {
+            return 0;
+        }
+        data.Position = _position;
+        int n = data.Read(buffer.Slice(0, (int)Math.Min(buffer.Length, data.Length - _position)));
+        _position += n;
+        return n;
+    }
+#endif
+
     public override void Write(byte[] buffer, int offset, int count)
     {
         ThrowIfDisposed();
