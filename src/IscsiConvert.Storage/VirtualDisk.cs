@@ -126,6 +126,9 @@ public abstract class VirtualDisk : IDisposable
         return _transaction;
     }
 
+    /// <summary>The write transaction in progress on this disk, or null.</summary>
+    public DiskWriteTransaction? WriteTransaction => _transaction;
+
     internal void EndTransaction(DiskWriteTransaction transaction)
     {
         if (ReferenceEquals(_transaction, transaction))
