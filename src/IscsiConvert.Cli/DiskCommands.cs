@@ -214,8 +214,13 @@ internal static class DiskCommands
                     console.Output.WriteLine($"Would format {what} ({SizeParser.Format(volume.Length)}{(existing is null ? string.Empty : ", now " + existing)}) as {plan}. Nothing was written (--dry-run).");
                     return 0;
                 }
-                NtfsFormatInfo info = NtfsFormatter.Format(volume, options);
-                disk.Flush();
+                NtfsFormatInfo info;
+                // One write transaction: a crash while formatting leaves the partition as it was, or formatted.
+                using (DiskWriteTransaction transaction = disk.BeginWriteTransaction())
+                {
+                    info = NtfsFormatter.Format(volume, options);
+                    transaction.Commit();
+                }
                 console.Output.WriteLine($"Formatted {what} ({SizeParser.Format(volume.Length)}{(existing is null ? string.Empty : ", was " + existing)}) of {disk.FilePath} as {info}.");
             }
             finally

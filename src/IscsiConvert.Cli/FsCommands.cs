@@ -218,7 +218,8 @@ internal static class FsCommands
         return command;
     }
 
-    // Opens the volume writable, applies the edit, and flushes it (unless dry-run); prints what was done.
+    // Opens the volume writable, applies the edit (staged in memory), and commits it in one write transaction of the
+    // image (unless dry-run): a crash leaves the old or the new image; prints what was done.
     private static int Edit(CliConsole console, string imagePath, int? partition, bool dryRun, Func<NtfsVolume, string> edit)
     {
         using OpenedNtfs opened = OpenedNtfs.Open(console, imagePath, partition, writable: true);
@@ -229,8 +230,7 @@ internal static class FsCommands
             console.Output.WriteLine("dry run: " + report + "; nothing was written.");
             return 0;
         }
-        opened.Volume.Flush();
-        opened.Flush();
+        opened.Commit();
         console.Output.WriteLine(report);
         return 0;
     }
@@ -341,8 +341,15 @@ internal sealed class OpenedNtfs : IDisposable
             return string.Format(CultureInfo.InvariantCulture, "{0}: {1}, {2} MiB{3}", p.Index, p.TypeName, p.Length >> 20, fs is null ? string.Empty : ", " + fs);
         }));
 
-    /// <summary>Flushes the disk image's own metadata after the volume was flushed.</summary>
-    public void Flush() => _disk.Flush();
+    /// <summary>Writes the volume's staged changes and the disk image's own metadata in one write transaction
+    /// (<see cref="DiskWriteTransaction"/>): all of it reaches the image, or — on a failure or a crash before the
+    /// commit point — none of it.</summary>
+    public void Commit()
+    {
+        using DiskWriteTransaction transaction = _disk.BeginWriteTransaction();
+        Volume.Flush();
+        transaction.Commit();
+    }
 
     public void Dispose()
     {

@@ -179,13 +179,15 @@ public static class DiskImage
         {
             throw new FileNotFoundException($"The image '{fullPath}' does not exist.", fullPath);
         }
+        // A write that stopped is finished (or, stopped before its commit point, discarded) before anything is read.
+        Journal.ImageJournal.RecoverBeside(fullPath, access, context.Logger);
         DiskFormat format;
         using (FileStream probe = ImageFile.Open(fullPath, DiskAccess.ReadOnly))
         {
             format = Detect(probe);
         }
         context.Logger.LogDebug("Opening {ImagePath} as {Format} ({Access})", fullPath, format, access);
-        return format switch
+        VirtualDisk disk = format switch
         {
             DiskFormat.Raw => RawDisk.Open(fullPath, access),
             DiskFormat.Vhd => VhdDisk.Open(fullPath, access, context),
@@ -194,6 +196,8 @@ public static class DiskImage
             DiskFormat.Qcow2 => Qcow2Disk.Open(fullPath, access, context),
             _ => throw new UnsupportedFormatException($"{format} images are recognised but not supported yet", fullPath),
         };
+        disk.Logger = context.Logger;
+        return disk;
     }
 
     /// <summary>

@@ -25,7 +25,9 @@ internal static class HostFileHoles
         {
             return Array.Empty<StreamExtent>();
         }
-        List<StreamExtent>? found = Supported ? TryQuery(file, start, end) : null;
+        // Inside a write transaction the file's holes are not the image's: written ranges wait in the journal.
+        bool overlaid = file is Journal.JournaledFileStream { InTransaction: true };
+        List<StreamExtent>? found = Supported && !overlaid ? TryQuery(file, start, end) : null;
         return found ?? new List<StreamExtent> { new(start, end - start) };
     }
 

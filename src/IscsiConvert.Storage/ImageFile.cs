@@ -1,6 +1,8 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Threading;
+using IscsiConvert.Storage.Journal;
 
 namespace IscsiConvert.Storage;
 
@@ -23,6 +25,78 @@ internal static class ImageFile
     /// </summary>
     internal static readonly AsyncLocal<Func<string, FileMode, FileAccess, FileShare, FileStream>?> Opener = new();
 
+    /// <summary>
+    /// The seam's other half: when set, files this layer deletes (the write journal, docs/formats/journal.md) are
+    /// deleted through it, so the crash tests record the deletion too. Per async flow; never set by the library.
+    /// </summary>
+    internal static readonly AsyncLocal<Action<string>?> Deleter = new();
+
+    // Every file open for writing, by full path (a writable open is exclusive, so a path is open once at most), so
+    // that VirtualDisk.BeginWriteTransaction finds the files of an image without each format handing them over.
+    private static readonly Dictionary<string, JournaledFileStream> Writable = new(StringComparer.Ordinal);
+
+    /// <summary>The open writable file at <paramref name="path"/>, or null.</summary>
+    public static JournaledFileStream? FindWritable(string path)
+    {
+        lock (Writable)
+        {
+            return Writable.TryGetValue(Path.GetFullPath(path), out JournaledFileStream? f) ? f : null;
+        }
+    }
+
+    internal static void Unregister(JournaledFileStream file)
+    {
+        lock (Writable)
+        {
+            if (Writable.TryGetValue(file.FilePath, out JournaledFileStream? f) && ReferenceEquals(f, file))
+            {
+                Writable.Remove(file.FilePath);
+            }
+        }
+    }
+
+    private static FileStream Journaled(FileStream file, string path)
+    {
+        var journaled = new JournaledFileStream(file, Path.GetFullPath(path));
+        lock (Writable)
+        {
+            Writable[journaled.FilePath] = journaled;
+        }
+        return journaled;
+    }
+
+    /// <summary>Deletes a file of this layer (through the test seam when set).</summary>
+    public static void DeleteFile(string path)
+    {
+        if (Deleter.Value is { } deleter)
+        {
+            deleter(path);
+        }
+        else
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>Opens a file as it is, without the journal layer: for the journal itself and for recovery.</summary>
+    public static FileStream OpenPlain(string path, FileMode mode, FileAccess access, FileShare share) => OpenFile(path, mode, access, share);
+
+    /// <summary>Opens an existing file as it is (exclusive for writing, shared for reading), reporting a file another
+    /// process holds as <see cref="UnsafeToWriteException"/>.</summary>
+    public static FileStream OpenPlain(string path, FileAccess access)
+    {
+        try
+        {
+            return access == FileAccess.Read
+                ? OpenFile(path, FileMode.Open, FileAccess.Read, FileShare.Read)
+                : OpenFile(path, FileMode.Open, access, FileShare.None);
+        }
+        catch (IOException ex) when (IsLockConflict(ex.HResult))
+        {
+            throw new UnsafeToWriteException("The image is in use by another process; close it there first", path, ex);
+        }
+    }
+
     private static FileStream OpenFile(string path, FileMode mode, FileAccess access, FileShare share) =>
         Opener.Value is { } opener
             ? opener(path, mode, access, share)
@@ -37,7 +111,7 @@ internal static class ImageFile
         try
         {
             return access == DiskAccess.ReadWrite
-                ? OpenFile(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None)
+                ? Journaled(OpenFile(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None), path)
                 : OpenFile(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         }
         catch (IOException ex) when (IsLockConflict(ex.HResult))
@@ -68,7 +142,7 @@ internal static class ImageFile
 
     /// <summary>Creates a new file, failing if it exists.</summary>
     public static FileStream CreateNew(string path) =>
-        OpenFile(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+        Journaled(OpenFile(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None), path);
 
     /// <summary>Reads the whole <paramref name="buffer"/> at <paramref name="position"/> or throws <see cref="CorruptDataException"/> naming the structure.</summary>
     public static void ReadExactly(Stream file, long position, Span<byte> buffer, string format, string structure, string? path)

@@ -1,5 +1,9 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
+using IscsiConvert.Storage.Journal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace IscsiConvert.Storage;
 
@@ -11,6 +15,8 @@ namespace IscsiConvert.Storage;
 public abstract class VirtualDisk : IDisposable
 {
     private bool _disposed;
+    private DiskWriteTransaction? _transaction;
+    private bool _rolledBack;
 
     /// <summary>Creates the disk object.</summary>
     protected VirtualDisk(string? filePath, DiskAccess access)
@@ -84,6 +90,54 @@ public abstract class VirtualDisk : IDisposable
     /// <summary>Writes everything buffered to the file, leaving the image consistent on disk.</summary>
     public virtual void Flush() => Content.Flush();
 
+    /// <summary>The logger of the open, for the write transactions (set by the formats that have one).</summary>
+    internal ILogger Logger { get; set; } = NullLogger.Instance;
+
+    /// <summary>
+    /// Starts an all-or-nothing write (<see cref="DiskWriteTransaction"/>): until it is committed, nothing written to
+    /// this disk reaches the image file; it goes to a journal beside it, and disposing the transaction without
+    /// committing leaves the image byte-identical. One transaction at a time; covers every file of the image itself
+    /// (VMDK extents included, when they lie in the image's folder or below), never the read-only parents.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The disk is open read-only, was opened on a stream rather than a
+    /// file, or already has a transaction.</exception>
+    /// <exception cref="UnsafeToWriteException">A journal already lies beside the image.</exception>
+    public DiskWriteTransaction BeginWriteTransaction()
+    {
+        ThrowIfDisposed();
+        if (Access != DiskAccess.ReadWrite)
+        {
+            throw new InvalidOperationException($"{FilePath ?? "The disk"} is open read-only: a write transaction needs DiskAccess.ReadWrite.");
+        }
+        if (_transaction is not null)
+        {
+            throw new InvalidOperationException("The disk already has a write transaction: commit or dispose it first.");
+        }
+        if (_rolledBack)
+        {
+            throw new InvalidOperationException($"A write transaction on {FilePath} was rolled back: open the image again.");
+        }
+        List<JournaledFileStream> files = ImageFiles.Select(ImageFile.FindWritable).Where(f => f is not null).Select(f => f!).ToList();
+        if (FilePath is null || files.Count == 0 || !string.Equals(files[0].FilePath, FilePath, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException("Write transactions need an image opened from its file for writing.");
+        }
+        _transaction = new DiskWriteTransaction(this, WriteTransactionCore.Begin(files, Logger));
+        return _transaction;
+    }
+
+    /// <summary>The write transaction in progress on this disk, or null.</summary>
+    public DiskWriteTransaction? WriteTransaction => _transaction;
+
+    internal void EndTransaction(DiskWriteTransaction transaction)
+    {
+        if (ReferenceEquals(_transaction, transaction))
+        {
+            _transaction = null;
+            _rolledBack |= !transaction.IsCommitted;
+        }
+    }
+
     /// <summary>Throws <see cref="ObjectDisposedException"/> after disposal.</summary>
     protected void ThrowIfDisposed()
     {
@@ -100,8 +154,31 @@ public abstract class VirtualDisk : IDisposable
         {
             return;
         }
-        Dispose(true);
         _disposed = true;
+        if (_rolledBack)
+        {
+            // The files refuse every use after a rollback; close them first, so that whatever the format's close
+            // tries to write fails without reaching them, and the parents, should the format's close stop early.
+            foreach (JournaledFileStream? file in ImageFiles.Select(ImageFile.FindWritable))
+            {
+                file?.Dispose();
+            }
+            try
+            {
+                Dispose(true);
+            }
+            catch (InvalidOperationException)
+            {
+            }
+            catch (System.IO.IOException)
+            {
+            }
+            Parent?.Dispose();
+        }
+        else
+        {
+            Dispose(true);
+        }
         GC.SuppressFinalize(this);
     }
 

@@ -95,9 +95,10 @@ public sealed class IscsiBoot
     public IscsiBootPlan Plan() => ImagePlanner.Plan(_installation, _builder.ToSteps(), Settings, null, CancellationToken.None);
 
     /// <summary>
-    /// Plans, then writes (<see cref="PlanWriter"/>: files, then DRIVERS, SOFTWARE, SYSTEM last, one commit). The
-    /// installation must have been opened writable; nothing is written when planning fails, and a plan with no
-    /// change writes nothing at all. The caller flushes the disk.
+    /// Plans, then writes (<see cref="PlanWriter"/>: files, then DRIVERS, SOFTWARE, SYSTEM last, one commit), inside
+    /// one write transaction of the disk (<see cref="Storage.VirtualDisk.BeginWriteTransaction"/>) unless the caller
+    /// holds one. The installation must have been opened writable; nothing is written when planning fails, and a plan
+    /// with no change writes nothing at all.
     /// </summary>
     public IscsiBootPlan Apply()
     {
@@ -106,7 +107,14 @@ public sealed class IscsiBoot
             throw new InvalidOperationException("Open the image writable (WindowsInstallation.Find(disk, writable: true)) to apply changes.");
         }
         IscsiBootPlan plan = Plan();
-        PlanWriter.Write(_installation, plan, Settings, null, CancellationToken.None);
+        if (plan.IsEmpty)
+        {
+            PlanWriter.Write(_installation, plan, Settings, null, CancellationToken.None);
+        }
+        else
+        {
+            AllOrNothing.Write(_installation.Disk, () => PlanWriter.Write(_installation, plan, Settings, null, CancellationToken.None));
+        }
         return plan.AsApplied(null);
     }
 

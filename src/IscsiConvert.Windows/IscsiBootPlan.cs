@@ -91,12 +91,14 @@ public sealed class IscsiBootPlan
         {
             throw new InvalidOperationException($"{origin.Image.Path} is open read-only: open it with ImageAccess.ReadWrite to apply in place, or write a new image with ApplyTo or ApplyToCopy.");
         }
-        PlanWriter.Write(origin.Installation, this, origin.Settings, progress, cancellationToken);
-        if (!IsEmpty)
+        if (IsEmpty)
         {
-            origin.Image.Disk.Flush();
-            origin.Image.Generation++;
+            PlanWriter.Write(origin.Installation, this, origin.Settings, progress, cancellationToken);
+            return AsApplied(null);
         }
+        // One write transaction: the NTFS commit, the hives and the container's metadata reach the image together.
+        AllOrNothing.Write(origin.Image.Disk, () => PlanWriter.Write(origin.Installation, this, origin.Settings, progress, cancellationToken));
+        origin.Image.Generation++;
         return AsApplied(null);
     }
 

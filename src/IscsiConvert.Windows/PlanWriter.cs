@@ -11,8 +11,9 @@ namespace IscsiConvert.Windows;
 /// Writes a plan onto a writable installation. First every source file is checked against the size and SHA-256 the
 /// plan recorded (a package changed since planning is refused before anything is written); then, staged in the NTFS
 /// writer's change set, the folders, the files (new files, which nothing names yet), the DRIVERS hive, SOFTWARE, and
-/// SYSTEM last (what makes the boot use the driver); then one <see cref="Ntfs.NtfsVolume.Flush"/> commits it all —
-/// the commit point. A failure or a cancellation before it discards the staged edits: the image is byte-identical.
+/// SYSTEM last (what makes the boot use the driver); then one <see cref="Ntfs.NtfsVolume.Flush"/> commits it all into
+/// the disk's write transaction (<see cref="AllOrNothing"/>), whose commit right after is the commit point. A failure
+/// or a cancellation before it discards the staged edits and rolls the transaction back: the image is byte-identical.
 /// A plan with no change writes nothing at all.
 /// </summary>
 internal static class PlanWriter

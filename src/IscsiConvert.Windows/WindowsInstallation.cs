@@ -24,11 +24,15 @@ public sealed partial class WindowsInstallation : IDisposable
     // The log suffixes Windows writes beside a hive, in replay order: the old single log, then the dual logs.
     private static readonly string[] LogSuffixes = { ".LOG", ".LOG1", ".LOG2" };
 
-    private WindowsInstallation(int? partitionIndex, NtfsVolume volume)
+    private WindowsInstallation(int? partitionIndex, NtfsVolume volume, VirtualDisk disk)
     {
         PartitionIndex = partitionIndex;
         Volume = volume;
+        Disk = disk;
     }
+
+    /// <summary>The disk the volume lies on: in-place writes run in one write transaction of it (<see cref="AllOrNothing"/>).</summary>
+    internal VirtualDisk Disk { get; }
 
     /// <summary>The partition's index in the table, or null when the whole disk is the volume.</summary>
     public int? PartitionIndex { get; }
@@ -58,14 +62,14 @@ public sealed partial class WindowsInstallation : IDisposable
         PartitionTable? table = PartitionTable.Read(disk);
         if (table is null)
         {
-            TryAdd(found, null, disk.Content, leaveOpen: true, writable);
+            TryAdd(found, disk, null, disk.Content, leaveOpen: true, writable);
             return found;
         }
         try
         {
             foreach (PartitionInfo partition in table.Partitions)
             {
-                TryAdd(found, partition.Index, table.Open(partition), leaveOpen: false, writable);
+                TryAdd(found, disk, partition.Index, table.Open(partition), leaveOpen: false, writable);
             }
         }
         catch
@@ -80,7 +84,7 @@ public sealed partial class WindowsInstallation : IDisposable
         return found;
     }
 
-    private static void TryAdd(List<WindowsInstallation> found, int? index, SparseStream stream, bool leaveOpen, bool writable)
+    private static void TryAdd(List<WindowsInstallation> found, VirtualDisk disk, int? index, SparseStream stream, bool leaveOpen, bool writable)
     {
         DetectedFileSystem? fs = FileSystemProbe.Detect(stream);
         if (fs is null || fs.Name != "NTFS")
@@ -117,7 +121,7 @@ public sealed partial class WindowsInstallation : IDisposable
             volume.Dispose();
             return;
         }
-        found.Add(new WindowsInstallation(index, volume));
+        found.Add(new WindowsInstallation(index, volume, disk));
     }
 
     /// <summary>
@@ -141,11 +145,12 @@ public sealed partial class WindowsInstallation : IDisposable
     /// (<see cref="UnsafeToWriteException"/>) unless <paramref name="allowDirtyHive"/>, since saving it clean loses
     /// what those logs hold. <see cref="GetHiveCondition"/> tells beforehand which case a hive is.
     /// </summary>
-    public void UpdateHive(string name, Action<RegistryHive> edit, bool allowDirtyHive)
-    {
-        StageHiveEdit(name, edit, allowDirtyHive);
-        Volume.Flush();
-    }
+    public void UpdateHive(string name, Action<RegistryHive> edit, bool allowDirtyHive) =>
+        AllOrNothing.Write(Disk, () =>
+        {
+            StageHiveEdit(name, edit, allowDirtyHive);
+            Volume.Flush();
+        });
 
     /// <summary>
     /// <see cref="UpdateHive"/> without the flush: the edit is staged in the volume's change set, so that a caller that

@@ -15,6 +15,7 @@ internal static class CrashHarness
     {
         var journal = new WriteJournal();
         ImageFile.Opener.Value = journal.Open;
+        ImageFile.Deleter.Value = journal.Delete;
         try
         {
             operation();
@@ -22,8 +23,35 @@ internal static class CrashHarness
         finally
         {
             ImageFile.Opener.Value = null;
+            ImageFile.Deleter.Value = null;
         }
         return journal;
+    }
+
+    /// <summary>
+    /// What the next IscsiConvert open makes of the image at a crash point, without changing the replayed files: the
+    /// image (and its write journal, when there is one) copied to <paramref name="scratch"/> under the same names,
+    /// opened writable through our storage layer — which finishes a committed journal or discards an unfinished one —
+    /// and closed. Returns the copy's path; no journal is left beside it.
+    /// </summary>
+    public static string RecoveredCopy(string image, string scratch)
+    {
+        string copy = Path.Combine(scratch, Path.GetFileName(image));
+        string journal = image + ".iscsiconvert-journal";
+        File.Copy(image, copy, overwrite: true);
+        File.Delete(copy + ".iscsiconvert-journal");
+        if (File.Exists(journal))
+        {
+            File.Copy(journal, copy + ".iscsiconvert-journal");
+        }
+        using (DiskImage.Open(copy, DiskAccess.ReadWrite))
+        {
+        }
+        if (File.Exists(copy + ".iscsiconvert-journal"))
+        {
+            throw new Xunit.Sdk.XunitException("a writable open left the write journal beside the image");
+        }
+        return copy;
     }
 
     /// <summary>Runs the checks of one crash point, naming the point in any failure.</summary>

@@ -6,8 +6,8 @@ namespace IscsiConvert.Tests;
 
 /// <summary>
 /// The fault-injecting layer of the crash-consistency tests (docs/reliability.md, "Crash consistency"). Files opened
-/// through <see cref="Open"/> are <see cref="RecordingFileStream"/>s: every write, length change and file creation is
-/// recorded in order, with the bytes it replaced. After the operation has run once, <see cref="Replay"/> puts every
+/// through <see cref="Open"/> are <see cref="RecordingFileStream"/>s: every write, length change, file creation and
+/// (through <see cref="Delete"/>) deletion is recorded in order, with the bytes it replaced. After the operation has run once, <see cref="Replay"/> puts every
 /// touched file back as it was and then re-applies the recorded events one at a time, stopping at every crash point:
 ///  - after each number of complete writes (a crash after the 0th, 1st, …, Nth write; later writes lost), and
 ///  - inside each write: only up to its first sector boundary, its first 4 KiB page boundary or its last sector boundary
@@ -35,6 +35,15 @@ public sealed class WriteJournal
             _events.Add(new JournalEvent(JournalEventKind.Create, path, 0, Array.Empty<byte>(), Array.Empty<byte>(), 0));
         }
         return stream;
+    }
+
+    /// <summary>Deletes a file as the storage layer would (its write journal, once done with), recording the deletion
+    /// with the bytes the file held, so that a replay can put it back.</summary>
+    public void Delete(string path)
+    {
+        byte[] content = File.Exists(path) ? File.ReadAllBytes(path) : Array.Empty<byte>();
+        _events.Add(new JournalEvent(JournalEventKind.Delete, path, 0, Array.Empty<byte>(), content, content.Length));
+        File.Delete(path);
     }
 
     internal void Add(JournalEvent e)
@@ -122,6 +131,9 @@ public sealed class WriteJournal
                     fs.SetLength(e.Offset);
                 }
                 break;
+            case JournalEventKind.Delete:
+                File.Delete(e.Path);
+                break;
         }
     }
 
@@ -138,6 +150,9 @@ public sealed class WriteJournal
         {
             case JournalEventKind.Create:
                 File.Delete(e.Path);
+                break;
+            case JournalEventKind.Delete:
+                File.WriteAllBytes(e.Path, e.Replaced);
                 break;
             case JournalEventKind.Write:
             case JournalEventKind.SetLength:
@@ -169,6 +184,9 @@ public enum JournalEventKind
 
     /// <summary>The file's length was set (to <see cref="JournalEvent.Offset"/>).</summary>
     SetLength,
+
+    /// <summary>The file was deleted (its bytes before in <see cref="JournalEvent.Replaced"/>).</summary>
+    Delete,
 }
 
 /// <summary>One recorded event: for a write, its offset and bytes, the bytes it replaced and the file's length before;
