@@ -77,8 +77,9 @@ internal static class CliApp
         }
         catch (IscsiConvertException ex)
         {
-            return console.Fail(DataError, "data", ex.Message,
-                "The image or file is damaged or not in a supported format; 'iscsi-convert disk info IMAGE' shows what is readable.");
+            return console.Fail(DataError, "data", ex.Message, parse.CommandResult.Parent is System.CommandLine.Parsing.CommandResult { Command.Name: "reg" or "inf" }
+                ? "The file is damaged or not in the format this command reads."
+                : "The image or file is damaged or not in a supported format; 'iscsi-convert disk info IMAGE' shows what is readable.");
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -90,11 +91,18 @@ internal static class CliApp
         }
         catch (IOException ex)
         {
-            return console.Fail(DataError, "data", ex.Message, "If another program has the image open (a running VM, a mount), close it and try again.");
+            // An image in use by another program is a refusal (UnsafeToWriteException, above); what is left is a path
+            // of the wrong kind: a file that exists where a new one is made, a folder where a file is read.
+            return console.Fail(DataError, "data", ex.Message, "Check the paths: a new file needs a name not taken yet; inside an image, 'iscsi-convert fs ls IMAGE PATH' shows what is there.");
         }
         catch (ArgumentException ex)
         {
-            return console.Fail(DataError, "data", WithoutParameterName(ex), null);
+            return console.Fail(DataError, "data", WithoutParameterName(ex), $"Check the names and values given; '{CommandName(parse)} --help' says what each one is.");
+        }
+        catch (NotSupportedException ex) when (parse.CommandResult.Command.Name is "prepare")
+        {
+            // The engine's "the image has no service X; supply the driver package that installs it".
+            return console.Fail(DataError, "data", ex.Message, "Give the driver package with --driver DIR (the folder holding its .inf, or the .inf itself); 'iscsi-convert match IMAGE --hwid ID --driver DIR' shows what it would pick.");
         }
         catch (Exception ex) when (ex is NotSupportedException or OperationCanceledException)
         {

@@ -68,6 +68,7 @@ internal static class DiskCommands
             };
             ApplySubformat(options, parse.GetValue(subformat));
             string outPath = Path.GetFullPath(parse.GetValue(output)!);
+            RequireNew(outPath);
             // Ctrl-C and SIGTERM cancel the copy instead of killing the process, so that the converter removes
             // OUT.partial (a leftover would stop the next run).
             using var interrupt = new InterruptSignals();
@@ -124,6 +125,10 @@ internal static class DiskCommands
                 Fixed = parse.GetValue(isFixed),
                 ParentPath = parse.GetValue(parent),
             };
+            if (options.Fixed && parse.GetValue(subformat) is string sub && (sub == "dynamic" || sub == "streamOptimized" || sub.EndsWith("Sparse", StringComparison.Ordinal)))
+            {
+                throw new UsageException($"--fixed and --subformat {sub} contradict each other; give one of them.");
+            }
             ApplySubformat(options, parse.GetValue(subformat));
             string? sizeText = parse.GetValue(size);
             if (sizeText is not null)
@@ -135,6 +140,11 @@ internal static class DiskCommands
                 throw new UsageException("--size is required unless --parent is given.");
             }
             string? blockText = parse.GetValue(blockSize);
+            if (blockText is not null && options.Format == DiskFormat.Raw)
+            {
+                throw new UsageException("--block-size is for dynamic vhd, vhdx, vmdk and qcow2 images; a raw image has no blocks.");
+            }
+            RequireNew(parse.GetValue(output)!);
             if (blockText is not null)
             {
                 options.BlockSize = ParsePowerOfTwo(blockText, "--block-size", "1M, 2M, 32M");
@@ -311,6 +321,15 @@ internal static class DiskCommands
             throw new UsageException($"--subformat {subformat} applies to vmdk images only.");
         }
         options.Variant = subformat;
+    }
+
+    // OUT must be a new file (the converter and the creators never overwrite): naming one that exists is a usage error, as prepare --output.
+    private static void RequireNew(string path)
+    {
+        if (File.Exists(path) || Directory.Exists(path))
+        {
+            throw new UsageException($"'{path}' exists; name a new file (nothing is overwritten).");
+        }
     }
 
     internal static DiskFormat ParseFormat(string text) => text switch

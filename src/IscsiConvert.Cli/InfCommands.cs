@@ -48,6 +48,14 @@ internal static class InfCommands
         command.SetAction(parse =>
         {
             TargetOs target = OptionValues.TargetOs(parse.GetValue(os)!);
+            if (parse.GetValue(locale) is string lang && !System.Text.RegularExpressions.Regex.IsMatch(lang, "^[0-9A-Fa-f]{4}$"))
+            {
+                throw new UsageException($"--locale: '{lang}' is not a LANGID: four hex digits, such as 0409 (English, US) or 0407 (German).");
+            }
+            if (parse.GetValue(includeDir) is string folder && !Directory.Exists(folder))
+            {
+                throw new DirectoryNotFoundException($"--include-dir: the folder '{Path.GetFullPath(folder)}' does not exist.");
+            }
             InfFile parsed = InfFile.Load(parse.GetValue(file)!, new InfReadOptions
             {
                 Tolerant = true,

@@ -212,7 +212,7 @@ internal static class RegCommands
             }
             if (k.Path.Length == 0)
             {
-                throw new ArgumentException("The root key cannot be deleted.");
+                throw new UsageException("The root key cannot be deleted; name a key below it.");
             }
             string parentPath = k.Path.Contains('\\', StringComparison.Ordinal) ? k.Path.Substring(0, k.Path.LastIndexOf('\\')) : string.Empty;
             OpenKey(h, parentPath).DeleteSubkeyTree(k.Name);

@@ -48,7 +48,7 @@ internal sealed class DriverDatabaseRules
         }
         else if (ctx.System.Hive.OpenKey(serviceKey) is null)
         {
-            throw new NotSupportedException($"The image has no service {choice.Service}; supply the driver package with WithDriverPackage (--driver).");
+            throw new NotSupportedException($"The image has no service {choice.Service}; supply the driver package that installs it.");
         }
         ctx.System.SetDWord(serviceKey, "Start", 0);
         if (device.Role == BootDeviceRole.Network)

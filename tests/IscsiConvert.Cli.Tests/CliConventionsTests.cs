@@ -148,6 +148,9 @@ public sealed class CliConventionsTests
         {
             f.SetLength(16L << 20);
         }
+        string hive = tmp.File("SYSTEM");
+        File.Copy(TestData.Require("registry/win7-system/SYSTEM"), hive);
+        byte[] hiveBytes = File.ReadAllBytes(hive);
         (string[] Args, string Option)[] cases =
         {
             (new[] { "disk", "create", tmp.File("a.vhdx"), "--format", "vhdx", "--size", "12Q" }, "--size"),
@@ -176,6 +179,15 @@ public sealed class CliConventionsTests
             (new[] { "inspect" }, "inspect"),
             (new[] { "match", raw }, "--hwid"),
             (new[] { "no-such-command" }, "no-such-command"),
+            // An OUT that exists (nothing is overwritten), options that do not fit the format or each other.
+            (new[] { "disk", "create", raw, "--format", "raw", "--size", "1M" }, "exists"),
+            (new[] { "disk", "convert", raw, raw, "--format", "raw" }, "exists"),
+            (new[] { "disk", "convert", raw, inf, "--format", "vhd" }, "exists"),
+            (new[] { "disk", "create", tmp.File("j.img"), "--format", "raw", "--size", "1M", "--block-size", "1M" }, "--block-size"),
+            (new[] { "disk", "create", tmp.File("k.vhdx"), "--format", "vhdx", "--size", "1G", "--fixed", "--subformat", "dynamic" }, "--fixed"),
+            (new[] { "inf", "show", inf, "--locale", "zz" }, "--locale"),
+            (new[] { "inf", "show", inf, "--os", "win10-x64@abc" }, "--os"),
+            (new[] { "reg", "delete", hive, "" }, "root key"),
         };
         foreach ((string[] args, string option) in cases)
         {
@@ -188,7 +200,37 @@ public sealed class CliConventionsTests
         }
         Assert.Equal(16L << 20, new FileInfo(raw).Length);
         Assert.True(IsAllZero(raw), "a usage error wrote to the image");
-        Assert.False(File.Exists(tmp.File("a.vhdx")) || File.Exists(tmp.File("b.vhdx")) || File.Exists(tmp.File("c.img")));
+        Assert.False(File.Exists(tmp.File("a.vhdx")) || File.Exists(tmp.File("b.vhdx")) || File.Exists(tmp.File("c.img")) || File.Exists(tmp.File("j.img")) || File.Exists(tmp.File("k.vhdx")));
+        Assert.Equal(hiveBytes, File.ReadAllBytes(hive));
+    }
+
+    [Fact]
+    public void Data_errors_are_exit_code_1_and_say_what_to_do_next_without_dotnet_internals()
+    {
+        using var tmp = new TempDir();
+        string image = HibernatedVolume(tmp.File("v.img")); // an NTFS volume holding \hiberfil.sys
+        string hive = tmp.File("SYSTEM");
+        File.Copy(TestData.Require("registry/win7-system/SYSTEM"), hive);
+        string inf = tmp.File("sample.inf");
+        File.WriteAllText(inf, "[Version]\r\nSignature=\"$Windows NT$\"\r\nClass=Net\r\n");
+        (string[] Args, string Hint)[] cases =
+        {
+            // A folder where a file is read: not "another program has the image open" (an image in use is a refusal, 3).
+            (new[] { "fs", "cat", image, "/" }, "fs ls IMAGE PATH"),
+            (new[] { "fs", "ls", image, "/no/such" }, "Check the path"),
+            (new[] { "reg", "export", hive, @"No\Such\Key" }, "--help"),
+            (new[] { "reg", "import", hive, inf }, "not in the format this command reads"),
+            (new[] { "inf", "show", inf, "--include-dir", tmp.File("no-such-folder") }, "Check the path"),
+        };
+        foreach ((string[] args, string hint) in cases)
+        {
+            var (code, stdout, stderr) = CliRunner.Run([.. args, "--json"]);
+            Assert.True(code == CliApp.DataError, $"{string.Join(" ", args)} returned {code}: {stderr}");
+            Assert.Contains(hint, stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("another program", stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("(Parameter '", stderr, StringComparison.Ordinal);
+            Assert.Equal(CliApp.DataError, JsonDocument.Parse(stdout).RootElement.GetProperty("error").GetProperty("exitCode").GetInt32());
+        }
     }
 
     private static bool IsAllZero(string path)

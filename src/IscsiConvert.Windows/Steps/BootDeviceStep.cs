@@ -105,7 +105,7 @@ public sealed class BootDeviceStep : PlanStep
         }
         DriverMatchReport match = ctx.Installation.MatchDriver(DeviceId, HardwareId.Parse(DeviceId), _packages, ctx.Target, scanFirst: true);
         DriverCandidate best = match.Best ?? throw new NotSupportedException(
-            $"No INF in the image{(_packages.Length > 0 ? " or the supplied packages" : string.Empty)} serves {DeviceId} for {ctx.Target}; supply the driver package with WithDriverPackage (--driver).");
+            $"No INF in the image{(_packages.Length > 0 ? " or the supplied packages" : string.Empty)} serves {DeviceId} for {ctx.Target}; supply the driver package that installs it.");
         // Between drivers PnP ranks equal (same rank, date and version — typically the package and its copy already
         // in the image's INF folder), the supplied package wins: it is what the caller asked to install.
         best = match.Candidates.FirstOrDefault(c => c.Source.Origin == InfOrigin.Supplied && c.Rank == best.Rank &&
@@ -119,7 +119,7 @@ public sealed class BootDeviceStep : PlanStep
         }
         else if (ctx.System.Hive.OpenKey($@"{ctx.ControlSet}\Services\{service}") is null)
         {
-            throw new NotSupportedException($"The image has no service {service} (from {best.InfPath}); supply the driver package with WithDriverPackage (--driver).");
+            throw new NotSupportedException($"The image has no service {service} (from {best.InfPath}); supply the driver package that installs it.");
         }
         ctx.Report.Add($"{DeviceId}{(Device.Role == BootDeviceRole.Storage ? " (storage)" : string.Empty)}: {best.InfPath} [{best.InstallSection}] service {service}{(supplied is not null ? " (supplied package: installed)" : string.Empty)}");
         return new DriverChoice(service, classGuid, best, supplied);
