@@ -543,6 +543,30 @@ public sealed class RegistryHive : IDisposable
         _savedAfterRecovery = true;
     }
 
+    /// <summary>
+    /// Which of a hive's two transaction logs <see cref="Save(Stream, TransactionLogFormat)"/> should write: Windows
+    /// alternates between .LOG1 and .LOG2, so that the log written last stays whole while the other is rewritten. This
+    /// returns the one holding nothing a reader accepts (empty, torn, not a log) or else the one with the older
+    /// history (the lower newest sequence number, base block and entries), and <paramref name="log1"/> on a tie. Either
+    /// choice is safe for the save itself; this one keeps the newest log as it was.
+    /// </summary>
+    /// <param name="log1">The hive's .LOG1 (readable, seekable).</param>
+    /// <param name="log2">The hive's .LOG2 (readable, seekable).</param>
+    public static Stream SelectLogToWrite(Stream log1, Stream log2)
+    {
+        if (log1 is null)
+        {
+            throw new ArgumentNullException(nameof(log1));
+        }
+        if (log2 is null)
+        {
+            throw new ArgumentNullException(nameof(log2));
+        }
+        uint newest1 = TransactionLogRecovery.MaxSequence(new[] { new TransactionLog("log 1", ReadAll(log1, null)) });
+        uint newest2 = TransactionLogRecovery.MaxSequence(new[] { new TransactionLog("log 2", ReadAll(log2, null)) });
+        return newest2 < newest1 ? log2 : log1;
+    }
+
     private void SaveToStream(Stream stream, (Stream Stream, TransactionLogFormat Format)? log = null)
     {
         HiveStorage s = Cells.Storage;

@@ -262,6 +262,32 @@ public sealed class TransactionLogSaveTests
         Assert.Throws<InvalidOperationException>(() => file.Save(new MemoryStream(), TransactionLogFormat.New));
     }
 
+    [Fact]
+    public void The_log_to_write_is_the_empty_or_older_one_so_that_the_newest_log_stays_whole()
+    {
+        Assert.Equal(1, Pick(Array.Empty<byte>(), Array.Empty<byte>()));
+        byte[] ours = SaveWithLog(Hives.Sam, TransactionLogFormat.New).Log;
+        Assert.Equal(2, Pick(ours, Array.Empty<byte>()));
+        Assert.Equal(1, Pick(Array.Empty<byte>(), ours));
+        Assert.Equal(1, Pick(ours.AsSpan(0, 100).ToArray(), ours)); // a torn base block holds nothing
+
+        // Windows' own pairs: NTUSER's .LOG1 holds entries 566-588 and its .LOG2 entry 562; SYSTEM_B's .LOG1 holds
+        // 2107-2110 and its .LOG2 2111-2130 (MANIFEST.md). The older one is rewritten.
+        string ntuserDir = Path.GetDirectoryName(TestData.Require(Hives.NtUser))!;
+        Assert.Equal(2, Pick(File.ReadAllBytes(Path.Combine(ntuserDir, "transactions_ntuser.dat.log1")), File.ReadAllBytes(Path.Combine(ntuserDir, "transactions_ntuser.dat.log2"))));
+        using var tmp = new TempDir();
+        string systemB = Hives.SystemB(tmp);
+        Assert.Equal(1, Pick(File.ReadAllBytes(systemB + ".LOG1"), File.ReadAllBytes(systemB + ".LOG2")));
+    }
+
+    private static int Pick(byte[] log1, byte[] log2)
+    {
+        var one = new MemoryStream(log1);
+        var two = new MemoryStream(log2);
+        Stream chosen = RegistryHive.SelectLogToWrite(one, two);
+        return ReferenceEquals(chosen, one) ? 1 : ReferenceEquals(chosen, two) ? 2 : 0;
+    }
+
     private static RegistryOpenOptions WithLog(byte[] log)
     {
         // The fixed clock: SaveAs stamps the first bin with the time, which must be the saved hive's to compare bins.
