@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Threading;
 using IscsiConvert.Ntfs;
 
@@ -117,31 +118,46 @@ public static class NtfsBenchmarkVolumes
 
     /// <summary>
     /// Formats <paramref name="path"/> and writes the tree through ntfs-3g mounted over FUSE (needs root and /dev/fuse):
-    /// our writer cannot hold 100,000 files yet (see docs/benchmarks.md). The mount runs in the foreground
-    /// (no_detach) so that the unmount is complete — everything written back — when the process has exited.
+    /// our writer cannot hold 100,000 files yet (see docs/benchmarks.md).
     /// </summary>
     public static int BuildWithNtfs3g(string path, long size = VolumeSize)
     {
         Format(path, size);
-        string mountPoint = path + ".mnt";
+        int written = 0;
+        WithNtfs3gMount(path, mountPoint =>
+        {
+            string Host(string ntfsPath) => mountPoint + ntfsPath.Replace('\\', '/');
+            written = Populate(d => Directory.CreateDirectory(Host(d)), (f, data) => File.WriteAllBytes(Host(f), data));
+        });
+        return written;
+    }
+
+    /// <summary>
+    /// Mounts <paramref name="image"/> with ntfs-3g over FUSE (needs root and /dev/fuse), runs <paramref name="use"/> on
+    /// the mount point, and unmounts. The mount runs in the foreground (no_detach), so that when this returns the
+    /// process has exited and the unmount is complete: everything written back to the image. Returns the CPU time
+    /// (user and system) the ntfs-3g process used, as GNU time measured it.
+    /// </summary>
+    public static TimeSpan WithNtfs3gMount(string image, Action<string> use)
+    {
+        string mountPoint = image + ".mnt";
+        string cpuFile = image + ".cpu";
         Directory.CreateDirectory(mountPoint);
-        var psi = new ProcessStartInfo("ntfs-3g") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { "-o", "no_detach", path, mountPoint })
+        var psi = new ProcessStartInfo("/usr/bin/time") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { "-o", cpuFile, "-f", "%U %S", "ntfs-3g", "-o", "no_detach", image, mountPoint })
         {
             psi.ArgumentList.Add(a);
         }
         using Process ntfs3g = Process.Start(psi) ?? throw new InvalidOperationException("ntfs-3g");
         var stdout = ntfs3g.StandardOutput.ReadToEndAsync();
         var stderr = ntfs3g.StandardError.ReadToEndAsync();
-        int written;
         try
         {
             if (!WaitForMount(mountPoint, ntfs3g))
             {
-                throw new InvalidOperationException("ntfs-3g could not mount " + path + " (it needs root and /dev/fuse): " + stderr.GetAwaiter().GetResult());
+                throw new InvalidOperationException("ntfs-3g could not mount " + image + " (it needs root and /dev/fuse): " + stderr.GetAwaiter().GetResult());
             }
-            string Host(string ntfsPath) => mountPoint + ntfsPath.Replace('\\', '/');
-            written = Populate(d => Directory.CreateDirectory(Host(d)), (f, data) => File.WriteAllBytes(Host(f), data));
+            use(mountPoint);
         }
         finally
         {
@@ -153,7 +169,8 @@ public static class NtfsBenchmarkVolumes
             throw new InvalidOperationException("ntfs-3g: " + stderr.GetAwaiter().GetResult() + stdout.GetAwaiter().GetResult());
         }
         Directory.Delete(mountPoint);
-        return written;
+        double[] seconds = File.ReadAllText(cpuFile).Trim().Split('\n')[^1].Split(' ').Select(x => double.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+        return TimeSpan.FromSeconds(seconds.Sum());
     }
 
     private static bool WaitForMount(string mountPoint, Process ntfs3g)
