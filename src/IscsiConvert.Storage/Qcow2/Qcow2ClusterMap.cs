@@ -173,6 +173,10 @@ internal sealed class Qcow2ClusterMap
             ulong[] table = LoadL2(l2Offset);
             for (long j = 0; j < table.Length && (i * L2Entries) + j < clusters; j++)
             {
+                if (table[j] == 0)
+                {
+                    continue; // unallocated (the common entry of a sparse image): nothing to decode or check
+                }
                 try
                 {
                     if (DecodeInFile(table[j], l2Offset + (j * 8L)) is null)

@@ -120,17 +120,25 @@ internal sealed class SparseExtent : VmdkExtent
     /// <summary>
     /// Walks the grain directory and every grain table (4 bytes per grain, a small read even on a large disk) for the
     /// first grain table or grain that lies past the end of the file. Each table is walked once: a hostile directory
-    /// pointing every entry at one table stays as cheap as the file is small.
+    /// pointing every entry at one table stays as cheap as the file is small. Tables that lie one after another in the
+    /// file (as qemu-img and VMware lay them out) are read together, up to 1 MiB at a time, without entering the table
+    /// cache: a read-write open of a 64 GiB extent made 2,048 reads of 2 KiB here.
     /// </summary>
     public override CorruptDataException? FindTruncation()
     {
+        const int MaxBatchBytes = 1 << 20;
         long fileLength = _file.Length;
+        long sectorsPerTable = _tableBytes / 512;
+        int maxTables = _tableBytes % 512 == 0 ? Math.Max(1, MaxBatchBytes / _tableBytes) : 1; // tables start on sectors
         var walked = new HashSet<uint>();
-        for (int gd = 0; gd < _directory.Length; gd++)
+        byte[]? batch = null;
+        int gd = 0;
+        while (gd < _directory.Length)
         {
             uint gtSector = _directory[gd];
             if (gtSector == 0 || IsZeroGrain(gtSector) || !walked.Add(gtSector))
             {
+                gd++;
                 continue;
             }
             long at = (long)gtSector * 512;
@@ -138,21 +146,37 @@ internal sealed class SparseExtent : VmdkExtent
             {
                 return new CorruptDataException("VMDK", $"grain table {gd}", at, $"the table's {_tableBytes} bytes extend past the end of the file ({fileLength} bytes): the file is truncated", _path);
             }
-            uint[] table = GetTable(gd)!;
-            for (int gt = 0; gt < table.Length; gt++)
+            // The following directory entries whose tables come next in the file, inside it, and not walked yet.
+            int count = 1;
+            while (count < maxTables && gd + count < _directory.Length
+                && _directory[gd + count] == gtSector + (count * sectorsPerTable)
+                && at + ((count + 1L) * _tableBytes) <= fileLength
+                && walked.Add(_directory[gd + count]))
             {
-                uint gte = table[gt];
-                long grain = ((long)gd * _header.GtesPerGt) + gt;
-                if (gte < 2 || grain * _grainBytes >= (long)_header.Capacity * 512)
+                count++;
+            }
+            batch ??= new byte[Math.Min(maxTables, _directory.Length) * _tableBytes];
+            Span<byte> raw = batch.AsSpan(0, count * _tableBytes);
+            ImageFile.ReadExactly(_file, at, raw, "VMDK", $"grain table {gd}", _path);
+            for (int t = 0; t < count; t++)
+            {
+                int index = gd + t;
+                for (int gt = 0; gt < _header.GtesPerGt; gt++)
                 {
-                    continue;
-                }
-                long needed = IsStreamOptimized ? StreamMarker.GrainHeaderSize : UsedGrainBytes(grain);
-                if ((long)gte * 512 > fileLength - needed)
-                {
-                    return new CorruptDataException("VMDK", $"grain table {gd} entry {gt}", GteOffset(gd, gt), $"grain {grain} at sector {gte} lies past the end of the file ({fileLength} bytes): the file is truncated", _path);
+                    uint gte = BinaryPrimitives.ReadUInt32LittleEndian(raw.Slice((t * _tableBytes) + (gt * 4)));
+                    long grain = ((long)index * _header.GtesPerGt) + gt;
+                    if (gte < 2 || grain * _grainBytes >= (long)_header.Capacity * 512)
+                    {
+                        continue;
+                    }
+                    long needed = IsStreamOptimized ? StreamMarker.GrainHeaderSize : UsedGrainBytes(grain);
+                    if ((long)gte * 512 > fileLength - needed)
+                    {
+                        return new CorruptDataException("VMDK", $"grain table {index} entry {gt}", GteOffset(index, gt), $"grain {grain} at sector {gte} lies past the end of the file ({fileLength} bytes): the file is truncated", _path);
+                    }
                 }
             }
+            gd += count;
         }
         return null;
     }
