@@ -89,6 +89,12 @@ public sealed class CliConventionsTests
         (code, stdout, _) = CliRunner.Run("fs", "check", image);
         Assert.Equal(CliApp.Refused, code);
         Assert.Contains("writes would be refused", stdout, StringComparison.Ordinal);
+        (code, stdout, _) = CliRunner.Run("fs", "check", image, "--json");
+        Assert.Equal(CliApp.Refused, code);
+        JsonElement check = JsonDocument.Parse(stdout).RootElement;
+        Assert.False(check.GetProperty("writable").GetBoolean());
+        Assert.Contains("hibernation", check.GetProperty("writeRefusal").GetString(), StringComparison.Ordinal);
+        Assert.Equal(CliApp.Refused, check.GetProperty("exitCode").GetInt32());
     }
 
     [Fact]
