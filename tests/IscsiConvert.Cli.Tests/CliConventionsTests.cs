@@ -113,6 +113,30 @@ public sealed class CliConventionsTests
     }
 
     [Fact]
+    public void A_progress_bar_is_drawn_on_a_terminal_only_and_not_with_quiet()
+    {
+        using var tmp = new TempDir();
+        string raw = tmp.File("data.raw");
+        byte[] data = new byte[8 << 20];
+        new Random(7).NextBytes(data);
+        File.WriteAllBytes(raw, data);
+
+        string Convert(string name, bool terminal, params string[] extra)
+        {
+            var stdout = new StringWriter();
+            var stderr = new StringWriter();
+            int code = CliApp.Run([.. new[] { "disk", "convert", raw, tmp.File(name), "--format", "qcow2" }, .. extra], stdout, stderr, isTerminal: terminal);
+            Assert.True(code == 0, stderr.ToString());
+            Assert.DoesNotContain("[#", stdout.ToString(), StringComparison.Ordinal); // never into the report
+            return stderr.ToString();
+        }
+
+        Assert.Contains("#]", Convert("terminal.qcow2", terminal: true), StringComparison.Ordinal); // the full bar at 100 %
+        Assert.Equal(string.Empty, Convert("redirected.qcow2", terminal: false));
+        Assert.Equal(string.Empty, Convert("quiet.qcow2", terminal: true, "--quiet"));
+    }
+
+    [Fact]
     public void Bad_option_values_are_usage_errors_that_name_the_option()
     {
         using var tmp = new TempDir();
