@@ -437,6 +437,11 @@ internal static class RegCommands
         {
             t = t.Substring(4);
         }
+        if (data.Count > 1 && t != "MULTI_SZ")
+        {
+            // Only a REG_MULTI_SZ takes several strings; the others would silently drop all but the first.
+            throw new UsageException($"--data: given {data.Count} times; only REG_MULTI_SZ takes one --data per string.");
+        }
         string one = data.Count == 0 ? string.Empty : data[0];
         switch (t)
         {

@@ -187,6 +187,8 @@ public sealed class CliConventionsTests
             (new[] { "inf", "show", inf, "--locale", "zz" }, "--locale"),
             (new[] { "inf", "show", inf, "--os", "win10-x64@abc" }, "--os"),
             (new[] { "reg", "delete", hive, "" }, "root key"),
+            (new[] { "reg", "set", hive, "Key", "Name", "--type", "REG_SZ", "-d", "a", "-d", "b" }, "--data"),
+            (new[] { "match", raw, "--hwid", @"PCI\VEN_8086&DEV_100E", "--os", "win99" }, "--os"),
         };
         foreach ((string[] args, string option) in cases)
         {
