@@ -149,6 +149,8 @@ internal static class CliApp
         new[] { "disk", "info" }, new[] { "disk", "convert" }, new[] { "disk", "format" },
         new[] { "fs", "ls" }, new[] { "fs", "cat" }, new[] { "fs", "check" }, new[] { "fs", "put" }, new[] { "fs", "mkdir" }, new[] { "fs", "rm" },
         new[] { "inspect" }, new[] { "match" }, new[] { "prepare" },
+        // On a disk image (--hive): the image is opened through WindowsImage with the same --parent.
+        new[] { "reg", "export" }, new[] { "reg", "set" }, new[] { "reg", "delete" }, new[] { "reg", "import" },
     };
 
     // One --parent for every command that opens an image (disk create's own --parent makes a new child instead),

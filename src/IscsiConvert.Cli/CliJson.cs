@@ -19,6 +19,8 @@ namespace IscsiConvert.Cli;
 [JsonSerializable(typeof(MatchOutput))]
 [JsonSerializable(typeof(PrepareReport))]
 [JsonSerializable(typeof(RegFileEditReport))]
+[JsonSerializable(typeof(RegCheckReport))]
+[JsonSerializable(typeof(FsCheckReport))]
 // PrepareReport.Changes holds these as object: their metadata is looked up by the runtime type.
 [JsonSerializable(typeof(PrepareReport.FolderChange))]
 [JsonSerializable(typeof(PrepareReport.FileChange))]

@@ -117,31 +117,42 @@ internal static class FsCommands
     {
         var image = ImageArgument();
         var partition = PartitionOption();
-        var command = new Command("check", "Cross-check the volume's metadata (read-only) and say whether it is safe to write; exit code 1 when problems are found.") { image, partition };
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON (volume, problems, write safety, exitCode)." };
+        var command = new Command("check", "Cross-check the volume's metadata (read-only) and say whether it is safe to write; exit code 1 when problems are found, " +
+            "3 when the volume is sound but writes would be refused (hibernated, dirty, not shut down cleanly).") { image, partition, json };
         command.SetAction(parse =>
         {
             using OpenedNtfs opened = OpenedNtfs.Open(console, parse.GetValue(image)!, parse.GetValue(partition));
             NtfsVolume v = opened.Volume;
-            console.Output.WriteLine($"NTFS {v.MajorVersion}.{v.MinorVersion} \"{v.VolumeLabel}\", {v.ClusterSize}-byte clusters, {v.TotalClusters} clusters{(v.IsDirty ? ", DIRTY" : string.Empty)}");
             IReadOnlyList<NtfsProblem> problems = v.Verify();
+            string? refusal = null;
+            try
+            {
+                v.CheckWritable();
+            }
+            catch (UnsafeToWriteException ex)
+            {
+                refusal = ex.Message;
+            }
+            // Damage outranks a refusal; a sound volume that may not be written is exit code 3, as a write would be.
+            int exitCode = problems.Count > 0 ? CliApp.DataError : refusal is not null ? CliApp.Refused : CliApp.Success;
+            if (parse.GetValue(json))
+            {
+                var report = new FsCheckReport(Path.GetFullPath(parse.GetValue(image)!), $"{v.MajorVersion}.{v.MinorVersion}", v.VolumeLabel, v.ClusterSize, v.TotalClusters,
+                    v.IsDirty, problems.Select(p => p.ToString()).ToList(), refusal is null, refusal, exitCode);
+                console.Output.WriteLine(CliJson.Serialize(report, JsonOptions));
+                return exitCode;
+            }
+            console.Output.WriteLine($"NTFS {v.MajorVersion}.{v.MinorVersion} \"{v.VolumeLabel}\", {v.ClusterSize}-byte clusters, {v.TotalClusters} clusters{(v.IsDirty ? ", DIRTY" : string.Empty)}");
             foreach (NtfsProblem p in problems)
             {
                 console.Output.WriteLine(p.ToString());
             }
-            bool refused = false;
-            try
-            {
-                v.CheckWritable();
-                console.Output.WriteLine("Write safety: clean (not dirty, $LogFile closed cleanly, not hibernated).");
-            }
-            catch (UnsafeToWriteException ex)
-            {
-                console.Output.WriteLine("Write safety: writes would be refused. " + ex.Message);
-                refused = true;
-            }
+            console.Output.WriteLine(refusal is null
+                ? "Write safety: clean (not dirty, $LogFile closed cleanly, not hibernated)."
+                : "Write safety: writes would be refused. " + refusal);
             console.Output.WriteLine(problems.Count == 0 ? "OK: no problems found." : $"{problems.Count} problem(s) found.");
-            // Damage outranks a refusal; a sound volume that may not be written is exit code 3, as a write would be.
-            return problems.Count > 0 ? CliApp.DataError : refused ? CliApp.Refused : CliApp.Success;
+            return exitCode;
         });
         return command;
     }
@@ -361,3 +372,7 @@ internal sealed class OpenedNtfs : IDisposable
         _disk.Dispose();
     }
 }
+
+/// <summary>What `fs check --json` prints: the volume, the problems found, whether writes are allowed (and why not), and the exit code.</summary>
+internal sealed record FsCheckReport(string Image, string NtfsVersion, string Label, long ClusterSize, long TotalClusters, bool Dirty,
+    IReadOnlyList<string> Problems, bool Writable, string? WriteRefusal, int ExitCode);

@@ -89,7 +89,7 @@ internal static class ImageHive
     /// <summary>Runs <paramref name="read"/> on the hive, opened read-only (a dirty hive recovered in memory) and returns its exit code (InstallationChoice reports an image without Windows, or no choice among several).</summary>
     public static int Read(CliConsole console, string imagePath, string hiveName, int? partition, Func<RegistryHive, int> read)
     {
-        using WindowsImage image = WindowsImage.Open(imagePath, ImageAccess.ReadOnly, new WindowsImageOptions { Logger = console.Logger });
+        using WindowsImage image = WindowsImage.Open(imagePath, ImageAccess.ReadOnly, new WindowsImageOptions { Logger = console.Logger, ParentPath = console.ParentPath });
         WindowsImageInstallation chosen = InstallationChoice.Choose(console, image, partition);
         using RegistryHive hive = chosen.Installation.OpenHive(hiveName)
             ?? throw new FileNotFoundException($"{imagePath}: the Windows has no {hiveName} hive ({WindowsInstallation.WindowsFolder}\\System32\\config\\{hiveName}).");
@@ -106,7 +106,7 @@ internal static class ImageHive
         IEnumerable<PlanStep> steps, bool json, Func<IscsiBootPlan, int?>? check = null)
     {
         using WindowsImage image = WindowsImage.Open(imagePath, dryRun ? ImageAccess.ReadOnly : ImageAccess.ReadWrite,
-            new WindowsImageOptions { Logger = console.Logger, AllowDirtyHive = allowDirtyHive });
+            new WindowsImageOptions { Logger = console.Logger, AllowDirtyHive = allowDirtyHive, ParentPath = console.ParentPath });
         WindowsImageInstallation chosen = InstallationChoice.Choose(console, image, partition);
         IscsiBootPlan plan = chosen.Plan(steps);
         if (check?.Invoke(plan) is int refused)

@@ -57,12 +57,14 @@ internal static class MatchCommand
         command.SetAction(parse =>
         {
             string imagePath = parse.GetValue(image)!;
+            // A bad --os is a usage error before the image is read (as prepare checks it).
+            TargetOs? named = parse.GetValue(os) is string osName ? OptionValues.TargetOs(osName) : null;
             using VirtualDisk disk = console.OpenDisk(imagePath);
             IReadOnlyList<WindowsInstallation> found = WindowsInstallation.Find(disk);
             try
             {
                 WindowsInstallation w = InstallationChoice.Choose(imagePath, found, parse.GetValue(partition));
-                TargetOs? target = parse.GetValue(os) is string name ? OptionValues.TargetOs(name) : w.ReadConfiguration().GetTargetOs();
+                TargetOs? target = named ?? w.ReadConfiguration().GetTargetOs();
                 if (target is null)
                 {
                     throw new UsageException($"{imagePath}: the Windows version or processor architecture cannot be read from the image (no SOFTWARE hive?); name the target with --os, e.g. --os win10-x64.");

@@ -88,7 +88,7 @@ internal static class PrepareCommand
             // The image is written in place only without --output; a dry run and an output image only read it.
             var access = write && target is null ? ImageAccess.ReadWrite : ImageAccess.ReadOnly;
             using WindowsImage windows = WindowsImage.Open(imagePath, access,
-                new WindowsImageOptions { Logger = console.Logger, AllowDirtyHive = parse.GetValue(allowDirty) });
+                new WindowsImageOptions { Logger = console.Logger, AllowDirtyHive = parse.GetValue(allowDirty), ParentPath = console.ParentPath });
             WindowsImageInstallation installation = InstallationChoice.Choose(console, windows, parse.GetValue(partition));
             IscsiBootPlan plan;
             try

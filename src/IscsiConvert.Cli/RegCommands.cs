@@ -367,10 +367,20 @@ internal static class RegCommands
     private static Command BuildCheck(CliConsole console)
     {
         var hive = HiveArgument();
-        var command = new Command("check", "Check a hive's structure; exit code 1 when problems are found.") { hive };
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON (version, keys, recovery, problems, exitCode)." };
+        var command = new Command("check", "Check a hive's structure; exit code 1 when problems are found.") { hive, json };
         command.SetAction(parse =>
         {
             using RegistryHive h = RegistryHive.Open(parse.GetValue(hive)!, null);
+            if (parse.GetValue(json))
+            {
+                IReadOnlyList<RegistryProblem> found = h.Verify();
+                int code = found.Count == 0 ? 0 : CliApp.DataError;
+                var report = new RegCheckReport(Path.GetFullPath(parse.GetValue(hive)!), $"1.{h.MinorVersion}", RegistryExport.Walk(h.Root).Count(),
+                    h.RecoveredWith, h.RecoveredWith is null ? 0 : h.RecoveredEntries, h.IsDirtyWithoutRecovery, found.Select(p => p.ToString()).ToList(), code);
+                console.Output.WriteLine(CliJson.Serialize(report, ReportJson));
+                return code;
+            }
             if (h.RecoveredWith is not null)
             {
                 console.Output.WriteLine($"Dirty hive, recovered in memory from {h.RecoveredWith} ({h.RecoveredEntries} entries).");
@@ -427,6 +437,11 @@ internal static class RegCommands
         {
             t = t.Substring(4);
         }
+        if (data.Count > 1 && t != "MULTI_SZ")
+        {
+            // Only a REG_MULTI_SZ takes several strings; the others would silently drop all but the first.
+            throw new UsageException($"--data: given {data.Count} times; only REG_MULTI_SZ takes one --data per string.");
+        }
         string one = data.Count == 0 ? string.Empty : data[0];
         switch (t)
         {
@@ -480,3 +495,7 @@ internal static class RegCommands
 
 /// <summary>What `reg set|delete|import --json` prints for a hive file: the changes made (or, with --dry-run, that would be) and the operations already in place.</summary>
 internal sealed record RegFileEditReport(string Hive, bool DryRun, bool Written, IReadOnlyList<string> Changes, int Unchanged);
+
+/// <summary>What `reg check --json` prints: the regf version, the number of keys, the log recovery made in memory, the problems found and the exit code.</summary>
+internal sealed record RegCheckReport(string Hive, string Version, int Keys, string? RecoveredWith, int RecoveredEntries, bool DirtyWithoutRecovery,
+    IReadOnlyList<string> Problems, int ExitCode);

@@ -52,7 +52,7 @@ public sealed class WindowsImage : IDisposable
         }
         options ??= new WindowsImageOptions();
         bool writable = access == ImageAccess.ReadWrite;
-        VirtualDisk disk = DiskImage.Open(path, new DiskOpenOptions { Access = writable ? DiskAccess.ReadWrite : DiskAccess.ReadOnly, Logger = options.Logger });
+        VirtualDisk disk = DiskImage.Open(path, new DiskOpenOptions { Access = writable ? DiskAccess.ReadWrite : DiskAccess.ReadOnly, Logger = options.Logger, ParentPath = options.ParentPath });
         try
         {
             IReadOnlyList<WindowsInstallation> found = WindowsInstallation.Find(disk, writable);

@@ -19,4 +19,10 @@ public sealed class WindowsImageOptions
     /// edited, with a warning in the plan.
     /// </summary>
     public bool AllowDirtyHive { get; set; }
+
+    /// <summary>
+    /// The parent of a differencing image that was moved or renamed, used instead of the paths stored in the image
+    /// (<see cref="Storage.DiskOpenOptions.ParentPath"/>); null (the default) to follow the stored paths.
+    /// </summary>
+    public string? ParentPath { get; set; }
 }

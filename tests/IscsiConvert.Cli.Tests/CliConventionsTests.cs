@@ -120,6 +120,12 @@ public sealed class CliConventionsTests
         (code, stdout, _) = CliRunner.Run("fs", "check", image);
         Assert.Equal(CliApp.Refused, code);
         Assert.Contains("writes would be refused", stdout, StringComparison.Ordinal);
+        (code, stdout, _) = CliRunner.Run("fs", "check", image, "--json");
+        Assert.Equal(CliApp.Refused, code);
+        JsonElement check = JsonDocument.Parse(stdout).RootElement;
+        Assert.False(check.GetProperty("writable").GetBoolean());
+        Assert.Contains("hibernation", check.GetProperty("writeRefusal").GetString(), StringComparison.Ordinal);
+        Assert.Equal(CliApp.Refused, check.GetProperty("exitCode").GetInt32());
     }
 
     [Fact]
@@ -135,6 +141,30 @@ public sealed class CliConventionsTests
         Assert.DoesNotContain("debug:", CliRunner.Run("disk", "info", image).StdErr, StringComparison.Ordinal);
         Assert.Equal(0, CliRunner.Run("fs", "ls", image, "-v").ExitCode);
         Assert.Equal(0, CliRunner.Run("-q", "fs", "ls", image).ExitCode);
+    }
+
+    [Fact]
+    public void A_progress_bar_is_drawn_on_a_terminal_only_and_not_with_quiet()
+    {
+        using var tmp = new TempDir();
+        string raw = tmp.File("data.raw");
+        byte[] data = new byte[8 << 20];
+        new Random(7).NextBytes(data);
+        File.WriteAllBytes(raw, data);
+
+        string Convert(string name, bool terminal, params string[] extra)
+        {
+            var stdout = new StringWriter();
+            var stderr = new StringWriter();
+            int code = CliApp.Run([.. new[] { "disk", "convert", raw, tmp.File(name), "--format", "qcow2" }, .. extra], stdout, stderr, isTerminal: terminal);
+            Assert.True(code == 0, stderr.ToString());
+            Assert.DoesNotContain("[#", stdout.ToString(), StringComparison.Ordinal); // never into the report
+            return stderr.ToString();
+        }
+
+        Assert.Contains("#]", Convert("terminal.qcow2", terminal: true), StringComparison.Ordinal); // the full bar at 100 %
+        Assert.Equal(string.Empty, Convert("redirected.qcow2", terminal: false));
+        Assert.Equal(string.Empty, Convert("quiet.qcow2", terminal: true, "--quiet"));
     }
 
     [Fact]
@@ -188,6 +218,8 @@ public sealed class CliConventionsTests
             (new[] { "inf", "show", inf, "--locale", "zz" }, "--locale"),
             (new[] { "inf", "show", inf, "--os", "win10-x64@abc" }, "--os"),
             (new[] { "reg", "delete", hive, "" }, "root key"),
+            (new[] { "reg", "set", hive, "Key", "Name", "--type", "REG_SZ", "-d", "a", "-d", "b" }, "--data"),
+            (new[] { "match", raw, "--hwid", @"PCI\VEN_8086&DEV_100E", "--os", "win99" }, "--os"),
         };
         foreach ((string[] args, string option) in cases)
         {

@@ -94,6 +94,19 @@ public sealed class FsCommandsTests
         (code, stdout, _) = CliRunner.Run("fs", "check", copy);
         Assert.Equal(CliApp.DataError, code);
         Assert.Contains("MFT record 3: $MFTMirr does not match $MFT", stdout, StringComparison.Ordinal);
+
+        // --json: the same verdict as a document (not an error object), with the exit code.
+        (code, stdout, _) = CliRunner.Run("fs", "check", copy, "--json");
+        Assert.Equal(CliApp.DataError, code);
+        System.Text.Json.JsonElement report = System.Text.Json.JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(CliApp.DataError, report.GetProperty("exitCode").GetInt32());
+        Assert.Contains(report.GetProperty("problems").EnumerateArray(), p => p.GetString()!.Contains("$MFTMirr does not match $MFT", StringComparison.Ordinal));
+        (code, stdout, stderr) = CliRunner.Run("fs", "check", TestData.Require(Vmdk), "--json");
+        Assert.True(code == 0, stderr);
+        report = System.Text.Json.JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal("test_disk", report.GetProperty("label").GetString());
+        Assert.True(report.GetProperty("writable").GetBoolean());
+        Assert.Equal(0, report.GetProperty("problems").GetArrayLength());
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using IscsiConvert.Cli;
 using IscsiConvert.Registry.Tests;
 using IscsiConvert.Tests;
@@ -263,5 +264,30 @@ public sealed class RegCommandsTests
         Assert.True(ok == 0, warn);
         Assert.Contains("warning", warn, StringComparison.Ordinal);
         Assert.Equal("9", Oracle.Run("hivexget", hive, "\\Select", "IscsiTest").StdOut.Trim());
+    }
+
+    [Fact]
+    public void Check_with_json_reports_the_keys_hivexregedit_exports_and_the_log_recovery()
+    {
+        Oracle.Require("hivexregedit");
+        using var tmp = new TempDir();
+        string bcd = CopyHive(tmp, "registry/misc/BCD");
+        var (code, stdout, stderr) = CliRunner.Run("reg", "check", bcd, "--json");
+        Assert.True(code == 0, stderr);
+        System.Text.Json.JsonElement report = System.Text.Json.JsonDocument.Parse(stdout).RootElement;
+        string export = Oracle.RunChecked("hivexregedit", "--export", bcd, "\\");
+        int keys = export.Split('\n').Count(l => l.StartsWith('['));
+        Assert.Equal(keys, report.GetProperty("keys").GetInt32());
+        Assert.Equal(0, report.GetProperty("problems").GetArrayLength());
+        Assert.Equal(0, report.GetProperty("exitCode").GetInt32());
+
+        // A dirty hive with its old-format log: recovered in memory, and the report says from which log.
+        string dirty = CopyHive(tmp, "registry/win7-dirty-oldlog/OldDirtyHive");
+        File.Copy(TestData.Require("registry/win7-dirty-oldlog/OldDirtyHive.LOG1"), dirty + ".LOG1");
+        (code, stdout, stderr) = CliRunner.Run("reg", "check", dirty, "--json");
+        Assert.True(code == 0, stderr);
+        report = System.Text.Json.JsonDocument.Parse(stdout).RootElement;
+        Assert.EndsWith(".LOG1", report.GetProperty("recoveredWith").GetString(), StringComparison.OrdinalIgnoreCase);
+        Assert.True(report.GetProperty("recoveredEntries").GetInt32() > 0);
     }
 }

@@ -261,4 +261,36 @@ public sealed class RegImageCommandsTests : IClassFixture<MatchImages>
         Assert.False(string.IsNullOrEmpty(error.GetProperty("hint").GetString()));
         Assert.StartsWith("error: ", run.StdErr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_moved_parent_is_named_with_parent_for_reg_and_prepare_on_images()
+    {
+        Oracle.Require("qemu-img");
+        string dir = Directory.CreateDirectory(_images.Tmp.File("moved-parent")).FullName;
+        string parent = Path.Combine(dir, "base.raw");
+        File.Copy(_images.Win7, parent);
+        string child = Path.Combine(dir, "child.qcow2");
+        Oracle.RunChecked("qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.raw", "-F", "raw", child);
+        string moved = Path.Combine(dir, "renamed.raw");
+        File.Move(parent, moved);
+
+        // Without --parent the stored path is missing: a data error saying to use --parent.
+        var (code, _, err) = CliRunner.Run("reg", "export", child, "--hive", "SYSTEM", TcpipKey);
+        Assert.Equal(1, code);
+        Assert.Contains("--parent", err, StringComparison.Ordinal);
+
+        // With it, reg reads the Windows through the child, as from the hive ntfscat extracts from the parent.
+        string fromParent = CliRunner.Run("reg", "export", ExtractHive(moved, "SYSTEM", "moved-SYSTEM"), TcpipKey).StdOut;
+        (code, string stdout, err) = CliRunner.Run("reg", "export", child, "--hive", "SYSTEM", TcpipKey, "--parent", moved);
+        Assert.True(code == 0, err);
+        Assert.Equal(fromParent, stdout);
+
+        string before = Hash(child);
+        (code, _, err) = CliRunner.Run("reg", "set", child, "--hive", "SYSTEM", TcpipKey, "Moved", "-t", "REG_SZ", "-d", "x", "--dry-run", "--parent", moved);
+        Assert.True(code == 0, err);
+        (code, stdout, err) = CliRunner.Run("prepare", child, "--nic", @"PCI\VEN_8086&DEV_100E&SUBSYS_001E8086&REV_02", "--dry-run", "--parent", moved);
+        Assert.True(code == 0, err);
+        Assert.Contains("CriticalDeviceDatabase", stdout, StringComparison.Ordinal);
+        Assert.Equal(before, Hash(child));
+    }
 }
