@@ -51,6 +51,27 @@ public static class DiskImage
         return Open(Path.GetFullPath(path), options.Access, context);
     }
 
+    /// <summary>
+    /// Finishes or discards the write journal a stopped in-place write left beside <paramref name="path"/>
+    /// (<see cref="DiskWriteTransaction"/>), as every read-write open does first, and says which it was. The image is
+    /// held exclusively meanwhile; it is not otherwise opened.
+    /// </summary>
+    /// <exception cref="CorruptDataException">The journal does not belong to the image; nothing was written.</exception>
+    /// <exception cref="UnsafeToWriteException">Another process holds the image.</exception>
+    public static JournalRecovery Recover(string path, ILogger? logger = null)
+    {
+        if (path is null)
+        {
+            throw new ArgumentNullException(nameof(path));
+        }
+        string full = Path.GetFullPath(path);
+        if (!File.Exists(full))
+        {
+            throw new FileNotFoundException($"The image '{full}' does not exist.", full);
+        }
+        return Journal.ImageJournal.RecoverBeside(full, DiskAccess.ReadWrite, logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+    }
+
     /// <summary>Detects the format of an image file from its content.</summary>
     public static DiskFormat Detect(string path)
     {

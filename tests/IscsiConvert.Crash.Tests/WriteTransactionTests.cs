@@ -209,12 +209,13 @@ public sealed class WriteTransactionTests : IDisposable
         }
         Assert.False(File.Exists(image + JournalSuffix));
         Assert.Equal(newImage, File.ReadAllBytes(image));
-        // Finishing is idempotent: the same journal over the new image changes nothing.
+        Assert.Contains("disk recover", refused.Message, StringComparison.Ordinal);
+        // Finishing is idempotent: the same journal over the new image changes nothing (DiskImage.Recover, as `disk recover`).
         File.WriteAllBytes(image + JournalSuffix, journal);
-        using (DiskImage.Open(image, DiskAccess.ReadWrite))
-        {
-        }
+        Assert.Equal(JournalRecovery.Finished, DiskImage.Recover(image));
+        Assert.False(File.Exists(image + JournalSuffix));
         Assert.Equal(newImage, File.ReadAllBytes(image));
+        Assert.Equal(JournalRecovery.None, DiskImage.Recover(image));
     }
 
     [Fact]
