@@ -302,7 +302,7 @@ internal sealed class ImageJournal : IDisposable
                     string full = ResolveName(folder, f.RelativeName, path);
                     files.Add(string.Equals(full, primaryPath, StringComparison.Ordinal) ? primary : ImageFile.OpenPlain(full, FileAccess.ReadWrite));
                 }
-                Check(record, journal, files, path);
+                Check(record, files, path);
                 journal.Replay(record, i => files[i]);
             }
             finally
@@ -333,7 +333,7 @@ internal sealed class ImageJournal : IDisposable
 
     // Every piece must read as its old or its new bytes; otherwise the journal is not this image's (the image was
     // restored from elsewhere, or edited by another tool after the crash), and replaying it would corrupt the image.
-    private static void Check(JournalRecord record, ImageJournal journal, IReadOnlyList<FileStream> files, string journalPath)
+    private static void Check(JournalRecord record, IReadOnlyList<FileStream> files, string journalPath)
     {
         var crcs = new uint[0];
         foreach (JournalRange r in record.Ranges)
@@ -356,7 +356,6 @@ internal sealed class ImageJournal : IDisposable
                 }
             }
         }
-        _ = journal;
     }
 
     /// <summary>The commit record, or null when the journal has none that checks out (a write stopped before its commit point).</summary>
