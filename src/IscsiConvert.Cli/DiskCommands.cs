@@ -21,7 +21,29 @@ internal static class DiskCommands
         disk.Subcommands.Add(BuildConvert(console));
         disk.Subcommands.Add(BuildCreate(console));
         disk.Subcommands.Add(BuildFormat(console));
+        disk.Subcommands.Add(BuildRecover(console));
         return disk;
+    }
+
+    // Any read-write open does the same first; this says what it found, and is what a read-only command's refusal of an
+    // image with a committed, unfinished write points to.
+    private static Command BuildRecover(CliConsole console)
+    {
+        var image = new Argument<string>("IMAGE") { Description = "The image file." };
+        var command = new Command("recover", "Finish (or discard) an in-place write that a crash interrupted: the write journal beside the image (IMAGE.iscsiconvert-journal).") { image };
+        command.SetAction(parse =>
+        {
+            string path = parse.GetValue(image)!;
+            JournalRecovery found = DiskImage.Recover(path, console.Logger);
+            console.Output.WriteLine(found switch
+            {
+                JournalRecovery.Finished => $"{path}: finished the interrupted write from its journal; the image holds the complete write.",
+                JournalRecovery.Discarded => $"{path}: discarded the journal of a write that stopped before its commit point; the image is as it was before that write.",
+                _ => $"{path}: no interrupted write; nothing to do.",
+            });
+            return 0;
+        });
+        return command;
     }
 
     private static Command BuildInfo(CliConsole console)

@@ -61,6 +61,27 @@ public static class DiskImage
     public static long RoundedVhdCapacity(long requestedBytes) =>
         requestedBytes > 0 ? VhdGeometry.ForNewDisk(requestedBytes).SizeBytes : throw new ArgumentOutOfRangeException(nameof(requestedBytes), "The size must be positive.");
 
+    /// <summary>
+    /// Finishes or discards the write journal a stopped in-place write left beside <paramref name="path"/>
+    /// (<see cref="DiskWriteTransaction"/>), as every read-write open does first, and says which it was. The image is
+    /// held exclusively meanwhile; it is not otherwise opened.
+    /// </summary>
+    /// <exception cref="CorruptDataException">The journal does not belong to the image; nothing was written.</exception>
+    /// <exception cref="UnsafeToWriteException">Another process holds the image.</exception>
+    public static JournalRecovery Recover(string path, ILogger? logger = null)
+    {
+        if (path is null)
+        {
+            throw new ArgumentNullException(nameof(path));
+        }
+        string full = Path.GetFullPath(path);
+        if (!File.Exists(full))
+        {
+            throw new FileNotFoundException($"The image '{full}' does not exist.", full);
+        }
+        return Journal.ImageJournal.RecoverBeside(full, DiskAccess.ReadWrite, logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+    }
+
     /// <summary>Detects the format of an image file from its content.</summary>
     public static DiskFormat Detect(string path)
     {

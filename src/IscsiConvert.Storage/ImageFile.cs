@@ -44,6 +44,10 @@ internal static class ImageFile
         }
     }
 
+    /// <summary>The path a file of this layer was opened by (FileStream.Name is not virtual on .NET Framework, so a
+    /// journaled file names itself).</summary>
+    public static string PathOf(FileStream file) => file is JournaledFileStream j ? j.FilePath : file.Name;
+
     internal static void Unregister(JournaledFileStream file)
     {
         lock (Writable)

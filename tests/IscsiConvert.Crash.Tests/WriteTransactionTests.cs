@@ -172,7 +172,7 @@ public sealed class WriteTransactionTests : IDisposable
         byte[] old = File.ReadAllBytes(image);
         (byte[] complete, _) = CommittedJournal(image);
         int recordStart = (int)BitConverter.ToInt64(complete, complete.Length - 32);
-        // Every cut inside the record and trailer, and a flipped byte in the record: never replayed.
+        // Every cut inside the record and trailer, a flipped byte in the record or in the data: never replayed.
         var damaged = new List<byte[]>();
         for (int cut = recordStart; cut < complete.Length; cut += Math.Max(1, (complete.Length - recordStart) / 40))
         {
@@ -181,6 +181,10 @@ public sealed class WriteTransactionTests : IDisposable
         byte[] flipped = (byte[])complete.Clone();
         flipped[recordStart + 12] ^= 0x40;
         damaged.Add(flipped);
+        // A flipped data byte leaves a record that parses: only the journal's CRC tells.
+        byte[] flippedData = (byte[])complete.Clone();
+        flippedData[16] ^= 0x01;
+        damaged.Add(flippedData);
         foreach (byte[] journal in damaged)
         {
             File.WriteAllBytes(image, old);
@@ -209,12 +213,13 @@ public sealed class WriteTransactionTests : IDisposable
         }
         Assert.False(File.Exists(image + JournalSuffix));
         Assert.Equal(newImage, File.ReadAllBytes(image));
-        // Finishing is idempotent: the same journal over the new image changes nothing.
+        Assert.Contains("disk recover", refused.Message, StringComparison.Ordinal);
+        // Finishing is idempotent: the same journal over the new image changes nothing (DiskImage.Recover, as `disk recover`).
         File.WriteAllBytes(image + JournalSuffix, journal);
-        using (DiskImage.Open(image, DiskAccess.ReadWrite))
-        {
-        }
+        Assert.Equal(JournalRecovery.Finished, DiskImage.Recover(image));
+        Assert.False(File.Exists(image + JournalSuffix));
         Assert.Equal(newImage, File.ReadAllBytes(image));
+        Assert.Equal(JournalRecovery.None, DiskImage.Recover(image));
     }
 
     [Fact]

@@ -262,12 +262,12 @@ internal sealed class ImageJournal : IDisposable
     /// </summary>
     /// <exception cref="UnsafeToWriteException">A read-only open of an image whose last write is committed but not finished.</exception>
     /// <exception cref="CorruptDataException">The journal does not fit the image (a piece reads as neither its old nor its new bytes): nothing is written.</exception>
-    public static void RecoverBeside(string primaryPath, DiskAccess access, ILogger logger)
+    public static JournalRecovery RecoverBeside(string primaryPath, DiskAccess access, ILogger logger)
     {
         string path = PathFor(primaryPath);
         if (!File.Exists(path))
         {
-            return;
+            return JournalRecovery.None;
         }
         if (access == DiskAccess.ReadOnly)
         {
@@ -275,7 +275,7 @@ internal sealed class ImageJournal : IDisposable
             if (ReadRecord(readOnly, path) is null)
             {
                 logger.LogDebug("Ignoring the incomplete write journal {Journal}: the write it belonged to stopped before its commit point, so the image is as it was", path);
-                return;
+                return JournalRecovery.None;
             }
             throw new UnsafeToWriteException($"The image's last write was committed but not finished (journal {path}); open it writable once (for example with 'iscsi-convert disk recover') to finish it", primaryPath);
         }
@@ -290,7 +290,7 @@ internal sealed class ImageJournal : IDisposable
             {
                 logger.LogInformation("Deleted the incomplete write journal {Journal}: the write stopped before its commit point, so the image is as it was", path);
                 journal.Discard();
-                return;
+                return JournalRecovery.Discarded;
             }
             journal._written = journalFile.Length;
             string folder = System.IO.Path.GetDirectoryName(primaryPath) ?? ".";
@@ -302,7 +302,7 @@ internal sealed class ImageJournal : IDisposable
                     string full = ResolveName(folder, f.RelativeName, path);
                     files.Add(string.Equals(full, primaryPath, StringComparison.Ordinal) ? primary : ImageFile.OpenPlain(full, FileAccess.ReadWrite));
                 }
-                Check(record, journal, files, path);
+                Check(record, files, path);
                 journal.Replay(record, i => files[i]);
             }
             finally
@@ -314,6 +314,7 @@ internal sealed class ImageJournal : IDisposable
             }
             logger.LogInformation("Finished the interrupted write of {ImagePath} from its journal {Journal}: {Ranges} range(s), {Bytes} bytes", primaryPath, path, record.Ranges.Count, record.DataBytes);
             journal.Remove();
+            return JournalRecovery.Finished;
         }
         finally
         {
@@ -332,7 +333,7 @@ internal sealed class ImageJournal : IDisposable
 
     // Every piece must read as its old or its new bytes; otherwise the journal is not this image's (the image was
     // restored from elsewhere, or edited by another tool after the crash), and replaying it would corrupt the image.
-    private static void Check(JournalRecord record, ImageJournal journal, IReadOnlyList<FileStream> files, string journalPath)
+    private static void Check(JournalRecord record, IReadOnlyList<FileStream> files, string journalPath)
     {
         var crcs = new uint[0];
         foreach (JournalRange r in record.Ranges)
@@ -355,7 +356,6 @@ internal sealed class ImageJournal : IDisposable
                 }
             }
         }
-        _ = journal;
     }
 
     /// <summary>The commit record, or null when the journal has none that checks out (a write stopped before its commit point).</summary>

@@ -25,7 +25,7 @@ internal sealed class JournaledFileStream : FileStream
     private bool _disposed;
 
     public JournaledFileStream(FileStream inner, string path)
-        : base(inner.SafeFileHandle, inner.CanWrite ? FileAccess.ReadWrite : FileAccess.Read, 0)
+        : base(inner.SafeFileHandle, inner.CanWrite ? FileAccess.ReadWrite : FileAccess.Read, 1) // 1: unbuffered, and valid on .NET Framework too
     {
         _inner = inner;
         FilePath = path;

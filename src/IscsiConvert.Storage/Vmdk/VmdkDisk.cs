@@ -38,7 +38,7 @@ public sealed class VmdkDisk : VirtualDisk
 
     /// <summary>The descriptor file and every extent file it names.</summary>
     internal override IReadOnlyList<string> ImageFiles =>
-        base.ImageFiles.Concat(_files.OfType<FileStream>().Select(f => f.Name)).Distinct(StringComparer.Ordinal).ToList();
+        base.ImageFiles.Concat(_files.OfType<FileStream>().Select(ImageFile.PathOf)).Distinct(StringComparer.Ordinal).ToList();
 
     /// <summary>The descriptor's createType, as VMware spells it: "monolithicSparse", "streamOptimized", "twoGbMaxExtentFlat", …</summary>
     public override string Subformat => Descriptor.CreateType;
