@@ -59,6 +59,35 @@ public sealed class PrepareRefusalTests : IClassFixture<MatchImages>
         }
     }
 
+    [Theory]
+    [InlineData("win7")]
+    [InlineData("win10")]
+    public void A_dirty_ntfs_volume_is_refused_with_exit_code_3_in_place_and_into_a_child_and_is_unchanged(string family)
+    {
+        string image = _images.Tmp.File("refuse-dirty-" + family + ".raw");
+        File.Copy(family == "win7" ? _images.Win7 : _images.Win10, image, overwrite: true);
+        foreach (long at in NtfsPatch.VolumeFlagsOffsets(image))
+        {
+            NtfsPatch.SetBits(image, at, 0x01); // chkdsk pending, as Windows leaves it after an unclean stop
+        }
+        File.SetLastWriteTimeUtc(image, Old);
+        var before = Snapshot(image);
+        // A plan that would succeed on the clean volume: the virtio NIC with its package (Windows 10 has no service for it).
+        string package = PrepareDriverCommandTests.NetKvmPackage(_images.Tmp, "refuse-dirty-pkg-" + family, family == "win7" ? "x86" : "amd64");
+        const string VirtioNic = @"PCI\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00";
+
+        var (code, _, stderr) = CliRunner.Run("prepare", image, "--nic", VirtioNic, "--driver", package);
+        Assert.True(code == CliApp.Refused, $"exit {code}: {stderr}");
+        Assert.Contains("dirty", stderr, StringComparison.Ordinal);
+        Assert.Equal(before, Snapshot(image));
+
+        string child = _images.Tmp.File("refuse-dirty-" + family + ".qcow2");
+        (code, _, stderr) = CliRunner.Run("prepare", image, "--nic", VirtioNic, "--driver", package, "--output", child);
+        Assert.True(code == CliApp.Refused, $"exit {code}: {stderr}");
+        Assert.False(File.Exists(child));
+        Assert.Equal(before, Snapshot(image));
+    }
+
     [Fact]
     public void An_image_another_writer_holds_is_refused_as_in_use_with_exit_code_3_and_is_unchanged()
     {
