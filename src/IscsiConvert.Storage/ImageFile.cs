@@ -104,17 +104,10 @@ internal static class ImageFile
 
     /// <summary>
     /// Opens <paramref name="path"/>: read-only opens let other readers in but no writer; read-write opens are exclusive.
-    /// A file that another process holds, or a file marked read-only opened for writing, is reported as
-    /// <see cref="UnsafeToWriteException"/> ("in use", "marked read-only").
+    /// A file that another process holds is reported as <see cref="UnsafeToWriteException"/> ("in use").
     /// </summary>
     public static FileStream Open(string path, DiskAccess access)
     {
-        // Root can open a file without write permission for writing (Windows would refuse with "access denied"); the mark
-        // is the owner's "do not change this golden image", so a writable open honours it for every user alike.
-        if (access == DiskAccess.ReadWrite && File.Exists(path) && (File.GetAttributes(path) & FileAttributes.ReadOnly) != 0)
-        {
-            throw new UnsafeToWriteException("The image file is marked read-only; make it writable (chmod u+w, or attrib -r on Windows) to change it in place, or write the changes into a new image", path);
-        }
         try
         {
             return access == DiskAccess.ReadWrite

@@ -8,7 +8,7 @@ using Xunit;
 namespace IscsiConvert.Cli.Tests;
 
 /// <summary>
-/// Issue 12's refusals that `prepare` meets before it reads a hive: an image marked read-only, an image another
+/// Issue 12's refusals of `prepare`: an image file marked read-only (before the first write), a dirty NTFS volume, an image another
 /// writer holds, and an image with two Windows installations and no `--partition` (the Windows 7 volume of
 /// <see cref="MatchImages"/> twice behind an MBR). Each exits with the code docs/cli.md gives and changes no byte
 /// and no timestamp of the image.
