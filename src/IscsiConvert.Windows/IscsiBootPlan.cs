@@ -84,6 +84,7 @@ public sealed class IscsiBootPlan
     /// <param name="progress">Reports Verifying, Creating folder, Copying (bytes), Saving hive, Committing, Committed.</param>
     /// <param name="cancellationToken">Stops before the commit point with <see cref="OperationCanceledException"/>, nothing written.</param>
     /// <exception cref="InvalidOperationException">The image is open read-only, the plan was applied already or the image changed since it was made.</exception>
+    /// <exception cref="UnsafeToWriteException">The plan has changes and the image file is marked read-only.</exception>
     public IscsiBootPlan Apply(IProgress<ProgressReport>? progress = null, CancellationToken cancellationToken = default)
     {
         PlanOrigin origin = CheckOrigin();
@@ -95,6 +96,12 @@ public sealed class IscsiBootPlan
         {
             PlanWriter.Write(origin.Installation, this, origin.Settings, progress, cancellationToken);
             return AsApplied(null);
+        }
+        // Root may write a file without write permission; the mark is the owner's "do not change this golden image".
+        // Checked only when there is something to write, so that planning and a no-op still work on such an image.
+        if ((File.GetAttributes(origin.Image.Path) & FileAttributes.ReadOnly) != 0)
+        {
+            throw new UnsafeToWriteException("The image file is marked read-only; make it writable (chmod u+w, or attrib -r on Windows) to change it in place, or write the changes into a new image", origin.Image.Path);
         }
         // One write transaction: the NTFS commit, the hives and the container's metadata reach the image together.
         AllOrNothing.Write(origin.Image.Disk, () => PlanWriter.Write(origin.Installation, this, origin.Settings, progress, cancellationToken));

@@ -82,6 +82,20 @@ public sealed class PrepareJsonTests : IClassFixture<MatchImages>
         Assert.Empty(Validated(json).GetProperty("changes").EnumerateArray());
     }
 
+    [Fact]
+    public void The_example_in_the_docs_validates_against_the_schema()
+    {
+        // The first ```json block after the "### `prepare --json`" heading of docs/windows.md: what readers copy from.
+        string doc = File.ReadAllText(Path.Combine(TestData.RepoRoot, "docs", "windows.md"));
+        int section = doc.IndexOf("### `prepare --json`", StringComparison.Ordinal);
+        Assert.True(section >= 0, "docs/windows.md has no prepare --json section");
+        int start = doc.IndexOf("```json", section, StringComparison.Ordinal) + "```json".Length;
+        int end = doc.IndexOf("```", start, StringComparison.Ordinal);
+        JsonElement example = Validated(doc.Substring(start, end - start));
+        Assert.Equal(1, example.GetProperty("schemaVersion").GetInt32());
+        Assert.NotEmpty(example.GetProperty("changes").EnumerateArray());
+    }
+
     internal static JsonElement Validated(string json)
     {
         using JsonDocument doc = JsonDocument.Parse(json);
