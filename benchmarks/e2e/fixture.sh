@@ -6,18 +6,54 @@
 # e1000-style NIC INF and a 320 KiB driver binary; synthetic, no Microsoft file) and the .reg file that the FUSE
 # pipeline merges with hivexregedit to make the same change as `iscsi-convert prepare`.
 #
+# WINDOWS=10 builds the Windows 10 variant instead (the Windows 8+ staging path): the real Windows 10 1709 x64 SYSTEM
+# hive (the yarp-recovered, clean copy of SYSTEM_B in ../shared/testdata, as the CLI tests use it), a SOFTWARE hive
+# saying Windows 10 Pro build 16299 (merged by hivexregedit into the minimal hivex hive; the engine reads the version
+# from SOFTWARE) and an empty \Windows\System32\DriverStore\FileRepository, written as fixture-win10-SIZE.vhdx. Its
+# pipeline .reg is not written here: it depends on the driver-store name and oemN slot, so run.sh derives it from
+# `prepare --dry-run --json` on the fixture (the same registry change as ours, made by hivexregedit).
+#
 #   benchmarks/e2e/fixture.sh OUT_DIR SIZE [DATA_MB] [INF_COUNT]      e.g.  fixture.sh /tmp/e2e 16G 1000 1200
+#   WINDOWS=10 benchmarks/e2e/fixture.sh OUT_DIR SIZE [DATA_MB] [INF_COUNT]
 #
 # Needs qemu-img, qemu-storage-daemon (Debian: qemu-system-common), sgdisk, mkntfs, ntfs-3g and FUSE.
 set -euo pipefail
 out=$1 size=$2 data_mb=${3:-1000} inf_count=${4:-1200}
 here=$(cd "$(dirname "$0")" && pwd)
-hive="$here/../../../shared/testdata/registry/win7-system/SYSTEM"
+testdata="$here/../../../shared/testdata"
+windows=${WINDOWS:-7}
+case "$windows" in
+  7)  hive="$testdata/registry/win7-system/SYSTEM"; image="$out/fixture-$size.vhdx" ;;
+  10) hive="$testdata/registry/win10-dirty-system/SYSTEM_B.recovered-by-yarp"; image="$out/fixture-win10-$size.vhdx" ;;
+  *)  echo "WINDOWS must be 7 or 10"; exit 1 ;;
+esac
 [ -f "$hive" ] || { echo "missing $hive (the shared test data)"; exit 1; }
 mkdir -p "$out"
-image="$out/fixture-$size.vhdx"
 work=$(mktemp -d)
 trap 'fusermount -u "$work/mnt" 2>/dev/null || true; [ -n "${qsd:-}" ] && kill "$qsd" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+
+if [ "$windows" = 10 ]; then
+  # SOFTWARE saying Windows 10 Pro 1709 (build 16299), the values the CLI tests write for the same SYSTEM hive.
+  cp "$testdata/registry/hivex-minimal/minimal" "$work/SOFTWARE"; chmod u+w "$work/SOFTWARE"
+  cat > "$work/software.reg" <<'REG'
+Windows Registry Editor Version 5.00
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft]
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows NT]
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows NT\CurrentVersion]
+"ProductName"="Windows 10 Pro"
+"CurrentVersion"="6.3"
+"CurrentBuild"="16299"
+"CurrentBuildNumber"="16299"
+"EditionID"="Professional"
+"InstallationType"="Client"
+"CurrentMajorVersionNumber"=dword:0000000a
+"CurrentMinorVersionNumber"=dword:00000000
+REG
+  hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\SOFTWARE' "$work/SOFTWARE" "$work/software.reg"
+fi
 
 rm -f "$image"
 qemu-img create -q -f vhdx -o subformat=dynamic "$image" "$size"
@@ -56,6 +92,10 @@ ntfs-3g -o big_writes "$work/raw" "$work/mnt"
 w="$work/mnt/Windows"
 mkdir -p "$w/System32/config" "$w/System32/drivers" "$w/INF" "$work/mnt/data"
 cp "$hive" "$w/System32/config/SYSTEM"
+if [ "$windows" = 10 ]; then
+  cp "$work/SOFTWARE" "$w/System32/config/SOFTWARE"
+  mkdir -p "$w/System32/DriverStore/FileRepository"
+fi
 python3 - "$w/INF" "$inf_count" <<'PY'
 import os, sys
 folder, count = sys.argv[1], int(sys.argv[2])
@@ -134,6 +174,12 @@ Vendor = "Benchmark Vendor"
 Nic = "Benchmark NIC"
 Disk = "Benchmark disk"
 INF
+
+if [ "$windows" = 10 ]; then
+  echo "$offset $length" > "$out/fixture-win10-$size.partition"
+  echo "fixture: $image ($(du -h "$image" | cut -f1) on disk), Windows 10, partition at byte $offset, $inf_count INFs, $data_mb MiB of data"
+  exit 0
+fi
 
 # What the FUSE pipeline merges: the same CDDB entry, service and boot start as `prepare` writes.
 cs=$(hivexget "$hive" '\Select' Current)

@@ -13,6 +13,11 @@
 #   TOOL=/path/to/iscsi-convert benchmarks/e2e/run.sh …   times that binary (e.g. the AOT one) instead of publishing
 #   E2E_DIR=/tmp/e2e-perf TOOL=/tmp/iscsiconvert-aot/iscsi-convert benchmarks/e2e/run.sh 7 1G 16G 64G
 #                                                 the quiet-machine run of docs/benchmarks.md (after publish-aot.sh)
+#   WINDOWS=10 benchmarks/e2e/run.sh …           the same job on the Windows 10 fixture (fixture.sh WINDOWS=10): ours
+#                                                 stages the package the Windows 8+ way (driver store, oemN.inf,
+#                                                 DriverDatabase); the pipeline copies the same files to the same paths
+#                                                 and merges the same registry values, both taken once per fixture from
+#                                                 `prepare --dry-run --json` (driver-store name and oemN slot included)
 set -euo pipefail
 runs=${1:-5}; shift || true
 [ $# -gt 0 ] && sizes=("$@") || sizes=(1G 16G)
@@ -21,6 +26,12 @@ root="$here/../.."
 dir=${E2E_DIR:-${TMPDIR:-/tmp}/iscsiconvert-e2e}
 mkdir -p "$dir"
 nic='PCI\VEN_8086&DEV_10D3'
+windows=${WINDOWS:-7}
+case "$windows" in
+  7)  prefix=fixture- os=(--os win7-x64) ;;
+  10) prefix=fixture-win10- os=() ;;   # the version comes from the fixture's SOFTWARE hive
+  *)  echo "WINDOWS must be 7 or 10"; exit 1 ;;
+esac
 
 if [ -n "${TOOL:-}" ]; then
   tool=$TOOL   # e.g. the Native AOT binary of benchmarks/e2e/publish-aot.sh
@@ -35,20 +46,29 @@ echo "== timing $tool"
 cat > "$dir/pipeline.sh" <<'SH'
 #!/usr/bin/env bash
 set -euo pipefail
-image=$1 offset=$2 length=$3 pkg=$4 reg=$5
+image=$1 offset=$2 length=$3 pkg=$4 reg=$5 files=${6:-}
 work=$(mktemp -d); touch "$work/raw"; mkdir "$work/mnt"
+# On a failure (e.g. the merge), unmount and stop the export: a leftover daemon would hold the image's write lock.
+trap 'set +e; fusermount -u "$work/mnt" 2>/dev/null; umount "$work/raw" 2>/dev/null; [ -n "${qsd:-}" ] && kill "$qsd" 2>/dev/null; rm -rf "$work"' EXIT
 qemu-storage-daemon --blockdev "driver=vhdx,node-name=disk,file.driver=file,file.filename=$image" \
   --blockdev "driver=raw,node-name=part,file=disk,offset=$offset,size=$length" \
   --export "type=fuse,id=e,node-name=part,mountpoint=$work/raw,writable=on" & qsd=$!
 until mountpoint -q "$work/raw" && [ "$(stat -c %s "$work/raw")" -gt 0 ]; do sleep 0.01; done
 ntfs-3g "$work/raw" "$work/mnt"
-cp "$pkg/benchnic.sys" "$work/mnt/Windows/System32/drivers/benchnic.sys"
-cp "$pkg/benchnic.inf" "$work/mnt/Windows/INF/oem0.inf"
+if [ -z "$files" ]; then   # Windows 7: the driver and the INF as oemN.inf
+  cp "$pkg/benchnic.sys" "$work/mnt/Windows/System32/drivers/benchnic.sys"
+  cp "$pkg/benchnic.inf" "$work/mnt/Windows/INF/oem0.inf"
+else                       # Windows 8+: FILES lists SOURCE<TAB>PATH (driver store folder, drivers, oemN.inf)
+  while IFS=$'\t' read -r source path; do
+    mkdir -p "$(dirname "$work/mnt/$path")"
+    cp "$source" "$work/mnt/$path"
+  done < "$files"
+fi
 hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\SYSTEM' "$work/mnt/Windows/System32/config/SYSTEM" "$reg"
 fusermount -u "$work/mnt"
 # ntfs-3g may still hold the exported file for a moment after its unmount returns (seen under load): retry.
 for _ in $(seq 100); do umount "$work/raw" 2>/dev/null && break; sleep 0.02; done
-kill "$qsd"; wait "$qsd" || true
+kill "$qsd"; wait "$qsd" || true; qsd=
 python3 -c 'import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd)' "$image"
 rm -rf "$work"
 SH
@@ -61,18 +81,51 @@ fresh_copy() {
   cp --sparse=always "$fixture" "$dir/work.vhdx"
   sync "$dir/work.vhdx"
   if [ "$who" = ours ]; then
-    cmd=("$tool" prepare "$dir/work.vhdx" --nic "$nic" --driver "$dir/pkg" --os win7-x64)
-  else
+    cmd=("$tool" prepare "$dir/work.vhdx" --nic "$nic" --driver "$dir/pkg" "${os[@]}")
+  elif [ "$windows" = 7 ]; then
     cmd=("$dir/pipeline.sh" "$dir/work.vhdx" "$offset" "$length" "$dir/pkg" "$dir/pipeline.reg")
+  else
+    cmd=("$dir/pipeline.sh" "$dir/work.vhdx" "$offset" "$length" "$dir/pkg" "$dir/pipeline-win10-$size.reg" "$dir/pipeline-win10-$size.files")
   fi
 }
 for size in "${sizes[@]}"; do
-  fixture="$dir/fixture-$size.vhdx"
+  fixture="$dir/$prefix$size.vhdx"
   if [ ! -f "$fixture" ]; then
-    echo "== building the $size fixture"
-    "$here/fixture.sh" "$dir" "$size" "${E2E_DATA_MB:-1000}" "${E2E_INFS:-1200}"
+    echo "== building the $size fixture (Windows $windows)"
+    WINDOWS=$windows "$here/fixture.sh" "$dir" "$size" "${E2E_DATA_MB:-1000}" "${E2E_INFS:-1200}"
   fi
-  read -r offset length < "$dir/fixture-$size.partition"
+  read -r offset length < "$dir/$prefix$size.partition"
+  if [ "$windows" = 10 ]; then
+    # The pipeline's job, taken from our plan: every file to its path, every SYSTEM value as hivexregedit writes it.
+    "$tool" prepare "$fixture" --nic "$nic" --driver "$dir/pkg" --dry-run --json > "$dir/plan-win10-$size.json"
+    python3 - "$dir/plan-win10-$size.json" "$dir/pipeline-win10-$size.reg" "$dir/pipeline-win10-$size.files" <<'PY'
+import json, sys
+plan = json.load(open(sys.argv[1]))
+types = {"REG_NONE": 0, "REG_SZ": 1, "REG_EXPAND_SZ": 2, "REG_BINARY": 3, "REG_DWORD": 4, "REG_MULTI_SZ": 7, "REG_QWORD": 11}
+keys = {}
+with open(sys.argv[3], "w") as files:
+    for c in plan["changes"]:
+        if c["kind"] == "file":
+            files.write(c["source"] + "\t" + c["path"].lstrip("\\").replace("\\", "/") + "\n")
+        elif c["kind"] == "registry":
+            if c["hive"] != "SYSTEM" or c["newData"] is None:
+                sys.exit(f"the pipeline cannot do this change: {c}")
+            data = bytes.fromhex(c["newData"])
+            name = "@" if c["valueName"] == "" else '"' + c["valueName"].replace("\\", "\\\\").replace('"', '\\"') + '"'
+            keys.setdefault(c["key"], []).append(f"{name}=hex({types[c['type']]:x}):" + ",".join(f"{b:02x}" for b in data))
+        elif c["kind"] != "folder":
+            sys.exit(f"the pipeline cannot do this change: {c}")
+# hivexregedit creates a key only under an existing parent: every new ancestor gets its own section, parents first.
+for key in list(keys):
+    parts = key.split("\\")
+    for i in range(1, len(parts)):
+        keys.setdefault("\\".join(parts[:i]), [])
+with open(sys.argv[2], "w") as reg:
+    reg.write("Windows Registry Editor Version 5.00\n")
+    for key, values in sorted(keys.items(), key=lambda kv: kv[0].count("\\")):
+        reg.write(f"\n[HKEY_LOCAL_MACHINE\\SYSTEM\\{key}]\n" + "\n".join(values) + "\n")
+PY
+  fi
   for i in $(seq "$runs"); do
     for who in ours pipeline; do
       fresh_copy
