@@ -115,13 +115,26 @@ internal static class ImageFile
         try
         {
             return access == DiskAccess.ReadWrite
-                ? Journaled(OpenFile(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None), path)
+                ? Journaled(RefuseIfQemuHoldsIt(OpenFile(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None), path), path)
                 : OpenFile(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         }
         catch (IOException ex) when (IsLockConflict(ex.HResult))
         {
             throw new UnsafeToWriteException("The image is in use by another process; close it there first", path, ex);
         }
+    }
+
+    /// <summary>A file opened for writing that a qemu process holds (its byte-range locks, <see cref="HostFileLocks"/>) is
+    /// closed again and refused as in use: a running VM's image must not be written under it.</summary>
+    private static FileStream RefuseIfQemuHoldsIt(FileStream file, string path)
+    {
+        if (!HostFileLocks.HeldByAnotherOpen(file, out int pid))
+        {
+            return file;
+        }
+        file.Dispose();
+        throw new UnsafeToWriteException(
+            $"The image is in use by another process ({(pid > 0 ? $"process {pid} holds" : "another process holds")} a lock on it, as qemu does for an image it has open: a running VM, qemu-img, qemu-nbd); close it there first", path);
     }
 
     private static bool IsLockConflict(int hresult) =>
