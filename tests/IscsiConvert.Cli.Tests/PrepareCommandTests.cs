@@ -151,9 +151,7 @@ public sealed class PrepareDriverCommandTests : IClassFixture<MatchImages>
     {
         string package = tmp.File(name);
         Directory.CreateDirectory(package);
-        File.WriteAllText(Path.Combine(package, "netkvm.inf"), MatchImages.Stamped("inf/virtio-win/netkvm-base.txt", arch)
-            .Replace("%INX_PLATFORM_DRIVERS_DIR%", "%12%", StringComparison.Ordinal).Replace("INX_PLATFORM_DRIVERS_DIR", "12", StringComparison.Ordinal)
-            .Replace("INX_NETKVM_DMAREMAP", "1", StringComparison.Ordinal));
+        File.WriteAllText(Path.Combine(package, "netkvm.inf"), NetKvmInf.Stamped(arch));
         foreach (string f in new[] { "netkvm.sys", "netkvmp.exe", "netkvm.cat" })
         {
             File.WriteAllBytes(Path.Combine(package, f), new byte[] { 1, 2, 3, (byte)f.Length });

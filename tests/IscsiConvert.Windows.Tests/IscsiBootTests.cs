@@ -95,14 +95,7 @@ public sealed class IscsiBootTests : IDisposable
         Assert.Equal(expected, HivexOracle.Subkeys(hive, Cddb).Order(StringComparer.OrdinalIgnoreCase), StringComparer.OrdinalIgnoreCase);
     }
 
-    // The real netkvm INF body (virtio-win), stamped the way its GenerateInf build stamps it: the architecture, Red
-    // Hat's subsystem vendor ID, the drivers folder (dirid 12) and the DMA remapping default.
-    private static string StampedNetKvm(string arch = "x86") => File.ReadAllText(TestData.Require("inf/virtio-win/netkvm-base.txt"))
-        .Replace("$ARCH$", arch, StringComparison.Ordinal)
-        .Replace("_INX_SUBSYS_VENDOR_ID", "1AF4", StringComparison.Ordinal)
-        .Replace("%INX_PLATFORM_DRIVERS_DIR%", "%12%", StringComparison.Ordinal)
-        .Replace("INX_PLATFORM_DRIVERS_DIR", "12", StringComparison.Ordinal)
-        .Replace("INX_NETKVM_DMAREMAP", "1", StringComparison.Ordinal);
+    private static string StampedNetKvm(string arch = "x86") => NetKvmInf.Stamped(arch);
 
     [Fact]
     public void A_supplied_driver_package_is_installed_files_inf_and_service_and_made_boot_start()

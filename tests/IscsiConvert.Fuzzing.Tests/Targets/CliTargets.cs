@@ -201,14 +201,9 @@ internal sealed class CliPackageTarget : CliTarget
         _image = Path.Combine(scratch, "windows-like.qcow2");
         WindowsImageSeed.Build(_image);
         _imageHash = Hash(_image);
-        string inf = File.ReadAllText(TestData.Require("inf/virtio-win/netkvm-base.txt"))
-            .Replace("$ARCH$", "amd64", StringComparison.Ordinal)
-            .Replace("_INX_SUBSYS_VENDOR_ID", "1AF4", StringComparison.Ordinal)
-            .Replace("%INX_PLATFORM_DRIVERS_DIR%", "%12%", StringComparison.Ordinal)
-            .Replace("INX_PLATFORM_DRIVERS_DIR", "12", StringComparison.Ordinal)
-            .Replace("INX_NETKVM_DMAREMAP", "1", StringComparison.Ordinal);
+        string inf = NetKvmInf.Stamped("amd64");
         Seed seed = InfTarget.Describe(new Seed("netkvm.inf (virtio-win, stamped amd64)", new SeedFile("netkvm.inf", Encoding.UTF8.GetBytes(inf))),
-            TestData.Require("inf/virtio-win/netkvm-base.txt"));
+            TestData.Require(NetKvmInf.RelativePath));
         foreach (string token in new[]
         {
             "..\\", "..\\..\\..\\", "\\", "C:\\Windows\\", "\\\\?\\C:\\", "\\\\server\\share\\", "CON", "NUL.sys", "COM1", "x.sys::$DATA", "x.sys:evil",
