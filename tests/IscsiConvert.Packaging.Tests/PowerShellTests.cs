@@ -51,6 +51,51 @@ public sealed class PowerShellTests : IClassFixture<BuiltModule>
         SampleImage.AssertPrepared(tmp, output);
     }
 
+    private static string BuilderRecipe => Path.Combine(TestData.RepoRoot, "docs", "recipes", "powershell", "Use-IscsiBootBuilder.ps1");
+
+    /// <summary>
+    /// The fluent API called from a PowerShell script with no module in between (docs/recipes/powershell/Use-IscsiBootBuilder.ps1):
+    /// Add-Type, <c>[IscsiConvert.Windows.WindowsImage]::Open</c>, a plain <c>IscsiBootBuilder</c> chain passed to
+    /// <c>PrepareIscsiBoot</c>, then <c>Apply()</c> in place — a second run plans nothing and writes no byte — and
+    /// <c>ApplyTo(child)</c> over an untouched copy, read back through qemu-img. The oracles (ntfscat, hivexget) say
+    /// what was written.
+    /// </summary>
+    [Fact]
+    public void AScriptUsesTheBuilderDirectlyInPlaceAndIntoADifferencingChild()
+    {
+        using var tmp = new TempDir();
+        string lib = Path.Combine(_module, "lib");
+        string image = SampleImage.Create(tmp.File("golden.img"));
+        string pristine = tmp.File("pristine.img");
+        File.Copy(image, pristine);
+
+        string output = Programs.Checked(PowerShell.RunScript(tmp.Path, BuilderRecipe, "-Image", image, "-Nic", SampleImage.BootNic, "-LibPath", lib));
+        Assert.Contains("builder: ", output, StringComparison.Ordinal);
+        Assert.Contains(@"  SYSTEM\ControlSet001\Services\E1G60\Start = REG_DWORD 0 (was 3)", output, StringComparison.Ordinal);
+        Assert.Matches(@"plan: [1-9]\d* value\(s\), 0 file\(s\), empty: False", output);
+        Assert.Matches(@"applied: True, [1-9]\d* value\(s\) written to ", output);
+        SampleImage.AssertPrepared(tmp, image);
+
+        // A no-op: the same builder again plans nothing and the image keeps every byte.
+        string prepared = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(image)));
+        output = Programs.Checked(PowerShell.RunScript(tmp.Path, BuilderRecipe, "-Image", image, "-Nic", SampleImage.BootNic, "-LibPath", lib));
+        Assert.Contains("plan: 0 value(s), 0 file(s), empty: True", output, StringComparison.Ordinal);
+        Assert.Equal(prepared, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(image))));
+
+        // Into a differencing child (a QCOW2 overlay over a raw image): the parent stays as it was.
+        string before = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(pristine)));
+        string child = tmp.File("iscsi.qcow2");
+        output = Programs.Checked(PowerShell.RunScript(tmp.Path, BuilderRecipe, "-Image", pristine, "-Nic", SampleImage.BootNic, "-LibPath", lib, "-Output", child));
+        Assert.Contains("value(s) written to " + child, output, StringComparison.Ordinal);
+        Assert.Equal(before, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(pristine))));
+        Oracle.Require("qemu-img");
+        Assert.Equal(pristine, QemuImg.Info(child).GetProperty("full-backing-filename").GetString());
+        string flat = tmp.File("iscsi-flat.img");
+        QemuImg.ConvertToRaw(child, "qcow2", flat);
+        SampleImage.AssertPrepared(tmp, flat);
+        SampleImage.AssertUnprepared(tmp, pristine);
+    }
+
     [Fact]
     public void TheBuiltModuleLoadsItsOwnAssembliesAndRefusesWithoutWriting()
     {
