@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using System.CommandLine;
 using System.Linq;
 using System.IO;
@@ -18,8 +17,8 @@ namespace IscsiConvert.Cli;
 /// <remarks>
 /// The demo grows with the engine: a VHDX with a GPT laid out like a Windows disk, its Windows partition formatted as
 /// NTFS and given a small Windows-7-like system (<see cref="DemoWindows"/>), made iSCSI-bootable by the engine (CDDB
-/// entries and boot start for the e1000 NIC), then a differencing child and conversion to every format, each copy
-/// verified.
+/// entries and boot start for the e1000 NIC) into a differencing child through the same API as `prepare --output`, the
+/// parent's SHA-256 compared before and after, then the child converted to every format, each copy verified.
 /// </remarks>
 internal static class DemoCommand
 {
@@ -55,8 +54,6 @@ internal static class DemoCommand
         TextWriter o = console.Output;
         string basePath = Path.Combine(dir, "windows-sample.vhdx");
         string childPath = Path.Combine(dir, "windows-sample-child.vhdx");
-        byte[] marker = new byte[4096];
-        "IscsiConvert demo: this sector stands in for the Windows volume's data."u8.CopyTo(marker);
 
         o.WriteLine($"1. Creating a {SizeParser.Format(DiskSize)} dynamic VHDX laid out like a Windows UEFI disk");
         using (VirtualDisk disk = DiskImage.Create(basePath, new DiskCreateOptions { Format = DiskFormat.Vhdx, Capacity = DiskSize }))
@@ -85,53 +82,50 @@ internal static class DemoCommand
         }
 
         o.WriteLine();
-        o.WriteLine($"2. Making it iSCSI-bootable for the boot NIC {DemoWindows.BootNic} (iscsi-convert prepare --nic ...)");
-        using (VirtualDisk disk = DiskImage.Open(basePath, DiskAccess.ReadWrite))
+        o.WriteLine($"2. Making it iSCSI-bootable for the boot NIC {DemoWindows.BootNic}, into a differencing child");
+        o.WriteLine($"   (iscsi-convert prepare {Path.GetFileName(basePath)} --nic ... --output {Path.GetFileName(childPath)}: the image itself is only read)");
+        string baseHash = Sha256Of(basePath);
+        // The same calls as `prepare --output`: open the image read-only, plan from the builder, write the plan into a new child.
+        using (WindowsImage image = WindowsImage.Open(basePath, ImageAccess.ReadOnly))
         {
-            IReadOnlyList<WindowsInstallation> found = WindowsInstallation.Find(disk, writable: true);
-            using WindowsInstallation w = found.Single();
-            IscsiBootPlan plan = IscsiBoot.For(w).WithBootAdapter(DemoWindows.BootNic).Apply();
-            foreach (string driver in plan.Drivers)
+            IscsiBootPlan written = image.PrepareIscsiBoot(new IscsiBootBuilder().WithBootAdapter(DemoWindows.BootNic)).ApplyTo(childPath);
+            foreach (string driver in written.Drivers)
             {
                 o.WriteLine("   driver  " + driver);
             }
-            foreach (RegistryChange change in plan.Changes)
+            foreach (RegistryChange change in written.Changes)
             {
                 o.WriteLine("   set     " + change);
             }
-            disk.Flush();
         }
-        using (VirtualDisk disk = DiskImage.Open(basePath))
+        string parentHash = Sha256Of(basePath);
+        using (VirtualDisk child = DiskImage.Open(childPath))
         {
-            using WindowsInstallation w = WindowsInstallation.Find(disk).Single();
+            o.WriteLine($"   child:  {Path.GetFileName(childPath)} ({child.Format.ToString().ToLowerInvariant()} {child.Subformat}, {SizeParser.Format(new FileInfo(childPath).Length)} file)");
+            o.WriteLine($"   parent: {Path.GetFileName(child.Parent!.FilePath)}");
+            o.WriteLine($"   parent SHA-256 before: {baseHash}");
+            o.WriteLine($"   parent SHA-256 after:  {parentHash} ({(parentHash == baseHash ? "unchanged" : "CHANGED")})");
+            using WindowsInstallation w = WindowsInstallation.Find(child).Single();
             WindowsSystemConfig config = w.ReadConfiguration();
             WindowsService e1g = config.Services.Single(s => s.Name == "E1G60");
-            o.WriteLine($"   read back (iscsi-convert inspect): service E1G60 start {e1g.Start} (0 = boot), {config.CriticalDevices.Count} CDDB entries, volume clean: {(w.Volume.Verify().Count == 0 ? "yes" : "NO")}");
+            o.WriteLine($"   read back from the child (iscsi-convert inspect): service E1G60 start {e1g.Start} (0 = boot), {config.CriticalDevices.Count} CDDB entries, volume clean: {(w.Volume.Verify().Count == 0 ? "yes" : "NO")}");
+        }
+        using (VirtualDisk parent = DiskImage.Open(basePath))
+        {
+            using WindowsInstallation w = WindowsInstallation.Find(parent).Single();
+            WindowsService e1g = w.ReadConfiguration().Services.Single(s => s.Name == "E1G60");
+            o.WriteLine($"   read back from the parent: service E1G60 start {e1g.Start} (as it was)");
         }
 
         o.WriteLine();
-        o.WriteLine("3. Inspecting the disk (iscsi-convert disk info):");
-        using (VirtualDisk disk = DiskImage.Open(basePath))
+        o.WriteLine("3. Inspecting the child (iscsi-convert disk info):");
+        using (VirtualDisk disk = DiskImage.Open(childPath))
         {
             DiskInfoReport.From(disk).WriteText(o);
         }
 
         o.WriteLine();
-        o.WriteLine("4. Creating a differencing child and writing to it (the base stays untouched)");
-        string baseHash = Sha256Of(basePath);
-        using (VirtualDisk child = DiskImage.Create(childPath, new DiskCreateOptions { Format = DiskFormat.Vhdx, ParentPath = basePath }))
-        {
-            // Inside the Windows partition, well clear of the backup GPT at the end of the disk.
-            PartitionTable table = PartitionTable.Read(child)!;
-            PartitionInfo windows = table.Partitions[^1];
-            table.Open(windows).WriteAt(200L << 20, marker);
-            child.Flush();
-            o.WriteLine($"   + {Path.GetFileName(childPath)} -> parent {Path.GetFileName(child.Parent!.FilePath)}; wrote {marker.Length} bytes at offset 200 MiB of partition {windows.Index}");
-        }
-        o.WriteLine($"   base unchanged: {(Sha256Of(basePath) == baseHash ? "yes" : "NO")}");
-
-        o.WriteLine();
-        o.WriteLine("5. Converting the child (parent merged in) to every format, and checking each copy reads the same");
+        o.WriteLine("4. Converting the child (parent merged in) to every format, and checking each copy reads the same");
         using (VirtualDisk child = DiskImage.Open(childPath))
         {
             string expected = ContentHash(child, child.Capacity);

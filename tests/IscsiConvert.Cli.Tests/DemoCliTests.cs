@@ -18,7 +18,12 @@ public class DemoCliTests
         Assert.Contains("'iscsi-convert inspect IMAGE', then 'iscsi-convert prepare IMAGE --nic ID --dry-run'", result.StdOut, System.StringComparison.Ordinal);
         Assert.DoesNotContain("Next in the engine", result.StdOut, System.StringComparison.Ordinal);
         Assert.Contains("formatted as NTFS", result.StdOut, System.StringComparison.Ordinal);
-        Assert.Contains("base unchanged: yes", result.StdOut, System.StringComparison.Ordinal);
+        // Step 2 is `prepare --output CHILD`: the child over the untouched parent, the parent's hash the same after.
+        Assert.Contains("   child:  windows-sample-child.vhdx (vhdx ", result.StdOut, System.StringComparison.Ordinal);
+        Assert.Contains("   parent: windows-sample.vhdx", result.StdOut, System.StringComparison.Ordinal);
+        Assert.Matches(@"parent SHA-256 after:  [0-9A-F]{64} \(unchanged\)", result.StdOut);
+        Assert.Contains("read back from the child (iscsi-convert inspect): service E1G60 start 0 (0 = boot)", result.StdOut, System.StringComparison.Ordinal);
+        Assert.Contains("read back from the parent: service E1G60 start 3 (as it was)", result.StdOut, System.StringComparison.Ordinal);
         Assert.DoesNotContain("same content: NO", result.StdOut, System.StringComparison.Ordinal);
         Assert.Equal(4, Regex.Matches(result.StdOut, "same content: yes").Count);
         Assert.Contains(@"SYSTEM\ControlSet001\Services\E1G60\Start = REG_DWORD 0 (was 3)", result.StdOut, System.StringComparison.Ordinal);
@@ -45,7 +50,19 @@ public class DemoCliTests
         IscsiConvert.Tests.QemuImg.AssertIdentical(raw, "raw", vhd, "vpc");
         IscsiConvert.Tests.QemuImg.AssertIdentical(raw, "raw", tmp.File("windows-sample-merged.vmdk"), "vmdk");
         IscsiConvert.Tests.QemuImg.AssertIdentical(raw, "raw", tmp.File("windows-sample-merged.qcow2"), "qcow2");
-        Assert.True(System.IO.File.Exists(child));
+
+        // The differencing child: it opens with its parent (qemu-img cannot open VHDX children, so our `disk info`
+        // names the chain), holds the changes (its SYSTEM hive read by hivexget) while the parent's hive does not, and
+        // the parent's file has the SHA-256 the demo printed before it wrote the child.
+        string parent = tmp.File("windows-sample.vhdx");
+        var (code, info, stderr) = CliRunner.Run("disk", "info", child);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("  -> " + parent, info, System.StringComparison.Ordinal);
+        string before = Regex.Match(result.StdOut, "parent SHA-256 before: ([0-9A-F]{64})").Groups[1].Value;
+        Assert.Equal(before, System.Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.IO.File.ReadAllBytes(parent))));
+        Assert.Equal("0", HiveValue(tmp, child, "child", @"ControlSet001\Services\E1G60", "Start"));
+        Assert.Equal("E1G60", HiveValue(tmp, child, "child", @"ControlSet001\Control\CriticalDeviceDatabase\pci#ven_8086&dev_100e", "Service"));
+        Assert.Equal("3", HiveValue(tmp, parent, "parent", @"ControlSet001\Services\E1G60", "Start"));
 
         // sgdisk reads the GPT the demo laid out, from qemu's raw copy.
         string sgdisk = IscsiConvert.Tests.Oracle.RunChecked("sgdisk", "-v", raw);
@@ -73,5 +90,15 @@ public class DemoCliTests
         IscsiConvert.Tests.Oracle.RunChecked("sh", "-c", $"dd if='{raw}' of='{part}' bs=512 skip={first} count=$(( $(sgdisk -i 3 '{raw}' | sed -n 's/^Last sector: \\([0-9]*\\).*/\\1/p') - {first} + 1 )) status=none");
         var fix = IscsiConvert.Tests.Oracle.Run("ntfsfix", "-n", part);
         Assert.True(fix.ExitCode == 0 && fix.StdOut.Contains("alternate boot sector... OK", System.StringComparison.Ordinal), fix.StdOut + fix.StdErr);
+    }
+
+    // A value of the SYSTEM hive of the image's Windows partition (3), the hive copied out by our `fs cat` (which reads
+    // a VHDX child through its parent), the value read by hivexget.
+    private static string HiveValue(IscsiConvert.Tests.TempDir tmp, string image, string name, string key, string value)
+    {
+        string hive = tmp.File("SYSTEM.from-" + name);
+        var (code, _, stderr) = CliRunner.Run("fs", "cat", image, @"\Windows\System32\config\SYSTEM", "--partition", "3", "--output", hive);
+        Assert.True(code == 0, stderr);
+        return IscsiConvert.Tests.Oracle.RunChecked("hivexget", hive, key, value).Trim();
     }
 }
