@@ -134,8 +134,8 @@ public sealed class PrepareCommandTests : IClassFixture<MatchImages>
     }
 }
 
-/// <summary>`prepare --driver` on the Windows 7 image of <see cref="MatchImages"/>: the supplied virtio-net package is
-/// planned for installation (dry run: nothing written).</summary>
+/// <summary>`prepare --driver` on the Windows 7 and Windows 10 images of <see cref="MatchImages"/>: the supplied
+/// virtio-net package is planned for installation (dry run: nothing written).</summary>
 public sealed class PrepareDriverCommandTests : IClassFixture<MatchImages>
 {
     private readonly MatchImages _images;
@@ -159,20 +159,29 @@ public sealed class PrepareDriverCommandTests : IClassFixture<MatchImages>
         return package;
     }
 
-    [Fact]
-    public void Dry_run_with_a_driver_package_lists_the_files_and_the_service()
+    /// <summary>
+    /// Issue 12's "a dry run writes nothing" through the CLI, on both families: the plan lists the package's files and
+    /// the family's values (the CDDB entry on 7, the network-boot BootFlags on 10), and the image keeps its bytes and
+    /// its timestamp (opened read-only, so not even a VHDX-style header or an access time is written).
+    /// </summary>
+    [Theory]
+    [InlineData("win7", @"would set SYSTEM\ControlSet001\Control\CriticalDeviceDatabase\pci#ven_1af4&dev_1000\Service = REG_SZ netkvm (new)")]
+    [InlineData("win10", @"would set SYSTEM\ControlSet001\Services\netkvm\BootFlags = REG_DWORD 1 (new)")]
+    public void Dry_run_with_a_driver_package_lists_the_files_and_the_service_and_changes_no_byte_or_timestamp(string family, string familyLine)
     {
-        string image = _images.Tmp.File("prepare-driver-win7.raw");
-        File.Copy(_images.Win7, image);
-        string package = NetKvmPackage(_images.Tmp, "netkvm-pkg", "x86");
-        string before = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image)));
+        string image = _images.Tmp.File("prepare-driver-" + family + ".raw");
+        File.Copy(family == "win7" ? _images.Win7 : _images.Win10, image);
+        File.SetLastWriteTimeUtc(image, new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        string package = NetKvmPackage(_images.Tmp, "netkvm-pkg-" + family, family == "win7" ? "x86" : "amd64");
+        var before = (Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image))), File.GetLastWriteTimeUtc(image));
 
         var (code, stdout, stderr) = CliRunner.Run("prepare", image, "--nic", @"PCI\VEN_1AF4&DEV_1000", "--driver", package, "--dry-run");
         Assert.True(code == 0, stderr);
         Assert.Contains(@"would copy \Windows\System32\drivers\netkvm.sys <- ", stdout, StringComparison.Ordinal);
         Assert.Contains(@"would set SYSTEM\ControlSet001\Services\netkvm\Start = REG_DWORD 0 (new)", stdout, StringComparison.Ordinal);
-        Assert.Contains(@"would set SYSTEM\ControlSet001\Control\CriticalDeviceDatabase\pci#ven_1af4&dev_1000\Service = REG_SZ netkvm (new)", stdout, StringComparison.Ordinal);
-        Assert.Equal(before, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image))));
+        Assert.Contains(familyLine, stdout, StringComparison.Ordinal);
+        Assert.Contains("dry run: nothing was written", stdout, StringComparison.Ordinal);
+        Assert.Equal(before, (Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image))), File.GetLastWriteTimeUtc(image)));
 
         // Without the package: refused, saying what to do.
         (code, _, stderr) = CliRunner.Run("prepare", image, "--nic", @"PCI\VEN_1AF4&DEV_1000", "--dry-run");

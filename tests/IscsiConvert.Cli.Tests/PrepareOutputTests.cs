@@ -17,6 +17,7 @@ namespace IscsiConvert.Cli.Tests;
 public sealed class PrepareOutputTests : IClassFixture<MatchImages>
 {
     private const string Nic = @"PCI\VEN_8086&DEV_100E&SUBSYS_001E8086&REV_02";
+    private const string VirtioNic = @"PCI\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00";
     private readonly MatchImages _images;
 
     public PrepareOutputTests(MatchImages images)
@@ -34,17 +35,28 @@ public sealed class PrepareOutputTests : IClassFixture<MatchImages>
         return target;
     }
 
-    [Fact]
-    public void Output_writes_the_changes_into_a_qcow2_child_whose_backing_file_is_the_untouched_input()
+    // A copy of the family's image and the netkvm package for its architecture: a plan that writes folders, files and
+    // values on both families (Windows 10 has no service for the virtio NIC of its own).
+    private (string Image, string Package) Fresh(string family, string name)
     {
-        string image = _images.Tmp.File("output-win7.raw");
-        File.Copy(_images.Win7, image);
-        string before = Hash(image);
-        string child = _images.Tmp.File("output-win7.qcow2");
+        string image = _images.Tmp.File(name + "-" + family + ".raw");
+        File.Copy(family == "win7" ? _images.Win7 : _images.Win10, image);
+        return (image, PrepareDriverCommandTests.NetKvmPackage(_images.Tmp, name + "-pkg-" + family, family == "win7" ? "x86" : "amd64"));
+    }
 
-        var (code, stdout, stderr) = CliRunner.Run("prepare", image, "--nic", Nic, "--output", child);
+    [Theory]
+    [InlineData("win7")]
+    [InlineData("win10")]
+    public void Output_writes_the_changes_into_a_qcow2_child_whose_backing_file_is_the_untouched_input(string family)
+    {
+        (string image, string package) = Fresh(family, "output");
+        string before = Hash(image);
+        string child = _images.Tmp.File("output-" + family + ".qcow2");
+
+        var (code, stdout, stderr) = CliRunner.Run("prepare", image, "--nic", VirtioNic, "--driver", package, "--output", child);
         Assert.True(code == 0, stderr);
-        Assert.Contains(@"set     SYSTEM\ControlSet001\Services\E1G60\Start = REG_DWORD 0 (was 3)", stdout, StringComparison.Ordinal);
+        Assert.Contains(@"set     SYSTEM\ControlSet001\Services\netkvm\Start = REG_DWORD 0 (new)", stdout, StringComparison.Ordinal);
+        Assert.Contains($"written to the differencing image {child} over {image} (left unchanged).", stdout, StringComparison.Ordinal);
         Assert.Equal(before, Hash(image));
 
         Oracle.Require("qemu-img");
@@ -54,44 +66,43 @@ public sealed class PrepareOutputTests : IClassFixture<MatchImages>
         Assert.Equal(Path.GetFullPath(image), info.GetProperty("full-backing-filename").GetString());
         QemuImg.Check(child, "qcow2");
 
-        string flat = _images.Tmp.File("output-win7-flat.raw");
+        string flat = _images.Tmp.File("output-" + family + "-flat.raw");
         QemuImg.ConvertToRaw(child, "qcow2", flat);
-        string hive = ExtractHive(flat, "SYSTEM", "output-win7-SYSTEM");
-        Assert.Equal("0", Oracle.RunChecked("hivexget", hive, @"ControlSet001\services\E1G60", "Start").Trim());
-        Assert.Equal("E1G60", Oracle.RunChecked("hivexget", hive, @"ControlSet001\Control\CriticalDeviceDatabase\pci#ven_8086&dev_100e", "Service").Trim());
-        string parentHive = ExtractHive(image, "SYSTEM", "output-win7-parent-SYSTEM");
-        Assert.Equal("3", Oracle.RunChecked("hivexget", parentHive, @"ControlSet001\services\E1G60", "Start").Trim());
+        WindowsImageApiTests.AssertPrepared(family, ExtractHive(flat, "SYSTEM", "output-" + family + "-SYSTEM"));
+        string parentHive = ExtractHive(image, "SYSTEM", "output-" + family + "-parent-SYSTEM");
+        Assert.NotEqual(0, Oracle.Run("hivexget", parentHive, @"ControlSet001\services\netkvm", "Start").ExitCode); // the parent has no netkvm service
         ToolResult fix = Oracle.Run("ntfsfix", "-n", flat);
         Assert.True(fix.ExitCode == 0, fix.StdOut + fix.StdErr);
     }
 
-    [Fact]
-    public void Output_over_a_vhdx_is_a_vhdx_child_read_back_with_fs_cat_and_hivexget()
+    [Theory]
+    [InlineData("win7")]
+    [InlineData("win10")]
+    public void Output_over_a_vhdx_is_a_vhdx_child_read_back_with_fs_cat_and_hivexget(string family)
     {
-        string raw = _images.Tmp.File("output-vhdx-src.raw");
-        File.Copy(_images.Win7, raw);
-        string image = _images.Tmp.File("output-parent.vhdx");
+        (string raw, string package) = Fresh(family, "output-vhdx-src");
+        string image = _images.Tmp.File("output-parent-" + family + ".vhdx");
         var (code, stdout, stderr) = CliRunner.Run("disk", "convert", raw, image, "--format", "vhdx");
         Assert.True(code == 0, stderr);
         string before = Hash(image);
-        string child = _images.Tmp.File("output-child.vhdx");
+        string child = _images.Tmp.File("output-child-" + family + ".vhdx");
 
-        (code, stdout, stderr) = CliRunner.Run("prepare", image, "--nic", Nic, "--output", child);
+        (code, stdout, stderr) = CliRunner.Run("prepare", image, "--nic", VirtioNic, "--driver", package, "--output", child);
         Assert.True(code == 0, stderr);
         Assert.Equal(before, Hash(image));
         (code, stdout, stderr) = CliRunner.Run("disk", "info", child, "--json");
         Assert.True(code == 0, stderr);
-        Assert.Contains("output-parent.vhdx", stdout, StringComparison.Ordinal); // the parent chain names the input
+        Assert.Contains("output-parent-" + family + ".vhdx", stdout, StringComparison.Ordinal); // the parent chain names the input
 
         // qemu-img cannot open VHDX differencing images; the hive is read from the child by our fs cat, checked by hivexget.
-        string hive = _images.Tmp.File("output-vhdx-SYSTEM");
+        string hive = _images.Tmp.File("output-vhdx-SYSTEM-" + family);
         (code, _, stderr) = CliRunner.Run("fs", "cat", child, @"\Windows\System32\config\SYSTEM", "--output", hive);
         Assert.True(code == 0, stderr);
-        Assert.Equal("0", Oracle.RunChecked("hivexget", hive, @"ControlSet001\services\E1G60", "Start").Trim());
-        string parentHive = _images.Tmp.File("output-vhdx-parent-SYSTEM");
+        WindowsImageApiTests.AssertPrepared(family, hive);
+        string parentHive = _images.Tmp.File("output-vhdx-parent-SYSTEM-" + family);
         (code, _, stderr) = CliRunner.Run("fs", "cat", image, @"\Windows\System32\config\SYSTEM", "--output", parentHive);
         Assert.True(code == 0, stderr);
-        Assert.Equal("3", Oracle.RunChecked("hivexget", parentHive, @"ControlSet001\services\E1G60", "Start").Trim());
+        Assert.NotEqual(0, Oracle.Run("hivexget", parentHive, @"ControlSet001\services\netkvm", "Start").ExitCode); // the parent has no netkvm service
     }
 
     [Fact]
@@ -122,39 +133,41 @@ public sealed class PrepareOutputTests : IClassFixture<MatchImages>
         Assert.Equal("mine", File.ReadAllText(child));
     }
 
-    [Fact]
-    public void A_hibernated_windows_is_refused_with_exit_code_3_leaving_no_child_and_the_input_unchanged()
+    [Theory]
+    [InlineData("win7")]
+    [InlineData("win10")]
+    public void A_hibernated_windows_is_refused_with_exit_code_3_leaving_no_child_and_the_input_unchanged(string family)
     {
-        string image = _images.Tmp.File("output-hibernated.raw");
-        File.Copy(_images.Win7, image);
+        (string image, string package) = Fresh(family, "output-hibernated");
         string hiberfil = _images.Tmp.File("hiberfil.sys");
         File.WriteAllBytes(hiberfil, Encoding.ASCII.GetBytes("HIBR").Concat(new byte[4092]).ToArray()); // an active hibernation image's signature
         var (code, _, stderr) = CliRunner.Run("fs", "put", image, hiberfil, @"\hiberfil.sys");
         Assert.True(code == 0, stderr);
         string before = Hash(image);
-        string child = _images.Tmp.File("output-hibernated.qcow2");
+        string child = _images.Tmp.File("output-hibernated-" + family + ".qcow2");
 
-        (code, _, stderr) = CliRunner.Run("prepare", image, "--nic", Nic, "--output", child);
+        (code, _, stderr) = CliRunner.Run("prepare", image, "--nic", VirtioNic, "--driver", package, "--output", child);
         Assert.Equal(3, code);
         Assert.Contains("hibernat", stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(child), "the child of a refused run was left behind");
-        (code, _, _) = CliRunner.Run("prepare", image, "--nic", Nic);
+        (code, _, _) = CliRunner.Run("prepare", image, "--nic", VirtioNic, "--driver", package);
         Assert.Equal(3, code);
         Assert.Equal(before, Hash(image));
         // Only reading: a dry run still shows the plan.
-        (code, _, stderr) = CliRunner.Run("prepare", image, "--nic", Nic, "--dry-run");
+        (code, _, stderr) = CliRunner.Run("prepare", image, "--nic", VirtioNic, "--driver", package, "--dry-run");
         Assert.True(code == 0, stderr);
     }
 
-    [Fact]
-    public void Output_format_writes_a_full_qcow2_copy_holding_the_changes_and_leaves_the_input_unchanged()
+    [Theory]
+    [InlineData("win7")]
+    [InlineData("win10")]
+    public void Output_format_writes_a_full_qcow2_copy_holding_the_changes_and_leaves_the_input_unchanged(string family)
     {
-        string image = _images.Tmp.File("output-format-win7.raw");
-        File.Copy(_images.Win7, image);
+        (string image, string package) = Fresh(family, "output-format");
         string before = Hash(image);
-        string copy = _images.Tmp.File("output-format-win7.qcow2");
+        string copy = _images.Tmp.File("output-format-" + family + ".qcow2");
 
-        var (code, stdout, stderr) = CliRunner.Run("prepare", image, "--nic", Nic, "--output", copy, "--output-format", "qcow2", "--json");
+        var (code, stdout, stderr) = CliRunner.Run("prepare", image, "--nic", VirtioNic, "--driver", package, "--output", copy, "--output-format", "qcow2", "--json");
         Assert.True(code == 0, stderr);
         using (var doc = System.Text.Json.JsonDocument.Parse(stdout))
         {
@@ -169,16 +182,14 @@ public sealed class PrepareOutputTests : IClassFixture<MatchImages>
         Assert.Equal("qcow2", info.GetProperty("format").GetString());
         Assert.False(info.TryGetProperty("backing-filename", out _), "a full copy has no backing file");
         QemuImg.Check(copy, "qcow2");
-        string flat = _images.Tmp.File("output-format-win7-flat.raw");
+        string flat = _images.Tmp.File("output-format-" + family + "-flat.raw");
         QemuImg.ConvertToRaw(copy, "qcow2", flat);
-        string hive = ExtractHive(flat, "SYSTEM", "output-format-win7-SYSTEM");
-        Assert.Equal("0", Oracle.RunChecked("hivexget", hive, @"ControlSet001\services\E1G60", "Start").Trim());
-        Assert.Equal("E1G60", Oracle.RunChecked("hivexget", hive, @"ControlSet001\Control\CriticalDeviceDatabase\pci#ven_8086&dev_100e", "Service").Trim());
+        WindowsImageApiTests.AssertPrepared(family, ExtractHive(flat, "SYSTEM", "output-format-" + family + "-SYSTEM"));
         ToolResult fix = Oracle.Run("ntfsfix", "-n", flat);
         Assert.True(fix.ExitCode == 0, fix.StdOut + fix.StdErr);
 
         // --output-format alone names no file: a usage error.
-        (code, _, stderr) = CliRunner.Run("prepare", image, "--nic", Nic, "--output-format", "vhdx");
+        (code, _, stderr) = CliRunner.Run("prepare", image, "--nic", VirtioNic, "--driver", package, "--output-format", "vhdx");
         Assert.Equal(2, code);
         Assert.Contains("--output", stderr, StringComparison.Ordinal);
         Assert.Equal(before, Hash(image));

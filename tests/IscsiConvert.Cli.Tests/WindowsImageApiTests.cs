@@ -73,8 +73,8 @@ public sealed class WindowsImageApiTests : IClassFixture<MatchImages>
 
     private static string HivexGet(string hive, string key, string value) => Oracle.RunChecked("hivexget", hive, key, value).Trim();
 
-    // What the family's rules write for the virtio NIC, read back by hivexget.
-    private static void AssertPrepared(string family, string systemHive)
+    // What the family's rules write for the virtio NIC, read back by hivexget (PrepareOutputTests checks the CLI's output with it too).
+    internal static void AssertPrepared(string family, string systemHive)
     {
         Assert.Equal("0", HivexGet(systemHive, @"ControlSet001\services\netkvm", "Start"));
         if (family == "win7")
@@ -249,10 +249,12 @@ public sealed class WindowsImageApiTests : IClassFixture<MatchImages>
         Assert.True(fix.ExitCode == 0, fix.StdOut + fix.StdErr);
     }
 
-    [Fact]
-    public void A_hibernated_windows_is_listed_as_such_and_refused_for_writing_in_place_and_into_a_child()
+    [Theory]
+    [InlineData("win7")]
+    [InlineData("win10")]
+    public void A_hibernated_windows_is_listed_as_such_and_refused_for_writing_in_place_and_into_a_child(string family)
     {
-        (string image, string package) = Fresh("win7", "api-hibernated");
+        (string image, string package) = Fresh(family, "api-hibernated-" + family);
         string hiberfil = _images.Tmp.File("api-hiberfil.sys");
         File.WriteAllBytes(hiberfil, Encoding.ASCII.GetBytes("HIBR").Concat(new byte[4092]).ToArray()); // an active hibernation image's signature
         var (code, _, stderr) = CliRunner.Run("fs", "put", image, hiberfil, @"\hiberfil.sys");
@@ -260,7 +262,7 @@ public sealed class WindowsImageApiTests : IClassFixture<MatchImages>
         var before = Snapshot(image);
 
         Assert.Throws<UnsafeToWriteException>(() => WindowsImage.Open(image, ImageAccess.ReadWrite, Options));
-        string child = _images.Tmp.File("api-hibernated.qcow2");
+        string child = _images.Tmp.File("api-hibernated-" + family + ".qcow2");
         using (WindowsImage windows = WindowsImage.Open(image, ImageAccess.ReadOnly, Options))
         {
             WindowsImageInstallation w = Assert.Single(windows.Installations);
@@ -320,26 +322,48 @@ public sealed class WindowsImageApiTests : IClassFixture<MatchImages>
         Assert.Equal(before, Snapshot(image));
     }
 
+    /// <summary>No Windows on the image: nothing of a family to vary, so one image (blank) shows it.</summary>
     [Fact]
-    public void An_image_without_windows_and_a_package_that_does_not_serve_the_device_are_refused_with_nothing_written()
+    public void An_image_without_windows_is_refused_with_nothing_written()
     {
         string blank = _images.Tmp.File("api-blank.raw");
         File.WriteAllBytes(blank, new byte[1 << 20]);
-        using (WindowsImage windows = WindowsImage.Open(blank, ImageAccess.ReadOnly, Options))
+        var before = Snapshot(blank);
+        using (WindowsImage windows = WindowsImage.Open(blank, ImageAccess.ReadWrite, Options))
         {
             Assert.Empty(windows.Installations);
             var ex = Assert.Throws<WindowsInstallationChoiceException>(() => windows.PrepareIscsiBoot(b => b.WithBootAdapter(VirtioNic)));
             Assert.Contains("no Windows installation", ex.Message, StringComparison.Ordinal);
         }
+        Assert.Equal(before, Snapshot(blank));
+    }
 
-        (string image, string package) = Fresh("win10", "api-wrong-inf");
+    /// <summary>
+    /// An INF that does not serve the adapter (the netkvm package for an Intel NIC), through the step and through the
+    /// builder the CLI uses (`--nic ID --driver PACKAGE`, where the image's own INFs do not serve that NIC either).
+    /// </summary>
+    [Theory]
+    [InlineData("win7")]
+    [InlineData("win10")]
+    public void A_package_that_does_not_serve_the_device_is_refused_with_nothing_written(string family)
+    {
+        const string IntelNic = @"PCI\VEN_8086&DEV_10D3";
+        (string image, string package) = Fresh(family, "api-wrong-inf-" + family);
+        File.SetLastWriteTimeUtc(image, new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc));
         var before = Snapshot(image);
         using (WindowsImage windows = WindowsImage.Open(image, ImageAccess.ReadWrite, Options))
         {
-            var step = new StageDriverPackageStep(@"PCI\VEN_8086&DEV_10D3", DriverPackage.Open(package));
+            var step = new StageDriverPackageStep(IntelNic, DriverPackage.Open(package));
             var ex = Assert.Throws<NotSupportedException>(() => windows.Plan(new PlanStep[] { step }));
             Assert.Contains("does not serve", ex.Message, StringComparison.Ordinal);
+            ex = Assert.Throws<NotSupportedException>(() => windows.PrepareIscsiBoot(b => b.WithBootAdapter(IntelNic).WithDriverPackage(package)));
+            Assert.Contains("No INF in the image or the supplied packages serves " + IntelNic, ex.Message, StringComparison.Ordinal);
         }
+        Assert.Equal(before, Snapshot(image));
+
+        var (code, _, stderr) = CliRunner.Run("prepare", image, "--nic", IntelNic, "--driver", package);
+        Assert.True(code == CliApp.DataError, $"exit {code}: {stderr}");
+        Assert.Contains("serves " + IntelNic, stderr, StringComparison.Ordinal);
         Assert.Equal(before, Snapshot(image));
     }
 
