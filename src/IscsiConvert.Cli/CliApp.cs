@@ -95,6 +95,12 @@ internal static class CliApp
             // of the wrong kind: a file that exists where a new one is made, a folder where a file is read.
             return console.Fail(DataError, "data", ex.Message, "Check the paths: a new file needs a name not taken yet; inside an image, 'iscsi-convert fs ls IMAGE PATH' shows what is there.");
         }
+        catch (ArgumentException ex) when (console.ParentPath is not null && ex.ParamName == "options")
+        {
+            // The only open option the command line sets that can be wrong for an image: --parent for an image that has none.
+            return console.Fail(UsageError, "usage", "--parent: " + WithoutParameterName(ex) + ".",
+                "Leave out --parent: it names the moved parent of a differencing image; 'iscsi-convert disk info IMAGE' shows whether an image has a parent.");
+        }
         catch (ArgumentException ex)
         {
             return console.Fail(DataError, "data", WithoutParameterName(ex), $"Check the names and values given; '{CommandName(parse)} --help' says what each one is.");

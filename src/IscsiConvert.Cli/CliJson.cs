@@ -21,6 +21,10 @@ namespace IscsiConvert.Cli;
 [JsonSerializable(typeof(RegFileEditReport))]
 [JsonSerializable(typeof(RegCheckReport))]
 [JsonSerializable(typeof(FsCheckReport))]
+[JsonSerializable(typeof(FsEditReport))]
+[JsonSerializable(typeof(DiskCreateReport))]
+[JsonSerializable(typeof(DiskFormatReport))]
+[JsonSerializable(typeof(DiskRecoverReport))]
 // PrepareReport.Changes holds these as object: their metadata is looked up by the runtime type.
 [JsonSerializable(typeof(PrepareReport.FolderChange))]
 [JsonSerializable(typeof(PrepareReport.FileChange))]
@@ -34,6 +38,18 @@ internal sealed partial class CliJsonContext : JsonSerializerContext
 /// <summary>Serializes through the metadata of the options' resolver (<see cref="CliJsonContext"/>).</summary>
 internal static class CliJson
 {
+    /// <summary>
+    /// The options of the reports of the commands that write (fs put|mkdir|rm, disk create|format|recover): indented,
+    /// camelCase, every field present (null when it does not apply), paths with their backslashes unescaped.
+    /// </summary>
+    public static readonly JsonSerializerOptions ReportOptions = new()
+    {
+        WriteIndented = true,
+        TypeInfoResolver = CliJsonContext.Default,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
     public static string Serialize<T>(T value, JsonSerializerOptions options) =>
         JsonSerializer.Serialize(value, (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T)));
 }

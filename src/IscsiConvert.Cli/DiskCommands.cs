@@ -30,11 +30,23 @@ internal static class DiskCommands
     private static Command BuildRecover(CliConsole console)
     {
         var image = new Argument<string>("IMAGE") { Description = "The image file." };
-        var command = new Command("recover", "Finish (or discard) an in-place write that a crash interrupted: the write journal beside the image (IMAGE.iscsiconvert-journal).") { image };
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON (image, outcome: finished, discarded or none); errors too." };
+        var command = new Command("recover", "Finish (or discard) an in-place write that a crash interrupted: the write journal beside the image (IMAGE.iscsiconvert-journal).") { image, json };
         command.SetAction(parse =>
         {
             string path = parse.GetValue(image)!;
             JournalRecovery found = DiskImage.Recover(path, console.Logger);
+            if (parse.GetValue(json))
+            {
+                string outcome = found switch
+                {
+                    JournalRecovery.Finished => "finished",
+                    JournalRecovery.Discarded => "discarded",
+                    _ => "none",
+                };
+                console.Output.WriteLine(CliJson.Serialize(new DiskRecoverReport(Path.GetFullPath(path), outcome), CliJson.ReportOptions));
+                return 0;
+            }
             console.Output.WriteLine(found switch
             {
                 JournalRecovery.Finished => $"{path}: finished the interrupted write from its journal; the image holds the complete write.",
@@ -107,7 +119,8 @@ internal static class DiskCommands
             }
             bar.Dispose();
             long newSize;
-            using (VirtualDisk converted = console.OpenDisk(outPath))
+            // The new image is stand-alone: --parent was for the source.
+            using (VirtualDisk converted = DiskImage.Open(outPath, new DiskOpenOptions { Logger = console.Logger }))
             {
                 newSize = converted.Capacity;
             }
@@ -134,9 +147,10 @@ internal static class DiskCommands
         var isFixed = new Option<bool>("--fixed") { Description = "Allocate the whole image now (fixed) instead of growing it as written (dynamic)." };
         var blockSize = new Option<string>("--block-size") { Description = "Block size of a dynamic image (default: VHD 2M, VHDX 32M, VMDK grain 64K)." };
         var subformat = SubformatOption();
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON (output, format, subformat, virtualSize, parent); errors too." };
         var command = new Command("create", "Create a new empty image, or a differencing image on top of a parent.")
         {
-            output, size, format, parent, isFixed, blockSize, subformat,
+            output, size, format, parent, isFixed, blockSize, subformat, json,
         };
         command.SetAction(parse =>
         {
@@ -183,6 +197,12 @@ internal static class DiskCommands
             }
             using VirtualDisk disk = created;
             disk.Flush();
+            if (parse.GetValue(json))
+            {
+                var report = new DiskCreateReport(disk.FilePath!, disk.Format.ToString().ToLowerInvariant(), disk.Subformat, disk.Capacity, disk.Parent?.FilePath);
+                console.Output.WriteLine(CliJson.Serialize(report, CliJson.ReportOptions));
+                return 0;
+            }
             console.Output.WriteLine($"Created {disk.Format.ToString().ToLowerInvariant()} ({disk.Subformat}) {SizeParser.Format(disk.Capacity)} at {disk.FilePath}");
             return 0;
         });
@@ -200,16 +220,17 @@ internal static class DiskCommands
         var clusterSize = new Option<string>("--cluster-size", "-c") { Description = "Bytes per cluster: 512 to 2M, a power of two (default: as Windows picks, 4K up to 16 TiB)." };
         var force = new Option<bool>("--force") { Description = "Format even when the partition already holds a file system (it is lost)." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Show what would be made, and write nothing." };
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON (the partition, its size, the file system it held, the new volume's label, cluster size and clusters, dryRun, written); errors too." };
         var command = new Command("format", "Create a new, empty NTFS file system on a partition of an image.")
         {
-            image, partition, label, clusterSize, force, dryRun,
+            image, partition, label, clusterSize, force, dryRun, json,
         };
         command.SetAction(parse =>
         {
             string path = parse.GetValue(image)!;
             bool dry = parse.GetValue(dryRun);
             using VirtualDisk disk = console.OpenDisk(path, dry ? DiskAccess.ReadOnly : DiskAccess.ReadWrite);
-            (SparseStream volume, string what, long firstSector) = SelectPartitionToFormat(disk, path, parse.GetValue(partition));
+            (SparseStream volume, string what, long firstSector, int? number) = SelectPartitionToFormat(disk, path, parse.GetValue(partition));
             try
             {
                 var options = new NtfsFormatOptions
@@ -243,6 +264,11 @@ internal static class DiskCommands
                 }
                 if (dry)
                 {
+                    if (parse.GetValue(json))
+                    {
+                        console.Output.WriteLine(CliJson.Serialize(FormatReport(disk, number, what, volume.Length, existing, plan, dryRun: true), CliJson.ReportOptions));
+                        return 0;
+                    }
                     console.Output.WriteLine($"Would format {what} ({SizeParser.Format(volume.Length)}{(existing is null ? string.Empty : ", now " + existing)}) as {plan}. Nothing was written (--dry-run).");
                     return 0;
                 }
@@ -252,6 +278,11 @@ internal static class DiskCommands
                 {
                     info = NtfsFormatter.Format(volume, options);
                     transaction.Commit();
+                }
+                if (parse.GetValue(json))
+                {
+                    console.Output.WriteLine(CliJson.Serialize(FormatReport(disk, number, what, volume.Length, existing, info, dryRun: false), CliJson.ReportOptions));
+                    return 0;
                 }
                 console.Output.WriteLine($"Formatted {what} ({SizeParser.Format(volume.Length)}{(existing is null ? string.Empty : ", was " + existing)}) of {disk.FilePath} as {info}.");
             }
@@ -268,8 +299,12 @@ internal static class DiskCommands
         return command;
     }
 
+    private static DiskFormatReport FormatReport(VirtualDisk disk, int? partition, string what, long size, DetectedFileSystem? existing, NtfsFormatInfo info, bool dryRun) =>
+        new(disk.FilePath!, partition, what, size, existing?.ToString(), info.Label, info.ClusterSize, info.BytesPerSector, info.TotalClusters,
+            info.SerialNumber.ToString("X16", CultureInfo.InvariantCulture), dryRun, !dryRun);
+
     // The partition (or bare disk) to format: the one named, the only one, or the whole disk without a partition table.
-    private static (SparseStream Volume, string What, long FirstSector) SelectPartitionToFormat(VirtualDisk disk, string path, int? number)
+    private static (SparseStream Volume, string What, long FirstSector, int? Number) SelectPartitionToFormat(VirtualDisk disk, string path, int? number)
     {
         PartitionTable? table = PartitionTable.Read(disk);
         if (table is null || table.Partitions.Count == 0)
@@ -278,7 +313,7 @@ internal static class DiskCommands
             {
                 throw new UsageException($"{path} has no partition table; leave out --partition to format the whole disk as one volume, or create a partition first.");
             }
-            return (disk.Content, "the whole disk", 0);
+            return (disk.Content, "the whole disk", 0, null);
         }
         PartitionInfo chosen;
         if (number is { } n)
@@ -294,7 +329,7 @@ internal static class DiskCommands
         {
             throw new UsageException($"{path} has {table.Partitions.Count} partitions: {DescribePartitions(table)}. Choose one with --partition N.");
         }
-        return (table.Open(chosen), string.Format(CultureInfo.InvariantCulture, "partition {0} ({1})", chosen.Index, chosen.TypeName), chosen.FirstSector);
+        return (table.Open(chosen), string.Format(CultureInfo.InvariantCulture, "partition {0} ({1})", chosen.Index, chosen.TypeName), chosen.FirstSector, chosen.Index);
     }
 
     private static string DescribePartitions(PartitionTable table) =>

@@ -170,12 +170,13 @@ internal static class FsCommands
         var path = new Argument<string>("PATH") { Description = "Where to put it on the volume (a file path, or an existing directory to keep the name)." };
         var parents = new Option<bool>("--parents") { Description = "Create missing directories on the way." };
         var dryRun = DryRunOption();
-        var command = new Command("put", "Copy a local file into the NTFS volume (created or replaced). The volume must be clean: not dirty, not hibernated.") { image, partition, local, path, parents, dryRun };
+        var json = EditJsonOption();
+        var command = new Command("put", "Copy a local file into the NTFS volume (created or replaced). The volume must be clean: not dirty, not hibernated.") { image, partition, local, path, parents, dryRun, json };
         command.SetAction(parse =>
         {
             string source = parse.GetValue(local)!;
             using FileStream input = File.OpenRead(source);
-            return Edit(console, parse.GetValue(image)!, parse.GetValue(partition), parse.GetValue(dryRun), volume =>
+            return Edit(console, parse, image, partition, dryRun, json, volume =>
             {
                 string target = parse.GetValue(path)!;
                 if (volume.TryGetEntry(target) is { IsDirectory: true } dir)
@@ -189,7 +190,7 @@ internal static class FsCommands
                 }
                 bool existed = volume.TryGetEntry(target) is not null;
                 NtfsEntry written = volume.WriteFile(target, input);
-                return $"{(existed ? "replaced" : "created")} {written.Path} ({written.Size} bytes, MFT record {written.MftRecordNumber})";
+                return (existed ? "replaced" : "created", written.Path, written.Size, written.MftRecordNumber);
             });
         });
         return command;
@@ -201,13 +202,14 @@ internal static class FsCommands
         var partition = PartitionOption();
         var path = new Argument<string>("PATH") { Description = "The directory to create (missing parents are created too)." };
         var dryRun = DryRunOption();
-        var command = new Command("mkdir", "Create a directory (and its missing parents) on the NTFS volume.") { image, partition, path, dryRun };
-        command.SetAction(parse => Edit(console, parse.GetValue(image)!, parse.GetValue(partition), parse.GetValue(dryRun), volume =>
+        var json = EditJsonOption();
+        var command = new Command("mkdir", "Create a directory (and its missing parents) on the NTFS volume.") { image, partition, path, dryRun, json };
+        command.SetAction(parse => Edit(console, parse, image, partition, dryRun, json, volume =>
         {
             string target = parse.GetValue(path)!;
             bool existed = volume.TryGetEntry(target) is not null;
             NtfsEntry dir = volume.CreateDirectory(target);
-            return existed ? $"{dir.Path} already exists" : $"created {dir.Path} (MFT record {dir.MftRecordNumber})";
+            return (existed ? "exists" : "created", dir.Path, null, dir.MftRecordNumber);
         }));
         return command;
     }
@@ -219,30 +221,50 @@ internal static class FsCommands
         var path = new Argument<string>("PATH") { Description = "The file or directory to delete." };
         var recursive = new Option<bool>("--recursive", "-r") { Description = "Delete a directory with everything in it." };
         var dryRun = DryRunOption();
-        var command = new Command("rm", "Delete a file, or a directory (empty, or with --recursive), from the NTFS volume.") { image, partition, path, recursive, dryRun };
-        command.SetAction(parse => Edit(console, parse.GetValue(image)!, parse.GetValue(partition), parse.GetValue(dryRun), volume =>
+        var json = EditJsonOption();
+        var command = new Command("rm", "Delete a file, or a directory (empty, or with --recursive), from the NTFS volume.") { image, partition, path, recursive, dryRun, json };
+        command.SetAction(parse => Edit(console, parse, image, partition, dryRun, json, volume =>
         {
             NtfsEntry entry = volume.GetEntry(parse.GetValue(path)!);
             volume.Delete(entry.Path, parse.GetValue(recursive));
-            return $"deleted {entry.Path}";
+            return ("deleted", entry.Path, null, entry.MftRecordNumber);
         }));
         return command;
     }
 
-    // Opens the volume writable, applies the edit (staged in memory), and commits it in one write transaction of the
-    // image (unless dry-run): a crash leaves the old or the new image; prints what was done.
-    private static int Edit(CliConsole console, string imagePath, int? partition, bool dryRun, Func<NtfsVolume, string> edit)
+    private static Option<bool> EditJsonOption() => new("--json")
     {
-        using OpenedNtfs opened = OpenedNtfs.Open(console, imagePath, partition, writable: true);
-        string report = edit(opened.Volume);
+        Description = "Print the result as JSON (image, partition, command, outcome, path, size, mftRecord, dryRun, written); errors too.",
+    };
+
+    // Opens the volume writable, applies the edit (staged in memory), and commits it in one write transaction of the
+    // image (unless dry-run): a crash leaves the old or the new image; prints what was done (as text, or a FsEditReport).
+    private static int Edit(CliConsole console, ParseResult parse, Argument<string> image, Option<int?> partition, Option<bool> dryRunOption, Option<bool> json,
+        Func<NtfsVolume, (string Outcome, string Path, long? Size, long MftRecord)> edit)
+    {
+        string imagePath = parse.GetValue(image)!;
+        bool dryRun = parse.GetValue(dryRunOption);
+        using OpenedNtfs opened = OpenedNtfs.Open(console, imagePath, parse.GetValue(partition), writable: true);
+        (string outcome, string path, long? size, long mftRecord) = edit(opened.Volume);
+        // A directory that already exists is not written to; neither is anything in a dry run.
+        bool written = !dryRun && outcome != "exists";
         if (dryRun)
         {
             opened.Volume.DiscardChanges();
-            console.Output.WriteLine("dry run: " + report + "; nothing was written.");
-            return 0;
         }
-        opened.Commit();
-        console.Output.WriteLine(report);
+        else
+        {
+            opened.Commit();
+        }
+        var report = new FsEditReport(Path.GetFullPath(imagePath), parse.GetValue(partition), parse.CommandResult.Command.Name, outcome, path, size, mftRecord, dryRun, written);
+        if (parse.GetValue(json))
+        {
+            console.Output.WriteLine(CliJson.Serialize(report, CliJson.ReportOptions));
+        }
+        else
+        {
+            console.Output.WriteLine(dryRun ? "dry run: " + report.Describe() + "; nothing was written." : report.Describe());
+        }
         return 0;
     }
 

@@ -33,7 +33,18 @@ internal static class ImageHive
     /// True when <paramref name="path"/> is a disk image rather than a hive file: it does not start with "regf" and
     /// either --hive was given or it opens as a disk image. The hive name is then checked (usage error when missing or unknown).
     /// </summary>
-    public static bool IsImage(string path, string? hive, out string hiveName)
+    public static bool IsImage(CliConsole console, string path, string? hive, out string hiveName)
+    {
+        bool image = IsImage(path, hive, out hiveName);
+        if (!image && console.ParentPath is not null)
+        {
+            // --parent names a differencing image's parent; a hive file has none, and ignoring it would hide the mistake.
+            throw new UsageException($"--parent is for a differencing disk image; '{path}' is a hive file, so leave --parent out.");
+        }
+        return image;
+    }
+
+    private static bool IsImage(string path, string? hive, out string hiveName)
     {
         hiveName = string.Empty;
         if (!File.Exists(path))

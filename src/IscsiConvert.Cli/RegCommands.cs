@@ -69,7 +69,8 @@ internal static class RegCommands
         var prefix = new Option<string>("--prefix")
         {
             Description = "Text standing for the hive root in .reg key lines. Default: where Windows loads the hive, so that regedit imports the file " +
-                "(HKEY_LOCAL_MACHINE\\SYSTEM for SYSTEM, HKEY_USERS\\.DEFAULT for DEFAULT, HKEY_CURRENT_USER for NTUSER.DAT, …); \"\" for none, as hivexregedit.",
+                "(HKEY_LOCAL_MACHINE\\SYSTEM for SYSTEM, HKEY_USERS\\.DEFAULT for DEFAULT, HKEY_CURRENT_USER for NTUSER.DAT, …); \"\" for none, as hivexregedit. " +
+                "Not with JSON output (a usage error): its key paths are from the hive root.",
         };
         var imageHive = ImageHive.HiveOption();
         var partition = ImageHive.PartitionOption();
@@ -85,8 +86,14 @@ internal static class RegCommands
             {
                 throw new UsageException("--json exports as JSON; leave out --format reg, or --json.");
             }
+            if ((parse.GetValue(json) || parse.GetValue(format) == "json") && parse.GetValue(prefix) is not null)
+            {
+                // JSON gives each key's path from the hive root, the same whatever the hive is loaded as: a prefix
+                // there would make scripts parse it back out, and ignoring it would hide that it does nothing.
+                throw new UsageException("--prefix sets the root of the key lines of .reg output; JSON output gives each key's path from the hive root. Leave out --prefix, or export as .reg.");
+            }
             string path = parse.GetValue(hive)!;
-            if (ImageHive.IsImage(path, parse.GetValue(imageHive), out string hiveName))
+            if (ImageHive.IsImage(console, path, parse.GetValue(imageHive), out string hiveName))
             {
                 return ImageHive.Read(console, path, hiveName, parse.GetValue(partition), h => Export(parse, h, hiveName));
             }
@@ -148,7 +155,7 @@ internal static class RegCommands
                 valueName = string.Empty;
             }
             string path = parse.GetValue(hive)!;
-            if (ImageHive.IsImage(path, parse.GetValue(imageHive), out string hiveName))
+            if (ImageHive.IsImage(console, path, parse.GetValue(imageHive), out string hiveName))
             {
                 RequireWritable(hiveName, "SYSTEM", "SOFTWARE", "DRIVERS");
                 return ImageHive.Edit(console, path, parse.GetValue(partition), parse.GetValue(dryRun), parse.GetValue(allowDirty),
@@ -185,7 +192,7 @@ internal static class RegCommands
         command.SetAction(parse =>
         {
             string path = parse.GetValue(hive)!;
-            if (ImageHive.IsImage(path, parse.GetValue(imageHive), out string hiveName))
+            if (ImageHive.IsImage(console, path, parse.GetValue(imageHive), out string hiveName))
             {
                 return DeleteInImage(console, path, hiveName, parse.GetValue(key)!, parse.GetValue(name), parse.GetValue(partition), parse.GetValue(dryRun), parse.GetValue(allowDirty), parse.GetValue(json));
             }
@@ -246,7 +253,7 @@ internal static class RegCommands
         command.SetAction(parse =>
         {
             string path = parse.GetValue(hive)!;
-            if (ImageHive.IsImage(path, parse.GetValue(imageHive), out string hiveName))
+            if (ImageHive.IsImage(console, path, parse.GetValue(imageHive), out string hiveName))
             {
                 RequireWritable(hiveName, "SYSTEM", "SOFTWARE");
                 if (parse.GetValue(prefix) is not null)

@@ -29,6 +29,9 @@ public static class DiskImage
         Open(path, new DiskOpenOptions { Access = access });
 
     /// <summary>Opens an image, detecting its format from its content.</summary>
+    /// <param name="path">The image file.</param>
+    /// <param name="options">Access, logger, and the parent to use for a differencing image.</param>
+    /// <exception cref="ArgumentException"><see cref="DiskOpenOptions.ParentPath"/> is given but the image is not a differencing image.</exception>
     public static VirtualDisk Open(string path, DiskOpenOptions options)
     {
         if (path is null)
@@ -48,7 +51,16 @@ public static class DiskImage
             ParentOverride = options.ParentPath is null ? null : Path.GetFullPath(options.ParentPath),
             AllowMissingParent = options.AllowMissingParent,
         };
-        return Open(Path.GetFullPath(path), options.Access, context);
+        VirtualDisk disk = Open(Path.GetFullPath(path), options.Access, context);
+        if (options.ParentPath is not null && disk.Parent is null && disk.MissingParentPath is null)
+        {
+            // A parent named for an image that has none would otherwise be ignored without a word: the caller meant
+            // another image, or thinks this one is a child when it is not.
+            string what = $"{disk.FilePath} is a {disk.Format.ToString().ToLowerInvariant()} image with no parent (not a differencing image); the parent {options.ParentPath} given for it would be ignored";
+            disk.Dispose();
+            throw new ArgumentException(what, nameof(options));
+        }
+        return disk;
     }
 
     /// <summary>

@@ -15,7 +15,8 @@ public sealed class DiskOpenOptions
     /// <summary>
     /// The parent of a differencing image, used instead of the paths stored in it (the parent was moved or renamed).
     /// Applies to the opened image's own parent; the parent's parents are found as usual. The format's own checks
-    /// (parent identifier, content ID) still apply. Null (the default): the stored paths.
+    /// (parent identifier, content ID) still apply. Null (the default): the stored paths. Given for an image that is
+    /// not a differencing image, the open fails with an <see cref="System.ArgumentException"/> rather than ignore it.
     /// </summary>
     public string? ParentPath { get; set; }
 

@@ -27,6 +27,39 @@ public sealed class RegCommandsTests
         return path;
     }
 
+    /// <summary>
+    /// --prefix sets the root of .reg key lines; JSON gives key paths from the hive root. Asked for together, the prefix
+    /// would do nothing: a usage error (2), nothing written to -o, rather than a silently ignored option.
+    /// </summary>
+    [Fact]
+    public void Export_as_json_with_a_prefix_is_a_usage_error()
+    {
+        using var tmp = new TempDir();
+        string hive = TestData.Require("registry/win7-system/SYSTEM");
+        string output = tmp.File("out.json");
+        foreach (string[] args in new[]
+        {
+            new[] { "reg", "export", hive, "Select", "--format", "json", "--prefix", @"HKEY_LOCAL_MACHINE\SYSTEM", "-o", output },
+            new[] { "reg", "export", hive, "Select", "--json", "--prefix", "", "-o", output },
+        })
+        {
+            var (code, stdout, err) = Run(args);
+            Assert.True(code == CliApp.UsageError, $"exit {code}: {err}");
+            Assert.Contains("--prefix", err, StringComparison.Ordinal);
+            Assert.Contains("JSON output gives each key's path from the hive root", err, StringComparison.Ordinal);
+            Assert.False(File.Exists(output));
+            if (args.Contains("--json"))
+            {
+                Assert.Equal("usage", System.Text.Json.JsonDocument.Parse(stdout).RootElement.GetProperty("error").GetProperty("kind").GetString());
+            }
+        }
+
+        // JSON without --prefix: key paths from the hive root, as before.
+        var (ok, json, _) = Run("reg", "export", hive, "Select", "--format", "json");
+        Assert.Equal(0, ok);
+        Assert.Equal("Select", System.Text.Json.JsonDocument.Parse(json).RootElement[0].GetProperty("path").GetString());
+    }
+
     [Fact]
     public void ExportMatchesHivexregedit()
     {
