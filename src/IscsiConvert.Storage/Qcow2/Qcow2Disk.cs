@@ -109,9 +109,25 @@ public sealed class Qcow2Disk : VirtualDisk
         }
     }
 
+    /// <summary>
+    /// The header, its extensions and the backing file name all lie in the first cluster (qemu refuses a backing file
+    /// name past it), so only that cluster is read: the largest cluster a header may declare (2 MiB) would make every
+    /// open read and allocate up to 2 MiB. A cluster_bits out of range reads the bound, for the header to refuse.
+    /// </summary>
+    private static int FirstClusterLength(FileStream stream)
+    {
+        Span<byte> start = stackalloc byte[Qcow2Header.ClusterBitsOffset + 4];
+        if (stream.ReadAtMost(0, start) < start.Length)
+        {
+            return start.Length;
+        }
+        uint bits = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(start.Slice(Qcow2Header.ClusterBitsOffset));
+        return bits is >= Qcow2Header.MinClusterBits and <= Qcow2Header.MaxClusterBits ? 1 << (int)bits : MaxHeaderRead;
+    }
+
     private static Qcow2Disk OpenOn(FileStream stream, string path, DiskAccess access, OpenContext context, string? snapshotName, ref VirtualDisk? parent)
     {
-        byte[] head = new byte[(int)Math.Min(stream.Length, MaxHeaderRead)];
+        byte[] head = new byte[(int)Math.Min(stream.Length, FirstClusterLength(stream))];
         int n = stream.ReadAtMost(0, head);
         Qcow2Header header = Qcow2Header.ReadFrom(head.AsSpan(0, n), path);
         var file = new Qcow2File(stream, path, header.ClusterBits, access == DiskAccess.ReadWrite);

@@ -92,9 +92,10 @@ public static class FuzzRunner
         {
             IReadOnlyList<Seed> seeds = target.LoadSeeds(scratch);
             using ScratchFiles? files = target.NeedsFiles ? new ScratchFiles(seeds) : null;
+            using var worker = new ExecutionThread("fuzz " + target.Name);
             foreach (Seed seed in seeds)
             {
-                string? problem = Execute(target, new Mutation(seed), files, settings, report, out Exception? thrown);
+                string? problem = Execute(target, new Mutation(seed), files, worker, settings, report, out Exception? thrown);
                 bool expected = seed.Facts.TryGetValue(Seed.RefusedUnmutated, out string? refusal)
                     ? thrown?.GetType().Name == refusal
                     : thrown is null;
@@ -118,7 +119,7 @@ public static class FuzzRunner
             {
                 Recipe recipe = Mutator.RecipeGen.Generate(pcg, null, out _);
                 Mutation m = Mutator.Build(seeds, recipe);
-                string? problem = Execute(target, m, files, settings, report, out _);
+                string? problem = Execute(target, m, files, worker, settings, report, out _);
                 if (problem is not null)
                 {
                     report.Failures.Add($"iteration {i} (replay with {FuzzSettings.SeedVariable}={settings.Seed} {FuzzSettings.ExecutionsVariable}={i + 1}): {problem}\n{m.Describe()}");
@@ -159,37 +160,17 @@ public static class FuzzRunner
     }
 
     /// <summary>Runs one input; returns null when the outcome is allowed, else what went wrong.</summary>
-    public static string? Execute(FuzzTarget target, Mutation m, ScratchFiles? files, FuzzSettings settings, FuzzReport report, out Exception? thrown)
+    public static string? Execute(FuzzTarget target, Mutation m, ScratchFiles? files, ExecutionThread worker, FuzzSettings settings, FuzzReport report, out Exception? thrown)
     {
         long inputBytes = Math.Max(m.Seed.TotalBytes, Enumerable.Range(0, m.Seed.Files.Count).Sum(f => m.LengthOf(f)));
         long allocationCap = target.AllocationAllowance + (target.AllocationPerInputByte * inputBytes);
         var meter = new ReadMeter((target.ReadsPerInputByte * inputBytes) + (16L << 20));
-        Exception? caught = null;
-        long allocated = 0;
+        Exception? caught;
+        long allocated;
         files?.Apply(m);
         try
         {
-            var worker = new Thread(
-                () =>
-                {
-                    long before = GC.GetAllocatedBytesForCurrentThread();
-                    try
-                    {
-                        target.Execute(new FuzzInput(m, meter, files));
-                    }
-                    catch (Exception ex)
-                    {
-                        caught = ex;
-                    }
-                    allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-                },
-                maxStackSize: 4 << 20)
-            {
-                IsBackground = true,
-                Name = "fuzz " + target.Name,
-            };
-            worker.Start();
-            if (!worker.Join(settings.ExecutionTimeout))
+            if (!worker.TryRun(() => target.Execute(new FuzzInput(m, meter, files)), settings.ExecutionTimeout, out caught, out allocated))
             {
                 thrown = null;
                 return $"hang: still running after {settings.ExecutionTimeout.TotalSeconds} s";

@@ -221,6 +221,21 @@ public sealed class Qcow2BadInputTests : IDisposable
     }
 
     [Fact]
+    public void BackingFileNamePastTheFirstClusterIsCorrupt()
+    {
+        // A name that starts in the second cluster (4 KiB clusters here): qemu refuses it too. The header was once read
+        // up to 2 MiB, and such a name was then taken as the backing file (a missing parent).
+        Action<byte[]> damage = b =>
+        {
+            Put64(b, 8, 4096);
+            Put32(b, 16, 8);
+        };
+        ExpectCorrupt(damage, "backing file name", 8);
+        ToolResult qemu = Oracle.Run("qemu-img", "info", "-f", "qcow2", Damage(damage));
+        Assert.True(qemu.ExitCode != 0, $"qemu-img info accepted it:\n{qemu.StdOut}");
+    }
+
+    [Fact]
     public void BackingFileLoopsAreParentChainErrors()
     {
         string a = _tmp.File("a.qcow2");
