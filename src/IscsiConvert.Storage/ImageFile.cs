@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Threading;
+using IscsiConvert.Shared;
 using IscsiConvert.Storage.Journal;
 
 namespace IscsiConvert.Storage;
@@ -30,6 +31,12 @@ internal static class ImageFile
     /// deleted through it, so the crash tests record the deletion too. Per async flow; never set by the library.
     /// </summary>
     internal static readonly AsyncLocal<Action<string>?> Deleter = new();
+
+    /// <summary>
+    /// The seam's third half: when set, making a folder's entries durable (<see cref="FlushFolderOf"/>) goes through it,
+    /// so the crash tests record where in the write order it happens. Per async flow; never set by the library.
+    /// </summary>
+    internal static readonly AsyncLocal<Action<string>?> FolderFlusher = new();
 
     // Every file open for writing, by full path (a writable open is exclusive, so a path is open once at most), so
     // that VirtualDisk.BeginWriteTransaction finds the files of an image without each format handing them over.
@@ -80,6 +87,27 @@ internal static class ImageFile
         {
             File.Delete(path);
         }
+    }
+
+    /// <summary>Makes durable the folder entry of a file this layer created, renamed or deleted (a no-op off Linux;
+    /// <see cref="HostDirectory"/>), through the test seam when set.</summary>
+    public static void FlushFolderOf(string path)
+    {
+        if (FolderFlusher.Value is { } flusher)
+        {
+            flusher(path);
+        }
+        else
+        {
+            HostDirectory.FlushFolderOf(path);
+        }
+    }
+
+    /// <summary>Renames a finished new file into place (failing if the target exists) and makes the rename durable.</summary>
+    public static void MoveIntoPlace(string from, string to)
+    {
+        File.Move(from, to);
+        FlushFolderOf(to);
     }
 
     /// <summary>Opens a file as it is, without the journal layer: for the journal itself and for recovery.</summary>

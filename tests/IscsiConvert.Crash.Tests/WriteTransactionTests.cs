@@ -146,6 +146,73 @@ public sealed class WriteTransactionTests : IDisposable
         Assert.Equal(points, olds + news);
     }
 
+    /// <summary>
+    /// The write order that makes a commit survive a power loss, not only a process crash (docs/formats/journal.md):
+    /// the journal's bytes are made durable and then its folder entry (on Linux a new file's fsync does not make its name
+    /// durable), both before the first byte reaches the image; the image is made durable before the journal is cut; the
+    /// cut is made durable before the delete, and the delete is made durable by flushing the folder again.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public void A_commit_makes_the_journal_and_its_folder_entry_durable_before_touching_the_image_and_the_deletion_durable_after(string format)
+    {
+        string image = MakeFixture(format);
+        string journalPath = image + JournalSuffix;
+        WriteJournal recorded = CrashHarness.Record(() =>
+        {
+            using VirtualDisk disk = DiskImage.Open(image, DiskAccess.ReadWrite);
+            using DiskWriteTransaction tx = disk.BeginWriteTransaction();
+            WriteEdits(disk);
+            tx.Commit();
+        });
+        IReadOnlyList<JournalEvent> events = recorded.Events;
+        int Index(Func<JournalEvent, bool> match, int from = 0)
+        {
+            for (int i = from; i < events.Count; i++)
+            {
+                if (match(events[i]))
+                {
+                    return i;
+                }
+            }
+            return -1;
+        }
+        int LastIndex(Func<JournalEvent, bool> match, int before)
+        {
+            for (int i = Math.Min(before, events.Count) - 1; i >= 0; i--)
+            {
+                if (match(events[i]))
+                {
+                    return i;
+                }
+            }
+            return -1;
+        }
+        bool IsJournal(JournalEvent e) => e.Path == journalPath;
+        bool IsImage(JournalEvent e) => !IsJournal(e) && e.Kind is JournalEventKind.Write or JournalEventKind.SetLength;
+        string Trace() => string.Join("\n", events.Select((e, i) => $"{i}: {e.Kind} {Path.GetFileName(e.Path)} {e.Offset} {e.Bytes.Length}"));
+
+        int created = Index(e => IsJournal(e) && e.Kind == JournalEventKind.Create);
+        int firstImageWrite = Index(IsImage, Math.Max(created, 0));
+        int committedFolder = Index(e => IsJournal(e) && e.Kind == JournalEventKind.FolderFlush, Math.Max(created, 0));
+        int committedSync = LastIndex(e => IsJournal(e) && e.Kind == JournalEventKind.Sync, committedFolder);
+        int lastJournalWrite = LastIndex(e => IsJournal(e) && e.Kind == JournalEventKind.Write, firstImageWrite);
+        int cut = Index(e => IsJournal(e) && e.Kind == JournalEventKind.SetLength && e.Offset == 0, Math.Max(firstImageWrite, 0));
+        // Writes the disk makes outside the transaction after its commit (a clean-close mark at dispose) do not count.
+        int lastImageWrite = LastIndex(IsImage, cut < 0 ? events.Count : cut);
+        int imageSync = LastIndex(e => !IsJournal(e) && e.Kind == JournalEventKind.Sync, cut);
+        int cutSync = Index(e => IsJournal(e) && e.Kind == JournalEventKind.Sync, Math.Max(cut, 0));
+        int deleted = Index(e => IsJournal(e) && e.Kind == JournalEventKind.Delete, Math.Max(cut, 0));
+        int deletedFolder = Index(e => IsJournal(e) && e.Kind == JournalEventKind.FolderFlush, Math.Max(deleted, 0));
+
+        Assert.True(created >= 0 && firstImageWrite > created, $"no journal, or no image write after it:\n{Trace()}");
+        Assert.True(lastJournalWrite > created && committedSync > lastJournalWrite, $"the journal was not made durable after its last write:\n{Trace()}");
+        Assert.True(committedFolder > committedSync && committedFolder < firstImageWrite, $"the journal's folder entry was not made durable between its fsync and the first image write:\n{Trace()}");
+        Assert.True(cut > 0 && imageSync > lastImageWrite && imageSync < cut, $"the image was not made durable before the journal was cut:\n{Trace()}");
+        Assert.True(cutSync > cut && deleted > cutSync, $"the journal's cut was not made durable before its deletion:\n{Trace()}");
+        Assert.True(deletedFolder > deleted, $"the journal's deletion was not made durable:\n{Trace()}");
+    }
+
     [Fact]
     public void A_journal_without_its_commit_record_is_deleted_by_a_writable_open_and_ignored_by_a_read_only_one()
     {

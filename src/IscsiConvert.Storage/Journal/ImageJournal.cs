@@ -163,6 +163,10 @@ internal sealed class ImageJournal : IDisposable
         Append(trailer);
         FlushPending();
         _file.Flush(flushToDisk: true);
+        // The journal's name must be durable too before the image is touched: on Linux a new file's fsync does not
+        // make its folder entry durable, and a power loss during the replay could otherwise lose the journal and leave
+        // a half-copied image with nothing to finish it.
+        ImageFile.FlushFolderOf(Path);
         // The commit point: from here the journal holds the complete transaction, and any open finishes it.
         Replay(record, i => files[i].File);
         logger.LogDebug("Committed {Ranges} range(s), {Bytes} bytes, through {Journal}", ranges.Count, record.DataBytes, Path);
@@ -198,13 +202,16 @@ internal sealed class ImageJournal : IDisposable
         }
     }
 
-    /// <summary>Cuts the journal to nothing (an empty journal is an incomplete one, should the delete not happen) and deletes it.</summary>
+    /// <summary>Cuts the journal to nothing and makes that durable, deletes it, and makes the deletion durable. Should
+    /// the deletion still be lost (a power loss before the folder is flushed), the journal comes back empty: an
+    /// incomplete journal, which the next writable open deletes and a read-only open ignores — never replayed again.</summary>
     private void Remove()
     {
         _file.SetLength(0);
         _file.Flush(flushToDisk: true);
         Dispose();
         ImageFile.DeleteFile(Path);
+        ImageFile.FlushFolderOf(Path);
     }
 
     /// <summary>Ends a transaction that is not committed: the journal is deleted; the image was never touched.</summary>
