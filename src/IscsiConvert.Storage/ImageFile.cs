@@ -38,6 +38,31 @@ internal static class ImageFile
     /// </summary>
     internal static readonly AsyncLocal<Action<string>?> FolderFlusher = new();
 
+    // The committed, unfinished journal of the image a read-only open is opening (DiskImage.Open sets it around the
+    // format's open, so that every file of the image it opens, extents included, reads the finished write).
+    private static readonly AsyncLocal<CommittedJournal?> Committed = new();
+
+    /// <summary>Until disposed, read-only opens of the files <paramref name="journal"/> names read them with its
+    /// write applied (null: as they are). Restores the previous one when disposed (a parent is opened inside its child's open).</summary>
+    public static IDisposable ReadingThrough(CommittedJournal? journal)
+    {
+        var scope = new CommittedScope(Committed.Value);
+        Committed.Value = journal;
+        return scope;
+    }
+
+    private static FileStream ViewOf(FileStream file, string path) =>
+        Committed.Value is { } journal ? journal.View(file, Path.GetFullPath(path)) : file;
+
+    private sealed class CommittedScope : IDisposable
+    {
+        private readonly CommittedJournal? _previous;
+
+        public CommittedScope(CommittedJournal? previous) => _previous = previous;
+
+        public void Dispose() => Committed.Value = _previous;
+    }
+
     // Every file open for writing, by full path (a writable open is exclusive, so a path is open once at most), so
     // that VirtualDisk.BeginWriteTransaction finds the files of an image without each format handing them over.
     private static readonly Dictionary<string, JournaledFileStream> Writable = new(StringComparer.Ordinal);
@@ -144,7 +169,7 @@ internal static class ImageFile
         {
             return access == DiskAccess.ReadWrite
                 ? Journaled(RefuseIfQemuHoldsIt(OpenFile(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None), path), path)
-                : OpenFile(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+                : ViewOf(OpenFile(path, FileMode.Open, FileAccess.Read, FileShare.Read), path);
         }
         catch (IOException ex) when (IsLockConflict(ex.HResult))
         {
