@@ -76,7 +76,8 @@ public static class DiskConverter
                 written = Copy(source.Content, target.Content, progress, cancellationToken);
                 target.Flush();
             }
-            File.Move(tempPath, finalPath);
+            // The image's files were made durable by its Flush; the rename is made durable by flushing the folder.
+            ImageFile.MoveIntoPlace(tempPath, finalPath);
         }
         catch
         {

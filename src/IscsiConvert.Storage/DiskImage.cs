@@ -91,7 +91,7 @@ public static class DiskImage
         {
             throw new FileNotFoundException($"The image '{full}' does not exist.", full);
         }
-        return Journal.ImageJournal.RecoverBeside(full, DiskAccess.ReadWrite, logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        return Journal.ImageJournal.RecoverBeside(full, logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
     }
 
     /// <summary>Detects the format of an image file from its content.</summary>
@@ -212,24 +212,38 @@ public static class DiskImage
         {
             throw new FileNotFoundException($"The image '{fullPath}' does not exist.", fullPath);
         }
-        // A write that stopped is finished (or, stopped before its commit point, discarded) before anything is read.
-        Journal.ImageJournal.RecoverBeside(fullPath, access, context.Logger);
-        DiskFormat format;
-        using (FileStream probe = ImageFile.Open(fullPath, DiskAccess.ReadOnly))
+        // A write that stopped is finished (or, stopped before its commit point, discarded) before anything is read; a
+        // read-only open writes nothing and reads a committed one's write applied in memory instead.
+        Journal.CommittedJournal? committed = null;
+        if (access == DiskAccess.ReadWrite)
         {
-            format = Detect(probe);
+            Journal.ImageJournal.RecoverBeside(fullPath, context.Logger);
         }
-        context.Logger.LogDebug("Opening {ImagePath} as {Format} ({Access})", fullPath, format, access);
-        VirtualDisk disk = format switch
+        else
         {
-            DiskFormat.Raw => RawDisk.Open(fullPath, access),
-            DiskFormat.Vhd => VhdDisk.Open(fullPath, access, context),
-            DiskFormat.Vhdx => VhdxDisk.Open(fullPath, access, context),
-            DiskFormat.Vmdk => VmdkDisk.Open(fullPath, access, context),
-            DiskFormat.Qcow2 => Qcow2Disk.Open(fullPath, access, context),
-            _ => throw new UnsupportedFormatException($"{format} images are recognised but not supported yet", fullPath),
-        };
+            committed = Journal.ImageJournal.ReadBeside(fullPath, context.Logger);
+        }
+        VirtualDisk disk;
+        using (ImageFile.ReadingThrough(committed))
+        {
+            DiskFormat format;
+            using (FileStream probe = ImageFile.Open(fullPath, DiskAccess.ReadOnly))
+            {
+                format = Detect(probe);
+            }
+            context.Logger.LogDebug("Opening {ImagePath} as {Format} ({Access})", fullPath, format, access);
+            disk = format switch
+            {
+                DiskFormat.Raw => RawDisk.Open(fullPath, access),
+                DiskFormat.Vhd => VhdDisk.Open(fullPath, access, context),
+                DiskFormat.Vhdx => VhdxDisk.Open(fullPath, access, context),
+                DiskFormat.Vmdk => VmdkDisk.Open(fullPath, access, context),
+                DiskFormat.Qcow2 => Qcow2Disk.Open(fullPath, access, context),
+                _ => throw new UnsupportedFormatException($"{format} images are recognised but not supported yet", fullPath),
+            };
+        }
         disk.Logger = context.Logger;
+        disk.JournalReplayedInMemory = committed is not null;
         return disk;
     }
 

@@ -25,8 +25,9 @@ internal static class HostFileHoles
         {
             return Array.Empty<StreamExtent>();
         }
-        // Inside a write transaction the file's holes are not the image's: written ranges wait in the journal.
-        bool overlaid = file is Journal.JournaledFileStream { InTransaction: true };
+        // Inside a write transaction, or read with a committed journal applied in memory, the file's holes are not the
+        // image's: written ranges wait in the journal.
+        bool overlaid = file is Journal.JournaledFileStream { Overlaid: true };
         List<StreamExtent>? found = Supported && !overlaid ? TryQuery(file, start, end) : null;
         return found ?? new List<StreamExtent> { new(start, end - start) };
     }

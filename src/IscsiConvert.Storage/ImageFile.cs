@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Threading;
+using IscsiConvert.Shared;
 using IscsiConvert.Storage.Journal;
 
 namespace IscsiConvert.Storage;
@@ -30,6 +31,37 @@ internal static class ImageFile
     /// deleted through it, so the crash tests record the deletion too. Per async flow; never set by the library.
     /// </summary>
     internal static readonly AsyncLocal<Action<string>?> Deleter = new();
+
+    /// <summary>
+    /// The seam's third half: when set, making a folder's entries durable (<see cref="FlushFolderOf"/>) goes through it,
+    /// so the crash tests record where in the write order it happens. Per async flow; never set by the library.
+    /// </summary>
+    internal static readonly AsyncLocal<Action<string>?> FolderFlusher = new();
+
+    // The committed, unfinished journal of the image a read-only open is opening (DiskImage.Open sets it around the
+    // format's open, so that every file of the image it opens, extents included, reads the finished write).
+    private static readonly AsyncLocal<CommittedJournal?> Committed = new();
+
+    /// <summary>Until disposed, read-only opens of the files <paramref name="journal"/> names read them with its
+    /// write applied (null: as they are). Restores the previous one when disposed (a parent is opened inside its child's open).</summary>
+    public static IDisposable ReadingThrough(CommittedJournal? journal)
+    {
+        var scope = new CommittedScope(Committed.Value);
+        Committed.Value = journal;
+        return scope;
+    }
+
+    private static FileStream ViewOf(FileStream file, string path) =>
+        Committed.Value is { } journal ? journal.View(file, Path.GetFullPath(path)) : file;
+
+    private sealed class CommittedScope : IDisposable
+    {
+        private readonly CommittedJournal? _previous;
+
+        public CommittedScope(CommittedJournal? previous) => _previous = previous;
+
+        public void Dispose() => Committed.Value = _previous;
+    }
 
     // Every file open for writing, by full path (a writable open is exclusive, so a path is open once at most), so
     // that VirtualDisk.BeginWriteTransaction finds the files of an image without each format handing them over.
@@ -82,6 +114,27 @@ internal static class ImageFile
         }
     }
 
+    /// <summary>Makes durable the folder entry of a file this layer created, renamed or deleted (a no-op off Linux;
+    /// <see cref="HostDirectory"/>), through the test seam when set.</summary>
+    public static void FlushFolderOf(string path)
+    {
+        if (FolderFlusher.Value is { } flusher)
+        {
+            flusher(path);
+        }
+        else
+        {
+            HostDirectory.FlushFolderOf(path);
+        }
+    }
+
+    /// <summary>Renames a finished new file into place (failing if the target exists) and makes the rename durable.</summary>
+    public static void MoveIntoPlace(string from, string to)
+    {
+        File.Move(from, to);
+        FlushFolderOf(to);
+    }
+
     /// <summary>Opens a file as it is, without the journal layer: for the journal itself and for recovery.</summary>
     public static FileStream OpenPlain(string path, FileMode mode, FileAccess access, FileShare share) => OpenFile(path, mode, access, share);
 
@@ -116,7 +169,7 @@ internal static class ImageFile
         {
             return access == DiskAccess.ReadWrite
                 ? Journaled(RefuseIfQemuHoldsIt(OpenFile(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None), path), path)
-                : OpenFile(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+                : ViewOf(OpenFile(path, FileMode.Open, FileAccess.Read, FileShare.Read), path);
         }
         catch (IOException ex) when (IsLockConflict(ex.HResult))
         {

@@ -35,6 +35,14 @@ public abstract class VirtualDisk : IDisposable
     public virtual bool LogReplayedInMemory => false;
 
     /// <summary>
+    /// True when this read-only open found beside the image the journal of an in-place write that was committed but not
+    /// finished (the process stopped while copying it in; docs/formats/journal.md) and reads the image with that write
+    /// applied in memory: what is read is the finished write, and the file is unchanged. A writable open (or
+    /// <see cref="DiskImage.Recover"/>) finishes the write in the file.
+    /// </summary>
+    public bool JournalReplayedInMemory { get; internal set; }
+
+    /// <summary>
     /// Why this read-only image is damaged (for example a truncated file whose tables or data point past its end), or
     /// null when its tables check out. The header, size and parents stay usable; a read that needs the missing data
     /// throws <see cref="CorruptDataException"/>. Computed on first use by walking the image's tables (as

@@ -16,6 +16,7 @@ internal static class CrashHarness
         var journal = new WriteJournal();
         ImageFile.Opener.Value = journal.Open;
         ImageFile.Deleter.Value = journal.Delete;
+        ImageFile.FolderFlusher.Value = journal.FlushFolder;
         try
         {
             operation();
@@ -24,6 +25,7 @@ internal static class CrashHarness
         {
             ImageFile.Opener.Value = null;
             ImageFile.Deleter.Value = null;
+            ImageFile.FolderFlusher.Value = null;
         }
         return journal;
     }

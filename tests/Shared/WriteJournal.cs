@@ -6,8 +6,8 @@ namespace IscsiConvert.Tests;
 
 /// <summary>
 /// The fault-injecting layer of the crash-consistency tests (docs/reliability.md, "Crash consistency"). Files opened
-/// through <see cref="Open"/> are <see cref="RecordingFileStream"/>s: every write, length change, file creation and
-/// (through <see cref="Delete"/>) deletion is recorded in order, with the bytes it replaced. After the operation has run once, <see cref="Replay"/> puts every
+/// through <see cref="Open"/> are <see cref="RecordingFileStream"/>s: every write, length change, flush to disk, file
+/// creation, (through <see cref="Delete"/>) deletion and (through <see cref="FlushFolder"/>) folder flush is recorded in order, with the bytes it replaced. After the operation has run once, <see cref="Replay"/> puts every
 /// touched file back as it was and then re-applies the recorded events one at a time, stopping at every crash point:
 ///  - after each number of complete writes (a crash after the 0th, 1st, …, Nth write; later writes lost), and
 ///  - inside each write: only up to its first sector boundary, its first 4 KiB page boundary or its last sector boundary
@@ -45,6 +45,11 @@ public sealed class WriteJournal
         _events.Add(new JournalEvent(JournalEventKind.Delete, path, 0, Array.Empty<byte>(), content, content.Length));
         File.Delete(path);
     }
+
+    /// <summary>Records that the storage layer made the entries of <paramref name="path"/>'s folder durable (its
+    /// <c>ImageFile.FolderFlusher</c> seam). A process crash is not affected by it; the write-order tests read it.</summary>
+    public void FlushFolder(string path) =>
+        _events.Add(new JournalEvent(JournalEventKind.FolderFlush, path, 0, Array.Empty<byte>(), Array.Empty<byte>(), 0));
 
     internal void Add(JournalEvent e)
     {
@@ -187,6 +192,13 @@ public enum JournalEventKind
 
     /// <summary>The file was deleted (its bytes before in <see cref="JournalEvent.Replaced"/>).</summary>
     Delete,
+
+    /// <summary>The file's data was made durable (a flush to disk, fsync); no change to replay.</summary>
+    Sync,
+
+    /// <summary>The entries of the folder holding <see cref="JournalEvent.Path"/> were made durable (a folder fsync); no
+    /// change to replay.</summary>
+    FolderFlush,
 }
 
 /// <summary>One recorded event: for a write, its offset and bytes, the bytes it replaced and the file's length before;
@@ -247,6 +259,15 @@ public sealed class RecordingFileStream : FileStream
     {
         Write(buffer.ToArray(), 0, buffer.Length);
         return default;
+    }
+
+    public override void Flush(bool flushToDisk)
+    {
+        base.Flush(flushToDisk);
+        if (flushToDisk)
+        {
+            _journal.Add(new JournalEvent(JournalEventKind.Sync, _path, 0, Array.Empty<byte>(), Array.Empty<byte>(), Length));
+        }
     }
 
     public override void SetLength(long value)

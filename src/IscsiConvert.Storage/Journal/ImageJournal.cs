@@ -163,6 +163,10 @@ internal sealed class ImageJournal : IDisposable
         Append(trailer);
         FlushPending();
         _file.Flush(flushToDisk: true);
+        // The journal's name must be durable too before the image is touched: on Linux a new file's fsync does not
+        // make its folder entry durable, and a power loss during the replay could otherwise lose the journal and leave
+        // a half-copied image with nothing to finish it.
+        ImageFile.FlushFolderOf(Path);
         // The commit point: from here the journal holds the complete transaction, and any open finishes it.
         Replay(record, i => files[i].File);
         logger.LogDebug("Committed {Ranges} range(s), {Bytes} bytes, through {Journal}", ranges.Count, record.DataBytes, Path);
@@ -198,13 +202,16 @@ internal sealed class ImageJournal : IDisposable
         }
     }
 
-    /// <summary>Cuts the journal to nothing (an empty journal is an incomplete one, should the delete not happen) and deletes it.</summary>
+    /// <summary>Cuts the journal to nothing and makes that durable, deletes it, and makes the deletion durable. Should
+    /// the deletion still be lost (a power loss before the folder is flushed), the journal comes back empty: an
+    /// incomplete journal, which the next writable open deletes and a read-only open ignores — never replayed again.</summary>
     private void Remove()
     {
         _file.SetLength(0);
         _file.Flush(flushToDisk: true);
         Dispose();
         ImageFile.DeleteFile(Path);
+        ImageFile.FlushFolderOf(Path);
     }
 
     /// <summary>Ends a transaction that is not committed: the journal is deleted; the image was never touched.</summary>
@@ -255,29 +262,18 @@ internal sealed class ImageJournal : IDisposable
     }
 
     /// <summary>
-    /// Deals with a journal left beside <paramref name="primaryPath"/> by a write that stopped: none → nothing; an
-    /// incomplete one (the write stopped before its commit point, so the image was never touched) → deleted by a
-    /// writable open, ignored by a read-only one; a complete one → finished by a writable open (checked against the
-    /// image, replayed, made durable, deleted, logged), refused by a read-only open, which must not write.
+    /// Deals with a journal left beside <paramref name="primaryPath"/> by a write that stopped, for a writable open: none →
+    /// nothing; an incomplete one (the write stopped before its commit point, so the image was never touched) → deleted;
+    /// a complete one → finished (checked against the image, replayed, made durable, deleted, logged). A read-only open
+    /// uses <see cref="ReadBeside"/> instead, which writes nothing.
     /// </summary>
-    /// <exception cref="UnsafeToWriteException">A read-only open of an image whose last write is committed but not finished.</exception>
     /// <exception cref="CorruptDataException">The journal does not fit the image (a piece reads as neither its old nor its new bytes): nothing is written.</exception>
-    public static JournalRecovery RecoverBeside(string primaryPath, DiskAccess access, ILogger logger)
+    public static JournalRecovery RecoverBeside(string primaryPath, ILogger logger)
     {
         string path = PathFor(primaryPath);
         if (!File.Exists(path))
         {
             return JournalRecovery.None;
-        }
-        if (access == DiskAccess.ReadOnly)
-        {
-            using FileStream readOnly = ImageFile.OpenPlain(path, FileAccess.Read);
-            if (ReadRecord(readOnly, path) is null)
-            {
-                logger.LogDebug("Ignoring the incomplete write journal {Journal}: the write it belonged to stopped before its commit point, so the image is as it was", path);
-                return JournalRecovery.None;
-            }
-            throw new UnsafeToWriteException($"The image's last write was committed but not finished (journal {path}); open it writable once (for example with 'iscsi-convert disk recover') to finish it", primaryPath);
         }
         // Hold the image exclusively first: the journal may belong to a writer that is still at work.
         using FileStream primary = ImageFile.OpenPlain(primaryPath, FileAccess.ReadWrite);
@@ -320,6 +316,61 @@ internal sealed class ImageJournal : IDisposable
         {
             journal.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Deals with a journal left beside <paramref name="primaryPath"/> for a read-only open, writing nothing: none or an
+    /// incomplete one (the image was never touched) → null, the image is read as it is; a complete one → checked against
+    /// the image and returned, so that the open reads the image as the finished write leaves it
+    /// (<see cref="CommittedJournal"/>: the write applied in memory, the file unchanged), as a read-only open of a VHDX
+    /// applies its log.
+    /// </summary>
+    /// <exception cref="CorruptDataException">The journal does not fit the image (stale: restored from a backup, or the
+    /// image changed by another tool since): reading either state would be a guess.</exception>
+    public static CommittedJournal? ReadBeside(string primaryPath, ILogger logger)
+    {
+        string path = PathFor(primaryPath);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+        JournalRecord? record;
+        using (FileStream journal = ImageFile.OpenPlain(path, FileAccess.Read))
+        {
+            record = ReadRecord(journal, path);
+        }
+        if (record is null)
+        {
+            logger.LogDebug("Ignoring the incomplete write journal {Journal}: the write it belonged to stopped before its commit point, so the image is as it was", path);
+            return null;
+        }
+        string folder = System.IO.Path.GetDirectoryName(primaryPath) ?? ".";
+        var names = record.Files.Select(f => ResolveName(folder, f.RelativeName, path)).ToList();
+        var files = new List<FileStream>();
+        try
+        {
+            foreach (string name in names)
+            {
+                files.Add(ImageFile.OpenPlain(name, FileAccess.Read));
+            }
+            Check(record, files, path);
+        }
+        finally
+        {
+            foreach (FileStream f in files)
+            {
+                f.Dispose();
+            }
+        }
+        logger.LogWarning("{ImagePath}: its last write was committed but not finished; reading it with that write applied in memory from {Journal} (the file is unchanged; a writable open, such as 'iscsi-convert disk recover', finishes it)", primaryPath, path);
+        return new CommittedJournal(path, record, names);
+    }
+
+    /// <summary>Opens a journal already known to be complete, read-only, to read its data (<see cref="CommittedJournal"/>).</summary>
+    internal static ImageJournal OpenForReading(string path)
+    {
+        FileStream file = ImageFile.OpenPlain(path, FileAccess.Read);
+        return new ImageJournal(path, file) { _written = file.Length };
     }
 
     private static string ResolveName(string folder, string relative, string journalPath)

@@ -12,6 +12,8 @@ namespace IscsiConvert.Storage.Journal;
 /// reads and the length come from the overlay, then the file — which is not touched until the commit. A flush to disk
 /// inside a transaction does nothing: the journal orders everything. After a rollback that had written anything, the
 /// stream refuses every use: the container's in-memory state above it no longer matches the file.
+/// A read-only open of an image whose last write is committed but not finished gets the same stream, read-only, over
+/// that journal's ranges (<see cref="CommittedJournal"/>): it reads the finished write, and the file is not touched.
 /// </summary>
 /// <remarks>It is a <see cref="FileStream"/> because the formats hold their files as such; the base is built on the
 /// inner file's handle and every member the formats use is overridden to go through the inner stream or the overlay.</remarks>
@@ -21,6 +23,9 @@ internal sealed class JournaledFileStream : FileStream
     private long _position;
     private WriteTransactionCore? _transaction;
     private FileOverlay? _overlay;
+    // Where the overlay's bytes are: the transaction's journal, or the committed journal of a read-only view (owned).
+    private ImageJournal? _journal;
+    private bool _ownsJournal;
     private bool _poisoned;
     private bool _disposed;
 
@@ -29,6 +34,16 @@ internal sealed class JournaledFileStream : FileStream
     {
         _inner = inner;
         FilePath = path;
+    }
+
+    /// <summary>A read-only view of <paramref name="inner"/> with a committed journal's ranges over it
+    /// (<see cref="CommittedJournal.View"/>); owns <paramref name="inner"/> and <paramref name="journal"/>.</summary>
+    public JournaledFileStream(FileStream inner, string path, FileOverlay committed, ImageJournal journal)
+        : this(inner, path)
+    {
+        _overlay = committed;
+        _journal = journal;
+        _ownsJournal = true;
     }
 
     /// <summary>The full path the file was opened by.</summary>
@@ -40,7 +55,10 @@ internal sealed class JournaledFileStream : FileStream
 #endif
 
     /// <summary>True while a write transaction holds this file's writes.</summary>
-    public bool InTransaction => _overlay is not null;
+    public bool InTransaction => _transaction is not null;
+
+    /// <summary>True while reads come from a journal over the file (a transaction, or a committed journal's view).</summary>
+    public bool Overlaid => _overlay is not null;
 
     internal FileOverlay? Overlay => _overlay;
 
@@ -50,6 +68,7 @@ internal sealed class JournaledFileStream : FileStream
     {
         ThrowIfUnusable();
         _transaction = transaction;
+        _journal = transaction.Journal;
         _overlay = new FileOverlay(FilePath, _inner.Length);
     }
 
@@ -62,6 +81,7 @@ internal sealed class JournaledFileStream : FileStream
             _poisoned = true;
         }
         _overlay = null;
+        _journal = null;
         _transaction = null;
     }
 
@@ -146,7 +166,7 @@ internal sealed class JournaledFileStream : FileStream
     {
         ThrowIfUnusable();
         int n = _overlay is { } overlay
-            ? overlay.Read(_position, buffer, _inner, _transaction!.Journal)
+            ? overlay.Read(_position, buffer, _inner, _journal!)
             : _inner.ReadAtMost(_position, buffer);
         _position += n;
         return n;
@@ -155,6 +175,7 @@ internal sealed class JournaledFileStream : FileStream
     private void WriteCore(ReadOnlySpan<byte> data)
     {
         ThrowIfUnusable();
+        ThrowIfView();
         if (_overlay is { } overlay)
         {
             long at = _transaction!.Journal.Append(data);
@@ -170,6 +191,7 @@ internal sealed class JournaledFileStream : FileStream
     public override void SetLength(long value)
     {
         ThrowIfUnusable();
+        ThrowIfView();
         if (_overlay is { } overlay)
         {
             overlay.SetLength(value);
@@ -204,6 +226,15 @@ internal sealed class JournaledFileStream : FileStream
         return Task.CompletedTask;
     }
 
+    // A read-only view over a committed journal: the inner file is read-only too, but say why.
+    private void ThrowIfView()
+    {
+        if (_ownsJournal)
+        {
+            throw new NotSupportedException($"{FilePath} is open read-only, with its unfinished committed write applied in memory.");
+        }
+    }
+
     private void ThrowIfUnusable()
     {
         if (_disposed)
@@ -225,6 +256,10 @@ internal sealed class JournaledFileStream : FileStream
             _disposed = true;
             ImageFile.Unregister(this);
             _inner.Dispose();
+            if (_ownsJournal)
+            {
+                _journal?.Dispose();
+            }
         }
         try
         {
