@@ -104,7 +104,8 @@ internal static class DemoCommand
             o.WriteLine($"   child:  {Path.GetFileName(childPath)} ({child.Format.ToString().ToLowerInvariant()} {child.Subformat}, {SizeParser.Format(new FileInfo(childPath).Length)} file)");
             o.WriteLine($"   parent: {Path.GetFileName(child.Parent!.FilePath)}");
             o.WriteLine($"   parent SHA-256 before: {baseHash}");
-            o.WriteLine($"   parent SHA-256 after:  {parentHash} ({(parentHash == baseHash ? "unchanged" : "CHANGED")})");
+            o.WriteLine($"   parent SHA-256 after:  {parentHash}");
+            o.WriteLine($"   parent unchanged: {(parentHash == baseHash ? "yes" : "NO")}");
             using WindowsInstallation w = WindowsInstallation.Find(child).Single();
             WindowsSystemConfig config = w.ReadConfiguration();
             WindowsService e1g = config.Services.Single(s => s.Name == "E1G60");

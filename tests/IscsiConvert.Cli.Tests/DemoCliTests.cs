@@ -21,7 +21,10 @@ public class DemoCliTests
         // Step 2 is `prepare --output CHILD`: the child over the untouched parent, the parent's hash the same after.
         Assert.Contains("   child:  windows-sample-child.vhdx (vhdx ", result.StdOut, System.StringComparison.Ordinal);
         Assert.Contains("   parent: windows-sample.vhdx", result.StdOut, System.StringComparison.Ordinal);
-        Assert.Matches(@"parent SHA-256 after:  [0-9A-F]{64} \(unchanged\)", result.StdOut);
+        string before = Regex.Match(result.StdOut, "parent SHA-256 before: ([0-9A-F]{64})").Groups[1].Value;
+        Assert.Matches("^[0-9A-F]{64}$", before);
+        Assert.Contains("parent SHA-256 after:  " + before, result.StdOut, System.StringComparison.Ordinal);
+        Assert.Contains("parent unchanged: yes", result.StdOut, System.StringComparison.Ordinal);
         Assert.Contains("read back from the child (iscsi-convert inspect): service E1G60 start 0 (0 = boot)", result.StdOut, System.StringComparison.Ordinal);
         Assert.Contains("read back from the parent: service E1G60 start 3 (as it was)", result.StdOut, System.StringComparison.Ordinal);
         Assert.DoesNotContain("same content: NO", result.StdOut, System.StringComparison.Ordinal);
@@ -59,6 +62,7 @@ public class DemoCliTests
         Assert.True(code == 0, stderr);
         Assert.Contains("  -> " + parent, info, System.StringComparison.Ordinal);
         string before = Regex.Match(result.StdOut, "parent SHA-256 before: ([0-9A-F]{64})").Groups[1].Value;
+        Assert.Matches("^[0-9A-F]{64}$", before);
         Assert.Equal(before, System.Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.IO.File.ReadAllBytes(parent))));
         Assert.Equal("0", HiveValue(tmp, child, "child", @"ControlSet001\Services\E1G60", "Start"));
         Assert.Equal("E1G60", HiveValue(tmp, child, "child", @"ControlSet001\Control\CriticalDeviceDatabase\pci#ven_8086&dev_100e", "Service"));
