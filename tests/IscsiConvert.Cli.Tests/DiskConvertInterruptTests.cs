@@ -14,10 +14,14 @@ namespace IscsiConvert.Cli.Tests;
 /// </summary>
 public sealed class DiskConvertInterruptTests
 {
-    [Fact]
-    public void Sigterm_mid_convert_removes_the_partial_output_and_exits_130()
+    /// <param name="signal">The signal's name for kill.</param>
+    /// <param name="said">How the message names it.</param>
+    [Theory]
+    [InlineData("TERM", "SIGTERM")]
+    [InlineData("INT", "Ctrl-C")]
+    public void A_signal_mid_convert_removes_the_partial_output_and_exits_130(string signal, string said)
     {
-        Assert.SkipWhen(OperatingSystem.IsWindows(), "SIGTERM is a POSIX signal.");
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "SIGTERM and SIGINT from kill are POSIX signals.");
         using var tmp = new TempDir();
         // Random data compresses slowly: a streamOptimized VMDK of 256 MiB takes seconds, time enough to interrupt it.
         string source = tmp.File("random.img");
@@ -42,12 +46,12 @@ public sealed class DiskConvertInterruptTests
         Assert.True(File.Exists(partial), "the conversion never started writing " + partial);
         Thread.Sleep(300); // well inside the copy
         Assert.False(child.HasExited, "the conversion finished before it could be interrupted");
-        SendSigterm(child.Id);
-        Assert.True(child.WaitForExit(60_000), "the conversion did not stop after SIGTERM");
+        SendSignal(child.Id, signal);
+        Assert.True(child.WaitForExit(60_000), $"the conversion did not stop after SIG{signal}");
         string stderr = child.StandardError.ReadToEnd();
 
         Assert.Equal(CliApp.Interrupted, child.ExitCode);
-        Assert.Contains("Interrupted by SIGTERM", stderr, StringComparison.Ordinal);
+        Assert.Contains("Interrupted by " + said, stderr, StringComparison.Ordinal);
         Assert.Contains(partial + " was removed", stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(partial), "OUT.partial was left behind");
         Assert.False(File.Exists(output));
@@ -74,9 +78,9 @@ public sealed class DiskConvertInterruptTests
         return Process.Start(start)!;
     }
 
-    private static void SendSigterm(int pid)
+    private static void SendSignal(int pid, string signal)
     {
-        using Process kill = Process.Start(new ProcessStartInfo("kill", $"-TERM {pid}") { UseShellExecute = false })!;
+        using Process kill = Process.Start(new ProcessStartInfo("kill", $"-{signal} {pid}") { UseShellExecute = false })!;
         kill.WaitForExit();
         Assert.Equal(0, kill.ExitCode);
     }

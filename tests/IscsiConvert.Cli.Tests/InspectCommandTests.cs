@@ -88,6 +88,34 @@ public class InspectCommandTests
         Assert.Equal(CliApp.Refused, CliRunner.Run("fs", "check", image).ExitCode);
     }
 
+    /// <summary>
+    /// A volume whose NTFS dirty flag is set (chkdsk pending, as Windows leaves it after an unclean stop; ntfs-3g
+    /// refuses to open it) is reported dirty, with prepare refusing it, as prepare and fs check then do (exit 3).
+    /// </summary>
+    [Fact]
+    public void Inspect_shows_a_dirty_volume_and_that_prepare_would_refuse_it()
+    {
+        string hive = TestData.Require("registry/win7-system/SYSTEM");
+        using var tmp = new TempDir();
+        string image = NtfsImageBuilder.BuildWindows(tmp, tmp.File("win7-dirty.raw"), hive);
+        foreach (long at in NtfsPatch.VolumeFlagsOffsets(image))
+        {
+            NtfsPatch.SetBits(image, at, 0x01);
+        }
+        // ntfs-3g's verdict on the same flag: it will not open the volume without 'force'.
+        ToolResult ntfsinfo = Oracle.Run("ntfsinfo", "-m", image);
+        Assert.Contains("Volume is scheduled for check", ntfsinfo.StdErr, StringComparison.Ordinal);
+
+        var (code, stdout, stderr) = CliRunner.Run("inspect", image, "--json");
+        Assert.True(code == 0, stderr);
+        JsonElement w = Assert.Single(JsonDocument.Parse(stdout).RootElement.GetProperty("installations").EnumerateArray());
+        Assert.Equal("dirty", w.GetProperty("volumeState").GetString());
+        Assert.False(w.GetProperty("prepareWouldRun").GetBoolean());
+        Assert.Contains("Volume state:     dirty: prepare would refuse it (exit 3", CliRunner.Run("inspect", image).StdOut, StringComparison.Ordinal);
+        Assert.Equal(CliApp.Refused, CliRunner.Run("prepare", image, "--nic", @"PCI\VEN_8086&DEV_10D3").ExitCode);
+        Assert.Equal(CliApp.Refused, CliRunner.Run("fs", "check", image).ExitCode);
+    }
+
     [Fact]
     public void Inspect_of_a_volume_without_windows_says_so()
     {
