@@ -180,6 +180,16 @@ internal sealed class JournaledFileStream : FileStream
         }
     }
 
+    /// <summary>Starts writing the file's dirty pages to the disk without waiting (<see cref="HostWriteBack"/>); inside a
+    /// transaction nothing has reached the file yet, so there is nothing to start.</summary>
+    public void StartWriteBack()
+    {
+        if (!_disposed && !_poisoned && _overlay is null)
+        {
+            HostWriteBack.Start(_inner);
+        }
+    }
+
     public override void Flush()
     {
         ThrowIfUnusable();
