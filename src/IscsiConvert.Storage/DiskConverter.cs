@@ -76,6 +76,7 @@ public static class DiskConverter
             using (VirtualDisk target = DiskImage.Create(tempPath, create))
             {
                 created = target.ImageFiles;
+                MarkUnpublished(created);
                 if (target.Capacity < source.Capacity)
                 {
                     throw new InvalidOperationException($"The new image holds {target.Capacity} bytes, less than the source's {source.Capacity}.");
@@ -98,6 +99,19 @@ public static class DiskConverter
         }
         options.Logger.LogInformation("Converted {Source} to {Destination}: {Bytes} bytes written", source.FilePath, finalPath, written);
         return written;
+    }
+
+    // Nothing can use the new image before the final flush and the rename (a failure removes it), so the formats may
+    // skip the flushes that only order their writes for crash safety: VHD flushed once per new block, VHDX twice.
+    private static void MarkUnpublished(IReadOnlyList<string> files)
+    {
+        foreach (string file in files)
+        {
+            if (ImageFile.FindWritable(file) is { } stream)
+            {
+                stream.Unpublished = true;
+            }
+        }
     }
 
     private static void StartWriteBack(IReadOnlyList<string> files)
