@@ -81,6 +81,64 @@ public class DiskConverterTests
         Assert.Empty(Directory.GetFiles(outDir));
     }
 
+    /// <summary>
+    /// A conversion long enough to start the new image's write-back several times (<see cref="DiskConverter.WriteBackInterval"/>)
+    /// and to allocate many blocks in the new image without the formats' ordering flushes (the unpublished .partial
+    /// file): qemu-img must find the result identical to the source, and consistent where it can check the format.
+    /// </summary>
+    [Theory]
+    [InlineData(DiskFormat.Raw, null, "raw")]
+    [InlineData(DiskFormat.Vhd, null, "vpc")]
+    [InlineData(DiskFormat.Vhdx, null, "vhdx")]
+    [InlineData(DiskFormat.Vmdk, null, "vmdk")]
+    [InlineData(DiskFormat.Vmdk, "twoGbMaxExtentSparse", "vmdk")]
+    [InlineData(DiskFormat.Qcow2, null, "qcow2")]
+    public void Long_conversion_is_identical_to_its_source_per_qemu(DiskFormat format, string? subformat, string qemuFormat)
+    {
+        using var tmp = new TempDir();
+        string source = tmp.File("src.img");
+        long capacity = 128L << 20;
+        var random = new Random(14);
+        using (VirtualDisk disk = DiskImage.Create(source, new DiskCreateOptions { Format = DiskFormat.Raw, Capacity = capacity }))
+        {
+            // Runs of data of odd sizes at odd places (partial chunks and blocks), 3 * WriteBackInterval in all.
+            long pos = 0;
+            long data = 0;
+            while (data < 3 * DiskConverter.WriteBackInterval)
+            {
+                byte[] run = new byte[random.Next(1, 3 << 20)];
+                random.NextBytes(run);
+                pos += random.Next(0, 1 << 20) + 512;
+                if (pos + run.Length > capacity)
+                {
+                    break;
+                }
+                disk.Content.WriteAt(pos, run);
+                pos += run.Length;
+                data += run.Length;
+            }
+            Assert.True(data >= 3 * DiskConverter.WriteBackInterval, "the source holds enough data for several write-back intervals");
+        }
+
+        string target = tmp.File("dst." + qemuFormat);
+        var options = new DiskCreateOptions { Format = format };
+        if (subformat is not null)
+        {
+            options.Variant = subformat;
+        }
+        using (VirtualDisk disk = DiskImage.Open(source))
+        {
+            DiskConverter.Convert(disk, target, options);
+        }
+
+        QemuImg.AssertIdentical(source, "raw", target, qemuFormat);
+        if (format is DiskFormat.Qcow2 or DiskFormat.Vhdx or DiskFormat.Vmdk)
+        {
+            QemuImg.Check(target, qemuFormat);
+        }
+        Assert.False(File.Exists(target + ".partial"));
+    }
+
     [Fact]
     public void Existing_destination_is_never_overwritten()
     {

@@ -5,46 +5,87 @@ using System.IO;
 namespace IscsiConvert.Ntfs.Internal;
 
 /// <summary>
-/// The volume's cluster allocation bitmap ($Bitmap, MFT record 6) in memory: one bit per cluster, set when in use.
-/// Allocation prefers one contiguous extent (next-fit from a hint, so related files stay together and runlists stay
-/// short) and falls back to several fragments when no single gap is large enough.
+/// The volume's cluster allocation bitmap ($Bitmap, MFT record 6): one bit per cluster, set when in use. Allocation
+/// prefers one contiguous extent (next-fit from a hint, so related files stay together and runlists stay short) and
+/// falls back to several fragments when no single gap is large enough.
 /// </summary>
+/// <remarks>
+/// The bitmap is read in chunks of <see cref="ChunkBytes"/> when first needed, not whole at open: it is 1/32768 of the
+/// volume (2 MiB for 64 GiB, 32 MiB for 1 TiB), while an edit touches a few chunks, so an open that read it whole (and
+/// kept a second copy as it is on disk) cost time and memory growing with the volume. A chunk, once read, stays; the
+/// bytes of a chunk as it is on disk are kept only for the chunks changed since the last commit.
+/// </remarks>
 internal sealed class ClusterBitmap
 {
-    // Dirty tracking granularity: the bytes of the bitmap written back per changed chunk.
+    /// <summary>Bytes of the bitmap per chunk: the unit of reading, of dirty tracking and of writing back.</summary>
     public const int ChunkBytes = 4096;
 
-    private readonly byte[] _bits;
+    private readonly Func<long, int, byte[]> _read;
+    private readonly long _bitmapBytes;
     private readonly long _totalClusters;
+    private readonly byte[]?[] _chunks;
     private readonly HashSet<int> _dirtyChunks = new();
+    private readonly Dictionary<int, byte[]> _onDisk = new();
     private long _lastAllocationEnd;
     private Dictionary<int, byte[]>? _undo;
     private HashSet<int>? _undoDirty;
     private long _undoLastEnd;
 
-    public ClusterBitmap(byte[] bits, long totalClusters)
+    /// <summary>A bitmap read chunk by chunk through <paramref name="read"/> (byte offset and length in the bitmap →
+    /// exactly that many bytes) from a bitmap of <paramref name="bitmapBytes"/> bytes.</summary>
+    public ClusterBitmap(Func<long, int, byte[]> read, long bitmapBytes, long totalClusters)
     {
-        if (bits.LongLength * 8 < totalClusters)
+        if (bitmapBytes * 8 < totalClusters)
         {
-            throw new ArgumentException($"The bitmap ({bits.Length} bytes) is too short for {totalClusters} clusters.", nameof(bits));
+            throw new ArgumentException($"The bitmap ({bitmapBytes} bytes) is too short for {totalClusters} clusters.", nameof(bitmapBytes));
         }
-        _bits = bits;
+        _read = read;
+        _bitmapBytes = bitmapBytes;
         _totalClusters = totalClusters;
+        _chunks = new byte[]?[checked((int)((bitmapBytes + ChunkBytes - 1) / ChunkBytes))];
     }
 
-    public byte[] Bytes => _bits;
+    /// <summary>A bitmap already in memory whole.</summary>
+    public ClusterBitmap(byte[] bits, long totalClusters)
+        : this((offset, length) => bits.AsSpan((int)offset, length).ToArray(), bits.LongLength, totalClusters)
+    {
+    }
 
+    /// <summary>The chunks changed since the last <see cref="ClearDirty"/>, to be written back.</summary>
     public IEnumerable<int> DirtyChunks => _dirtyChunks;
 
     public bool IsDirty => _dirtyChunks.Count > 0;
 
+    /// <summary>The bytes of a chunk as they are now.</summary>
+    public ReadOnlySpan<byte> Chunk(int chunk) => Load(chunk);
+
+    /// <summary>The dirty chunks are staged for writing: nothing is dirty any more.</summary>
     public void ClearDirty() => _dirtyChunks.Clear();
 
-    /// <summary>Takes <paramref name="bits"/> (the bitmap as it is on disk) as the whole state again: every allocation and
-    /// free since is forgotten, nothing is dirty.</summary>
-    public void Reset(byte[] bits)
+    /// <summary>The staged chunks reached the disk: what is in memory is what is on disk.</summary>
+    public void Committed() => _onDisk.Clear();
+
+    /// <summary>True when <paramref name="cluster"/> is free in the bitmap as it is on disk (as of the last commit).</summary>
+    public bool IsFreeOnDisk(long cluster)
     {
-        Array.Copy(bits, _bits, Math.Min(bits.Length, _bits.Length));
+        if (cluster < 0 || cluster >= _bitmapBytes * 8)
+        {
+            return false;
+        }
+        int chunk = (int)((cluster >> 3) / ChunkBytes);
+        byte[] bits = _onDisk.TryGetValue(chunk, out byte[]? saved) ? saved : Load(chunk);
+        return (bits[(cluster >> 3) % ChunkBytes] & (1 << (int)(cluster & 7))) == 0;
+    }
+
+    /// <summary>Goes back to the bitmap as it is on disk: every allocation and free since the last commit is forgotten,
+    /// nothing is dirty.</summary>
+    public void Reset()
+    {
+        foreach (KeyValuePair<int, byte[]> chunk in _onDisk)
+        {
+            _chunks[chunk.Key] = chunk.Value;
+        }
+        _onDisk.Clear();
         _dirtyChunks.Clear();
         _undo = null;
         _undoDirty = null;
@@ -73,7 +114,7 @@ internal sealed class ClusterBitmap
         }
         foreach (KeyValuePair<int, byte[]> chunk in _undo)
         {
-            chunk.Value.CopyTo(_bits, (long)chunk.Key * ChunkBytes);
+            chunk.Value.CopyTo(_chunks[chunk.Key]!, 0);
         }
         _dirtyChunks.Clear();
         _dirtyChunks.UnionWith(_undoDirty);
@@ -81,17 +122,31 @@ internal sealed class ClusterBitmap
         ReleaseSavepoint();
     }
 
-    public bool IsUsed(long cluster) => (_bits[cluster >> 3] & (1 << (int)(cluster & 7))) != 0;
+    public bool IsUsed(long cluster) => (Load((int)((cluster >> 3) / ChunkBytes))[(cluster >> 3) % ChunkBytes] & (1 << (int)(cluster & 7))) != 0;
 
+    // The byte holding cluster c's bit (c < _totalClusters).
+    private byte ByteOf(long cluster) => Load((int)((cluster >> 3) / ChunkBytes))[(cluster >> 3) % ChunkBytes];
+
+    /// <summary>Free clusters on the whole volume (reads every chunk).</summary>
     public long CountFree()
     {
         long free = 0;
         for (long c = 0; c < _totalClusters; c++)
         {
-            if ((c & 7) == 0 && c + 8 <= _totalClusters && _bits[c >> 3] == 0xFF)
+            if ((c & 7) == 0 && c + 8 <= _totalClusters)
             {
-                c += 7;
-                continue;
+                byte b = ByteOf(c);
+                if (b == 0xFF)
+                {
+                    c += 7;
+                    continue;
+                }
+                if (b == 0)
+                {
+                    free += 8;
+                    c += 7;
+                    continue;
+                }
             }
             if (!IsUsed(c))
             {
@@ -221,7 +276,7 @@ internal sealed class ClusterBitmap
             }
 
             // Whole bytes of used clusters are skipped eight at a time.
-            if ((c & 7) == 0 && _bits[c >> 3] == 0xFF)
+            if ((c & 7) == 0 && ByteOf(c) == 0xFF)
             {
                 run = 0;
                 c += 7;
@@ -250,21 +305,43 @@ internal sealed class ClusterBitmap
         for (long c = lcn; c < lcn + length; c++)
         {
             int chunk = (int)((c >> 3) / ChunkBytes);
+            byte[] bits = Load(chunk);
+            if (!_onDisk.ContainsKey(chunk))
+            {
+                _onDisk[chunk] = (byte[])bits.Clone();
+            }
             if (_undo is not null && !_undo.ContainsKey(chunk))
             {
-                long start = (long)chunk * ChunkBytes;
-                _undo[chunk] = _bits.AsSpan((int)start, (int)Math.Min(ChunkBytes, _bits.Length - start)).ToArray();
+                _undo[chunk] = (byte[])bits.Clone();
             }
             int mask = 1 << (int)(c & 7);
+            int at = (int)((c >> 3) % ChunkBytes);
             if (used)
             {
-                _bits[c >> 3] |= (byte)mask;
+                bits[at] |= (byte)mask;
             }
             else
             {
-                _bits[c >> 3] &= (byte)~mask;
+                bits[at] &= (byte)~mask;
             }
             _dirtyChunks.Add(chunk);
         }
+    }
+
+    private byte[] Load(int chunk)
+    {
+        byte[]? bits = _chunks[chunk];
+        if (bits is null)
+        {
+            long start = (long)chunk * ChunkBytes;
+            int length = (int)Math.Min(ChunkBytes, _bitmapBytes - start);
+            bits = _read(start, length);
+            if (bits.Length != length)
+            {
+                throw new InvalidOperationException($"Read {bits.Length} bytes of the cluster bitmap's chunk {chunk}, not {length}.");
+            }
+            _chunks[chunk] = bits;
+        }
+        return bits;
     }
 }

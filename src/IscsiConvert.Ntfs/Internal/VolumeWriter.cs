@@ -35,7 +35,6 @@ internal sealed class VolumeWriter
     // The cluster bitmap as it is on disk (as of the last commit): clusters it marks free are referred to by nothing on
     // disk, so Commit writes their pages before marking the volume dirty. A second copy of the bitmap: 32 MiB for a
     // 1 TiB volume of 4 KiB clusters.
-    private byte[] _bitsOnDisk;
     private byte[] _mftBitmap;
     private bool _mftBitmapDirty;
     private long _nextRecordHint = FirstUserRecord;
@@ -54,12 +53,30 @@ internal sealed class VolumeWriter
         {
             throw Corrupt(BitmapRecord, $"$Bitmap is {bitmapData.DataSize} bytes for {boot.TotalClusters} clusters");
         }
-        _clusters = new ClusterBitmap(_mft.ReadAll(bitmapData), boot.TotalClusters);
-        _bitsOnDisk = (byte[])_clusters.Bytes.Clone();
+        _clusters = OpenClusterBitmap(bitmapData, boot.TotalClusters);
         AttributeRecord mftBitmap = _mft.GetFile(MftRecord).Find(AttributeType.Bitmap)
             ?? throw Corrupt(MftRecord, "$MFT has no $BITMAP");
         _mftBitmap = _mft.ReadAll(mftBitmap);
         SetMftZone();
+    }
+
+    // $Bitmap is read a chunk at a time as the allocator reaches it (ClusterBitmap): its size grows with the volume's.
+    private ClusterBitmap OpenClusterBitmap(AttributeRecord bitmapData, long totalClusters)
+    {
+        if (bitmapData.IsResident)
+        {
+            return new ClusterBitmap(bitmapData.Value, totalClusters);
+        }
+        AttributeStream stream = _mft.OpenAttribute(bitmapData);
+        return new ClusterBitmap(
+            (offset, length) =>
+            {
+                byte[] bits = new byte[length];
+                stream.ReadAt(offset, bits);
+                return bits;
+            },
+            bitmapData.DataSize,
+            totalClusters);
     }
 
     // Windows keeps an eighth of the volume after $MFT's end free for $MFT (the MFT zone, NtfsMftZoneReservation 1):
@@ -249,12 +266,11 @@ internal sealed class VolumeWriter
         _reader.Read(volumeOffset, clean, "MFT record 3 ($Volume)");
         FileRecord volume = _mft.ReadRecord(VolumeRecord);
         byte[] dirty = VolumeWithFlags(volume, VolumeInformation.FlagDirty);
-        byte[] onDisk = _bitsOnDisk;
         _pending.Commit(
             first: s => WriteAndMirror(s, dirty),
             last: s => WriteAndMirror(s, clean),
-            unusedOnDisk: cluster => cluster < (long)onDisk.Length * 8 && (onDisk[cluster >> 3] & (1 << (int)(cluster & 7))) == 0);
-        _bitsOnDisk = (byte[])_clusters.Bytes.Clone();
+            unusedOnDisk: _clusters.IsFreeOnDisk);
+        _clusters.Committed();
         _mft.Reload();
     }
 
@@ -306,7 +322,7 @@ internal sealed class VolumeWriter
 
         // The bitmaps in memory go back to the disk's too: keeping the dropped edits' allocations (as this did) left
         // their clusters and records marked in use, and the next commit wrote them so (clusters lost to every file).
-        _clusters.Reset(_bitsOnDisk);
+        _clusters.Reset();
         _mftBitmapDirty = false;
         _mft.Reload();
         AttributeRecord mftBitmap = _mft.GetFile(MftRecord).Find(AttributeType.Bitmap)
@@ -356,12 +372,9 @@ internal sealed class VolumeWriter
         if (_clusters.IsDirty)
         {
             AttributeRecord data = _mft.GetFile(BitmapRecord).Find(AttributeType.Data)!;
-            byte[] bits = _clusters.Bytes;
             foreach (int chunk in _clusters.DirtyChunks.OrderBy(c => c))
             {
-                long start = (long)chunk * ClusterBitmap.ChunkBytes;
-                int length = (int)Math.Min(ClusterBitmap.ChunkBytes, bits.Length - start);
-                WriteThroughRuns(data.Runs, start, bits.AsSpan((int)start, length));
+                WriteThroughRuns(data.Runs, (long)chunk * ClusterBitmap.ChunkBytes, _clusters.Chunk(chunk));
             }
             _clusters.ClearDirty();
         }

@@ -202,6 +202,45 @@ internal sealed class JournaledFileStream : FileStream
         }
     }
 
+    /// <summary>
+    /// True while the file is a new image being written under a name nothing uses yet (the converter's OUT.partial):
+    /// a crash there leaves a file that is removed, never opened, and the final flush before the rename makes
+    /// everything durable, so the flushes a format makes between writes only to order them for crash safety
+    /// (<see cref="FlushForOrdering"/>) are skipped.
+    /// </summary>
+    public bool Unpublished { get; set; }
+
+    /// <summary>
+    /// A flush whose only purpose is crash-safe ordering (data durable before the metadata that points at it):
+    /// flushed to the disk, except in an <see cref="Unpublished"/> file. A flush that ends an operation (the image's
+    /// own Flush) is always a real one.
+    /// </summary>
+    public static void FlushForOrdering(Stream file)
+    {
+        if (file is JournaledFileStream { Unpublished: true })
+        {
+            return;
+        }
+        if (file is FileStream fs)
+        {
+            fs.Flush(flushToDisk: true);
+        }
+        else
+        {
+            file.Flush();
+        }
+    }
+
+    /// <summary>Starts writing the file's dirty pages to the disk without waiting (<see cref="HostWriteBack"/>); inside a
+    /// transaction nothing has reached the file yet, so there is nothing to start.</summary>
+    public void StartWriteBack()
+    {
+        if (!_disposed && !_poisoned && _overlay is null)
+        {
+            HostWriteBack.Start(_inner);
+        }
+    }
+
     public override void Flush()
     {
         ThrowIfUnusable();

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
 using IscsiConvert.Shared;
+using IscsiConvert.Storage.Journal;
 
 namespace IscsiConvert.Storage.Vhd;
 
@@ -188,7 +189,7 @@ internal sealed class VhdSparseStream : BlockMappedStream
         _file.WriteAt(at, bitmap);
         _file.WriteAt(dataStart + first * SectorSize, sectors);
         _file.WriteAt(newFooterOffset, footer);
-        _file.Flush(flushToDisk: true);
+        JournaledFileStream.FlushForOrdering(_file);
 
         Span<byte> entry = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(entry, (uint)sector);

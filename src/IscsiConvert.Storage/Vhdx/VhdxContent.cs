@@ -220,9 +220,9 @@ internal sealed class VhdxContent : BlockMappedStream
         if (state == PayloadBlockState.PartiallyPresent)
         {
             WriteSectors(blockIndex, BlockOffset(blockIndex), offsetInBlock, data);
-            _file.FlushDurable();
+            _file.FlushForOrdering();
             SetBits(blockIndex, offsetInBlock, data.Length);
-            _file.FlushDurable();
+            _file.FlushForOrdering();
             return;
         }
 
@@ -232,12 +232,12 @@ internal sealed class VhdxContent : BlockMappedStream
         {
             // Non-differencing, or a zeroed block (which must not show the parent), or a write of the whole block.
             _file.Write(fileOffset + offsetInBlock, data);
-            _file.FlushDurable();
+            _file.FlushForOrdering();
             SetBatEntry(_geometry.PayloadIndex(blockIndex), VhdxBatEntry.Make((int)PayloadBlockState.FullyPresent, fileOffset));
             return;
         }
         WriteSectors(blockIndex, fileOffset, offsetInBlock, data);
-        _file.FlushDurable();
+        _file.FlushForOrdering();
         EnsureBitmapBlock(blockIndex / _geometry.ChunkRatio);
         ClearBits(blockIndex);
         // The block becomes partially present with no sector of its own yet (so it still reads as the parent), and
@@ -246,7 +246,7 @@ internal sealed class VhdxContent : BlockMappedStream
         // of the block state.
         SetBatEntry(_geometry.PayloadIndex(blockIndex), VhdxBatEntry.Make((int)PayloadBlockState.PartiallyPresent, fileOffset));
         SetBits(blockIndex, offsetInBlock, data.Length);
-        _file.FlushDurable();
+        _file.FlushForOrdering();
     }
 
     /// <summary>
@@ -293,7 +293,7 @@ internal sealed class VhdxContent : BlockMappedStream
         {
             Array.Clear(bits, 0, bits.Length);
             _file.Write(BitmapBase(block), bits);
-            _file.FlushDurable();
+            _file.FlushForOrdering();
         }
     }
 
@@ -308,7 +308,7 @@ internal sealed class VhdxContent : BlockMappedStream
             return;
         }
         long offset = Allocate(VhdxFormat.SectorBitmapBlockSize);
-        _file.FlushDurable(); // the zeroed bitmap exists before the BAT says so
+        _file.FlushForOrdering(); // the zeroed bitmap exists before the BAT says so
         SetBatEntry(index, VhdxBatEntry.Make((int)SectorBitmapState.Present, offset));
     }
 
@@ -326,7 +326,7 @@ internal sealed class VhdxContent : BlockMappedStream
         Span<byte> bytes = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, value);
         _file.Write(_batOffset + index * 8, bytes);
-        _file.FlushDurable();
+        _file.FlushForOrdering();
         _bat[index] = value;
     }
 

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using IscsiConvert.Shared;
+using IscsiConvert.Storage.Journal;
 
 namespace IscsiConvert.Storage.Vhdx;
 
@@ -133,6 +134,10 @@ internal sealed class VhdxFile : IDisposable
             _stream.Flush();
         }
     }
+
+    /// <summary>Orders the writes so far before the next ones for crash safety (<see cref="JournaledFileStream.FlushForOrdering"/>:
+    /// skipped in a new image nothing uses yet).</summary>
+    public void FlushForOrdering() => JournaledFileStream.FlushForOrdering(_stream);
 
     public void Dispose() => _stream.Dispose();
 }
