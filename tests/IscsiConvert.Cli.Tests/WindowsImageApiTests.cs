@@ -196,6 +196,39 @@ public sealed class WindowsImageApiTests : IClassFixture<MatchImages>
         }
     }
 
+    /// <summary>
+    /// All or nothing on a failure (not a cancellation) before the commit point: a package file that changes between
+    /// planning and applying is found by the apply's first stage (its size and SHA-256 against the plan's), and the
+    /// image keeps every byte and its timestamp; a child of the same plan is not left behind.
+    /// </summary>
+    [Theory]
+    [InlineData("win7")]
+    [InlineData("win10")]
+    public void A_source_file_changed_after_planning_fails_the_apply_before_the_commit_and_the_image_is_unchanged(string family)
+    {
+        (string image, string package) = Fresh(family, "api-changed-source-" + family);
+        File.SetLastWriteTimeUtc(image, new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        var before = Snapshot(image);
+        string child = _images.Tmp.File($"api-changed-source-{family}.qcow2");
+        using (WindowsImage windows = WindowsImage.Open(image, ImageAccess.ReadWrite, Options))
+        {
+            IscsiBootPlan plan = windows.PrepareIscsiBoot(Nic(package));
+            Assert.Contains(plan.Files, f => f.Source.EndsWith("netkvm.sys", StringComparison.Ordinal));
+            File.WriteAllBytes(Path.Combine(package, "netkvm.sys"), new byte[] { 9, 9, 9, 9 }); // same size, other bytes
+            var ex = Assert.Throws<InvalidOperationException>(() => plan.Apply());
+            Assert.Contains("changed since the plan was made", ex.Message, StringComparison.Ordinal);
+        }
+        Assert.Equal(before, Snapshot(image));
+        using (WindowsImage windows = WindowsImage.Open(image, ImageAccess.ReadOnly, Options))
+        {
+            IscsiBootPlan plan = windows.PrepareIscsiBoot(Nic(package));
+            File.WriteAllBytes(Path.Combine(package, "netkvm.sys"), new byte[] { 8, 8, 8 });
+            Assert.Throws<InvalidOperationException>(() => plan.ApplyTo(child));
+        }
+        Assert.False(File.Exists(child), "the child of a failed apply was left behind");
+        Assert.Equal(before, Snapshot(image));
+    }
+
     [Theory]
     [InlineData("win7")]
     [InlineData("win10")]
