@@ -44,6 +44,7 @@ public sealed class WindowsImage : IDisposable
     /// <param name="options">Logger, clock, dirty-hive rule; null for the defaults.</param>
     /// <exception cref="UnsafeToWriteException">Opened for writing, a Windows volume is dirty, not cleanly shut down or hibernated.</exception>
     /// <exception cref="IscsiConvertException">The image or a volume on it cannot be read (the exception names the file and structure).</exception>
+    /// <exception cref="ArgumentException"><see cref="WindowsImageOptions.ParentPath"/> is given but the image is not a differencing image.</exception>
     public static WindowsImage Open(string path, ImageAccess access, WindowsImageOptions? options = null)
     {
         if (path is null)

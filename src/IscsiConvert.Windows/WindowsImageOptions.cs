@@ -22,7 +22,8 @@ public sealed class WindowsImageOptions
 
     /// <summary>
     /// The parent of a differencing image that was moved or renamed, used instead of the paths stored in the image
-    /// (<see cref="Storage.DiskOpenOptions.ParentPath"/>); null (the default) to follow the stored paths.
+    /// (<see cref="Storage.DiskOpenOptions.ParentPath"/>); null (the default) to follow the stored paths. Given for an
+    /// image that is not a differencing image, <see cref="WindowsImage.Open"/> throws <see cref="System.ArgumentException"/>.
     /// </summary>
     public string? ParentPath { get; set; }
 }

@@ -38,6 +38,23 @@ public sealed class MatchImages : IDisposable
 
     public TempDir Tmp => _tmp;
 
+    /// <summary>
+    /// A QCOW2 child that qemu-img made over a copy of <see cref="Win7"/> in a new folder <paramref name="name"/>, and
+    /// the parent then renamed, so that the path stored in the child names nothing: what --parent is for.
+    /// </summary>
+    public (string Folder, string Child, string MovedParent) Win7ChildWithMovedParent(string name)
+    {
+        Oracle.Require("qemu-img");
+        string dir = Directory.CreateDirectory(_tmp.File(name)).FullName;
+        string parent = Path.Combine(dir, "base.raw");
+        File.Copy(Win7, parent);
+        string child = Path.Combine(dir, "child.qcow2");
+        Oracle.RunChecked("qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.raw", "-F", "raw", child);
+        string moved = Path.Combine(dir, "renamed.raw");
+        File.Move(parent, moved);
+        return (dir, child, moved);
+    }
+
     public void Dispose() => _tmp.Dispose();
 
     // ---- e1000 fixtures -------------------------------------------------------------------------------------------

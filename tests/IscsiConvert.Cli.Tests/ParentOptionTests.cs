@@ -33,14 +33,7 @@ public sealed class ParentOptionTests : IClassFixture<MatchImages>
     [Fact]
     public void Every_command_that_takes_parent_reads_through_a_moved_parent()
     {
-        Oracle.Require("qemu-img");
-        string dir = Directory.CreateDirectory(_images.Tmp.File("parent-option")).FullName;
-        string parent = Path.Combine(dir, "base.raw");
-        File.Copy(_images.Win7, parent);
-        string child = Path.Combine(dir, "child.qcow2");
-        Oracle.RunChecked("qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.raw", "-F", "raw", child);
-        string moved = Path.Combine(dir, "renamed.raw");
-        File.Move(parent, moved);
+        (string dir, string child, string moved) = _images.Win7ChildWithMovedParent("parent-option");
         string local = Path.Combine(dir, "local.txt");
         File.WriteAllText(local, "x");
         string regFile = Path.Combine(dir, "change.reg");

@@ -265,14 +265,7 @@ public sealed class RegImageCommandsTests : IClassFixture<MatchImages>
     [Fact]
     public void A_moved_parent_is_named_with_parent_for_reg_and_prepare_on_images()
     {
-        Oracle.Require("qemu-img");
-        string dir = Directory.CreateDirectory(_images.Tmp.File("moved-parent")).FullName;
-        string parent = Path.Combine(dir, "base.raw");
-        File.Copy(_images.Win7, parent);
-        string child = Path.Combine(dir, "child.qcow2");
-        Oracle.RunChecked("qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.raw", "-F", "raw", child);
-        string moved = Path.Combine(dir, "renamed.raw");
-        File.Move(parent, moved);
+        var (_, child, moved) = _images.Win7ChildWithMovedParent("moved-parent");
 
         // Without --parent the stored path is missing: a data error saying to use --parent.
         var (code, _, err) = CliRunner.Run("reg", "export", child, "--hive", "SYSTEM", TcpipKey);
