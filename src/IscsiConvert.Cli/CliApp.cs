@@ -222,15 +222,6 @@ internal static class CliApp
 /// </summary>
 internal sealed class CliConsole
 {
-    private static readonly JsonSerializerOptions ErrorJson = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        TypeInfoResolver = CliJsonContext.Default, // source-generated metadata: no reflection (Native AOT)
-
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // paths keep their quotes readable
-    };
-
     public CliConsole(TextWriter output, TextWriter error, bool isTerminal)
     {
         Output = output;
@@ -282,7 +273,7 @@ internal sealed class CliConsole
         }
         if (Json)
         {
-            Output.WriteLine(CliJson.Serialize(new ErrorDocument(new ErrorBody(exitCode, kind, message, hint)), ErrorJson));
+            Output.WriteLine(CliJson.Serialize(new ErrorDocument(new ErrorBody(exitCode, kind, message, hint)), CliJson.ReportOptions));
         }
         return exitCode;
     }

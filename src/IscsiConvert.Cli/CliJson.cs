@@ -7,8 +7,8 @@ namespace IscsiConvert.Cli;
 
 /// <summary>
 /// The JSON documents the commands print, with serialization metadata generated at build time (no reflection, so the
-/// tool runs published as Native AOT and trimmed). Each command keeps its own <see cref="JsonSerializerOptions"/>
-/// (naming, escaping, nulls) with this context as its type resolver.
+/// tool runs published as Native AOT and trimmed). Every command serializes with one of the two option sets of
+/// <see cref="CliJson"/>, which use this context as their type resolver.
 /// </summary>
 [JsonSerializable(typeof(ErrorDocument))]
 [JsonSerializable(typeof(DiskInfoReport))]
@@ -39,15 +39,23 @@ internal sealed partial class CliJsonContext : JsonSerializerContext
 internal static class CliJson
 {
     /// <summary>
-    /// The options of the reports of the commands that write (fs put|mkdir|rm, disk create|format|recover): indented,
-    /// camelCase, every field present (null when it does not apply), paths with their backslashes unescaped.
+    /// Indented, camelCase, every field present (null when it does not apply: documents with a schema, such as the
+    /// prepare report, errors and the reports of the commands that write), and paths, keys and hardware IDs with their
+    /// <c>\</c>, <c>&amp;</c> and <c>+</c> left readable rather than escaped.
     /// </summary>
     public static readonly JsonSerializerOptions ReportOptions = new()
     {
         WriteIndented = true,
-        TypeInfoResolver = CliJsonContext.Default,
+        TypeInfoResolver = CliJsonContext.Default, // source-generated metadata: no reflection (Native AOT)
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>As <see cref="ReportOptions"/>, but fields that do not apply (null) are left out: listings and
+    /// inspections whose rows differ in what they carry.</summary>
+    public static readonly JsonSerializerOptions OmitNullsOptions = new(ReportOptions)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
     public static string Serialize<T>(T value, JsonSerializerOptions options) =>

@@ -9,15 +9,6 @@ namespace IscsiConvert.Cli;
 /// <summary>What `disk convert` reports: the source and the new image, and whether the new image kept the source's exact size where its format would have rounded it.</summary>
 internal sealed record DiskConvertReport(string Source, string SourceFormat, string Output, string Format, long SourceSize, long VirtualSize, long BytesWritten, bool ExactSizeKept, long? RoundedSize)
 {
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        TypeInfoResolver = CliJsonContext.Default, // source-generated metadata: no reflection (Native AOT)
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
     public static DiskConvertReport From(VirtualDisk source, string outPath, DiskFormat format, long virtualSize, long written)
     {
         // A VHD rounds its size up to a whole CHS geometry; conversion keeps the source's size instead (as qemu's
@@ -27,7 +18,7 @@ internal sealed record DiskConvertReport(string Source, string SourceFormat, str
             source.Capacity, virtualSize, written, rounded is not null, rounded);
     }
 
-    public string ToJson() => CliJson.Serialize(this, JsonOptions);
+    public string ToJson() => CliJson.Serialize(this, CliJson.OmitNullsOptions);
 
     public void WriteText(TextWriter w)
     {

@@ -14,14 +14,6 @@ namespace IscsiConvert.Cli;
 /// <summary>What `disk info` reports about an image, as data that prints as text or JSON.</summary>
 internal sealed record DiskInfoReport
 {
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        TypeInfoResolver = CliJsonContext.Default, // source-generated metadata: no reflection (Native AOT)
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
     public required string Path { get; init; }
 
     public required string Format { get; init; }
@@ -106,7 +98,7 @@ internal sealed record DiskInfoReport
         ParentChain = disk.Chain.Skip(1).Select(d => new ChainEntry(d.FilePath ?? "(stream)", d.Format.ToString().ToLowerInvariant(), d.Subformat)).ToList(),
     };
 
-    public string ToJson() => CliJson.Serialize(this, JsonOptions);
+    public string ToJson() => CliJson.Serialize(this, CliJson.OmitNullsOptions);
 
     public void WriteText(TextWriter w)
     {

@@ -17,14 +17,6 @@ namespace IscsiConvert.Cli;
 /// <summary>`iscsi-convert fs ls|cat|check|put|mkdir|rm`: the NTFS volume inside a disk image.</summary>
 internal static class FsCommands
 {
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        TypeInfoResolver = CliJsonContext.Default, // source-generated metadata: no reflection (Native AOT)
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
     public static Command Build(CliConsole console)
     {
         var fs = new Command("fs", "Read and write the NTFS file system inside a disk image (raw, VHD, VHDX, VMDK, QCOW2), with or without a partition table.");
@@ -59,7 +51,7 @@ internal static class FsCommands
             IReadOnlyList<NtfsEntry> entries = entry.IsDirectory ? opened.Volume.ListDirectory(target) : new[] { entry };
             if (parse.GetValue(json))
             {
-                console.Output.WriteLine(CliJson.Serialize(entries.Select(EntryReport.From).ToList(), JsonOptions));
+                console.Output.WriteLine(CliJson.Serialize(entries.Select(EntryReport.From).ToList(), CliJson.OmitNullsOptions));
                 return 0;
             }
             foreach (NtfsEntry e in entries)
@@ -140,7 +132,7 @@ internal static class FsCommands
             {
                 var report = new FsCheckReport(Path.GetFullPath(parse.GetValue(image)!), $"{v.MajorVersion}.{v.MinorVersion}", v.VolumeLabel, v.ClusterSize, v.TotalClusters,
                     v.IsDirty, problems.Select(p => p.ToString()).ToList(), refusal is null, refusal, exitCode);
-                console.Output.WriteLine(CliJson.Serialize(report, JsonOptions));
+                console.Output.WriteLine(CliJson.Serialize(report, CliJson.OmitNullsOptions));
                 return exitCode;
             }
             console.Output.WriteLine($"NTFS {v.MajorVersion}.{v.MinorVersion} \"{v.VolumeLabel}\", {v.ClusterSize}-byte clusters, {v.TotalClusters} clusters{(v.IsDirty ? ", DIRTY" : string.Empty)}");

@@ -14,15 +14,6 @@ namespace IscsiConvert.Cli;
 /// <summary>`iscsi-convert inf show`: what an INF installs on a given Windows.</summary>
 internal static class InfCommands
 {
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        TypeInfoResolver = CliJsonContext.Default, // source-generated metadata: no reflection (Native AOT)
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // keep \ and & readable in hardware IDs
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
     public static Command Build(CliConsole console)
     {
         var inf = new Command("inf", "Read Windows driver INF files (and INX templates) the way Windows setup does.");
@@ -66,7 +57,7 @@ internal static class InfCommands
             InfReport report = InfReport.Build(parsed, target);
             if (parse.GetValue(json))
             {
-                console.Output.WriteLine(CliJson.Serialize(report, JsonOptions));
+                console.Output.WriteLine(CliJson.Serialize(report, CliJson.OmitNullsOptions));
             }
             else
             {

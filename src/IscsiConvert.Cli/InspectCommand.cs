@@ -13,14 +13,6 @@ namespace IscsiConvert.Cli;
 /// <summary>`iscsi-convert inspect IMAGE`: what the offline Windows model reads from each installation on the image.</summary>
 internal static class InspectCommand
 {
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        TypeInfoResolver = CliJsonContext.Default, // source-generated metadata: no reflection (Native AOT)
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
     public static Command Build(CliConsole console)
     {
         var image = new Argument<string>("IMAGE") { Description = "The disk image (raw, VHD, VHDX, VMDK, QCOW2)." };
@@ -51,7 +43,7 @@ internal static class InspectCommand
             }
             if (parse.GetValue(json))
             {
-                console.Output.WriteLine(CliJson.Serialize(new InspectDocument(reports), JsonOptions));
+                console.Output.WriteLine(CliJson.Serialize(new InspectDocument(reports), CliJson.OmitNullsOptions));
                 return 0;
             }
             WriteText(console, reports);

@@ -16,15 +16,6 @@ namespace IscsiConvert.Cli;
 /// <summary>`iscsi-convert match IMAGE --hwid ID`: which INFs of the image (and supplied packages) Plug and Play would pick for a device.</summary>
 internal static class MatchCommand
 {
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        TypeInfoResolver = CliJsonContext.Default, // source-generated metadata: no reflection (Native AOT)
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // keep \ and & readable in hardware IDs
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
     public static Command Build(CliConsole console)
     {
         var image = new Argument<string>("IMAGE") { Description = "The disk image (raw, VHD, VHDX, VMDK, QCOW2) holding Windows." };
@@ -78,7 +69,7 @@ internal static class MatchCommand
                 var output = MatchOutput.From(w, report, parse.GetValue(all) ? int.MaxValue : 20);
                 if (parse.GetValue(json))
                 {
-                    console.Output.WriteLine(CliJson.Serialize(output, JsonOptions));
+                    console.Output.WriteLine(CliJson.Serialize(output, CliJson.OmitNullsOptions));
                 }
                 else
                 {

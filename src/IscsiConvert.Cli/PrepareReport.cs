@@ -29,14 +29,6 @@ internal sealed record PrepareReport(
 {
     public const int CurrentSchemaVersion = 1;
 
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        TypeInfoResolver = CliJsonContext.Default, // source-generated metadata: no reflection (Native AOT)
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // keep \ and & readable in keys and device IDs
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-    };
-
     public static PrepareReport From(IscsiBootPlan plan, string image, string? output, DiskFormat? outputFormat, bool written)
     {
         var changes = new List<object>();
@@ -56,7 +48,7 @@ internal sealed record PrepareReport(
             new InstallationInfo(plan.PartitionIndex, plan.ControlSet, plan.Target?.ToString()), plan.Drivers, changes, plan.Warnings);
     }
 
-    public string ToJson() => CliJson.Serialize(this, JsonOptions);
+    public string ToJson() => CliJson.Serialize(this, CliJson.ReportOptions);
 
     private static string Hex(byte[] data) => Convert.ToHexString(data).ToLowerInvariant();
 

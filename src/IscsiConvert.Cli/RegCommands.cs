@@ -299,7 +299,7 @@ internal static class RegCommands
     {
         if (json)
         {
-            console.Output.WriteLine(CliJson.Serialize(new RegFileEditReport(Path.GetFullPath(hivePath), dryRun, !dryRun, changes, unchanged), ReportJson));
+            console.Output.WriteLine(CliJson.Serialize(new RegFileEditReport(Path.GetFullPath(hivePath), dryRun, !dryRun, changes, unchanged), CliJson.ReportOptions));
             return CliApp.Success;
         }
         foreach (string line in changes)
@@ -308,14 +308,6 @@ internal static class RegCommands
         }
         return CliApp.Success;
     }
-
-    private static readonly System.Text.Json.JsonSerializerOptions ReportJson = new()
-    {
-        WriteIndented = true,
-        TypeInfoResolver = CliJsonContext.Default,
-        PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // keys keep their backslashes readable
-    };
 
     private static Option<bool> DryRunOption() => new("--dry-run", "-n") { Description = "Report what would change; write nothing." };
 
@@ -385,7 +377,7 @@ internal static class RegCommands
                 int code = found.Count == 0 ? 0 : CliApp.DataError;
                 var report = new RegCheckReport(Path.GetFullPath(parse.GetValue(hive)!), $"1.{h.MinorVersion}", RegistryExport.Walk(h.Root).Count(),
                     h.RecoveredWith, h.RecoveredWith is null ? 0 : h.RecoveredEntries, h.IsDirtyWithoutRecovery, found.Select(p => p.ToString()).ToList(), code);
-                console.Output.WriteLine(CliJson.Serialize(report, ReportJson));
+                console.Output.WriteLine(CliJson.Serialize(report, CliJson.ReportOptions));
                 return code;
             }
             if (h.RecoveredWith is not null)
