@@ -43,6 +43,11 @@ internal sealed record DiskInfoReport
     /// <summary>True when a pending VHDX log was replayed in memory to read the image (the file itself is unchanged).</summary>
     public bool LogReplayedInMemory { get; init; }
 
+    /// <summary>True when the image's last in-place write was committed but not finished (its write journal lies beside
+    /// it) and was applied in memory to read the image; the file is unchanged (a read-write open, or `disk recover`,
+    /// finishes the write in the file).</summary>
+    public bool JournalReplayedInMemory { get; init; }
+
     /// <summary>The parent path stored in the image (or in the last parent found) when that parent was not found; the
     /// partition table is then not read, since the content without its parent is not the disk's.</summary>
     public string? MissingParent { get; init; }
@@ -93,6 +98,7 @@ internal sealed record DiskInfoReport
         StoredBytes = disk.StoredBytes,
         LogicalSectorSize = disk.LogicalSectorSize,
         LogReplayedInMemory = disk.Chain.Any(d => d.LogReplayedInMemory),
+        JournalReplayedInMemory = disk.Chain.Any(d => d.JournalReplayedInMemory),
         MissingParent = disk.Chain.Select(d => d.MissingParentPath).LastOrDefault(p => p is not null),
         Damage = disk.Damage,
         ParentChain = disk.Chain.Skip(1).Select(d => new ChainEntry(d.FilePath ?? "(stream)", d.Format.ToString().ToLowerInvariant(), d.Subformat)).ToList(),
@@ -114,6 +120,10 @@ internal sealed record DiskInfoReport
         if (LogReplayedInMemory)
         {
             w.WriteLine("log:             a pending VHDX log was replayed in memory to read the image; the file is unchanged (a read-write open replays it into the file)");
+        }
+        if (JournalReplayedInMemory)
+        {
+            w.WriteLine("journal:         the last write was committed but not finished: journal replayed in memory (not written); the file is unchanged ('disk recover' or a read-write open finishes it)");
         }
         if (ParentChain.Count == 0 && MissingParent is null)
         {

@@ -33,6 +33,7 @@ public sealed partial class NtfsVolume
     public NtfsEntry CreateDirectory(string path)
     {
         string[] parts = SplitPath(path);
+        RefuseLinksOnPath(path);
         return Edit(() =>
         {
             string current = string.Empty;
@@ -300,10 +301,63 @@ public sealed partial class NtfsVolume
         ForgetIndexes();
     }
 
+    /// <summary>
+    /// Refuses a write at <paramref name="path"/> when a folder on the way, or the file itself, is a junction or symbolic
+    /// link (and the volume does not follow links): Windows follows the link — to another folder, or out of the Windows
+    /// tree — so what would be written inside the link's own empty folder is never found, while the path looks written.
+    /// A hostile or unusual image (System32\drivers or config made a junction) is refused before anything is staged.
+    /// </summary>
+    private void RefuseLinksOnPath(string path)
+    {
+        if (_options.FollowJunctions)
+        {
+            return; // resolution follows the links: the write lands where Windows looks
+        }
+        string current = string.Empty;
+        foreach (string part in SplitPath(path))
+        {
+            current += "\\" + part;
+            if (Resolve(current) is not { } found)
+            {
+                return;
+            }
+            if (NameSurrogate(found.File) is { } link)
+            {
+                throw new UnsafeToWriteException(
+                    $"'{found.FullPath}' on the NTFS volume is a junction or symbolic link ({link}): IscsiConvert does not write through links (Windows would follow it, and '{path}' would not be where Windows looks)",
+                    _options.FilePath);
+            }
+        }
+    }
+
+    // What a file that stands for another name is (a junction, a symbolic link, a WSL or other link: a reparse tag with
+    // the name-surrogate bit), or null for any other file; a reparse point too large or too short to read counts as one.
+    private string? NameSurrogate(NtfsFile file)
+    {
+        const uint NameSurrogateBit = 0x20000000;
+        AttributeRecord? reparse = file.Find(AttributeType.ReparsePoint);
+        if (reparse is null)
+        {
+            return null;
+        }
+        byte[] data = reparse.DataSize <= MaxReparseBytes ? _mft.ReadAll(reparse) : Array.Empty<byte>();
+        if (data.Length < 4)
+        {
+            return $"a reparse point of {reparse.DataSize} bytes";
+        }
+        uint tag = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(data);
+        if ((tag & NameSurrogateBit) == 0)
+        {
+            return null;
+        }
+        return LinkTarget(file) is { } target ? $"to '{target}'" : $"reparse tag 0x{tag:X8}";
+    }
+
     // The record of the file at path, created empty if missing; truncated to zero when asked.
     private long OpenOrCreateFile(string path, bool truncate)
     {
         string[] parts = SplitPath(path);
+        RefuseLinksOnPath(path);
         if (parts.Length == 0)
         {
             throw new ArgumentException("A file path needs a name.", nameof(path));

@@ -87,6 +87,36 @@ public sealed class NtfsFeatureVolumeTests : IDisposable
         Assert.Null(volume.TryGetEntry(@"\many\f03000.txt"));
     }
 
+    /// <summary>
+    /// Hostile input (issue 16): a junction on the way of a write (a System32\drivers that is a junction out of the
+    /// Windows tree) is refused with <see cref="UnsafeToWriteException"/> naming the link and its target,
+    /// nothing staged and no byte written; writes elsewhere still work, and ntfs-3g reads the result.
+    /// </summary>
+    [Fact]
+    public void Writes_through_a_junction_are_refused_and_nothing_is_written()
+    {
+        string image = Build();
+        string before = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(image)));
+        using (NtfsVolume v = NtfsVolume.Open(new FileStream(image, FileMode.Open, FileAccess.ReadWrite), new NtfsOpenOptions { Writable = true }))
+        {
+            var intoJunction = Assert.Throws<UnsafeToWriteException>(() => v.WriteFile(@"\junction\evil.sys", new byte[] { 1, 2, 3 }));
+            Assert.Contains(@"'\junction'", intoJunction.Message, StringComparison.Ordinal);
+            Assert.Contains(@"C:\Target", intoJunction.Message, StringComparison.Ordinal);
+            Assert.Throws<UnsafeToWriteException>(() => v.CreateDirectory(@"\tomany\sub"));
+            Assert.Throws<UnsafeToWriteException>(() => v.OpenWrite(@"\junction\x", FileMode.CreateNew).Dispose());
+            Assert.False(v.HasPendingChanges);
+            Assert.Empty(v.ListDirectory(@"\junction"));
+        }
+        Assert.Equal(before, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(image))));
+        using (NtfsVolume v = NtfsVolume.Open(new FileStream(image, FileMode.Open, FileAccess.ReadWrite), new NtfsOpenOptions { Writable = true }))
+        {
+            v.WriteFile(@"\c\fine.txt", "fine"u8.ToArray());
+            v.Flush();
+        }
+        NtfsWriteTests.AssertOraclesHappy(image);
+        Assert.Equal(4, BinaryOracle.Sha256Of("ntfscat", image, "/c/fine.txt").Length);
+    }
+
     [Fact]
     public void A_file_with_an_attribute_list_is_rewritten_grown_and_shrunk_and_ntfs_3g_agrees()
     {
