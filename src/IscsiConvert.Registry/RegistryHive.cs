@@ -157,6 +157,8 @@ public sealed class RegistryHive : IDisposable
             }
             // A move without overwrite fails if someone created the file meanwhile: the existing file stays untouched.
             File.Move(temp, full);
+            // The new name is durable only once its folder is (Linux): a power loss must not lose the hive just made.
+            IscsiConvert.Shared.HostDirectory.FlushFolderOf(full);
         }
         catch
         {
@@ -448,6 +450,9 @@ public sealed class RegistryHive : IDisposable
             {
                 File.Move(temp, full);
             }
+            // The rename is durable only once the folder is (Linux): without this a power loss could bring the old hive
+            // back after the caller was told the save was done (never a torn hive: the new file was fsynced first).
+            IscsiConvert.Shared.HostDirectory.FlushFolderOf(full);
         }
         catch
         {

@@ -13,7 +13,8 @@ namespace IscsiConvert.Cli.Tests;
 /// The system calls that make a file's name durable on Linux, as strace sees the real CLI make them (the crash tests
 /// check the order through the storage layer's seam; this checks that the folder really is fsynced): an in-place write
 /// fsyncs the journal, then the journal's folder, before its first write to the image, and fsyncs the folder again after
-/// deleting the journal; `disk convert` fsyncs the output's folder after renaming OUT.partial into place.
+/// deleting the journal; `disk convert` fsyncs the output's folder after renaming OUT.partial into place, and `reg set` on
+/// a hive file after renaming the saved hive over the old one.
 /// </summary>
 public sealed partial class FolderDurabilityStraceTests : IDisposable
 {
@@ -69,6 +70,22 @@ public sealed partial class FolderDurabilityStraceTests : IDisposable
         Assert.True(rename >= 0, "OUT.partial was not renamed into place:\n" + all);
         Assert.True(calls.FindIndex(rename + 1, c => IsCall(c, "fsync", folder)) > rename, "the folder was not fsynced after the rename:\n" + all);
         Assert.True(File.Exists(output));
+    }
+
+    [Fact]
+    public void Reg_set_on_a_hive_file_fsyncs_the_folder_after_renaming_the_saved_hive_into_place()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "folder fsync is a Linux matter; elsewhere it is a no-op");
+        string hive = _tmp.File("SOFTWARE");
+        IscsiConvert.Registry.RegistryHive.Create(hive, null).Dispose();
+        string folder = Path.GetDirectoryName(hive)!;
+
+        List<string> calls = Trace("reg", "set", hive, @"Durable\Key", "Value", "--type", "REG_DWORD", "--data", "1");
+
+        int rename = calls.FindIndex(c => c.StartsWith("rename", StringComparison.Ordinal) && c.Contains('"' + hive + ".saving\"", StringComparison.Ordinal) && c.Contains('"' + hive + '"', StringComparison.Ordinal));
+        string all = string.Join("\n", calls);
+        Assert.True(rename >= 0, "the saved hive was not renamed into place:\n" + all);
+        Assert.True(calls.FindIndex(rename + 1, c => IsCall(c, "fsync", folder)) > rename, "the folder was not fsynced after the rename:\n" + all);
     }
 
     // A call on a descriptor strace -y names by its path: "fsync(5</tmp/x>) = 0".
