@@ -26,8 +26,8 @@ internal sealed class VolumeWriter
     // proportion keeps its runlist short (it must fit record 0) however many files are added.
     private const int MftGrowthRecords = 256;
 
-    // Free records that record 0's first $DATA extent maps, kept for $MFT's own extension records once it has an
-    // attribute list (beside the reserved records 16-23): see KeptForMftBelow.
+    // The lowest free records (those record 0's first $DATA extent maps), kept for $MFT's own extension records once it
+    // has an attribute list (beside the reserved records 16-23): see KeptForMftBelow.
     private const int MftExtensionReserve = 8;
 
     private readonly VolumeReader _reader;
