@@ -11,13 +11,16 @@ namespace IscsiConvert.Tests;
 /// A volume aged by the real driver: ntfs-3g (FUSE) grows Windows-like system directories — a FileRepository of package
 /// folders, a WinSxS, INF, System32\drivers — while files around them are written and later deleted, so the
 /// directories' index allocations end up in hundreds of runs behind $ATTRIBUTE_LISTs that ntfs-3g made. Then our writer
-/// makes the writes the injection engine makes there, and every oracle must agree with what we meant, with every file
-/// we did not touch byte-identical.
+/// makes the writes the injection engine makes there (hard-link removal and a write into a sparse file included), and
+/// every oracle must agree with what we meant, with every file we did not touch byte-identical.
 /// </summary>
 public sealed class NtfsAgedVolumeTests : IDisposable
 {
     private const string Repository = "/Windows/System32/DriverStore/FileRepository";
     private const string WinSxS = "/Windows/WinSxS";
+    private const string SharedDriver = "/Windows/System32/drivers/shared.sys";
+    private const string SharedLink = WinSxS + "/amd64_shared.inf_31bf3856ad364e35_10.0.0.1_none_0123456789abcdef.sys";
+    private const string SparseFile = "/Windows/System32/sparse.dat";
 
     private readonly TempDir _tmp = new();
 
@@ -46,6 +49,17 @@ public sealed class NtfsAgedVolumeTests : IDisposable
             Put(v, files, "/Windows/INF/oem42.PNF", 20_000);
             Put(v, files, "/Windows/System32/drivers/netkvm.sys", 300_000);
             Put(v, files, WinSxS + "/amd64_netkvm.inf_31bf3856ad364e35_10.0.0.1_none_0123456789abcdef/netkvm.sys", 300_000, createParent: true);
+
+            // One link of the shared driver removed (the other keeps the data), and a write into the sparse file's hole.
+            v.Delete(SharedLink);
+            files.Remove(SharedLink);
+            byte[] island = NtfsWriteTests.RandomBytes(6, 10_000);
+            using (Stream s = v.OpenWrite(SparseFile, FileMode.Open))
+            {
+                s.Position = 6 << 20;
+                s.Write(island);
+            }
+            island.CopyTo(files[SparseFile], 6 << 20);
 
             // A 30 MiB file into the fragmented free space, and deletes in the aged directories.
             Put(v, files, "/Windows/big.bin", 30 << 20);
@@ -163,6 +177,20 @@ public sealed class NtfsAgedVolumeTests : IDisposable
         // Gone with its directory: ntfs-3g leaves the names of an emptied directory in its freed index blocks, which
         // sleuthkit would list as live.
         Directory.Delete(mount + "/filler");
+
+        // A driver that WinSxS and System32 share by hard links, and a sparse file (a hole on either side of its data).
+        Write(mount, files, SharedDriver, 120_000);
+        Oracle.RunChecked("ln", mount + SharedDriver, mount + SharedLink);
+        files[SharedLink] = files[SharedDriver];
+        byte[] sparse = new byte[8 << 20];
+        NtfsWriteTests.RandomBytes(5, 20_000).CopyTo(sparse, 3 << 20);
+        using (var f = new FileStream(mount + SparseFile, FileMode.CreateNew))
+        {
+            f.SetLength(sparse.Length);
+            f.Position = 3 << 20;
+            f.Write(sparse, 3 << 20, 20_000);
+        }
+        files[SparseFile] = sparse;
     }
 
     private static void Write(string mount, Dictionary<string, byte[]> files, string path, int size)

@@ -86,9 +86,10 @@ public sealed class NtfsAttributeListWriteTests : IDisposable
         AssertAgree(image, files);
     }
 
-    // Fills the volume with files of 32 clusters, then cuts two off each: the free space left is in pieces of two clusters. $MFT
-    // is grown first (records made and deleted), while it can still grow in one piece.
-    internal static void Checkerboard(NtfsVolume v, Dictionary<string, byte[]> files, int mftRecords = 4000, int clusterSize = 512)
+    // Fills the volume with files of 32 clusters, then cuts two off each: the free space left is in pieces of two clusters
+    // (or files of `fileClusters` cut to `keptClusters`). $MFT is grown first (records made and deleted), while it can
+    // still grow in one piece.
+    internal static void Checkerboard(NtfsVolume v, Dictionary<string, byte[]> files, int mftRecords = 4000, int clusterSize = 512, int fileClusters = 32, int keptClusters = 30)
     {
         v.CreateDirectory("/pre");
         for (int i = 0; i < mftRecords; i++)
@@ -103,7 +104,7 @@ public sealed class NtfsAttributeListWriteTests : IDisposable
             string name = $"/fill/f{i:D5}";
             try
             {
-                v.WriteFile(name, NtfsWriteTests.RandomBytes(i, 32 * clusterSize));
+                v.WriteFile(name, NtfsWriteTests.RandomBytes(i, fileClusters * clusterSize));
             }
             catch (IOException)
             {
@@ -115,9 +116,9 @@ public sealed class NtfsAttributeListWriteTests : IDisposable
         {
             using (Stream s = v.OpenWrite(name, FileMode.Open))
             {
-                s.SetLength(30 * clusterSize);
+                s.SetLength(keptClusters * clusterSize);
             }
-            files[name] = NtfsWriteTests.RandomBytes(int.Parse(name.AsSpan(7), System.Globalization.CultureInfo.InvariantCulture), 30 * clusterSize);
+            files[name] = NtfsWriteTests.RandomBytes(int.Parse(name.AsSpan(7), System.Globalization.CultureInfo.InvariantCulture), keptClusters * clusterSize);
         }
     }
 

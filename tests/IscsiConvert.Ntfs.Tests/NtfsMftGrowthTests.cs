@@ -85,6 +85,100 @@ public sealed class NtfsMftGrowthTests : IDisposable
     }
 
     [Fact]
+    public void Mft_in_thousands_of_extents_moves_its_attribute_list_to_clusters()
+    {
+        // Free space in single clusters 8 apart: every four records $MFT grows by are an extent of their own, each a
+        // 3-byte run, so its list needs several extension records and outgrows what record 0 keeps resident.
+        string image = NtfsWriteTests.MakeVolume(_tmp, "mftlist.img", 160L << 20);
+        var files = new Dictionary<string, byte[]>(StringComparer.OrdinalIgnoreCase);
+        using (NtfsVolume v = NtfsWriteTests.OpenWritable(image))
+        {
+            NtfsAttributeListWriteTests.Checkerboard(v, files, mftRecords: 0, clusterSize: 4096, fileClusters: 8, keptClusters: 7);
+            v.Flush();
+        }
+
+        // Aged: files added until $MFT is fragmented enough to need its attribute list, then a few old files deleted,
+        // which frees records that record 0's first $DATA extent maps. $MFT keeps some of them for its own extension
+        // records (the reserved records 16-23 are soon taken) and files get the rest.
+        string[] directories = { "/Windows/WinSxS/Manifests", "/Windows/INF", "/Windows/System32", "/Windows/System32/drivers" };
+        int batches = 0;
+        while (MftExtensionRecords(image).Max() == 0)
+        {
+            Assert.True(batches < 4, $"$MFT in {MftExtents(image)} extents has no extension records");
+            AddFiles(image, files, directories[batches++ % directories.Length], 1000, size: 100);
+        }
+        using (NtfsVolume v = NtfsWriteTests.OpenWritable(image))
+        {
+            foreach (string path in files.Keys.Where(p => p.StartsWith("/fill/", StringComparison.Ordinal)).Where((_, i) => i % 200 == 7).ToList())
+            {
+                v.Delete(path);
+                files.Remove(path);
+            }
+            v.Flush();
+        }
+        while (!MftListIsNonResident(image) || MftExtensionRecords(image).Max() < 24)
+        {
+            Assert.True(batches < 16, $"$MFT in {MftExtents(image)} extents: list non-resident {MftListIsNonResident(image)}, extension records {string.Join(", ", MftExtensionRecords(image))}");
+            AddFiles(image, files, directories[batches++ % directories.Length], 1000, size: 100);
+        }
+        int extents = MftExtents(image);
+        Assert.True(extents >= 2000, $"$MFT is in {extents} extents");
+        AssertMftReadByEveryone(image);
+        AssertAgree(image, files);
+
+        // Grown again with the list in clusters: the list is written anew (to clusters free on disk, the old ones given
+        // back), and the files in the new records read back through every tool.
+        string moved = Oracle.RunChecked("istat", image, "0");
+        List<string> added = AddFiles(image, files, "/Windows/WinSxS", 1500, size: 300);
+        Assert.True(MftListIsNonResident(image));
+        Assert.True(MftExtents(image) > extents, "$MFT grew on");
+        Assert.NotEqual(AttributeListClusters(moved), AttributeListClusters(Oracle.RunChecked("istat", image, "0")));
+        AssertMftReadByEveryone(image);
+        AssertAgree(image, files);
+        AssertReadByTools(image, added.Where((_, i) => i % 100 == 0 || i == added.Count - 1));
+
+        // The real driver reads $MFT through the list in clusters and writes beside it; then we delete on its layout.
+        Ntfs3gMount.With(image, mount =>
+        {
+            for (int i = 0; i < 50; i++)
+            {
+                string path = $"/Windows/System32/n3g{i:D3}.dll";
+                byte[] data = NtfsWriteTests.RandomBytes(70_000 + i, 3000);
+                File.WriteAllBytes(mount + path, data);
+                files[path] = data;
+            }
+        });
+        AssertMftReadByEveryone(image);
+        AssertAgree(image, files);
+        using (NtfsVolume v = NtfsWriteTests.OpenWritable(image))
+        {
+            foreach (string path in added.Where((_, i) => i % 5 == 0))
+            {
+                v.Delete(path);
+                files.Remove(path);
+            }
+            v.Flush();
+        }
+
+        // The limit that remains: once the records 16-23 and the kept ones are all $MFT's, a growth that needs one more
+        // extension record is refused, that one edit is undone, and a volume disposed without Flush is untouched.
+        string hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(image)));
+        using (NtfsVolume v = NtfsWriteTests.OpenWritable(image))
+        {
+            UnsupportedFormatException refused = Assert.Throws<UnsupportedFormatException>(() =>
+            {
+                for (int i = 0; i < 20_000; i++)
+                {
+                    v.WriteFile($"/Windows/INF/last{i:D5}.inf", NtfsWriteTests.RandomBytes(i, 100));
+                }
+            });
+            Assert.Contains("defragment the volume in Windows first", refused.Message, StringComparison.Ordinal);
+        }
+        Assert.Equal(hash, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(image))));
+        AssertAgree(image, files);
+    }
+
+    [Fact]
     public void File_data_stays_out_of_the_mft_zone_and_mft_grows_into_it()
     {
         string image = NtfsWriteTests.MakeVolume(_tmp, "zone.img", 256L << 20);
@@ -119,19 +213,61 @@ public sealed class NtfsMftGrowthTests : IDisposable
     private static void AssertAgree(string image, Dictionary<string, byte[]> files) =>
         NtfsAttributeListWriteTests.AssertAgree(image, files, toolSampling: 40, alwaysAbove: 200_000);
 
-    private static void AddFiles(string image, Dictionary<string, byte[]> files, string directory, int count, int size)
+    private static List<string> AddFiles(string image, Dictionary<string, byte[]> files, string directory, int count, int size)
     {
         using NtfsVolume v = NtfsWriteTests.OpenWritable(image);
         v.CreateDirectory(directory);
+        var added = new List<string>();
         for (int i = 0; i < count; i++)
         {
             string path = $"{directory}/f{files.Count:D5}.bin";
             byte[] data = NtfsWriteTests.RandomBytes(files.Count, size);
             v.WriteFile(path, data);
             files[path] = data;
+            added.Add(path);
         }
         v.Flush();
+        return added;
     }
+
+    // icat (by the inode fls gives) and ntfscat (by path) read exactly what was written.
+    private static void AssertReadByTools(string image, IEnumerable<string> paths)
+    {
+        var inodes = SleuthKit.Fls(image, 0).Where(e => e.Stream is null).ToDictionary(e => "/" + e.Path, e => e.Inode, StringComparer.OrdinalIgnoreCase);
+        using NtfsVolume v = NtfsVolume.Open(File.OpenRead(image));
+        foreach (string path in paths)
+        {
+            using Stream s = v.OpenFile(path);
+            string expected = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(s));
+            Assert.Equal(expected, BinaryOracle.Sha256Of("icat", image, inodes[path]).Sha256);
+            Assert.Equal(expected, BinaryOracle.Sha256Of("ntfscat", image, path).Sha256);
+        }
+    }
+
+    // Whether $MFT's $ATTRIBUTE_LIST lives in clusters, as sleuthkit and ntfs-3g both report it.
+    private static bool MftListIsNonResident(string image)
+    {
+        string istat = Oracle.RunChecked("istat", image, "0");
+        string? line = istat.Split('\n').FirstOrDefault(l => l.StartsWith("Type: $ATTRIBUTE_LIST", StringComparison.Ordinal));
+        bool nonResident = line is not null && line.Contains("Non-Resident", StringComparison.Ordinal);
+        string info = Oracle.RunChecked("ntfsinfo", "-i", "0", image);
+        int at = info.IndexOf("Dumping attribute $ATTRIBUTE_LIST", StringComparison.Ordinal);
+        Assert.Equal(line is not null, at >= 0);
+        if (at >= 0)
+        {
+            string section = info.Substring(at, Math.Min(400, info.Length - at));
+            Assert.Equal(nonResident, section.Contains("Resident: \t\t No", StringComparison.Ordinal));
+        }
+        return nonResident;
+    }
+
+    // The records that hold $MFT's $DATA extents after the first, from the attribute list istat prints.
+    private static long[] MftExtensionRecords(string image) =>
+        System.Text.RegularExpressions.Regex.Matches(Oracle.RunChecked("istat", image, "0"), @"Type: 128-\d+\s+MFT Entry: (\d+)")
+            .Select(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).Where(r => r != 0).DefaultIfEmpty(0).ToArray();
+
+    // The clusters istat lists for $MFT's $ATTRIBUTE_LIST.
+    private static long[] AttributeListClusters(string istat) => SectionClusters(istat, "Type: $ATTRIBUTE_LIST");
 
     // $MFT as ntfs-3g and sleuthkit read it: ntfsinfo counts all its clusters, istat lists them.
     private static void AssertMftReadByEveryone(string image)
@@ -152,9 +288,11 @@ public sealed class NtfsMftGrowthTests : IDisposable
         return 1 + clusters.Zip(clusters.Skip(1)).Count(p => p.Second != p.First + 1);
     }
 
-    private static long[] DataClusters(string istat)
+    private static long[] DataClusters(string istat) => SectionClusters(istat, "Type: $DATA");
+
+    private static long[] SectionClusters(string istat, string heading)
     {
-        int at = istat.IndexOf("Type: $DATA", StringComparison.Ordinal);
+        int at = istat.IndexOf(heading, StringComparison.Ordinal);
         Assert.True(at >= 0, istat);
         string section = istat.Substring(at);
         int next = section.IndexOf("Type: ", 5, StringComparison.Ordinal);

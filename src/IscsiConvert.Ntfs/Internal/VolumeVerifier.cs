@@ -97,7 +97,10 @@ internal sealed class VolumeVerifier
             return; // its attributes are checked with its base record
         }
         NtfsFile file = _mft.GetFile(r);
-        foreach (AttributeRecord attribute in file.Attributes.Where(a => !a.IsResident))
+        // A non-resident $ATTRIBUTE_LIST is not among the file's attributes (the reader joins what it names), but its
+        // clusters are the file's as much as its data's.
+        IEnumerable<AttributeRecord> lists = file.Record.Attributes.Where(a => a.Type == AttributeType.AttributeList);
+        foreach (AttributeRecord attribute in file.Attributes.Concat(lists).Where(a => !a.IsResident))
         {
             foreach (DataRun run in attribute.Runs.Where(x => !x.IsSparse))
             {

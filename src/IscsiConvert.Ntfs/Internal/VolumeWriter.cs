@@ -26,6 +26,10 @@ internal sealed class VolumeWriter
     // proportion keeps its runlist short (it must fit record 0) however many files are added.
     private const int MftGrowthRecords = 256;
 
+    // The lowest free records (those record 0's first $DATA extent maps), kept for $MFT's own extension records once it
+    // has an attribute list (beside the reserved records 16-23): see KeptForMftBelow.
+    private const int MftExtensionReserve = 8;
+
     private readonly VolumeReader _reader;
     private readonly NtfsBootSector _boot;
     private readonly MasterFileTable _mft;
@@ -404,7 +408,8 @@ internal sealed class VolumeWriter
     private long FindFreeRecord()
     {
         long count = _mft.RecordCount;
-        for (long n = Math.Max(FirstUserRecord, _nextRecordHint); n < count; n++)
+        long first = KeptForMftBelow();
+        for (long n = Math.Max(first, _nextRecordHint); n < count; n++)
         {
             if ((n & 7) == 0 && (n >> 3) < _mftBitmap.Length && _mftBitmap[n >> 3] == 0xFF)
             {
@@ -416,7 +421,41 @@ internal sealed class VolumeWriter
                 return n;
             }
         }
-        return _nextRecordHint > FirstUserRecord ? FindFreeFrom(FirstUserRecord, Math.Min(count, _nextRecordHint)) : -1;
+        return _nextRecordHint > first ? FindFreeFrom(first, Math.Min(count, _nextRecordHint)) : -1;
+    }
+
+    /// <summary>
+    /// Where files may take records from: <see cref="FirstUserRecord"/>, or — once $MFT has an attribute list — just
+    /// after the <see cref="MftExtensionReserve"/> lowest free records (all the free ones that record 0's first $DATA
+    /// extent maps, when there are no more). Those are the only records that can hold $MFT's own extension records (a
+    /// reader reaches them knowing only the first extent), so a fragmented $MFT keeps a few for itself, as the reserved
+    /// records 16-23 are kept, and grows instead. The lowest ones: the first extent shrinks a little each time the
+    /// list grows beside it in record 0.
+    /// </summary>
+    private long KeptForMftBelow()
+    {
+        // Record 0 as stored: the assembled $MFT's first extent has the later extents' runs joined to it.
+        FileRecord record0 = ReadRecord(MftRecord);
+        AttributeRecord? firstExtent = record0.Attributes.FirstOrDefault(a => a.Type == AttributeType.Data && a.Name.Length == 0 && !a.IsResident && a.StartVcn == 0);
+        if (firstExtent is null || !record0.Attributes.Any(a => a.Type == AttributeType.AttributeList))
+        {
+            return FirstUserRecord;
+        }
+        long mapped = Math.Min(_mft.RecordCount, (firstExtent.LastVcn + 1) * ClusterSize / RecordSize);
+        int free = 0;
+        for (long n = FirstUserRecord; n < mapped; n++)
+        {
+            if ((n & 7) == 0 && (n >> 3) < _mftBitmap.Length && _mftBitmap[n >> 3] == 0xFF)
+            {
+                n += 7;
+                continue;
+            }
+            if (!IsMftBitSet(n) && ++free == MftExtensionReserve)
+            {
+                return n + 1;
+            }
+        }
+        return Math.Max(mapped, FirstUserRecord);
     }
 
     private long FindFreeFrom(long from, long to)
@@ -536,7 +575,9 @@ internal sealed class VolumeWriter
     /// out a fragmented $MFT: record 0 keeps $STANDARD_INFORMATION, the $ATTRIBUTE_LIST, $FILE_NAME, the first extent of
     /// $DATA (from VCN 0, as many runs as fit) and $BITMAP; the later extents go to extension records, one each, taken
     /// from $MFT's own extension records, then the reserved records 16-23, then the lowest free records — all of them
-    /// mapped by that first extent, so a reader that knows only record 0 (through the boot sector) can find them.
+    /// mapped by that first extent, so a reader that knows only record 0 (through the boot sector) can find them. The
+    /// list moves to clusters of its own when it outgrows record 0 (<see cref="SplitMftData"/>); those are read through
+    /// $Bitmap's clusters, not $MFT's, so they need no mapping.
     /// </summary>
     private void SaveMftRecords(AttributeRecord data, AttributeRecord bitmap)
     {
@@ -560,10 +601,6 @@ internal sealed class VolumeWriter
                 oldExtensions.Add(extension);
                 others.AddRange(extension.Attributes.Where(a => !IsDataOrBitmap(a))); // Windows keeps nothing else there; kept if it did
             }
-            if (!oldList.IsResident)
-            {
-                FreeRuns(oldList.Runs);
-            }
         }
         int room = RecordSize - FileRecord.FirstAttributePosition(RecordSize) - 8;
         int othersLength = others.Sum(a => a.Raw.Length) + bitmap.Raw.Length;
@@ -576,30 +613,42 @@ internal sealed class VolumeWriter
             {
                 FreeRecord(extension);
             }
+            FreeListClusters(oldList);
             return;
         }
 
-        // The list grows with the number of extents and takes room from the first one: settle on a count that agrees.
+        // A list in clusters: new ones, taken before the old list's are given back, so that they are free on disk and
+        // written before anything in place (PendingWrites.Commit) — until record 0 is rewritten the old list is intact.
+        // Record 0 keeps the list's header and runlist, first reckoned as one run, then as allocated.
         ushort listId = oldList?.Id ?? record0.TakeAttributeId();
-        List<AttributeRecord> extents = new();
-        int listLength = 0;
-        for (int extensionCount = 0, tries = 0; ; tries++)
+        List<AttributeRecord> listed = others.Append(bitmap).ToList();
+        int nonResidentListLength = AttributeRecord.Align8(AttributeRecord.NonResidentHeaderLength(string.Empty) + 18);
+        List<AttributeRecord> extents;
+        int listBytes;
+        List<DataRun>? listRuns = null;
+        for (int tries = 0; ; tries++)
         {
-            int entries = others.Concat(new[] { bitmap }).Sum(a => new AttributeListEntry(a.Type, a.Name, 0, 0, 0).EncodedLength)
-                + ((1 + extensionCount) * new AttributeListEntry(AttributeType.Data, string.Empty, 0, 0, 0).EncodedLength);
-            listLength = AttributeRecord.Align8(0x18 + entries);
-            int firstRoom = room - othersLength - listLength;
-            if (firstRoom < AttributeRecord.NonResidentHeaderLength(string.Empty) + 18 || tries > 64)
-            {
-                throw new UnsupportedFormatException($"$MFT is in too many fragments ({data.Runs.Count} runs) for its attribute list to fit record 0; defragment the volume in Windows first.", FilePath);
-            }
-            extents = FileRecords.SplitIntoExtents(data, firstRoom, room);
-            if (extents.Count - 1 <= extensionCount)
+            (extents, listBytes, bool resident) = SplitMftData(data, listed, room, othersLength, nonResidentListLength);
+            if (resident)
             {
                 break;
             }
-            extensionCount = extents.Count - 1;
+            long hint = oldList is { IsResident: false } && oldList.Runs.Count > 0 ? oldList.Runs[0].Lcn : -1;
+            listRuns = AllocateRuns(0, (listBytes + ClusterSize - 1) / ClusterSize, hint);
+            int length = NonResidentList(listId, listRuns, listBytes).Raw.Length;
+            if (length <= nonResidentListLength)
+            {
+                break;
+            }
+            FreeRuns(listRuns);
+            listRuns = null;
+            nonResidentListLength = length;
+            if (tries > 8)
+            {
+                throw new UnsupportedFormatException($"$MFT's attribute list ({listBytes} bytes) finds no clusters whose runlist fits record 0.", FilePath);
+            }
         }
+        FreeListClusters(oldList);
 
         // Extension records for the extents after the first: mapped by the first extent (the bootstrap rule).
         long mapped = (extents[0].LastVcn + 1) * ClusterSize / RecordSize;
@@ -638,17 +687,31 @@ internal sealed class VolumeWriter
 
         ulong baseReference = ((ulong)record0.SequenceNumber << 48) | MftRecord;
         var list = new List<AttributeListEntry>();
-        list.AddRange(others.Append(bitmap).Append(extents[0]).Select(a => new AttributeListEntry(a.Type, a.Name, a.IsResident ? 0 : a.StartVcn, baseReference, a.Id)));
+        list.AddRange(listed.Append(extents[0]).Select(a => new AttributeListEntry(a.Type, a.Name, a.IsResident ? 0 : a.StartVcn, baseReference, a.Id)));
         foreach (FileRecord record in records)
         {
             AttributeRecord extent = record.Attributes[0];
             list.Add(new AttributeListEntry(extent.Type, extent.Name, extent.StartVcn, ((ulong)record.SequenceNumber << 48) | (ulong)record.RecordNumber, extent.Id));
         }
         byte[] listValue = AttributeListEntry.Encode(list.OrderBy(e => e.Type).ThenBy(e => e.StartVcn).ToList());
+        AttributeRecord listAttribute;
+        if (listRuns is null)
+        {
+            listAttribute = AttributeRecord.CreateResident(AttributeType.AttributeList, string.Empty, listId, listValue);
+        }
+        else
+        {
+            if (listValue.Length != listBytes)
+            {
+                throw new InvalidOperationException($"$MFT's attribute list is {listValue.Length} bytes, {listBytes} were reckoned.");
+            }
+            byte[] padded = new byte[((listValue.Length + ClusterSize - 1) / ClusterSize) * ClusterSize];
+            listValue.CopyTo(padded, 0);
+            WriteThroughRuns(listRuns, 0, padded);
+            listAttribute = NonResidentList(listId, listRuns, listValue.Length);
+        }
         record0.Attributes.Clear();
-        record0.Attributes.AddRange(others.Append(bitmap).Append(extents[0])
-            .Append(AttributeRecord.CreateResident(AttributeType.AttributeList, string.Empty, listId, listValue))
-            .OrderBy(a => a.Type));
+        record0.Attributes.AddRange(listed.Append(extents[0]).Append(listAttribute).OrderBy(a => a.Type));
         if (record0.UsedSize(RecordSize) > RecordSize)
         {
             throw new UnsupportedFormatException("$MFT's record 0 has no room for its attribute list; defragment the volume in Windows first.", FilePath);
@@ -657,6 +720,52 @@ internal sealed class VolumeWriter
         foreach (FileRecord record in records)
         {
             WriteRecord(record);
+        }
+    }
+
+    /// <summary>
+    /// Splits $MFT's $DATA into extents: the first one in record 0 beside <paramref name="othersLength"/> bytes of other
+    /// attributes and the $ATTRIBUTE_LIST, each later one in an extension record of its own. The list grows with the
+    /// number of extents and takes room from the first one, so the count is settled by iterating. The list stays
+    /// resident while it takes at most half of what record 0 has beside the other attributes (as <see
+    /// cref="FileRecords"/> keeps any file's list); beyond, it goes to clusters and record 0 keeps only its header and
+    /// runlist (<paramref name="nonResidentListLength"/> bytes) — the first extent keeps room to map the records that
+    /// hold the others. Returns the extents, the list's length in bytes, and whether it is resident.
+    /// </summary>
+    private (List<AttributeRecord> Extents, int ListBytes, bool Resident) SplitMftData(AttributeRecord data, List<AttributeRecord> listed, int room, int othersLength, int nonResidentListLength)
+    {
+        int dataEntry = new AttributeListEntry(AttributeType.Data, string.Empty, 0, 0, 0).EncodedLength;
+        int listedEntries = listed.Sum(a => new AttributeListEntry(a.Type, a.Name, 0, 0, 0).EncodedLength);
+        for (int extensionCount = 0, tries = 0; ; tries++)
+        {
+            int entries = listedEntries + ((1 + extensionCount) * dataEntry);
+            int residentLength = AttributeRecord.Align8(0x18 + entries);
+            bool resident = residentLength <= (room - othersLength) / 2;
+            int firstRoom = room - othersLength - (resident ? residentLength : nonResidentListLength);
+            if (firstRoom < AttributeRecord.NonResidentHeaderLength(string.Empty) + 18 || tries > 64)
+            {
+                throw new UnsupportedFormatException($"$MFT's record 0 has no room for the first extent of its $DATA ({data.Runs.Count} runs) beside its other attributes.", FilePath);
+            }
+            List<AttributeRecord> extents = FileRecords.SplitIntoExtents(data, firstRoom, room);
+            if (extents.Count - 1 <= extensionCount)
+            {
+                return (extents, listedEntries + (extents.Count * dataEntry), resident);
+            }
+            extensionCount = extents.Count - 1;
+        }
+    }
+
+    private AttributeRecord NonResidentList(ushort id, List<DataRun> runs, long bytes)
+    {
+        long allocated = (runs[runs.Count - 1].Vcn + runs[runs.Count - 1].Length) * ClusterSize;
+        return AttributeRecord.CreateNonResident(AttributeType.AttributeList, string.Empty, id, 0, runs, allocated, bytes, bytes);
+    }
+
+    private void FreeListClusters(AttributeRecord? list)
+    {
+        if (list is { IsResident: false })
+        {
+            FreeRuns(list.Runs);
         }
     }
 
