@@ -1,6 +1,7 @@
 using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
+using System.Runtime.InteropServices;
 
 namespace IscsiConvert.Storage.Qcow2;
 
@@ -159,6 +160,7 @@ internal sealed class Qcow2ClusterMap
     public CorruptDataException? FindTruncation(long virtualSize)
     {
         long clusters = (virtualSize + _file.ClusterSize - 1) / _file.ClusterSize;
+        byte[]? buffer = null;
         for (long i = 0; i < _l1.Length && i * L2Entries < clusters; i++)
         {
             long l2Offset = _l1[i];
@@ -170,16 +172,19 @@ internal sealed class Qcow2ClusterMap
             {
                 return _file.Corrupt($"L2 table of L1 table entry {i}", _l1Offset + (i * 8L), $"the table at 0x{l2Offset:X} lies past the end of the file ({_file.Length} bytes): the file is truncated");
             }
-            ulong[] table = LoadL2(l2Offset);
-            for (long j = 0; j < table.Length && (i * L2Entries) + j < clusters; j++)
+            // Every table of the image passes through here once per writable open: read into one buffer, not decoded
+            // into the cache (which it would only churn), and its zero entries skipped without byte-swapping.
+            ReadOnlySpan<byte> table = ReadL2Raw(l2Offset, ref buffer);
+            for (long j = 0; j < L2Entries && (i * L2Entries) + j < clusters; j++)
             {
-                if (table[j] == 0)
+                ReadOnlySpan<byte> bytes = table.Slice((int)(j * 8), 8);
+                if (MemoryMarshal.Read<ulong>(bytes) == 0)
                 {
                     continue; // unallocated (the common entry of a sparse image): nothing to decode or check
                 }
                 try
                 {
-                    if (DecodeInFile(table[j], l2Offset + (j * 8L)) is null)
+                    if (DecodeInFile(BinaryPrimitives.ReadUInt64BigEndian(bytes), l2Offset + (j * 8L)) is null)
                     {
                         return _file.Corrupt("L2 entry", l2Offset + (j * 8L), $"the cluster of guest cluster {(i * L2Entries) + j} lies past the end of the file ({_file.Length} bytes): the file is truncated");
                     }
@@ -340,6 +345,25 @@ internal sealed class Qcow2ClusterMap
             BinaryPrimitives.WriteUInt64BigEndian(e, l1Entry);
             _file.Write(_l1Offset + (i * 8L), e);
         }
+    }
+
+    // An L2 table's raw bytes, from the cache when it holds the table (the cache may be newer than the file only
+    // through writes that also went to the file, so either is the same), else read into the reused buffer.
+    private ReadOnlySpan<byte> ReadL2Raw(long offset, ref byte[]? buffer)
+    {
+        buffer ??= new byte[_file.ClusterSize];
+        if (_l2Cache.TryGetValue(offset, out ulong[]? table))
+        {
+            for (int i = 0; i < table.Length; i++)
+            {
+                BinaryPrimitives.WriteUInt64BigEndian(buffer.AsSpan(i * 8), table[i]);
+            }
+        }
+        else
+        {
+            _file.Read(offset, buffer, "L2 table");
+        }
+        return buffer;
     }
 
     private ulong[] LoadL2(long offset)

@@ -160,14 +160,25 @@ internal sealed class VhdSparseStream : BlockMappedStream
         long blockStart = blockIndex * BlockSize;
         long first = offsetInBlock / SectorSize;
         long last = (offsetInBlock + data.Length - 1) / SectorSize;
-        byte[] sectors = new byte[(last - first + 1) * SectorSize];
-        int headGap = (int)(offsetInBlock - first * SectorSize);
+        long dataStart = at + _bitmapSize;
+        byte[] footer = new byte[VhdFooter.Size];
+        _footer.WriteTo(footer);
+        long newFooterOffset = dataStart + BlockSize;
         if (_parent is null)
         {
             // Every sector of a dynamic disk's block is "stored" (zeros where nothing was written), as qemu marks them.
+            // The data goes as it is: the block lies past the old end of the file, so the rest of its sectors read as
+            // zeros without being written (no copy into whole sectors: a conversion writes 1 MiB chunks).
             bitmap.AsSpan().Fill(0xFF);
+            _file.WriteAt(at, bitmap);
+            _file.WriteAt(dataStart + offsetInBlock, data);
+            _file.WriteAt(newFooterOffset, footer);
+            JournaledFileStream.FlushForOrdering(_file);
+            MapBlock(blockIndex, sector, newFooterOffset);
+            return;
         }
-        else
+        byte[] sectors = new byte[(last - first + 1) * SectorSize];
+        int headGap = (int)(offsetInBlock - first * SectorSize);
         {
             // Sectors only partly written take the rest of their bytes from the parent.
             ReadInherited(blockStart + first * SectorSize, sectors.AsSpan(0, SectorSize));
@@ -182,24 +193,22 @@ internal sealed class VhdSparseStream : BlockMappedStream
         }
         data.CopyTo(sectors.AsSpan(headGap));
 
-        byte[] footer = new byte[VhdFooter.Size];
-        _footer.WriteTo(footer);
-        long dataStart = at + _bitmapSize;
-        long newFooterOffset = dataStart + BlockSize;
         _file.WriteAt(at, bitmap);
         _file.WriteAt(dataStart + first * SectorSize, sectors);
         _file.WriteAt(newFooterOffset, footer);
         JournaledFileStream.FlushForOrdering(_file);
+        MapBlock(blockIndex, sector, newFooterOffset);
+        CacheBitmap(blockIndex, bitmap);
+    }
 
+    // Step (4) of AllocateBlock: the BAT entry points at the block, now that it and the new footer are in place.
+    private void MapBlock(long blockIndex, long sector, long newFooterOffset)
+    {
         Span<byte> entry = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(entry, (uint)sector);
         _file.WriteAt(_tableOffset + blockIndex * 4, entry);
         _bat[blockIndex] = (uint)sector;
         _footerOffset = newFooterOffset;
-        if (_parent is not null)
-        {
-            CacheBitmap(blockIndex, bitmap);
-        }
     }
 
     /// <summary>
