@@ -317,13 +317,7 @@ public sealed partial class NtfsSparseCompressedWriteTests : IDisposable
         NtfsAttributeListWriteTests.AssertAgree(image, files, toolSampling: 1);
         foreach (IGrouping<string, KeyValuePair<string, byte[]>> dir in files.GroupBy(f => f.Key.Substring(0, Math.Max(1, f.Key.LastIndexOf('/')))))
         {
-            var listed = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
-            foreach (string line in Oracle.RunChecked("ntfsls", "-l", "-p", dir.Key, image).Split('\n', StringSplitOptions.RemoveEmptyEntries))
-            {
-                Match m = NtfslsLine().Match(line);
-                Assert.True(m.Success, "ntfsls line: " + line);
-                listed[m.Groups["name"].Value] = long.Parse(m.Groups["size"].Value, CultureInfo.InvariantCulture);
-            }
+            Dictionary<string, long> listed = NtfslsSizes(image, dir.Key);
             foreach ((string path, byte[] data) in dir)
             {
                 Assert.Equal(data.Length, listed[path.Substring(path.LastIndexOf('/') + 1)]);
@@ -331,10 +325,23 @@ public sealed partial class NtfsSparseCompressedWriteTests : IDisposable
         }
     }
 
+    // The names `ntfsls -l` lists in a directory (its subdirectories too, with size 0), each with the size it prints.
+    internal static Dictionary<string, long> NtfslsSizes(string image, string directory)
+    {
+        var listed = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
+        foreach (string line in Oracle.RunChecked("ntfsls", "-l", "-p", directory, image).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            Match m = NtfslsLine().Match(line);
+            Assert.True(m.Success, "ntfsls line: " + line);
+            listed[m.Groups["name"].Value] = long.Parse(m.Groups["size"].Value, CultureInfo.InvariantCulture);
+        }
+        return listed;
+    }
+
     [GeneratedRegex(@"^\s*(?<size>\d+) \w{3} +\d+ \d\d:\d\d \d{4} (?<name>.+)$")]
     private static partial Regex NtfslsLine();
 
-    private static byte[] Text(int seed, int length)
+    internal static byte[] Text(int seed, int length)
     {
         var s = new StringBuilder();
         for (int i = 0; s.Length < length; i++)
@@ -344,13 +351,13 @@ public sealed partial class NtfsSparseCompressedWriteTests : IDisposable
         return Encoding.ASCII.GetBytes(s.ToString(0, length));
     }
 
-    private static byte[] Place(byte[] target, long at, byte[] bytes)
+    internal static byte[] Place(byte[] target, long at, byte[] bytes)
     {
         bytes.CopyTo(target, at);
         return target;
     }
 
-    private static byte[] Resized(byte[] data, long length)
+    internal static byte[] Resized(byte[] data, long length)
     {
         byte[] result = new byte[length];
         Array.Copy(data, result, Math.Min(data.Length, length));
@@ -364,14 +371,14 @@ public sealed partial class NtfsSparseCompressedWriteTests : IDisposable
         v.Flush();
     }
 
-    private static void Write(NtfsVolume v, string path, long at, byte[] bytes)
+    internal static void Write(NtfsVolume v, string path, long at, byte[] bytes)
     {
         using Stream s = v.OpenWrite(path, FileMode.Open);
         s.Position = at;
         s.Write(bytes);
     }
 
-    private static void SetLength(NtfsVolume v, string path, long length)
+    internal static void SetLength(NtfsVolume v, string path, long length)
     {
         using Stream s = v.OpenWrite(path, FileMode.Open);
         s.SetLength(length);
@@ -393,7 +400,7 @@ public sealed partial class NtfsSparseCompressedWriteTests : IDisposable
     }
 
     /// <summary>The unnamed $DATA attribute's sizes and flags as ntfsinfo prints them.</summary>
-    private static (long Allocated, long Compressed, int Flags) Sizes(string image, string path)
+    internal static (long Allocated, long Compressed, int Flags) Sizes(string image, string path)
     {
         string info = Oracle.RunChecked("ntfsinfo", "-F", path, image);
         string data = info.Substring(info.IndexOf("Dumping attribute $DATA", StringComparison.Ordinal));

@@ -71,9 +71,28 @@ internal static partial class SleuthKit
         }).ToArray();
     }
 
+    /// <summary>What istat prints of a file: the name in each of its $FILE_NAME attributes and the size of its unnamed $DATA.</summary>
+    public static (List<string> Names, long DataSize) IstatNamesAndSize(string image, long sectorOffset, long record)
+    {
+        string output = Oracle.RunChecked("istat", OffsetArgs(sectorOffset, image, record.ToString(CultureInfo.InvariantCulture)));
+        var names = output.Split("$FILE_NAME Attribute Values:").Skip(1)
+            .Select(section => section.Split('\n').First(l => l.StartsWith("Name: ", StringComparison.Ordinal)).Substring("Name: ".Length).Trim())
+            .ToList();
+        Match data = IstatUnnamedData().Match(output);
+        if (!data.Success)
+        {
+            throw new FormatException("istat printed no unnamed $DATA: " + output);
+        }
+        return (names, long.Parse(data.Groups["size"].Value, CultureInfo.InvariantCulture));
+    }
+
     private static string[] OffsetArgs(long sectorOffset, params string[] rest) =>
         sectorOffset > 0 ? new[] { "-o", sectorOffset.ToString(CultureInfo.InvariantCulture) }.Concat(rest).ToArray() : rest;
 
     [GeneratedRegex(@"^(?<type>\S+/\S+) (?<deleted>\* )?(?<inode>[0-9-]+):\t(?<rest>.*)$")]
     private static partial Regex FlsLine();
+
+    // "Type: $DATA (128-4)   Name: N/A   Non-Resident, Compressed   size: 300000  init_size: 300000"
+    [GeneratedRegex(@"Type: \$DATA \(128-\d+\)\s+Name: N/A\s[^\n]*?\bsize: (?<size>\d+)")]
+    private static partial Regex IstatUnnamedData();
 }
