@@ -123,6 +123,8 @@ public static class FuzzRunner
                 if (problem is not null)
                 {
                     report.Failures.Add($"iteration {i} (replay with {FuzzSettings.SeedVariable}={settings.Seed} {FuzzSettings.ExecutionsVariable}={i + 1}): {problem}\n{m.Describe()}");
+                    // Printed at once as well: a long run stopped by hand never reaches its report.
+                    log($"{target.Name}: FAILURE {report.Failures[^1]}");
                     if (report.Failures.Count >= MaxFailuresReported || problem.StartsWith("hang", StringComparison.Ordinal))
                     {
                         break;
@@ -141,7 +143,7 @@ public static class FuzzRunner
                 if (watch.Elapsed.TotalSeconds - lastProgress >= 60)
                 {
                     lastProgress = (long)watch.Elapsed.TotalSeconds;
-                    log($"{target.Name}: {report.Executions} executions after {lastProgress} s");
+                    log($"{target.Name}: {report.Executions} executions after {lastProgress} s, {report.Failures.Count} failures");
                 }
             }
             report.Elapsed = watch.Elapsed;
