@@ -1,8 +1,10 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Threading;
+using System.Threading.Tasks;
 using IscsiConvert.Shared;
 using Microsoft.Extensions.Logging;
 
@@ -123,45 +125,66 @@ public static class DiskConverter
         }
     }
 
+    /// <summary>How many chunk buffers the reader may fill ahead of the writer: two lets one read overlap one write, the
+    /// others absorb jitter between them. Memory stays bounded at this many <see cref="ChunkSize"/> buffers.</summary>
+    internal const int ChunksInFlight = 4;
+
+    /// <summary>One chunk read from the source, handed from the reader to the writer.</summary>
+    private readonly struct Chunk
+    {
+        public Chunk(long position, int count, byte[] buffer, bool allZero)
+        {
+            Position = position;
+            Count = count;
+            Buffer = buffer;
+            AllZero = allZero;
+        }
+
+        public long Position { get; }
+        public int Count { get; }
+        public byte[] Buffer { get; }
+        public bool AllZero { get; }
+    }
+
     /// <summary>Copies the allocated, non-zero chunks of <paramref name="source"/> into <paramref name="target"/> (which reads
     /// as zeros), calling <paramref name="startWriteBack"/> after every <see cref="WriteBackInterval"/> bytes written.</summary>
+    /// <remarks>A reader task reads (and zero-checks) the next chunks while this thread writes the current one, the way
+    /// qemu-img overlaps its reads and writes; the two share a fixed ring of <see cref="ChunksInFlight"/> buffers. A failure
+    /// or cancellation on either side stops the other and is rethrown here.</remarks>
     internal static long Copy(SparseStream source, SparseStream target, IProgress<ProgressReport>? progress, CancellationToken cancellationToken, Action? startWriteBack = null)
     {
         long nextWriteBack = WriteBackInterval;
         long total = ExtentMath.Sum(source.GetExtents());
         long done = 0;
         long written = 0;
-        byte[] buffer = new byte[ChunkSize];
         var clock = Stopwatch.StartNew();
         TimeSpan nextReport = ProgressInterval;
         progress?.Report(new ProgressReport("Copying", 0, total));
-        foreach (StreamExtent extent in source.GetExtents())
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var free = new BlockingCollection<byte[]>(ChunksInFlight);
+        using var filled = new BlockingCollection<Chunk>(ChunksInFlight);
+        for (int i = 0; i < ChunksInFlight; i++)
         {
-            long pos = extent.Start;
-            while (pos < extent.End)
+            free.Add(new byte[ChunkSize]);
+        }
+        Task reader = Task.Run(() => ReadChunks(source, free, filled, stop.Token));
+        try
+        {
+            foreach (Chunk chunk in filled.GetConsumingEnumerable(stop.Token))
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                // Align chunks to ChunkSize so that zero detection matches the target's block grid.
-                long chunkEnd = Math.Min(extent.End, (pos / ChunkSize + 1) * ChunkSize);
-                int count = (int)(chunkEnd - pos);
-                Span<byte> span = buffer.AsSpan(0, count);
-                int n = source.ReadAt(pos, span);
-                if (n != count)
+                if (!chunk.AllZero)
                 {
-                    throw new EndOfStreamException($"The source ended at {pos + n} inside an allocated extent.");
-                }
-                if (!StreamExtensions.IsAllZero(span))
-                {
-                    target.WriteAt(pos, span);
-                    written += count;
+                    target.WriteAt(chunk.Position, chunk.Buffer.AsSpan(0, chunk.Count));
+                    written += chunk.Count;
                     if (startWriteBack is not null && written >= nextWriteBack)
                     {
                         nextWriteBack = written + WriteBackInterval;
                         startWriteBack();
                     }
                 }
-                pos = chunkEnd;
-                done += count;
+                free.Add(chunk.Buffer);
+                done += chunk.Count;
                 if (progress is not null && clock.Elapsed >= nextReport)
                 {
                     nextReport = clock.Elapsed + ProgressInterval;
@@ -169,7 +192,55 @@ public static class DiskConverter
                 }
             }
         }
+        catch
+        {
+            // The writer failed (or was cancelled): stop the reader and wait for it, so nothing touches the source or the
+            // buffers after we return; the writer's exception is the one that matters.
+            stop.Cancel();
+            try
+            {
+                reader.Wait();
+            }
+            catch (AggregateException)
+            {
+            }
+            throw;
+        }
+        // The reader completed the hand-over; this rethrows its failure (or cancellation) unwrapped.
+        reader.GetAwaiter().GetResult();
         progress?.Report(new ProgressReport("Copying", done, total));
         return written;
+    }
+
+    private static void ReadChunks(SparseStream source, BlockingCollection<byte[]> free, BlockingCollection<Chunk> filled, CancellationToken cancellationToken)
+    {
+        try
+        {
+            foreach (StreamExtent extent in source.GetExtents())
+            {
+                long pos = extent.Start;
+                while (pos < extent.End)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    // Align chunks to ChunkSize so that zero detection matches the target's block grid.
+                    long chunkEnd = Math.Min(extent.End, (pos / ChunkSize + 1) * ChunkSize);
+                    int count = (int)(chunkEnd - pos);
+                    byte[] buffer = free.Take(cancellationToken);
+                    Span<byte> span = buffer.AsSpan(0, count);
+                    int n = source.ReadAt(pos, span);
+                    if (n != count)
+                    {
+                        throw new EndOfStreamException($"The source ended at {pos + n} inside an allocated extent.");
+                    }
+                    filled.Add(new Chunk(pos, count, buffer, StreamExtensions.IsAllZero(span)), cancellationToken);
+                    pos = chunkEnd;
+                }
+            }
+        }
+        finally
+        {
+            // Ends the writer's loop, whether the source is done or the reader failed.
+            filled.CompleteAdding();
+        }
     }
 }

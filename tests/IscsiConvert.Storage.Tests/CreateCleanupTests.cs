@@ -80,13 +80,40 @@ public sealed class CreateCleanupTests
         using var cts = new CancellationTokenSource();
         int written = 0;
         using (VirtualDisk raw = DiskImage.Open(source))
-        using (var cancelling = new CancelAfterReads(raw, 3, cts))
+        using (var cancelling = new ActAfterReads(raw, 3, cts.Cancel))
         {
             Assert.ThrowsAny<OperationCanceledException>(() =>
                 written = (int)DiskConverter.Convert(cancelling, Path.Combine(outDir, "dst.img"), new DiskCreateOptions { Format = format, Variant = variant }, null, cts.Token));
             Assert.Equal(3, cancelling.Reads);
         }
         Assert.Equal(0, written);
+        Assert.Empty(Directory.GetFiles(outDir));
+    }
+
+    /// <summary>A source failing part-way (read on the converter's reader task, beside the writer) surfaces its own
+    /// exception, not a wrapped one, after some chunks were written, and the partial image is removed.</summary>
+    [Theory]
+    [InlineData(DiskFormat.Qcow2, null)]
+    [InlineData(DiskFormat.Vmdk, "twoGbMaxExtentSparse")]
+    public void ConversionWhoseSourceFailsMidWayLeavesNoFile(DiskFormat format, string? variant)
+    {
+        using var tmp = new TempDir();
+        string source = tmp.File("src.img");
+        byte[] data = new byte[8 << 20];
+        for (int i = 0; i < data.Length; i += 512)
+        {
+            data[i] = (byte)(i >> 9);
+        }
+        File.WriteAllBytes(source, data);
+        string outDir = Directory.CreateDirectory(tmp.File("out")).FullName;
+        using (VirtualDisk raw = DiskImage.Open(source))
+        using (var failing = new ActAfterReads(raw, 5, () => throw new IOException("injected read failure")))
+        {
+            IOException e = Assert.Throws<IOException>(() =>
+                DiskConverter.Convert(failing, Path.Combine(outDir, "dst.img"), new DiskCreateOptions { Format = format, Variant = variant }));
+            Assert.Equal("injected read failure", e.Message);
+            Assert.Equal(5, failing.Reads);
+        }
         Assert.Empty(Directory.GetFiles(outDir));
     }
 
@@ -107,10 +134,10 @@ public sealed class CreateCleanupTests
         }
     }
 
-    /// <summary>A source disk whose content cancels the token once it has been read a given number of times.</summary>
-    private sealed class CancelAfterReads(VirtualDisk inner, int reads, CancellationTokenSource cts) : VirtualDisk(null, DiskAccess.ReadOnly)
+    /// <summary>A source disk whose content runs <paramref name="atLimit"/> (cancels, throws) once it has been read a given number of times.</summary>
+    private sealed class ActAfterReads(VirtualDisk inner, int reads, Action atLimit) : VirtualDisk(null, DiskAccess.ReadOnly)
     {
-        private readonly CountingStream _content = new(inner.Content, reads, cts);
+        private readonly CountingStream _content = new(inner.Content, reads, atLimit);
 
         public int Reads => _content.Reads;
 
@@ -123,7 +150,7 @@ public sealed class CreateCleanupTests
         public override long StoredBytes => inner.StoredBytes;
     }
 
-    private sealed class CountingStream(SparseStream inner, int reads, CancellationTokenSource cts) : SparseStream
+    private sealed class CountingStream(SparseStream inner, int reads, Action atLimit) : SparseStream
     {
         public int Reads { get; private set; }
 
@@ -138,7 +165,7 @@ public sealed class CreateCleanupTests
             inner.ReadAt(position, buffer);
             if (++Reads == reads)
             {
-                cts.Cancel();
+                atLimit();
             }
         }
 
