@@ -65,10 +65,7 @@ public sealed partial class FolderDurabilityStraceTests : IDisposable
 
         List<string> calls = Trace("disk", "convert", source, output, "--format", "qcow2");
 
-        int rename = calls.FindIndex(c => c.StartsWith("rename", StringComparison.Ordinal) && c.Contains('"' + output + ".partial\"", StringComparison.Ordinal) && c.Contains('"' + output + '"', StringComparison.Ordinal));
-        string all = string.Join("\n", calls);
-        Assert.True(rename >= 0, "OUT.partial was not renamed into place:\n" + all);
-        Assert.True(calls.FindIndex(rename + 1, c => IsCall(c, "fsync", folder)) > rename, "the folder was not fsynced after the rename:\n" + all);
+        AssertFolderFsyncedAfterRename(calls, output + ".partial", output, folder);
         Assert.True(File.Exists(output));
     }
 
@@ -82,9 +79,15 @@ public sealed partial class FolderDurabilityStraceTests : IDisposable
 
         List<string> calls = Trace("reg", "set", hive, @"Durable\Key", "Value", "--type", "REG_DWORD", "--data", "1");
 
-        int rename = calls.FindIndex(c => c.StartsWith("rename", StringComparison.Ordinal) && c.Contains('"' + hive + ".saving\"", StringComparison.Ordinal) && c.Contains('"' + hive + '"', StringComparison.Ordinal));
+        AssertFolderFsyncedAfterRename(calls, hive + ".saving", hive, folder);
+    }
+
+    // The rename of `from` to `to` was traced, and the folder was fsynced after it.
+    private static void AssertFolderFsyncedAfterRename(List<string> calls, string from, string to, string folder)
+    {
+        int rename = calls.FindIndex(c => c.StartsWith("rename", StringComparison.Ordinal) && c.Contains('"' + from + '"', StringComparison.Ordinal) && c.Contains('"' + to + '"', StringComparison.Ordinal));
         string all = string.Join("\n", calls);
-        Assert.True(rename >= 0, "the saved hive was not renamed into place:\n" + all);
+        Assert.True(rename >= 0, $"{from} was not renamed to {to}:\n" + all);
         Assert.True(calls.FindIndex(rename + 1, c => IsCall(c, "fsync", folder)) > rename, "the folder was not fsynced after the rename:\n" + all);
     }
 
