@@ -60,6 +60,19 @@ public sealed class CreateCleanupTests
         Assert.Equal(parentBefore, File.ReadAllBytes(parent));
     }
 
+    // An 8 MiB raw source whose every sector starts with its own number (low byte), so no chunk of it is zero.
+    private static string SectorMarkedSource(TempDir tmp)
+    {
+        string source = tmp.File("src.img");
+        byte[] data = new byte[8 << 20];
+        for (int i = 0; i < data.Length; i += 512)
+        {
+            data[i] = (byte)(i >> 9);
+        }
+        File.WriteAllBytes(source, data);
+        return source;
+    }
+
     /// <summary>A conversion cancelled after some data was written removes the partial image (every file of it).</summary>
     [Theory]
     [InlineData(DiskFormat.Qcow2, null)]
@@ -69,13 +82,7 @@ public sealed class CreateCleanupTests
     public void ConversionCancelledMidWayLeavesNoFile(DiskFormat format, string? variant)
     {
         using var tmp = new TempDir();
-        string source = tmp.File("src.img");
-        byte[] data = new byte[8 << 20];
-        for (int i = 0; i < data.Length; i += 512)
-        {
-            data[i] = (byte)(i >> 9);
-        }
-        File.WriteAllBytes(source, data);
+        string source = SectorMarkedSource(tmp);
         string outDir = Directory.CreateDirectory(tmp.File("out")).FullName;
         using var cts = new CancellationTokenSource();
         int written = 0;
@@ -98,13 +105,7 @@ public sealed class CreateCleanupTests
     public void ConversionWhoseSourceFailsMidWayLeavesNoFile(DiskFormat format, string? variant)
     {
         using var tmp = new TempDir();
-        string source = tmp.File("src.img");
-        byte[] data = new byte[8 << 20];
-        for (int i = 0; i < data.Length; i += 512)
-        {
-            data[i] = (byte)(i >> 9);
-        }
-        File.WriteAllBytes(source, data);
+        string source = SectorMarkedSource(tmp);
         string outDir = Directory.CreateDirectory(tmp.File("out")).FullName;
         using (VirtualDisk raw = DiskImage.Open(source))
         using (var failing = new ActAfterReads(raw, 5, () => throw new IOException("injected read failure")))
