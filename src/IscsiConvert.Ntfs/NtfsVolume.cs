@@ -176,9 +176,28 @@ public sealed partial class NtfsVolume : IDisposable
             {
                 continue;
             }
+            RequireAddressableName(dir, fullPath, entry);
             result.Add(MakeEntry(_mft.GetFile(entry.FileRecordNumber), key.Name, prefix + key.Name));
         }
         return result;
+    }
+
+    // An entry's path must lead back to it: "." and ".." (only the root lists itself as ".") are damage, and a POSIX
+    // name holding a backslash (legal on NTFS, written by Linux) cannot be told from two path components.
+    private void RequireAddressableName(NtfsFile dir, string fullPath, IndexEntry entry)
+    {
+        string name = entry.Key!.Name;
+        if (name is "." or "..")
+        {
+            throw new CorruptDataException("NTFS", $"MFT record {dir.RecordNumber} $I30 index of '{fullPath}'", entry.VolumeOffset,
+                $"the directory lists an entry named '{name}'", _options.FilePath);
+        }
+        if (name.IndexOf('\\') >= 0)
+        {
+            throw new UnsupportedFormatException(
+                $"'{fullPath}' (MFT record {dir.RecordNumber}, index entry at 0x{entry.VolumeOffset:X}) lists a name holding a backslash, which a path cannot address: '{name}'.",
+                _options.FilePath);
+        }
     }
 
     /// <summary>Opens the unnamed data stream of a file, or the named stream <paramref name="streamName"/>, for reading.</summary>

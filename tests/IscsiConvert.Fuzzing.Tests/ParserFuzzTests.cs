@@ -108,6 +108,19 @@ public sealed class ParserFuzzTests
         Assert.Equal(617, report.Executions);
     }
 
+    /// <summary>
+    /// The NTFS long run (seed 5815669650193656486, iteration 2131) mutated an index key's name to length 0; the listing
+    /// gave a file the path of its directory and OpenFile threw a bare IOException. Such keys are now refused as damage.
+    /// </summary>
+    [Fact]
+    public void Ntfs_index_key_with_an_empty_name_is_refused_with_our_exception()
+    {
+        var settings = new FuzzSettings(Seconds: 1e9, MaxExecutions: 2132, Seed: 5815669650193656486, ExecutionTimeout: TimeSpan.FromSeconds(60));
+        FuzzReport report = FuzzRunner.Run(All["NTFS"](), settings, _output.WriteLine);
+        Assert.True(report.Failures.Count == 0, $"{report}\n\n{string.Join("\n\n", report.Failures)}");
+        Assert.Equal(2132, report.Executions);
+    }
+
     /// <summary>Appends the figures to ISCSICONVERT_FUZZ_REPORT when set (the long mode's record).</summary>
     private static void Record(FuzzReport report)
     {

@@ -151,6 +151,100 @@ public class NtfsBadInputTests
         Assert.True(counting.BytesRead <= 2L * image.Length, $"read {counting.BytesRead} bytes of a {image.Length}-byte volume");
     }
 
+    /// <summary>
+    /// The fuzzer's long run (seed 5815669650193656486, iterations 2131, 12451, 16284, 30518, 56572) found index keys
+    /// with an empty name: the listing gave "\dir\" for a file, a path that names the directory, and OpenFile threw a bare
+    /// IOException ("is a directory"). Names no NTFS namespace allows (empty, NUL, '/') are damage named at the key;
+    /// "." and ".." are damage named at the directory; a POSIX name with a backslash is legal but not addressable.
+    /// The key is located by scanning for the name's UTF-16 bytes inside an INDX record or the root's MFT record.
+    /// </summary>
+    [Theory]
+    [InlineData("empty")]
+    [InlineData("slash")]
+    [InlineData("nul")]
+    [InlineData("dot")]
+    [InlineData("dotdot")]
+    [InlineData("backslash")]
+    public void Index_key_whose_name_no_path_can_address_is_refused(string damage)
+    {
+        byte[] image = Original();
+        int name = FindIndexKeyName(image, "1000-bytes-file");
+        int lengthByte = name - 2;
+        switch (damage)
+        {
+            case "empty":
+                image[lengthByte] = 0;
+                break;
+            case "slash":
+                image[name + 2] = (byte)'/';
+                break;
+            case "nul":
+                image[name + 2] = 0;
+                break;
+            case "dot":
+                image[lengthByte] = 1;
+                image[name] = (byte)'.';
+                break;
+            case "dotdot":
+                image[lengthByte] = 2;
+                image[name] = (byte)'.';
+                image[name + 2] = (byte)'.';
+                break;
+            default:
+                image[name + 2] = (byte)'\\';
+                break;
+        }
+
+        Exception? ex = Xunit.Record.Exception(() =>
+        {
+            using var volume = NtfsVolume.Open(new MemoryStream(image, writable: false));
+            _ = volume.ListDirectory(@"\");
+        });
+
+        int key = name - 0x42; // the $FILE_NAME value's name starts at 0x42
+        switch (damage)
+        {
+            case "empty" or "slash" or "nul":
+                var corrupt = Assert.IsType<CorruptDataException>(ex);
+                Assert.Equal(key, corrupt.Offset);
+                Assert.Contains(damage == "empty" ? "empty name" : "NUL or '/'", corrupt.Problem, StringComparison.Ordinal);
+                break;
+            case "dot" or "dotdot":
+                // Named at the index entry; "." may be caught first by the index's own order check.
+                var dots = Assert.IsType<CorruptDataException>(ex);
+                Assert.StartsWith("MFT record 5 $I30 index", dots.Structure, StringComparison.Ordinal);
+                Assert.Equal(key - 0x10, dots.Offset);
+                break;
+            default:
+                var unsupported = Assert.IsType<UnsupportedFormatException>(ex);
+                Assert.Contains("backslash", unsupported.Message, StringComparison.Ordinal);
+                Assert.Contains("1\\00-bytes-file", unsupported.Message, StringComparison.Ordinal);
+                break;
+        }
+    }
+
+    // The UTF-16 name inside a directory index (an INDX record, or the root's $INDEX_ROOT in MFT record 5), not the
+    // file's own $FILE_NAME attribute; its first two characters lie clear of the update sequence's sector ends.
+    private static int FindIndexKeyName(byte[] image, string name)
+    {
+        byte[] utf16 = System.Text.Encoding.Unicode.GetBytes(name);
+        int root = FindRecord(image, 5);
+        for (int at = 0; at + utf16.Length <= image.Length; at += 2)
+        {
+            if (!image.AsSpan(at, utf16.Length).SequenceEqual(utf16) || image[at - 2] != name.Length || (at % 512) + 4 > 510)
+            {
+                continue;
+            }
+            bool inRoot = at >= root && at < root + Record;
+            bool inIndx = Enumerable.Range(0, 8).Select(i => (at & ~511) - (i * 512)).Any(p => p >= 0 && image.AsSpan(p, 4).SequenceEqual("INDX"u8));
+            if (inRoot || inIndx)
+            {
+                return at;
+            }
+        }
+        throw new InvalidOperationException($"no index key named {name}");
+    }
+
     [Theory]
     [InlineData(0xE0)] // 2^32 bytes
     [InlineData(0x00)]

@@ -27,6 +27,9 @@ internal sealed class IndexEntry
     /// <summary>The last entry of a node carries no key, only (possibly) the rightmost child.</summary>
     public bool IsLast { get; init; }
 
+    /// <summary>Where the entry was read on the volume, for messages naming damage; -1 for an entry made in memory.</summary>
+    public long VolumeOffset { get; init; } = -1;
+
     /// <summary>Bytes this entry takes in a node.</summary>
     public int EncodedLength => IndexNode.EntryHeaderSize + Body.Length + (SubnodeVcn >= 0 ? 8 : 0);
 
@@ -104,6 +107,9 @@ internal static class IndexNode
     private const uint EntryIsLast = 0x02;
     public const int HeaderSize = 0x10;
 
+    // Characters no NTFS namespace allows in a name (Win32 and DOS forbid more; POSIX names may hold a backslash).
+    private static readonly char[] ForbiddenNameCharacters = { '\0', '/' };
+
     /// <summary>Parses the node whose header starts at <paramref name="header"/> in <paramref name="buffer"/>. With
     /// <paramref name="fileNameKeys"/> (directories, $I30) every key must be a $FILE_NAME value; without (view indexes
     /// such as $SII and $SDH) keys stay opaque bytes in <see cref="IndexEntry.Body"/>.</summary>
@@ -144,6 +150,13 @@ internal static class IndexNode
             {
                 key = FileNameAttribute.TryReadFrom(buffer.Slice(pos + EntryKeyOffset, keyLength))
                     ?? throw new CorruptDataException("NTFS", structure, baseOffset + pos + EntryKeyOffset, $"the $FILE_NAME key ({keyLength} bytes) is malformed", filePath);
+                // Every NTFS namespace forbids an empty name, NUL and '/' (MS-FSCC, file names); such a key would list
+                // an entry whose path names something else (an empty name's path is its directory's).
+                if (key.Name.Length == 0 || key.Name.IndexOfAny(ForbiddenNameCharacters) >= 0)
+                {
+                    throw new CorruptDataException("NTFS", structure, baseOffset + pos + EntryKeyOffset,
+                        key.Name.Length == 0 ? "the $FILE_NAME key has an empty name" : "the $FILE_NAME key's name holds NUL or '/'", filePath);
+                }
             }
             int bodyLength = length - EntryHeaderSize - (hasSubnode ? 8 : 0);
             entries.Add(new IndexEntry
@@ -154,6 +167,7 @@ internal static class IndexNode
                 Key = key,
                 SubnodeVcn = hasSubnode ? BinaryPrimitives.ReadInt64LittleEndian(buffer.Slice(pos + length - 8)) : -1,
                 IsLast = isLast,
+                VolumeOffset = baseOffset + pos,
             });
             if (isLast)
             {

@@ -65,7 +65,7 @@ internal sealed class DirectoryIndex
             // An in-order walk of a sound B-tree is strictly ascending; anything else means lookups would miss names.
             if (previous is not null && OutOfOrder(previous.Name, entry.Key!.Name))
             {
-                throw new CorruptDataException("NTFS", $"MFT record {_directory.RecordNumber} $I30 index", -1,
+                throw new CorruptDataException("NTFS", $"MFT record {_directory.RecordNumber} $I30 index", entry.VolumeOffset,
                     $"entries are out of order: \"{entry.Key!.Name}\" follows \"{previous.Name}\"", _filePath);
             }
             previous = entry.Key;
