@@ -74,6 +74,13 @@ public sealed partial class NtfsVolume : IDisposable
         }
         _upcase = new UpCaseTable(_mft.ReadAll(upcaseData));
 
+        // Every path starts at the root: a root record that is not a directory leaves nothing to list or look up.
+        if (!_mft.GetFile(RootDirectoryRecord).Record.IsDirectory)
+        {
+            throw new CorruptDataException("NTFS", $"MFT record {RootDirectoryRecord} (root directory)", _mft.VolumeOffsetOfRecord(RootDirectoryRecord) + FileRecord.FlagsOffset,
+                "the root directory's record is not marked as a directory", options.FilePath);
+        }
+
         if (options.Writable)
         {
             if (!stream.CanWrite)

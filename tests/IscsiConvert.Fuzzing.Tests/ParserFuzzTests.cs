@@ -121,6 +121,19 @@ public sealed class ParserFuzzTests
         Assert.Equal(2132, report.Executions);
     }
 
+    /// <summary>
+    /// The NTFS long run (seed 7173390777075250992, iteration 3954) cleared the root record's directory flag; listing
+    /// "\" threw a bare IOException. The volume is now refused at open.
+    /// </summary>
+    [Fact]
+    public void Ntfs_root_record_not_marked_as_a_directory_is_refused_with_our_exception()
+    {
+        var settings = new FuzzSettings(Seconds: 1e9, MaxExecutions: 3955, Seed: 7173390777075250992, ExecutionTimeout: TimeSpan.FromSeconds(60));
+        FuzzReport report = FuzzRunner.Run(All["NTFS"](), settings, _output.WriteLine);
+        Assert.True(report.Failures.Count == 0, $"{report}\n\n{string.Join("\n\n", report.Failures)}");
+        Assert.Equal(3955, report.Executions);
+    }
+
     /// <summary>Appends the figures to ISCSICONVERT_FUZZ_REPORT when set (the long mode's record).</summary>
     private static void Record(FuzzReport report)
     {

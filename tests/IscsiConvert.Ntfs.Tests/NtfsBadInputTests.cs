@@ -152,6 +152,21 @@ public class NtfsBadInputTests
     }
 
     /// <summary>
+    /// The fuzzer's long run (seed 7173390777075250992, iterations 3954, 409597, 671033) cleared the directory flag of the
+    /// root's MFT record; listing "\" then threw a bare IOException ("is not a directory"). Refused at open, named at the flags.
+    /// </summary>
+    [Fact]
+    public void Root_record_not_marked_as_a_directory_is_refused_at_open()
+    {
+        byte[] image = Original();
+        int root = FindRecord(image, 5);
+        image[root + 0x16] &= unchecked((byte)~0x02);
+        CorruptDataException ex = Assert.Throws<CorruptDataException>(() => NtfsVolume.Open(new MemoryStream(image, writable: false)));
+        Assert.Equal("MFT record 5 (root directory)", ex.Structure);
+        Assert.Equal(root + 0x16, ex.Offset);
+    }
+
+    /// <summary>
     /// The fuzzer's long run (seed 5815669650193656486, iterations 2131, 12451, 16284, 30518, 56572) found index keys
     /// with an empty name: the listing gave "\dir\" for a file, a path that names the directory, and OpenFile threw a bare
     /// IOException ("is a directory"). Names no NTFS namespace allows (empty, NUL, '/') are damage named at the key;

@@ -10,7 +10,7 @@ internal sealed class FileRecord
     private const int SequenceNumberOffset = 0x10;
     private const int LinkCountOffset = 0x12;
     private const int FirstAttributeOffset = 0x14;
-    private const int FlagsOffset = 0x16;
+    public const int FlagsOffset = 0x16;
     private const int UsedSizeOffset = 0x18;
     private const int AllocatedSizeOffset = 0x1C;
     private const int BaseRecordOffset = 0x20;
