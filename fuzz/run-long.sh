@@ -3,7 +3,8 @@
 #   fuzz/run-long.sh [seconds-per-parser] [parser-filter]
 # Examples: fuzz/run-long.sh 3600            every parser for an hour each
 #           fuzz/run-long.sh 600 NTFS        NTFS only, ten minutes
-# Replay a failure exactly: ISCSICONVERT_FUZZ_SEED=<seed> ISCSICONVERT_FUZZ_EXECUTIONS=<iteration+1> fuzz/run-long.sh 3600 <parser>
+# Replay a failure exactly: ISCSICONVERT_FUZZ_SEED=<seed> ISCSICONVERT_FUZZ_EXECUTIONS=<iteration+1> ISCSICONVERT_FUZZ_FROM=<iteration> fuzz/run-long.sh 3600 <parser>
+# (FROM skips running the iterations before it; their recipes are still drawn, so the input is the same)
 # The figures of every run are appended to fuzz/results.txt (not committed unless they are recorded in the docs).
 set -euo pipefail
 cd "$(dirname "$0")/.."

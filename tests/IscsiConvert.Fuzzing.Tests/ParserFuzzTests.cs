@@ -134,6 +134,20 @@ public sealed class ParserFuzzTests
         Assert.Equal(3955, report.Executions);
     }
 
+    /// <summary>
+    /// The regf long run (seed 3900309805430024821, iteration 306893) flipped a bit of an old-format log's hive length:
+    /// recovery allocated 136 MB for a 558 KB input (over the cap). Growth past the log's pages is now not applicable.
+    /// The replay runs only the failing iteration's input (the mutator is deterministic per iteration).
+    /// </summary>
+    [Fact]
+    public void Regf_old_log_claiming_growth_past_its_pages_stays_under_the_allocation_cap()
+    {
+        var settings = new FuzzSettings(Seconds: 1e9, MaxExecutions: 306894, Seed: 3900309805430024821, ExecutionTimeout: TimeSpan.FromSeconds(60), FirstExecution: 306893);
+        FuzzReport report = FuzzRunner.Run(All["regf"](), settings, _output.WriteLine);
+        Assert.True(report.Failures.Count == 0, $"{report}\n\n{string.Join("\n\n", report.Failures)}");
+        Assert.Equal(1, report.Executions);
+    }
+
     /// <summary>Appends the figures to ISCSICONVERT_FUZZ_REPORT when set (the long mode's record).</summary>
     private static void Record(FuzzReport report)
     {

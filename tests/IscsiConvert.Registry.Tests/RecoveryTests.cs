@@ -174,6 +174,53 @@ public sealed class LogDamageTests
         Assert.Equal(8, h.RecoveredEntries); // 2107-2110 from .LOG1, 2111-2114 from .LOG2
     }
 
+    /// <summary>
+    /// The fuzzer's long run (seed 3900309805430024821, iteration 306893) flipped one bit of an old-format log's hive
+    /// length: recovery allocated 128 MiB for a 558 KB hive before finding the log unusable. Growth past the pages the
+    /// log holds is not applicable now, and nothing that large is allocated.
+    /// </summary>
+    [Fact]
+    public void OldLogClaimingGrowthPastItsPagesDoesNotApplyNorAllocateIt()
+    {
+        using var tmp = new TempDir();
+        string hive = Hives.CopyTo(tmp, Hives.OldDirty, ".LOG1", ".LOG2");
+        byte[] log = File.ReadAllBytes(hive + ".LOG1");
+        uint length = BinaryPrimitives.ReadUInt32LittleEndian(log.AsSpan(0x28)); // hive bins data size
+        BinaryPrimitives.WriteUInt32LittleEndian(log.AsSpan(0x28), length + (128u << 20));
+        BinaryPrimitives.WriteUInt32LittleEndian(log.AsSpan(508), RecoveryTests.XorChecksum(log.AsSpan(0, 512).ToArray()));
+        File.WriteAllBytes(hive + ".LOG1", log);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        using RegistryHive h = Hives.OpenReadOnly(hive);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Null(h.RecoveredWith);
+        Assert.True(h.IsDirtyWithoutRecovery);
+        Assert.True(allocated < 64L << 20, $"allocated {allocated} bytes");
+    }
+
+    /// <summary>The same bound for the new format: an entry (hashes intact) claiming 1 GiB more than its pages stops replay there.</summary>
+    [Fact]
+    public void NewLogEntryClaimingGrowthPastItsPagesStopsReplayThere()
+    {
+        using var tmp = new TempDir();
+        string hive = Hives.SystemB(tmp);
+        byte[] log2 = File.ReadAllBytes(hive + ".LOG2");
+        int pos = 512;
+        for (int i = 0; i < 4; i++)
+        {
+            pos += BinaryPrimitives.ReadInt32LittleEndian(log2.AsSpan(pos + 4));
+        }
+        Assert.Equal(2115u, BinaryPrimitives.ReadUInt32LittleEndian(log2.AsSpan(pos + 12)));
+        uint length = BinaryPrimitives.ReadUInt32LittleEndian(log2.AsSpan(pos + 16)); // hive bins data size
+        BinaryPrimitives.WriteUInt32LittleEndian(log2.AsSpan(pos + 16), length + (1u << 30));
+        BinaryPrimitives.WriteUInt64LittleEndian(log2.AsSpan(pos + 32), Marvin32.Compute(log2.AsSpan(pos, 32), Marvin32.RegistrySeed));
+        File.WriteAllBytes(hive + ".LOG2", log2);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        using RegistryHive h = Hives.OpenReadOnly(hive);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(8, h.RecoveredEntries); // 2107-2110 from .LOG1, 2111-2114 from .LOG2
+        Assert.True(allocated < 512L << 20, $"allocated {allocated} bytes");
+    }
+
     [Fact]
     public void OldLogWithAnotherTimestampDoesNotApply()
     {

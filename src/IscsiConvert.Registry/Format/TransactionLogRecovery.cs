@@ -112,6 +112,14 @@ internal static class TransactionLogRecovery
         }
         ReadOnlySpan<byte> bitmap = d.AsSpan(LogSector + 4, bitmapBytes);
         long pagePos = (LogSector + 4 + bitmapBytes + LogSector - 1) / LogSector * LogSector;
+        long dirtyBytes = (long)DirtyPages(bitmap, bits) * LogSector;
+        if (pagePos + dirtyBytes > d.Length || newLength > (long)length + dirtyBytes)
+        {
+            // The log ends before its pages do, or the hive would grow by more than the log holds: Windows writes a
+            // grown hive's new bins as dirty pages, so growth past them is damage, and allocating it would let a few
+            // flipped bits in a small log claim hundreds of MiB. Not applicable.
+            return null;
+        }
         byte[] target = Resize(bins, length, (int)newLength);
         var written = new List<(int, int)>();
         for (int i = 0; i < bits; i++)
@@ -136,6 +144,16 @@ internal static class TransactionLogRecovery
         return new RecoveryOutcome(b, target, (int)newLength, written.Count, "old-format log " + log.Name, written);
     }
 
+    private static int DirtyPages(ReadOnlySpan<byte> bitmap, int bits)
+    {
+        int n = 0;
+        for (int i = 0; i < bits; i++)
+        {
+            n += (bitmap[i / 8] >> (i % 8)) & 1;
+        }
+        return n;
+    }
+
     private static byte[] Resize(byte[] bins, int length, int newLength)
     {
         var target = new byte[Math.Max(newLength, 0)];
@@ -143,7 +161,7 @@ internal static class TransactionLogRecovery
         return target;
     }
 
-    private sealed record Entry(uint Sequence, int HiveBinsSize, int Offset, int Size, TransactionLog Log);
+    private sealed record Entry(uint Sequence, int HiveBinsSize, int Offset, int Size, long DataBytes, TransactionLog Log);
 
     private static List<Entry> ReadEntries(TransactionLog log)
     {
@@ -191,7 +209,7 @@ internal static class TransactionLogRecovery
             {
                 break;
             }
-            result.Add(new Entry(seq, (int)hbs, (int)pos, (int)size, log));
+            result.Add(new Entry(seq, (int)hbs, (int)pos, (int)size, dataBytes, log));
             pos += size;
         }
         return result;
@@ -228,6 +246,10 @@ internal static class TransactionLogRecovery
                 break; // a gap: later entries belong to a different, unfinished history
             }
             Entry e = kv.Value;
+            if (e.HiveBinsSize > (long)targetLength + e.DataBytes)
+            {
+                break; // growth past the entry's own pages (see RecoverOld): damage, and an unbounded allocation
+            }
             if (e.HiveBinsSize != targetLength)
             {
                 target = Resize(target, targetLength, e.HiveBinsSize);

@@ -15,24 +15,29 @@ namespace IscsiConvert.Fuzzing;
 /// the long mode sets ISCSICONVERT_FUZZ_SECONDS (and optionally ISCSICONVERT_FUZZ_EXECUTIONS and ISCSICONVERT_FUZZ_SEED
 /// to replay a run exactly).
 /// </summary>
-public sealed record FuzzSettings(double Seconds, long MaxExecutions, ulong Seed, TimeSpan ExecutionTimeout)
+/// <param name="FirstExecution">Iterations before this one generate their recipes (the stream of recipes stays the
+/// same) but do not run: a failure found late in a long run replays in a second, not in an hour.</param>
+public sealed record FuzzSettings(double Seconds, long MaxExecutions, ulong Seed, TimeSpan ExecutionTimeout, long FirstExecution = 0)
 {
     public const string SecondsVariable = "ISCSICONVERT_FUZZ_SECONDS";
     public const string ExecutionsVariable = "ISCSICONVERT_FUZZ_EXECUTIONS";
     public const string SeedVariable = "ISCSICONVERT_FUZZ_SEED";
+    public const string FirstExecutionVariable = "ISCSICONVERT_FUZZ_FROM";
 
     public static FuzzSettings FromEnvironment(double ciSeconds)
     {
         string? seconds = Environment.GetEnvironmentVariable(SecondsVariable);
         string? executions = Environment.GetEnvironmentVariable(ExecutionsVariable);
         string? seed = Environment.GetEnvironmentVariable(SeedVariable);
+        string? from = Environment.GetEnvironmentVariable(FirstExecutionVariable);
         return new FuzzSettings(
             seconds is null ? ciSeconds : double.Parse(seconds, CultureInfo.InvariantCulture),
             executions is null ? long.MaxValue : long.Parse(executions, CultureInfo.InvariantCulture),
             seed is null ? (ulong)Random.Shared.NextInt64() : ulong.Parse(seed, CultureInfo.InvariantCulture),
             // A guard against hangs, not a speed assertion: an execution takes milliseconds; one that runs for a
             // minute is stuck in a loop.
-            TimeSpan.FromSeconds(60));
+            TimeSpan.FromSeconds(60),
+            from is null ? 0 : long.Parse(from, CultureInfo.InvariantCulture));
     }
 }
 
@@ -118,11 +123,15 @@ public static class FuzzRunner
             for (long i = 0; i < settings.MaxExecutions && watch.Elapsed.TotalSeconds < settings.Seconds; i++)
             {
                 Recipe recipe = Mutator.RecipeGen.Generate(pcg, null, out _);
+                if (i < settings.FirstExecution)
+                {
+                    continue;
+                }
                 Mutation m = Mutator.Build(seeds, recipe);
                 string? problem = Execute(target, m, files, worker, settings, report, out _);
                 if (problem is not null)
                 {
-                    report.Failures.Add($"iteration {i} (replay with {FuzzSettings.SeedVariable}={settings.Seed} {FuzzSettings.ExecutionsVariable}={i + 1}): {problem}\n{m.Describe()}");
+                    report.Failures.Add($"iteration {i} (replay with {FuzzSettings.SeedVariable}={settings.Seed} {FuzzSettings.ExecutionsVariable}={i + 1} {FuzzSettings.FirstExecutionVariable}={i}): {problem}\n{m.Describe()}");
                     // Printed at once as well: a long run stopped by hand never reaches its report.
                     log($"{target.Name}: FAILURE {report.Failures[^1]}");
                     if (report.Failures.Count >= MaxFailuresReported || problem.StartsWith("hang", StringComparison.Ordinal))
