@@ -37,6 +37,10 @@ public sealed class DiskConvertInterruptTests
         string output = tmp.File("out.vmdk");
         string partial = output + ".partial";
 
+        if (signal == "INT")
+        {
+            InheritableSigint.RestoreDefault();
+        }
         using Process child = StartCli("disk", "convert", source, output, "--format", "vmdk", "--subformat", "streamOptimized");
         var clock = Stopwatch.StartNew();
         while (!File.Exists(partial) && !child.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))
@@ -83,5 +87,45 @@ public sealed class DiskConvertInterruptTests
         using Process kill = Process.Start(new ProcessStartInfo("kill", $"-{signal} {pid}") { UseShellExecute = false })!;
         kill.WaitForExit();
         Assert.Equal(0, kill.ExitCode);
+    }
+}
+
+/// <summary>
+/// A shell starts a background job (<c>CI=true bash .ci/run &amp;</c>, nohup) with SIGINT ignored; children inherit that,
+/// and .NET then leaves Ctrl-C alone, as a background job should. The test host restores the default disposition
+/// before starting the CLI, so that the child is interrupted as a user's foreground run is, however the suite was
+/// launched.
+/// </summary>
+internal static class InheritableSigint
+{
+    private const int Sigint = 2;
+
+    public static void RestoreDefault()
+    {
+        if (IsIgnored() && NativeMethods.signal(Sigint, IntPtr.Zero /* SIG_DFL */) == new IntPtr(-1))
+        {
+            throw new InvalidOperationException("signal(SIGINT, SIG_DFL) failed: " + System.Runtime.InteropServices.Marshal.GetLastWin32Error());
+        }
+        Assert.False(IsIgnored(), "SIGINT is still ignored by the test host, so the child would ignore it too");
+    }
+
+    // /proc/self/status: "SigIgn:" is a hex mask, bit n-1 for signal n.
+    private static bool IsIgnored()
+    {
+        foreach (string line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("SigIgn:", StringComparison.Ordinal))
+            {
+                ulong mask = Convert.ToUInt64(line.Substring("SigIgn:".Length).Trim(), 16);
+                return (mask & (1UL << (Sigint - 1))) != 0;
+            }
+        }
+        return false;
+    }
+
+    private static class NativeMethods
+    {
+        [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+        public static extern IntPtr signal(int signum, IntPtr handler);
     }
 }
