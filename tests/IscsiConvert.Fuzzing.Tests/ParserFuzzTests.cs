@@ -89,10 +89,7 @@ public sealed class ParserFuzzTests
     [Fact]
     public void Vhdx_parent_locator_with_a_nul_is_refused_with_our_exception()
     {
-        var settings = new FuzzSettings(Seconds: 1e9, MaxExecutions: 1415, Seed: 5559312675641700707, ExecutionTimeout: TimeSpan.FromSeconds(60));
-        FuzzReport report = FuzzRunner.Run(All["VHDX"](), settings, _output.WriteLine);
-        Assert.True(report.Failures.Count == 0, $"{report}\n\n{string.Join("\n\n", report.Failures)}");
-        Assert.Equal(1415, report.Executions);
+        AssertReplayHasNoFailures("VHDX", 5559312675641700707, executions: 1415);
     }
 
     /// <summary>
@@ -102,10 +99,7 @@ public sealed class ParserFuzzTests
     [Fact]
     public void Regf_cut_before_the_first_bins_timestamp_with_an_old_log_is_refused_with_our_exception()
     {
-        var settings = new FuzzSettings(Seconds: 1e9, MaxExecutions: 617, Seed: 2018854234014075176, ExecutionTimeout: TimeSpan.FromSeconds(60));
-        FuzzReport report = FuzzRunner.Run(All["regf"](), settings, _output.WriteLine);
-        Assert.True(report.Failures.Count == 0, $"{report}\n\n{string.Join("\n\n", report.Failures)}");
-        Assert.Equal(617, report.Executions);
+        AssertReplayHasNoFailures("regf", 2018854234014075176, executions: 617);
     }
 
     /// <summary>
@@ -115,10 +109,7 @@ public sealed class ParserFuzzTests
     [Fact]
     public void Ntfs_index_key_with_an_empty_name_is_refused_with_our_exception()
     {
-        var settings = new FuzzSettings(Seconds: 1e9, MaxExecutions: 2132, Seed: 5815669650193656486, ExecutionTimeout: TimeSpan.FromSeconds(60));
-        FuzzReport report = FuzzRunner.Run(All["NTFS"](), settings, _output.WriteLine);
-        Assert.True(report.Failures.Count == 0, $"{report}\n\n{string.Join("\n\n", report.Failures)}");
-        Assert.Equal(2132, report.Executions);
+        AssertReplayHasNoFailures("NTFS", 5815669650193656486, executions: 2132);
     }
 
     /// <summary>
@@ -128,10 +119,7 @@ public sealed class ParserFuzzTests
     [Fact]
     public void Ntfs_root_record_not_marked_as_a_directory_is_refused_with_our_exception()
     {
-        var settings = new FuzzSettings(Seconds: 1e9, MaxExecutions: 3955, Seed: 7173390777075250992, ExecutionTimeout: TimeSpan.FromSeconds(60));
-        FuzzReport report = FuzzRunner.Run(All["NTFS"](), settings, _output.WriteLine);
-        Assert.True(report.Failures.Count == 0, $"{report}\n\n{string.Join("\n\n", report.Failures)}");
-        Assert.Equal(3955, report.Executions);
+        AssertReplayHasNoFailures("NTFS", 7173390777075250992, executions: 3955);
     }
 
     /// <summary>
@@ -142,10 +130,16 @@ public sealed class ParserFuzzTests
     [Fact]
     public void Regf_old_log_claiming_growth_past_its_pages_stays_under_the_allocation_cap()
     {
-        var settings = new FuzzSettings(Seconds: 1e9, MaxExecutions: 306894, Seed: 3900309805430024821, ExecutionTimeout: TimeSpan.FromSeconds(60), FirstExecution: 306893);
-        FuzzReport report = FuzzRunner.Run(All["regf"](), settings, _output.WriteLine);
+        AssertReplayHasNoFailures("regf", 3900309805430024821, executions: 306894, firstExecution: 306893);
+    }
+
+    /// <summary>Replays a run up to a failing iteration (from <paramref name="firstExecution"/>): every input is accepted or refused with our exception.</summary>
+    private void AssertReplayHasNoFailures(string parser, ulong seed, long executions, long firstExecution = 0)
+    {
+        var settings = new FuzzSettings(Seconds: 1e9, MaxExecutions: executions, Seed: seed, ExecutionTimeout: TimeSpan.FromSeconds(60), FirstExecution: firstExecution);
+        FuzzReport report = FuzzRunner.Run(All[parser](), settings, _output.WriteLine);
         Assert.True(report.Failures.Count == 0, $"{report}\n\n{string.Join("\n\n", report.Failures)}");
-        Assert.Equal(1, report.Executions);
+        Assert.Equal(executions - firstExecution, report.Executions);
     }
 
     /// <summary>Appends the figures to ISCSICONVERT_FUZZ_REPORT when set (the long mode's record).</summary>

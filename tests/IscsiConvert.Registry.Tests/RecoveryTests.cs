@@ -161,13 +161,8 @@ public sealed class LogDamageTests
         using var tmp = new TempDir();
         string hive = Hives.SystemB(tmp);
         byte[] log2 = File.ReadAllBytes(hive + ".LOG2");
-        // Walk to the fifth entry of .LOG2 (sequence 2115) and damage one byte of its page data.
-        int pos = 512;
-        for (int i = 0; i < 4; i++)
-        {
-            pos += BinaryPrimitives.ReadInt32LittleEndian(log2.AsSpan(pos + 4));
-        }
-        Assert.Equal(2115u, BinaryPrimitives.ReadUInt32LittleEndian(log2.AsSpan(pos + 12)));
+        // Damage one byte of the page data of .LOG2's entry 2115.
+        int pos = FifthEntryOfSystemBLog2(log2);
         log2[pos + 600] ^= 0x01;
         File.WriteAllBytes(hive + ".LOG2", log2);
         using RegistryHive h = Hives.OpenReadOnly(hive);
@@ -204,12 +199,7 @@ public sealed class LogDamageTests
         using var tmp = new TempDir();
         string hive = Hives.SystemB(tmp);
         byte[] log2 = File.ReadAllBytes(hive + ".LOG2");
-        int pos = 512;
-        for (int i = 0; i < 4; i++)
-        {
-            pos += BinaryPrimitives.ReadInt32LittleEndian(log2.AsSpan(pos + 4));
-        }
-        Assert.Equal(2115u, BinaryPrimitives.ReadUInt32LittleEndian(log2.AsSpan(pos + 12)));
+        int pos = FifthEntryOfSystemBLog2(log2);
         uint length = BinaryPrimitives.ReadUInt32LittleEndian(log2.AsSpan(pos + 16)); // hive bins data size
         BinaryPrimitives.WriteUInt32LittleEndian(log2.AsSpan(pos + 16), length + (1u << 30));
         BinaryPrimitives.WriteUInt64LittleEndian(log2.AsSpan(pos + 32), Marvin32.Compute(log2.AsSpan(pos, 32), Marvin32.RegistrySeed));
@@ -255,5 +245,17 @@ public sealed class LogDamageTests
         RegModel reference = Hivex.ExportCached(TestData.Require(Hives.SystemBRecoveredByYarp));
         RegModel saved = Hivex.Export(hive);
         Assert.True(saved.Diff(reference).Count == 0, string.Join("\n", saved.Diff(reference)));
+    }
+
+    // SYSTEM_B.LOG2's fifth entry (sequence 2115), walked by the entries' own sizes.
+    private static int FifthEntryOfSystemBLog2(byte[] log2)
+    {
+        int pos = 512;
+        for (int i = 0; i < 4; i++)
+        {
+            pos += BinaryPrimitives.ReadInt32LittleEndian(log2.AsSpan(pos + 4));
+        }
+        Assert.Equal(2115u, BinaryPrimitives.ReadUInt32LittleEndian(log2.AsSpan(pos + 12)));
+        return pos;
     }
 }
