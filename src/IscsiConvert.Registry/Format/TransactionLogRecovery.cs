@@ -128,10 +128,6 @@ internal static class TransactionLogRecovery
             {
                 continue;
             }
-            if (pagePos + LogSector > d.Length)
-            {
-                return null; // the log ends before its pages do: not applicable
-            }
             d.AsSpan((int)pagePos, LogSector).CopyTo(target.AsSpan(i * LogSector));
             written.Add((i * LogSector, LogSector));
             pagePos += LogSector;
