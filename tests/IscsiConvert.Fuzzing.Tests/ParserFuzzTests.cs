@@ -57,7 +57,7 @@ public sealed class ParserFuzzTests
         FuzzTarget target = All[parser]();
         FuzzSettings settings = FuzzSettings.FromEnvironment(CiSeconds);
         _output.WriteLine($"{parser}: seed {settings.Seed} ({FuzzSettings.SeedVariable}), {settings.Seconds} s");
-        FuzzReport report = FuzzRunner.Run(target, settings, _output.WriteLine);
+        FuzzReport report = FuzzRunner.Run(target, settings, LogAndRecordProgress);
         _output.WriteLine(report.ToString());
         Record(report);
         Assert.True(report.Failures.Count == 0, $"{report}\n\n{string.Join("\n\n", report.Failures)}");
@@ -143,12 +143,24 @@ public sealed class ParserFuzzTests
     }
 
     /// <summary>Appends the figures to ISCSICONVERT_FUZZ_REPORT when set (the long mode's record).</summary>
-    private static void Record(FuzzReport report)
+    private static void Record(FuzzReport report) => AppendToReport(report.ToString());
+
+    /// <summary>
+    /// Progress and failures go to the report file as they happen, not only to the test output: the runner shows a
+    /// test's output when the test ends, so a long run stopped by hand would otherwise leave no trace of how far it got.
+    /// </summary>
+    private void LogAndRecordProgress(string line)
+    {
+        _output.WriteLine(line);
+        AppendToReport(line);
+    }
+
+    private static void AppendToReport(string line)
     {
         string? path = Environment.GetEnvironmentVariable("ISCSICONVERT_FUZZ_REPORT");
         if (path is not null)
         {
-            File.AppendAllText(path, $"{DateTime.UtcNow:u} {report}{Environment.NewLine}");
+            File.AppendAllText(path, $"{DateTime.UtcNow:u} {line}{Environment.NewLine}");
         }
     }
 }
