@@ -57,16 +57,18 @@ public sealed partial class NtfsVolume : IDisposable
         NtfsFile volume = _mft.GetFile(VolumeRecord);
         AttributeRecord? name = volume.Find(AttributeType.VolumeName);
         VolumeLabel = name is { IsResident: true } ? AttributeRecord.DecodeName(name.Value) : string.Empty;
-        VolumeInformation info = volume.Find(AttributeType.VolumeInformation) is { IsResident: true } vi && VolumeInformation.TryReadFrom(vi.Value) is { } parsed
+        AttributeRecord? information = volume.Find(AttributeType.VolumeInformation);
+        VolumeInformation info = information is { IsResident: true } && VolumeInformation.TryReadFrom(information.Value) is { } parsed
             ? parsed
-            : throw new CorruptDataException("NTFS", "MFT record 3 ($Volume)", -1, "$VOLUME_INFORMATION is missing or too short", options.FilePath);
+            : throw new CorruptDataException("NTFS", "MFT record 3 ($Volume)", information?.VolumeOffset ?? _mft.VolumeOffsetOfRecord(VolumeRecord),
+                "$VOLUME_INFORMATION is missing or too short", options.FilePath);
         MajorVersion = info.MajorVersion;
         MinorVersion = info.MinorVersion;
         VolumeFlags = info.Flags;
 
         NtfsFile upcase = _mft.GetFile(UpCaseRecord);
         AttributeRecord upcaseData = upcase.Find(AttributeType.Data)
-            ?? throw new CorruptDataException("NTFS", "MFT record 10 ($UpCase)", -1, "$UpCase has no data", options.FilePath);
+            ?? throw new CorruptDataException("NTFS", "MFT record 10 ($UpCase)", _mft.VolumeOffsetOfRecord(UpCaseRecord), "$UpCase has no data", options.FilePath);
         if (upcaseData.DataSize != UpCaseTable.Entries * 2)
         {
             throw new CorruptDataException("NTFS", "MFT record 10 ($UpCase)", upcaseData.VolumeOffset,

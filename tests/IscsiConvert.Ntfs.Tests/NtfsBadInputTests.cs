@@ -167,6 +167,42 @@ public class NtfsBadInputTests
     }
 
     /// <summary>
+    /// The system records read at open name where the damage is: the attribute when it is there but too short, the
+    /// record when the attribute is missing (they were reported at offset -1 before).
+    /// </summary>
+    [Theory]
+    [InlineData("volume information too short")]
+    [InlineData("volume information missing")]
+    [InlineData("upcase without data")]
+    public void Missing_or_short_system_attribute_is_refused_at_open_naming_where(string damage)
+    {
+        byte[] image = Original();
+        int volume = FindRecord(image, 3);
+        int upcase = FindRecord(image, 10);
+        int information = FindAttribute(image, volume, 0x70);
+        int expected;
+        switch (damage)
+        {
+            case "volume information too short":
+                BinaryPrimitives.WriteUInt32LittleEndian(image.AsSpan(information + 0x10), 4);
+                expected = information;
+                break;
+            case "volume information missing":
+                // 0x70 -> 0x71: a type no reader looks for, so the record no longer has a $VOLUME_INFORMATION.
+                image[information] = 0x71;
+                expected = volume;
+                break;
+            default:
+                image[FindAttribute(image, upcase, 0x80)] = 0x81;
+                expected = upcase;
+                break;
+        }
+        CorruptDataException ex = Assert.Throws<CorruptDataException>(() => NtfsVolume.Open(new MemoryStream(image, writable: false)));
+        Assert.Equal(damage.StartsWith("upcase", StringComparison.Ordinal) ? "MFT record 10 ($UpCase)" : "MFT record 3 ($Volume)", ex.Structure);
+        Assert.Equal(expected, ex.Offset);
+    }
+
+    /// <summary>
     /// The fuzzer's long run (seed 5815669650193656486, iterations 2131, 12451, 16284, 30518, 56572) found index keys
     /// with an empty name: the listing gave "\dir\" for a file, a path that names the directory, and OpenFile threw a bare
     /// IOException ("is a directory"). Names no NTFS namespace allows (empty, NUL, '/') are damage named at the key;
