@@ -46,21 +46,45 @@ public static class DiskImage
         {
             throw new ArgumentException("An image whose parent may be missing can only be opened read-only.", nameof(options));
         }
-        var context = new OpenContext(options.Logger)
+        string fullPath = Path.GetFullPath(path);
+        if (options.ParentPath is not null && options.Access != DiskAccess.ReadOnly)
         {
-            ParentOverride = options.ParentPath is null ? null : Path.GetFullPath(options.ParentPath),
-            AllowMissingParent = options.AllowMissingParent,
-        };
-        VirtualDisk disk = Open(Path.GetFullPath(path), options.Access, context);
-        if (options.ParentPath is not null && disk.Parent is null && disk.MissingParentPath is null)
+            // A writable open may write before it returns (a VHDX log replayed on disk, an unfinished journal
+            // completed): the parent named is checked on a read-only open first, so that its refusal writes nothing.
+            using VirtualDisk probe = Open(fullPath, DiskAccess.ReadOnly, NewContext(options));
+            RefuseParentOfImageWithoutOne(probe, options);
+        }
+        VirtualDisk disk = Open(fullPath, options.Access, NewContext(options));
+        try
         {
-            // A parent named for an image that has none would otherwise be ignored without a word: the caller meant
-            // another image, or thinks this one is a child when it is not.
-            string what = $"{disk.FilePath} is a {disk.Format.ToString().ToLowerInvariant()} image with no parent (not a differencing image); the parent {options.ParentPath} given for it would be ignored";
+            RefuseParentOfImageWithoutOne(disk, options);
+        }
+        catch
+        {
             disk.Dispose();
-            throw new ArgumentException(what, nameof(options));
+            throw;
         }
         return disk;
+    }
+
+    private static OpenContext NewContext(DiskOpenOptions options) => new(options.Logger)
+    {
+        ParentOverride = options.ParentPath is null ? null : Path.GetFullPath(options.ParentPath),
+        AllowMissingParent = options.AllowMissingParent,
+    };
+
+    /// <summary>
+    /// A parent named for an image that has none would otherwise be ignored without a word: the caller meant another
+    /// image, or thinks this one is a child when it is not.
+    /// </summary>
+    private static void RefuseParentOfImageWithoutOne(VirtualDisk disk, DiskOpenOptions options)
+    {
+        if (options.ParentPath is not null && disk.Parent is null && disk.MissingParentPath is null)
+        {
+            throw new ArgumentException(
+                $"{disk.FilePath} is a {disk.Format.ToString().ToLowerInvariant()} image with no parent (not a differencing image); the parent {options.ParentPath} given for it would be ignored",
+                nameof(options));
+        }
     }
 
     /// <summary>

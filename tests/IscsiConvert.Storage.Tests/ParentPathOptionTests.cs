@@ -42,6 +42,22 @@ public sealed class ParentPathOptionTests : IDisposable
         using VirtualDisk again = DiskImage.Open(image, DiskAccess.ReadWrite);
     }
 
+    /// <summary>
+    /// A writable open of Hyper-V's image with a pending log replays the log on disk; a parent named for it (it has
+    /// none) is refused before that, so the file keeps every byte.
+    /// </summary>
+    [Fact]
+    public void A_parent_named_for_an_image_with_a_pending_log_is_refused_before_the_log_is_replayed()
+    {
+        string image = TestData.Gunzip("disks/vhdx/vhdx-log-replay.vhdx.gz", _tmp.Path);
+        string other = _tmp.File("other.raw");
+        File.WriteAllBytes(other, new byte[8 << 20]);
+        string before = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image)));
+        ArgumentException ex = Assert.Throws<ArgumentException>(() => DiskImage.Open(image, new DiskOpenOptions { Access = DiskAccess.ReadWrite, ParentPath = other }));
+        Assert.Contains("not a differencing image", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(before, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(image))));
+    }
+
     [Fact]
     public void A_child_opens_through_the_parent_named()
     {
