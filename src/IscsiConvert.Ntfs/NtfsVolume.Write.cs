@@ -118,6 +118,10 @@ public sealed partial class NtfsVolume
         }
         using (buffered)
         {
+            if (Resolve(path) is { } found && !found.File.Record.IsDirectory)
+            {
+                RefuseReparsedFile(found.File, found.FullPath);
+            }
             long start = source.Position;
             if (HasContent(path, source))
             {
@@ -271,10 +275,19 @@ public sealed partial class NtfsVolume
 
     private void DeleteCore(string path, bool recursive)
     {
-        (NtfsFile file, _, string fullPath) = Resolve(path) ?? throw new FileNotFoundException($"'{path}' does not exist on the NTFS volume.", path);
+        // The last component is not followed: deleting a junction removes the junction, never what it points at.
+        (NtfsFile file, _, string fullPath) = Resolve(path, 0, followLast: false) ?? throw new FileNotFoundException($"'{path}' does not exist on the NTFS volume.", path);
         if (fullPath == "\\")
         {
             throw new IOException("The root directory cannot be deleted.");
+        }
+        if (file.Find(AttributeType.ReparsePoint) is not null)
+        {
+            // $Extend\$Reparse indexes every file with a reparse point, and IscsiConvert does not edit that index: the
+            // deleted file would stay listed there, which chkdsk reports and repairs.
+            throw new UnsafeToWriteException(
+                $"'{fullPath}' on the NTFS volume has a reparse point ({ReparseDescription(file)}): IscsiConvert does not delete files with reparse points",
+                _options.FilePath);
         }
         // The directory the name is in: of a file with several hard links only this link goes.
         int slash = fullPath.LastIndexOf('\\');
@@ -330,6 +343,32 @@ public sealed partial class NtfsVolume
         }
     }
 
+    /// <summary>
+    /// Refuses to write over a file with a reparse point. Windows reads a compressed (WOF, CompactOS), WIM-backed,
+    /// deduplicated or cloud file through its filter driver, from where the reparse point says, not from the unnamed
+    /// stream a write would change: the new content would never be seen. A link read as a file would be written in
+    /// place of its target. Turning such a file into a plain one means editing $Extend\$Reparse, which IscsiConvert does
+    /// not do; the refusal comes before anything is staged.
+    /// </summary>
+    private void RefuseReparsedFile(NtfsFile file, string path)
+    {
+        if (file.Find(AttributeType.ReparsePoint) is not null)
+        {
+            throw new UnsafeToWriteException(
+                $"'{path}' on the NTFS volume has a reparse point ({ReparseDescription(file)}): Windows would not read what IscsiConvert writes in its data stream, so it is not replaced",
+                _options.FilePath);
+        }
+    }
+
+    private string ReparseDescription(NtfsFile file) =>
+        ContentElsewhere(file) ?? NameSurrogate(file) ?? $"reparse tag 0x{ReparseTag(file):X8}";
+
+    private uint? ReparseTag(NtfsFile file)
+    {
+        AttributeRecord? reparse = file.Find(AttributeType.ReparsePoint);
+        return reparse is not null && reparse.DataSize <= MaxReparseBytes ? ReparsePoint.TryReadFrom(_mft.ReadAll(reparse))?.Tag : null;
+    }
+
     // What a file that stands for another name is (a junction, a symbolic link, a WSL or other link: a reparse tag with
     // the name-surrogate bit), or null for any other file; a reparse point too large or too short to read counts as one.
     private string? NameSurrogate(NtfsFile file)
@@ -380,6 +419,7 @@ public sealed partial class NtfsVolume
             {
                 throw new IOException($"'{path}' has no data stream.");
             }
+            RefuseReparsedFile(file, path);
             if (truncate)
             {
                 _editor!.Data.SetLength(file.RecordNumber, string.Empty, 0);

@@ -215,6 +215,12 @@ public sealed partial class NtfsVolume : IDisposable
     {
         (NtfsFile file, _, string fullPath) = Resolve(path) ?? throw new FileNotFoundException($"'{path}' does not exist on the NTFS volume.", path);
         string name = streamName ?? string.Empty;
+        if (name.Length == 0 && ContentElsewhere(file) is { } elsewhere)
+        {
+            throw new UnsupportedFormatException(
+                $"'{fullPath}' (MFT record {file.RecordNumber}) is {elsewhere}: its content is not in its data stream, and IscsiConvert does not read it through the reparse point.",
+                _options.FilePath);
+        }
         AttributeRecord? data = file.Find(AttributeType.Data, name);
         if (data is null)
         {
@@ -351,9 +357,11 @@ public sealed partial class NtfsVolume : IDisposable
         }
     }
 
-    private (NtfsFile File, string Name, string FullPath)? Resolve(string path) => Resolve(path, 0);
+    private (NtfsFile File, string Name, string FullPath)? Resolve(string path) => Resolve(path, 0, followLast: true);
 
-    private (NtfsFile File, string Name, string FullPath)? Resolve(string path, int follows)
+    // followLast false: a junction or symbolic link named by the last component is the file found (what a delete
+    // removes), even on a volume that follows links on the way to it.
+    private (NtfsFile File, string Name, string FullPath)? Resolve(string path, int follows, bool followLast)
     {
         if (_disposed)
         {
@@ -397,7 +405,7 @@ public sealed partial class NtfsVolume : IDisposable
                 name = current.FileNames.FirstOrDefault(f => f.Namespace != FileNameAttribute.NamespaceDos && f.ParentRecordNumber == entry.Key.ParentRecordNumber)?.Name ?? name;
             }
             full += "\\" + name;
-            if (_options.FollowJunctions && LinkTarget(current) is { } target)
+            if (_options.FollowJunctions && (followLast || i < parts.Length - 1) && LinkTarget(current) is { } target)
             {
                 if (follows >= MaxLinkFollows)
                 {
@@ -407,10 +415,36 @@ public sealed partial class NtfsVolume : IDisposable
                 }
                 string rest = string.Join("\\", parts.Skip(i + 1));
                 string next = OnThisVolume(target, parent) + "\\" + rest;
-                return Resolve(next, follows + 1);
+                return Resolve(next, follows + 1, followLast);
             }
         }
         return (current, name, full.Length == 0 ? "\\" : full);
+    }
+
+    /// <summary>
+    /// What a file is whose content Windows reads from somewhere else than its unnamed data stream, through a filter
+    /// driver that its reparse tag names (null for any other file). Its unnamed stream is sparse (zeros) or a stub:
+    /// read as it is, it would pass for content. Tags from the Windows SDK's winnt.h.
+    /// </summary>
+    private string? ContentElsewhere(NtfsFile file)
+    {
+        AttributeRecord? reparse = file.Find(AttributeType.ReparsePoint);
+        if (reparse is null || file.Record.IsDirectory)
+        {
+            return null;
+        }
+        byte[] value = reparse.DataSize <= MaxReparseBytes ? _mft.ReadAll(reparse) : Array.Empty<byte>();
+        uint? tag = ReparsePoint.TryReadFrom(value)?.Tag;
+        return tag switch
+        {
+            null => $"a file with a reparse point of {reparse.DataSize} bytes that cannot be read",
+            ReparsePoint.TagWof => "compressed by Windows (WOF: CompactOS or compact /exe)",
+            ReparsePoint.TagWim => "backed by a WIM file (WIMBoot)",
+            ReparsePoint.TagDedup => "deduplicated by Windows Server Data Deduplication",
+            ReparsePoint.TagHsm or ReparsePoint.TagHsm2 => "stored by a hierarchical storage manager",
+            _ when (tag & ReparsePoint.CloudTagMask) == ReparsePoint.TagCloud => "a cloud file placeholder (OneDrive or another sync provider)",
+            _ => null,
+        };
     }
 
     // A junction's or symbolic link's target, or null when the file is not one.

@@ -184,7 +184,7 @@ public sealed class NtfsFeatureVolumeTests : IDisposable
     }
 
     // A mount point reparse buffer: tag, data length, then substitute and print names (NUL-terminated) in one buffer.
-    private static byte[] Junction(string substitute, string print)
+    internal static byte[] Junction(string substitute, string print)
     {
         byte[] sub = Encoding.Unicode.GetBytes(substitute);
         byte[] pr = Encoding.Unicode.GetBytes(print);

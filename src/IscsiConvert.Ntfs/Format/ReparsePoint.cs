@@ -19,6 +19,17 @@ internal sealed class ReparsePoint
     public const uint TagMountPoint = 0xA0000003;
     public const uint TagSymlink = 0xA000000C;
 
+    // Tags of files whose content a filter driver supplies (winnt.h IO_REPARSE_TAG_*).
+    public const uint TagHsm = 0xC0000004;
+    public const uint TagHsm2 = 0x80000006;
+    public const uint TagWim = 0x80000008;
+    public const uint TagDedup = 0x80000013;
+    public const uint TagWof = 0x80000017;
+
+    // IO_REPARSE_TAG_CLOUD and its sixteen variants CLOUD_1..CLOUD_F differ in bits 12-15.
+    public const uint TagCloud = 0x9000001A;
+    public const uint CloudTagMask = 0xFFFF0FFF;
+
     public uint Tag { get; private set; }
 
     /// <summary>The target as Windows prints it (print name, or the substitute name without its \??\ prefix), when the tag has one.</summary>

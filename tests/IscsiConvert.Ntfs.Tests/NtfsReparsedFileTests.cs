@@ -1,0 +1,139 @@
+using System;
+using System.IO;
+using System.Security.Cryptography;
+using System.Text;
+using IscsiConvert.Ntfs;
+using Xunit;
+
+namespace IscsiConvert.Tests;
+
+/// <summary>
+/// Files whose content a Windows filter driver supplies from elsewhere — compressed by WOF (CompactOS, as on small
+/// Windows 10 installs), backed by a WIM (WIMBoot), deduplicated, cloud placeholders — keep a sparse or stub unnamed
+/// stream and a reparse point. Read as plain files they would pass for zeros; written over, Windows would still read
+/// the old content through the filter. Reads are refused naming the file and what it is; writes over them, and
+/// deletes of any file with a reparse point (IscsiConvert does not edit $Extend\$Reparse), are refused before anything
+/// is staged. The volume is made by mkntfs and ntfs-3g (the reparse data set through its xattr interface), never by us.
+/// </summary>
+public sealed class NtfsReparsedFileTests : IDisposable
+{
+    private static readonly byte[] Stub = Encoding.ASCII.GetBytes("not the content: Windows reads this file through its filter driver");
+
+    private readonly TempDir _tmp = new();
+
+    public void Dispose() => _tmp.Dispose();
+
+    [Theory]
+    [InlineData(@"\wof.sys", "WOF")]
+    [InlineData(@"\wim.dll", "WIMBoot")]
+    [InlineData(@"\dedup.bin", "Deduplication")]
+    [InlineData(@"\cloud.txt", "cloud file")]
+    public void Reading_a_file_whose_content_a_filter_supplies_is_refused_naming_it(string path, string what)
+    {
+        string image = Build();
+        using var volume = NtfsVolume.Open(File.OpenRead(image), new NtfsOpenOptions { FilePath = image });
+        Assert.NotNull(volume.GetEntry(path).ReparseTag);
+        var ex = Assert.Throws<UnsupportedFormatException>(() => volume.OpenFile(path).Dispose());
+        Assert.Contains($"'{path}'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(what, ex.Message, StringComparison.Ordinal);
+        Assert.Equal(image, ex.FilePath);
+        // The compressed stream itself is plain data, and a file without a reparse point reads as before.
+        using (Stream compressed = volume.OpenFile(@"\wof.sys", "WofCompressedData"))
+        {
+            Assert.Equal(4, compressed.Length);
+        }
+        using Stream plain = volume.OpenFile(@"\target\keep.txt");
+        Assert.Equal(4, plain.Length);
+    }
+
+    [Fact]
+    public void Writing_over_or_deleting_a_file_with_a_reparse_point_is_refused_and_nothing_is_written()
+    {
+        string image = Build();
+        string before = Sha256(image);
+        using (NtfsVolume v = NtfsVolume.Open(new FileStream(image, FileMode.Open, FileAccess.ReadWrite), new NtfsOpenOptions { Writable = true }))
+        {
+            var write = Assert.Throws<UnsafeToWriteException>(() => v.WriteFile(@"\wof.sys", new byte[] { 1, 2, 3 }));
+            Assert.Contains(@"'\wof.sys'", write.Message, StringComparison.Ordinal);
+            Assert.Contains("WOF", write.Message, StringComparison.Ordinal);
+            Assert.Throws<UnsafeToWriteException>(() => v.WriteFileIfChanged(@"\wof.sys", Stub));
+            Assert.Throws<UnsafeToWriteException>(() => v.WriteFileIfChanged(@"\cloud.txt", new byte[] { 1 }));
+            Assert.Throws<UnsafeToWriteException>(() => v.OpenWrite(@"\dedup.bin", FileMode.Open).Dispose());
+            Assert.Throws<UnsafeToWriteException>(() => v.OpenWrite(@"\wim.dll", FileMode.Truncate).Dispose());
+            var delete = Assert.Throws<UnsafeToWriteException>(() => v.Delete(@"\wof.sys"));
+            Assert.Contains("reparse point", delete.Message, StringComparison.Ordinal);
+            var junction = Assert.Throws<UnsafeToWriteException>(() => v.Delete(@"\jn", recursive: true));
+            Assert.Contains(@"C:\target", junction.Message, StringComparison.Ordinal);
+            // A tree holding such a file is refused as a whole: what was deleted before it is rolled back.
+            Assert.Throws<UnsafeToWriteException>(() => v.Delete(@"\holder", recursive: true));
+            Assert.False(v.HasPendingChanges);
+            Assert.Equal(2, v.ListDirectory(@"\holder").Count);
+        }
+        Assert.Equal(before, Sha256(image));
+    }
+
+    [Fact]
+    public void With_links_followed_deleting_a_junction_never_deletes_its_target()
+    {
+        string image = Build();
+        string before = Sha256(image);
+        using (NtfsVolume v = NtfsVolume.Open(new FileStream(image, FileMode.Open, FileAccess.ReadWrite), new NtfsOpenOptions { Writable = true, FollowJunctions = true }))
+        {
+            // Followed for reading: the junction lists its target.
+            Assert.Single(v.ListDirectory(@"\jn"));
+            var ex = Assert.Throws<UnsafeToWriteException>(() => v.Delete(@"\jn", recursive: true));
+            Assert.Contains(@"'\jn'", ex.Message, StringComparison.Ordinal);
+            Assert.False(v.HasPendingChanges);
+            Assert.NotNull(v.TryGetEntry(@"\target\keep.txt"));
+        }
+        Assert.Equal(before, Sha256(image));
+    }
+
+    private static string Sha256(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
+
+    // mkntfs, then ntfs-3g over FUSE: each file gets a stub unnamed stream, then its reparse point.
+    private string Build()
+    {
+        string image = _tmp.File("reparsed.img");
+        using (var f = new FileStream(image, FileMode.CreateNew))
+        {
+            f.SetLength(16L << 20);
+        }
+        Oracle.RunChecked("mkntfs", "-q", "-F", "-f", "-c", "4096", "-L", "reparsed", image);
+        Ntfs3gMount.With(image, mount =>
+        {
+            // WOF_EXTERNAL_INFO (version 1, provider 2: a file) and FILE_PROVIDER_EXTERNAL_INFO_V1 (version 1, LZX).
+            // The compressed stream first: ntfs-3g refuses to change a file once it has a reparse point it cannot read.
+            File.WriteAllBytes(Path.Combine(mount, "wof.sys"), Stub);
+            NtfsFeatureVolumeTests.SetXattr(Path.Combine(mount, "wof.sys"), "user.WofCompressedData", new byte[] { 1, 2, 3, 4 });
+            Reparsed(Path.Combine(mount, "wof.sys"), 0x80000017, 1, 2, 1, 1);
+            Reparsed(Path.Combine(mount, "wim.dll"), 0x80000008, 1, 0, 0, 0);
+            Reparsed(Path.Combine(mount, "dedup.bin"), 0x80000013, 1, 0, 0, 0);
+            Reparsed(Path.Combine(mount, "cloud.txt"), 0x9000101A, 1, 0, 0, 0);
+            Directory.CreateDirectory(Path.Combine(mount, "target"));
+            File.WriteAllText(Path.Combine(mount, "target", "keep.txt"), "keep");
+            Directory.CreateDirectory(Path.Combine(mount, "jn"));
+            NtfsFeatureVolumeTests.SetXattr(Path.Combine(mount, "jn"), "system.ntfs_reparse_data", NtfsFeatureVolumeTests.Junction(@"\??\C:\target", @"C:\target"));
+            Directory.CreateDirectory(Path.Combine(mount, "holder"));
+            File.WriteAllText(Path.Combine(mount, "holder", "a.txt"), "a");
+            Reparsed(Path.Combine(mount, "holder", "z.sys"), 0x80000017, 1, 2, 1, 1);
+        });
+        return image;
+    }
+
+    private static void Reparsed(string path, uint tag, params uint[] data)
+    {
+        if (!File.Exists(path))
+        {
+            File.WriteAllBytes(path, Stub);
+        }
+        byte[] buffer = new byte[8 + (data.Length * 4)];
+        BitConverter.GetBytes(tag).CopyTo(buffer, 0);
+        BitConverter.GetBytes((ushort)(data.Length * 4)).CopyTo(buffer, 4);
+        for (int i = 0; i < data.Length; i++)
+        {
+            BitConverter.GetBytes(data[i]).CopyTo(buffer, 8 + (i * 4));
+        }
+        NtfsFeatureVolumeTests.SetXattr(path, "system.ntfs_reparse_data", buffer);
+    }
+}
