@@ -149,12 +149,7 @@ public sealed class NtfsFeatureVolumeTests : IDisposable
     // mkntfs, then ntfs-3g mounted over FUSE; everything is written by ntfs-3g, never by our code.
     private string Build()
     {
-        string image = _tmp.File("features.img");
-        using (var f = new FileStream(image, FileMode.CreateNew))
-        {
-            f.SetLength(32L << 20);
-        }
-        Oracle.RunChecked("mkntfs", "-q", "-F", "-f", "-c", "4096", "-L", "features", image);
+        string image = Mkntfs.Volume(_tmp.File("features.img"), 32, "features");
         Ntfs3gMount.With(image, mount =>
         {
             Directory.CreateDirectory(Path.Combine(mount, "c"));

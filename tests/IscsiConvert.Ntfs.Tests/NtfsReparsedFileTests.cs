@@ -94,12 +94,7 @@ public sealed class NtfsReparsedFileTests : IDisposable
     // mkntfs, then ntfs-3g over FUSE: each file gets a stub unnamed stream, then its reparse point.
     private string Build()
     {
-        string image = _tmp.File("reparsed.img");
-        using (var f = new FileStream(image, FileMode.CreateNew))
-        {
-            f.SetLength(16L << 20);
-        }
-        Oracle.RunChecked("mkntfs", "-q", "-F", "-f", "-c", "4096", "-L", "reparsed", image);
+        string image = Mkntfs.Volume(_tmp.File("reparsed.img"), 16, "reparsed");
         Ntfs3gMount.With(image, mount =>
         {
             // WOF_EXTERNAL_INFO (version 1, provider 2: a file) and FILE_PROVIDER_EXTERNAL_INFO_V1 (version 1, LZX).
