@@ -127,7 +127,8 @@ internal sealed class BootPlanContext
     private bool HoldsAlready(FileCopy file)
     {
         NtfsEntry? entry = Installation.Volume.TryGetEntry(file.Destination);
-        if (entry is null || entry.IsDirectory || entry.Size != file.Size)
+        // A file with a reparse point is not read as content (its data stream is a stub); writing over it is refused.
+        if (entry is null || entry.IsDirectory || entry.Size != file.Size || entry.ReparseTag is not null)
         {
             return false;
         }

@@ -39,7 +39,8 @@ internal sealed class OemInfSlot
             }
             taken.Add(n);
             string path = WindowsInstallation.WindowsFolder + @"\INF\" + name;
-            if (!takenByPlan.Contains(n) && installation.Volume.GetEntry(path).Size == infBytes.Length && SameBytes(installation.Volume, path, infBytes))
+            NtfsEntry existing = installation.Volume.GetEntry(path);
+            if (!takenByPlan.Contains(n) && existing.ReparseTag is null && existing.Size == infBytes.Length && SameBytes(installation.Volume, path, infBytes))
             {
                 return new OemInfSlot(n, reused: true);
             }

@@ -64,6 +64,11 @@ public sealed partial class WindowsInstallation
     private ImageInf? LoadInf(string path, InfOrigin origin, InfReadOptions options, InfIdScan? scan)
     {
         NtfsEntry entry = Volume.GetEntry(path);
+        if (entry.ReparseTag is uint tag)
+        {
+            // CompactOS (WOF) and WIMBoot keep a file's content elsewhere; its data stream holds zeros or a stub.
+            return new ImageInf(path, origin, null, $"it has a reparse point (tag 0x{tag:X8}, e.g. compressed by CompactOS): its content is not in its data stream, and it is not read");
+        }
         if (entry.Size > MaxInfBytes)
         {
             return new ImageInf(path, origin, null, $"{entry.Size} bytes; INF files over {MaxInfBytes} bytes are not read");

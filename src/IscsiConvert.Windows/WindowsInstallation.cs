@@ -372,7 +372,8 @@ public sealed partial class WindowsInstallation : IDisposable
         foreach (string path in ArchitectureFiles)
         {
             NtfsEntry? entry = Volume.TryGetEntry(path);
-            if (entry is null || entry.IsDirectory)
+            // A file with a reparse point (CompactOS compresses programs with WOF) has no header in its data stream.
+            if (entry is null || entry.IsDirectory || entry.ReparseTag is not null)
             {
                 continue;
             }

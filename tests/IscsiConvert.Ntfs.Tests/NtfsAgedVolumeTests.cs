@@ -240,7 +240,7 @@ public sealed class NtfsAgedVolumeTests : IDisposable
 
         // A log in a folder given the compressed attribute: ntfs-3g (mounted with -o compression) stores it LZNT1-compressed.
         Directory.CreateDirectory(mount + CompressedFolder);
-        NtfsFeatureVolumeTests.SetXattr(mount + CompressedFolder, "system.ntfs_attrib_be", new byte[] { 0, 0, 0x08, 0 }); // FILE_ATTRIBUTE_COMPRESSED
+        Ntfs3gMount.SetXattr(mount + CompressedFolder, "system.ntfs_attrib_be", new byte[] { 0, 0, 0x08, 0 }); // FILE_ATTRIBUTE_COMPRESSED
         byte[] log = NtfsSparseCompressedWriteTests.Text(6, 400_000);
         File.WriteAllBytes(mount + CompressedFile, log);
         files[CompressedFile] = log;

@@ -153,21 +153,21 @@ public sealed class NtfsFeatureVolumeTests : IDisposable
         Ntfs3gMount.With(image, mount =>
         {
             Directory.CreateDirectory(Path.Combine(mount, "c"));
-            SetXattr(Path.Combine(mount, "c"), "system.ntfs_attrib_be", new byte[] { 0, 0, 0x08, 0 }); // FILE_ATTRIBUTE_COMPRESSED
+            Ntfs3gMount.SetXattr(Path.Combine(mount, "c"), "system.ntfs_attrib_be", new byte[] { 0, 0, 0x08, 0 }); // FILE_ATTRIBUTE_COMPRESSED
             File.WriteAllText(Path.Combine(mount, "c", "big.txt"), Text.Value, Encoding.ASCII);
             File.WriteAllText(Path.Combine(mount, "plain"), new string('x', 5000));
             for (int i = 0; i < 40; i++)
             {
                 Oracle.RunChecked("ln", Path.Combine(mount, "plain"), Path.Combine(mount, $"link{i:D2}"));
             }
-            SetXattr(Path.Combine(mount, "plain"), "user.myads", Encoding.ASCII.GetBytes("hello ads"));
+            Ntfs3gMount.SetXattr(Path.Combine(mount, "plain"), "user.myads", Encoding.ASCII.GetBytes("hello ads"));
             Directory.CreateDirectory(Path.Combine(mount, "junction"));
-            SetXattr(Path.Combine(mount, "junction"), "system.ntfs_reparse_data", Junction(@"\??\C:\Target", @"C:\Target"));
+            Ntfs3gMount.SetXattr(Path.Combine(mount, "junction"), "system.ntfs_reparse_data", Junction(@"\??\C:\Target", @"C:\Target"));
             File.CreateSymbolicLink(Path.Combine(mount, "sym"), "plain");
             Directory.CreateDirectory(Path.Combine(mount, "tomany"));
-            SetXattr(Path.Combine(mount, "tomany"), "system.ntfs_reparse_data", Junction(@"\??\C:\many", @"C:\many"));
+            Ntfs3gMount.SetXattr(Path.Combine(mount, "tomany"), "system.ntfs_reparse_data", Junction(@"\??\C:\many", @"C:\many"));
             Directory.CreateDirectory(Path.Combine(mount, "loop"));
-            SetXattr(Path.Combine(mount, "loop"), "system.ntfs_reparse_data", Junction(@"\??\C:\loop", @"C:\loop"));
+            Ntfs3gMount.SetXattr(Path.Combine(mount, "loop"), "system.ntfs_reparse_data", Junction(@"\??\C:\loop", @"C:\loop"));
             string many = Path.Combine(mount, "many");
             Directory.CreateDirectory(many);
             for (int i = 0; i < BigDirectoryEntries; i++)
@@ -198,21 +198,5 @@ public sealed class NtfsFeatureVolumeTests : IDisposable
         all.AddRange(new byte[2]);
         all.AddRange(data);
         return all.ToArray();
-    }
-
-    internal static void SetXattr(string path, string name, byte[] value)
-    {
-        if (NativeMethods.setxattr(path, name, value, (nuint)value.Length, 0) != 0)
-        {
-            throw new IOException($"setxattr {name} on {path} failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-    }
-
-    private static class NativeMethods
-    {
-        [DllImport("libc", SetLastError = true)]
-#pragma warning disable CA2101, SYSLIB1054 // plain UTF-8 path strings on Linux
-        internal static extern int setxattr([MarshalAs(UnmanagedType.LPUTF8Str)] string path, [MarshalAs(UnmanagedType.LPUTF8Str)] string name, byte[] value, nuint size, int flags);
-#pragma warning restore CA2101, SYSLIB1054
     }
 }

@@ -122,17 +122,6 @@ public sealed class NtfsHardLinkWriteTests : IDisposable
     }
 
     // ntfs-3g gives a name an 8.3 alias through this extended attribute (the long name becomes its Win32 half).
-    private static void SetDosName(string path, string dosName)
-    {
-        byte[] value = Encoding.ASCII.GetBytes(dosName);
-        if (setxattr(path, "system.ntfs_dos_name", value, (nuint)value.Length, 0) != 0)
-        {
-            throw new IOException($"setxattr system.ntfs_dos_name on {path} failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-    }
-
-    [DllImport("libc", SetLastError = true)]
-#pragma warning disable SA1300, CA5392, SYSLIB1054 // the libc function's own name; a test helper
-    private static extern int setxattr([MarshalAs(UnmanagedType.LPUTF8Str)] string path, [MarshalAs(UnmanagedType.LPUTF8Str)] string name, byte[] value, nuint size, int flags);
-#pragma warning restore SA1300, CA5392, SYSLIB1054
+    private static void SetDosName(string path, string dosName) =>
+        Ntfs3gMount.SetXattr(path, "system.ntfs_dos_name", Encoding.ASCII.GetBytes(dosName));
 }

@@ -100,7 +100,7 @@ public sealed class NtfsReparsedFileTests : IDisposable
             // WOF_EXTERNAL_INFO (version 1, provider 2: a file) and FILE_PROVIDER_EXTERNAL_INFO_V1 (version 1, LZX).
             // The compressed stream first: ntfs-3g refuses to change a file once it has a reparse point it cannot read.
             File.WriteAllBytes(Path.Combine(mount, "wof.sys"), Stub);
-            NtfsFeatureVolumeTests.SetXattr(Path.Combine(mount, "wof.sys"), "user.WofCompressedData", new byte[] { 1, 2, 3, 4 });
+            Ntfs3gMount.SetXattr(Path.Combine(mount, "wof.sys"), "user.WofCompressedData", new byte[] { 1, 2, 3, 4 });
             Reparsed(Path.Combine(mount, "wof.sys"), 0x80000017, 1, 2, 1, 1);
             Reparsed(Path.Combine(mount, "wim.dll"), 0x80000008, 1, 0, 0, 0);
             Reparsed(Path.Combine(mount, "dedup.bin"), 0x80000013, 1, 0, 0, 0);
@@ -108,7 +108,7 @@ public sealed class NtfsReparsedFileTests : IDisposable
             Directory.CreateDirectory(Path.Combine(mount, "target"));
             File.WriteAllText(Path.Combine(mount, "target", "keep.txt"), "keep");
             Directory.CreateDirectory(Path.Combine(mount, "jn"));
-            NtfsFeatureVolumeTests.SetXattr(Path.Combine(mount, "jn"), "system.ntfs_reparse_data", NtfsFeatureVolumeTests.Junction(@"\??\C:\target", @"C:\target"));
+            Ntfs3gMount.SetXattr(Path.Combine(mount, "jn"), "system.ntfs_reparse_data", NtfsFeatureVolumeTests.Junction(@"\??\C:\target", @"C:\target"));
             Directory.CreateDirectory(Path.Combine(mount, "holder"));
             File.WriteAllText(Path.Combine(mount, "holder", "a.txt"), "a");
             Reparsed(Path.Combine(mount, "holder", "z.sys"), 0x80000017, 1, 2, 1, 1);
@@ -122,13 +122,6 @@ public sealed class NtfsReparsedFileTests : IDisposable
         {
             File.WriteAllBytes(path, Stub);
         }
-        byte[] buffer = new byte[8 + (data.Length * 4)];
-        BitConverter.GetBytes(tag).CopyTo(buffer, 0);
-        BitConverter.GetBytes((ushort)(data.Length * 4)).CopyTo(buffer, 4);
-        for (int i = 0; i < data.Length; i++)
-        {
-            BitConverter.GetBytes(data[i]).CopyTo(buffer, 8 + (i * 4));
-        }
-        NtfsFeatureVolumeTests.SetXattr(path, "system.ntfs_reparse_data", buffer);
+        Ntfs3gMount.SetReparsePoint(path, tag, data);
     }
 }

@@ -106,7 +106,7 @@ public sealed partial class NtfsSparseCompressedWriteTests : IDisposable
         Ntfs3gMount.With(image, mount =>
         {
             Directory.CreateDirectory(Path.Combine(mount, "c"));
-            NtfsFeatureVolumeTests.SetXattr(Path.Combine(mount, "c"), "system.ntfs_attrib_be", new byte[] { 0, 0, 0x08, 0 }); // FILE_ATTRIBUTE_COMPRESSED
+            Ntfs3gMount.SetXattr(Path.Combine(mount, "c"), "system.ntfs_attrib_be", new byte[] { 0, 0, 0x08, 0 }); // FILE_ATTRIBUTE_COMPRESSED
             foreach (string name in new[] { "/c/text.txt", "/c/random.bin", "/c/untouched.txt", "/plain.bin" })
             {
                 File.WriteAllBytes(mount + name, files[name]);
@@ -184,7 +184,7 @@ public sealed partial class NtfsSparseCompressedWriteTests : IDisposable
         Ntfs3gMount.With(image, mount =>
         {
             Directory.CreateDirectory(Path.Combine(mount, "c"));
-            NtfsFeatureVolumeTests.SetXattr(Path.Combine(mount, "c"), "system.ntfs_attrib_be", new byte[] { 0, 0, 0x08, 0 }); // FILE_ATTRIBUTE_COMPRESSED
+            Ntfs3gMount.SetXattr(Path.Combine(mount, "c"), "system.ntfs_attrib_be", new byte[] { 0, 0, 0x08, 0 }); // FILE_ATTRIBUTE_COMPRESSED
             File.WriteAllBytes(mount + "/c/old.txt", files["/c/old.txt"]);
             File.WriteAllBytes(mount + "/plain.bin", files["/plain.bin"]);
         }, "compression");

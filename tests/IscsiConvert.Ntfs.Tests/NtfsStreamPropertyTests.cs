@@ -164,7 +164,7 @@ public sealed class NtfsStreamPropertyTests : IDisposable
         {
             Directory.CreateDirectory(Path.Combine(mount, "c"));
             Directory.CreateDirectory(Path.Combine(mount, "s"));
-            NtfsFeatureVolumeTests.SetXattr(Path.Combine(mount, "c"), "system.ntfs_attrib_be", new byte[] { 0, 0, 0x08, 0 }); // FILE_ATTRIBUTE_COMPRESSED
+            Ntfs3gMount.SetXattr(Path.Combine(mount, "c"), "system.ntfs_attrib_be", new byte[] { 0, 0, 0x08, 0 }); // FILE_ATTRIBUTE_COMPRESSED
             File.WriteAllBytes(mount + "/c/text.txt", files["/c/text.txt"]);
             File.WriteAllBytes(mount + "/c/random.bin", files["/c/random.bin"]);
             File.WriteAllBytes(mount + "/plain.bin", files["/plain.bin"]);

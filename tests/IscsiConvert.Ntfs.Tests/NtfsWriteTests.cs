@@ -241,7 +241,7 @@ public sealed class NtfsShortNameTests : IDisposable
         {
             Directory.CreateDirectory(Path.Combine(mount, "drivers"));
             File.WriteAllText(Path.Combine(mount, "drivers", "LongFileName.sys"), "seed");
-            NtfsFeatureVolumeTests.SetXattr(Path.Combine(mount, "drivers", "LongFileName.sys"), "system.ntfs_dos_name", System.Text.Encoding.ASCII.GetBytes("LONGFI~1.SYS"));
+            Ntfs3gMount.SetXattr(Path.Combine(mount, "drivers", "LongFileName.sys"), "system.ntfs_dos_name", System.Text.Encoding.ASCII.GetBytes("LONGFI~1.SYS"));
         });
 
         using (NtfsVolume v = NtfsWriteTests.OpenWritable(image))

@@ -313,6 +313,41 @@ public class WindowsInstallationTests
         Assert.Equal(2, w.ListDriverStorePackages().Count);
     }
 
+    /// <summary>
+    /// CompactOS compresses system files with WOF: their data stream is a stub, their content elsewhere. Such an INF
+    /// is listed with an error saying so (not parsed from the stub, not stopping the rest), and the architecture is
+    /// read from a file that is not compressed.
+    /// </summary>
+    [Fact]
+    public void Compressed_inf_is_reported_not_read_and_the_other_infs_still_load()
+    {
+        string hive = TestData.Require(Win7System);
+        string infDir = Path.GetDirectoryName(TestData.Require("inf/virtio-win/viorng.inf"))!;
+        using var tmp = new TempDir();
+        string image = NtfsImageBuilder.Build(tmp, tmp.File("win.raw"), mount =>
+        {
+            string windows = Path.Combine(mount, "Windows");
+            Directory.CreateDirectory(Path.Combine(windows, "System32", "config"));
+            File.Copy(hive, Path.Combine(windows, "System32", "config", "SYSTEM"));
+            string inf = Path.Combine(windows, "INF");
+            Directory.CreateDirectory(inf);
+            File.Copy(Path.Combine(infDir, "viorng.inf"), Path.Combine(inf, "viorng.inf"));
+            File.Copy(Path.Combine(infDir, "pvpanic.inf"), Path.Combine(inf, "netkvm.inf"));
+            // WOF_EXTERNAL_INFO (version 1, provider 2: a file), FILE_PROVIDER_EXTERNAL_INFO_V1 (version 1, XPRESS4K).
+            Ntfs3gMount.SetReparsePoint(Path.Combine(inf, "netkvm.inf"), 0x80000017, 1, 2, 1, 0);
+        });
+
+        using VirtualDisk disk = DiskImage.Open(image);
+        using WindowsInstallation w = Assert.Single(WindowsInstallation.Find(disk));
+        IReadOnlyList<ImageInf> infs = w.LoadInfs();
+        ImageInf compressed = Assert.Single(infs, i => i.Path.EndsWith("netkvm.inf", StringComparison.Ordinal));
+        Assert.Null(compressed.Inf);
+        Assert.Contains("reparse point (tag 0x80000017", compressed.Error, StringComparison.Ordinal);
+        ImageInf plain = Assert.Single(infs, i => i.Path.EndsWith("viorng.inf", StringComparison.Ordinal));
+        Assert.NotNull(plain.Inf);
+        Assert.Null(plain.Error);
+    }
+
     [Fact]
     public void Disk_without_ntfs_has_no_installation()
     {

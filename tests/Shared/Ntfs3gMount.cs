@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Runtime.InteropServices;
 
 namespace IscsiConvert.Tests;
 
@@ -39,6 +40,34 @@ public static class Ntfs3gMount
             Unmount(mount);
             WaitForDriverToExit(image);
         }
+    }
+
+    /// <summary>
+    /// Sets an extended attribute of a file on a mounted volume: ntfs-3g's way to set what a plain file API cannot
+    /// (system.ntfs_reparse_data, system.ntfs_dos_name, system.ntfs_attrib_be; user.X writes the named stream X).
+    /// </summary>
+    public static void SetXattr(string path, string name, byte[] value)
+    {
+        if (NativeMethods.setxattr(path, name, value, (nuint)value.Length, 0) != 0)
+        {
+            throw new IOException($"setxattr {name} on {path} failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    /// <summary>
+    /// Gives a file on a mounted volume a reparse point: the tag, then <paramref name="data"/> as 32-bit words. ntfs-3g
+    /// refuses to change a file further once it has a reparse point it cannot interpret, so this comes last.
+    /// </summary>
+    public static void SetReparsePoint(string path, uint tag, params uint[] data)
+    {
+        byte[] buffer = new byte[8 + (data.Length * 4)];
+        BitConverter.GetBytes(tag).CopyTo(buffer, 0);
+        BitConverter.GetBytes((ushort)(data.Length * 4)).CopyTo(buffer, 4);
+        for (int i = 0; i < data.Length; i++)
+        {
+            BitConverter.GetBytes(data[i]).CopyTo(buffer, 8 + (i * 4));
+        }
+        SetXattr(path, "system.ntfs_reparse_data", buffer);
     }
 
     /// <summary>
@@ -104,5 +133,13 @@ public static class Ntfs3gMount
             }
         }
         return false;
+    }
+
+    private static class NativeMethods
+    {
+        [DllImport("libc", SetLastError = true)]
+#pragma warning disable CA2101, SA1300, CA5392, SYSLIB1054 // the libc function's own name; plain UTF-8 path strings on Linux
+        internal static extern int setxattr([MarshalAs(UnmanagedType.LPUTF8Str)] string path, [MarshalAs(UnmanagedType.LPUTF8Str)] string name, byte[] value, nuint size, int flags);
+#pragma warning restore CA2101, SA1300, CA5392, SYSLIB1054
     }
 }
