@@ -1,4 +1,5 @@
 using System;
+using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
@@ -215,6 +216,10 @@ public sealed partial class NtfsVolume : IDisposable
     {
         (NtfsFile file, _, string fullPath) = Resolve(path) ?? throw new FileNotFoundException($"'{path}' does not exist on the NTFS volume.", path);
         string name = streamName ?? string.Empty;
+        if (name.Length == 0 && WofFileChunkSize(file) is int chunkSize)
+        {
+            return OpenWofCompressed(file, fullPath, chunkSize);
+        }
         if (name.Length == 0 && ContentElsewhere(file) is { } elsewhere)
         {
             throw new UnsupportedFormatException(
@@ -422,6 +427,62 @@ public sealed partial class NtfsVolume : IDisposable
     }
 
     /// <summary>
+    /// The chunk size of a file compressed by WOF's file provider with XPRESS (4, 8 or 16 KiB: what CompactOS and
+    /// <c>compact /exe:xpress*</c> write), whose content this reader decompresses; null for any other file.
+    /// The reparse data after its 8-byte header: WOF_EXTERNAL_INFO (version 1, provider 2 = file), then
+    /// FILE_PROVIDER_EXTERNAL_INFO_V1 (version 1, algorithm: 0 XPRESS4K, 1 LZX, 2 XPRESS8K, 3 XPRESS16K).
+    /// </summary>
+    private int? WofFileChunkSize(NtfsFile file)
+    {
+        if (WofFileAlgorithm(file) is not uint algorithm)
+        {
+            return null;
+        }
+        return algorithm switch
+        {
+            0 => 4096,
+            2 => 8192,
+            3 => 16384,
+            _ => null,
+        };
+    }
+
+    private uint? WofFileAlgorithm(NtfsFile file)
+    {
+        AttributeRecord? reparse = file.Find(AttributeType.ReparsePoint);
+        if (reparse is null || file.Record.IsDirectory || reparse.DataSize < 24 || reparse.DataSize > MaxReparseBytes)
+        {
+            return null;
+        }
+        byte[] value = _mft.ReadAll(reparse);
+        ReadOnlySpan<byte> v = value;
+        bool fileProvider = BinaryPrimitives.ReadUInt32LittleEndian(v) == ReparsePoint.TagWof
+            && BinaryPrimitives.ReadUInt32LittleEndian(v.Slice(8)) == 1 && BinaryPrimitives.ReadUInt32LittleEndian(v.Slice(12)) == 2
+            && BinaryPrimitives.ReadUInt32LittleEndian(v.Slice(16)) == 1;
+        return fileProvider ? BinaryPrimitives.ReadUInt32LittleEndian(v.Slice(20)) : null;
+    }
+
+    private WofStream OpenWofCompressed(NtfsFile file, string fullPath, int chunkSize)
+    {
+        const string StreamName = "WofCompressedData";
+        AttributeRecord compressed = file.Find(AttributeType.Data, StreamName)
+            ?? throw new CorruptDataException("NTFS", $"MFT record {file.RecordNumber} ('{fullPath}')", _mft.VolumeOffsetOfRecord(file.RecordNumber),
+                $"the file is WOF-compressed but has no {StreamName} stream", _options.FilePath);
+        long length = file.Find(AttributeType.Data)?.DataSize ?? 0;
+        string structure = $"MFT record {file.RecordNumber} ('{fullPath}') ::{StreamName}";
+        AttributeStream stream = _mft.OpenAttribute(compressed);
+        try
+        {
+            return WofStream.Open(stream, length, chunkSize, structure, compressed.VolumeOffset, _options.FilePath);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
     /// What a file is whose content Windows reads from somewhere else than its unnamed data stream, through a filter
     /// driver that its reparse tag names (null for any other file). Its unnamed stream is sparse (zeros) or a stub:
     /// read as it is, it would pass for content. Tags from the Windows SDK's winnt.h.
@@ -438,7 +499,8 @@ public sealed partial class NtfsVolume : IDisposable
         return tag switch
         {
             null => $"a file with a reparse point of {reparse.DataSize} bytes that cannot be read",
-            ReparsePoint.TagWof => "compressed by Windows (WOF: CompactOS or compact /exe)",
+            ReparsePoint.TagWof when WofFileAlgorithm(file) == 1 => "compressed by Windows with LZX (WOF: compact /exe:lzx), which IscsiConvert does not decompress",
+            ReparsePoint.TagWof => "compressed or backed by Windows' overlay filter (WOF) in a way IscsiConvert does not read (a WIMBoot pointer, or an unknown algorithm)",
             ReparsePoint.TagWim => "backed by a WIM file (WIMBoot)",
             ReparsePoint.TagDedup => "deduplicated by Windows Server Data Deduplication",
             ReparsePoint.TagHsm or ReparsePoint.TagHsm2 => "stored by a hierarchical storage manager",

@@ -64,17 +64,23 @@ public sealed partial class WindowsInstallation
     private ImageInf? LoadInf(string path, InfOrigin origin, InfReadOptions options, InfIdScan? scan)
     {
         NtfsEntry entry = Volume.GetEntry(path);
-        if (entry.ReparseTag is uint tag)
-        {
-            // CompactOS (WOF) and WIMBoot keep a file's content elsewhere; its data stream holds zeros or a stub.
-            return new ImageInf(path, origin, null, $"it has a reparse point (tag 0x{tag:X8}, e.g. compressed by CompactOS): its content is not in its data stream, and it is not read");
-        }
         if (entry.Size > MaxInfBytes)
         {
             return new ImageInf(path, origin, null, $"{entry.Size} bytes; INF files over {MaxInfBytes} bytes are not read");
         }
         var data = new byte[entry.Size];
-        using (Stream s = Volume.OpenFile(path))
+        Stream opened;
+        try
+        {
+            opened = Volume.OpenFile(path);
+        }
+        catch (UnsupportedFormatException ex)
+        {
+            // Content the NTFS layer cannot read (LZX-compressed by compact /exe:lzx, a WIMBoot pointer, a cloud file):
+            // reported with this INF, the others still load.
+            return new ImageInf(path, origin, null, ex.Message);
+        }
+        using (Stream s = opened)
         {
             int read = 0;
             while (read < data.Length)

@@ -89,6 +89,84 @@ public sealed class NtfsReparsedFileTests : IDisposable
         Assert.Equal(before, Sha256(image));
     }
 
+    /// <summary>
+    /// CompactOS files: XPRESS in 4, 8 and 16 KiB chunks, compressed by wimlib (an independent compressor; a WIM
+    /// resource has the layout of a WofCompressedData stream), read back as the content. The content mixes text,
+    /// incompressible bytes (chunks stored as they are) and a long run (the escapes of long match lengths).
+    /// </summary>
+    [Theory]
+    [InlineData(4096, 0u)]
+    [InlineData(8192, 2u)]
+    [InlineData(16384, 3u)]
+    public void Wof_xpress_file_reads_as_the_content_wimlib_compressed(int chunkSize, uint algorithm)
+    {
+        byte[] content = MixedContent();
+        byte[] compressed = WimXpress.Compress(_tmp.Path, content, chunkSize);
+        // Most chunks compressed (the text and the run), some stored (the noise): both paths are read.
+        Assert.InRange(compressed.Length, 9000, content.Length / 2);
+        string image = WofVolume(content, compressed, algorithm);
+        using var volume = NtfsVolume.Open(File.OpenRead(image), new NtfsOpenOptions { FilePath = image });
+        Assert.Equal(content.Length, volume.GetEntry(@"\compact.sys").Size);
+        using Stream s = volume.OpenFile(@"\compact.sys");
+        var all = new byte[content.Length];
+        s.ReadExactly(all);
+        Assert.Equal(Convert.ToHexString(SHA256.HashData(content)), Convert.ToHexString(SHA256.HashData(all)));
+        // A read that starts inside one chunk and ends inside another.
+        s.Position = chunkSize - 100;
+        var across = new byte[chunkSize + 200];
+        s.ReadExactly(across);
+        Assert.True(across.AsSpan().SequenceEqual(content.AsSpan(chunkSize - 100, chunkSize + 200)));
+    }
+
+    [Fact]
+    public void Wof_chunk_table_pointing_past_the_stream_is_refused_naming_it()
+    {
+        byte[] content = MixedContent();
+        byte[] compressed = WimXpress.Compress(_tmp.Path, content, 4096);
+        compressed[3] = 0x7F; // the first entry: where chunk 1 starts, now 2 GiB on
+        string image = WofVolume(content, compressed, 0);
+        using var volume = NtfsVolume.Open(File.OpenRead(image), new NtfsOpenOptions { FilePath = image });
+        var ex = Assert.Throws<CorruptDataException>(() => volume.OpenFile(@"\compact.sys").Dispose());
+        Assert.Contains("WofCompressedData", ex.Structure, StringComparison.Ordinal);
+        Assert.True(ex.Offset > 0);
+        Assert.Equal(image, ex.FilePath);
+    }
+
+    private string WofVolume(byte[] content, byte[] compressed, uint algorithm)
+    {
+        string image = Mkntfs.Volume(_tmp.File("wof.img"), 16, "wof");
+        Ntfs3gMount.With(image, mount =>
+        {
+            string path = Path.Combine(mount, "compact.sys");
+            using (FileStream f = File.Create(path))
+            {
+                f.SetLength(content.Length); // the unnamed stream holds the size, not the data
+            }
+            Ntfs3gMount.SetXattr(path, "user.WofCompressedData", compressed);
+            Ntfs3gMount.SetReparsePoint(path, 0x80000017, 1, 2, 1, algorithm);
+        });
+        return image;
+    }
+
+    private static byte[] MixedContent()
+    {
+        var random = new Random(20261204);
+        var content = new MemoryStream();
+        for (int i = 0; content.Length < 30_000; i++)
+        {
+            content.Write(Encoding.ASCII.GetBytes($"[Strings] line {i} {random.Next(1000)} of a driver's INF text\r\n"));
+        }
+        var noise = new byte[9000];
+        random.NextBytes(noise);
+        content.Write(noise);
+        content.Write(new byte[6000].AsSpan());
+        for (int i = 0; content.Length < 50_001; i++)
+        {
+            content.Write(Encoding.ASCII.GetBytes($"tail {i % 7}\n"));
+        }
+        return content.ToArray();
+    }
+
     private static string Sha256(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
 
     // mkntfs, then ntfs-3g over FUSE: each file gets a stub unnamed stream, then its reparse point.

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using IscsiConvert.Drivers;
 using IscsiConvert.Storage;
 using IscsiConvert.Storage.Partitions;
 using IscsiConvert.Tests;
@@ -314,16 +315,18 @@ public class WindowsInstallationTests
     }
 
     /// <summary>
-    /// CompactOS compresses system files with WOF: their data stream is a stub, their content elsewhere. Such an INF
-    /// is listed with an error saying so (not parsed from the stub, not stopping the rest), and the architecture is
-    /// read from a file that is not compressed.
+    /// CompactOS compresses system files with WOF (XPRESS): such an INF is read through its compressed stream and
+    /// parses as the original does. One compressed with LZX (not read) is listed with an error saying so, and the other
+    /// INFs still load. The compressed stream is wimlib's (an independent compressor), the volume ntfs-3g's.
     /// </summary>
     [Fact]
-    public void Compressed_inf_is_reported_not_read_and_the_other_infs_still_load()
+    public void Compact_os_infs_are_read_through_wof_and_an_lzx_one_is_reported()
     {
         string hive = TestData.Require(Win7System);
         string infDir = Path.GetDirectoryName(TestData.Require("inf/virtio-win/viorng.inf"))!;
+        byte[] viorng = File.ReadAllBytes(Path.Combine(infDir, "viorng.inf"));
         using var tmp = new TempDir();
+        byte[] compressed = WimXpress.Compress(tmp.Path, viorng, 4096);
         string image = NtfsImageBuilder.Build(tmp, tmp.File("win.raw"), mount =>
         {
             string windows = Path.Combine(mount, "Windows");
@@ -331,21 +334,30 @@ public class WindowsInstallationTests
             File.Copy(hive, Path.Combine(windows, "System32", "config", "SYSTEM"));
             string inf = Path.Combine(windows, "INF");
             Directory.CreateDirectory(inf);
-            File.Copy(Path.Combine(infDir, "viorng.inf"), Path.Combine(inf, "viorng.inf"));
-            File.Copy(Path.Combine(infDir, "pvpanic.inf"), Path.Combine(inf, "netkvm.inf"));
-            // WOF_EXTERNAL_INFO (version 1, provider 2: a file), FILE_PROVIDER_EXTERNAL_INFO_V1 (version 1, XPRESS4K).
-            Ntfs3gMount.SetReparsePoint(Path.Combine(inf, "netkvm.inf"), 0x80000017, 1, 2, 1, 0);
+            File.Copy(Path.Combine(infDir, "pvpanic.inf"), Path.Combine(inf, "pvpanic.inf"));
+            // WOF_EXTERNAL_INFO (version 1, provider 2: a file), FILE_PROVIDER_EXTERNAL_INFO_V1 (version 1, algorithm).
+            string compact = Path.Combine(inf, "viorng.inf");
+            using (FileStream f = File.Create(compact))
+            {
+                f.SetLength(viorng.Length);
+            }
+            Ntfs3gMount.SetXattr(compact, "user.WofCompressedData", compressed);
+            Ntfs3gMount.SetReparsePoint(compact, 0x80000017, 1, 2, 1, 0);
+            File.Copy(Path.Combine(infDir, "pvpanic.inf"), Path.Combine(inf, "lzx.inf"));
+            Ntfs3gMount.SetReparsePoint(Path.Combine(inf, "lzx.inf"), 0x80000017, 1, 2, 1, 1);
         });
 
         using VirtualDisk disk = DiskImage.Open(image);
         using WindowsInstallation w = Assert.Single(WindowsInstallation.Find(disk));
         IReadOnlyList<ImageInf> infs = w.LoadInfs();
-        ImageInf compressed = Assert.Single(infs, i => i.Path.EndsWith("netkvm.inf", StringComparison.Ordinal));
-        Assert.Null(compressed.Inf);
-        Assert.Contains("reparse point (tag 0x80000017", compressed.Error, StringComparison.Ordinal);
-        ImageInf plain = Assert.Single(infs, i => i.Path.EndsWith("viorng.inf", StringComparison.Ordinal));
-        Assert.NotNull(plain.Inf);
-        Assert.Null(plain.Error);
+        ImageInf lzx = Assert.Single(infs, i => i.Path.EndsWith("lzx.inf", StringComparison.Ordinal));
+        Assert.Null(lzx.Inf);
+        Assert.Contains("LZX", lzx.Error, StringComparison.Ordinal);
+        ImageInf fromWof = Assert.Single(infs, i => i.Path.EndsWith("viorng.inf", StringComparison.Ordinal));
+        Assert.Null(fromWof.Error);
+        InfFile original = InfFile.Parse(viorng, "viorng.inf", new InfReadOptions { Tolerant = true });
+        Assert.Equal(original.Sections.Select(x => x.Name), fromWof.Inf!.Sections.Select(x => x.Name));
+        Assert.NotNull(Assert.Single(infs, i => i.Path.EndsWith("pvpanic.inf", StringComparison.Ordinal)).Inf);
     }
 
     [Fact]
