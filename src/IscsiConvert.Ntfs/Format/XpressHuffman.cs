@@ -10,17 +10,24 @@ namespace IscsiConvert.Ntfs.Format;
 /// little-endian words follows, read from the most significant bit, with the long-length escapes as whole bytes
 /// between words. Every read is checked: a damaged chunk is a problem reported, never a read past either buffer.
 /// </summary>
-internal static class XpressHuffman
+internal sealed class XpressHuffman
 {
     private const int Symbols = 512;
     private const int TableBits = 15;
     private const int BlockSize = 65536;
 
+    // Kept between calls: a file is thousands of 4 KiB chunks, and the table is 64 KiB.
+    private readonly ushort[] _table = new ushort[1 << TableBits];
+    private readonly byte[] _lengths = new byte[Symbols];
+
     /// <summary>Fills <paramref name="output"/> from <paramref name="input"/>; returns null, or what is wrong with the input.</summary>
-    public static string? Decompress(ReadOnlySpan<byte> input, Span<byte> output)
+    public static string? Decompress(ReadOnlySpan<byte> input, Span<byte> output) => new XpressHuffman().DecompressChunk(input, output);
+
+    /// <summary>As <see cref="Decompress"/>, reusing this decoder's table.</summary>
+    public string? DecompressChunk(ReadOnlySpan<byte> input, Span<byte> output)
     {
-        var table = new ushort[1 << TableBits];
-        var lengths = new byte[Symbols];
+        ushort[] table = _table;
+        byte[] lengths = _lengths;
         int inPos = 0;
         int outPos = 0;
         while (outPos < output.Length)

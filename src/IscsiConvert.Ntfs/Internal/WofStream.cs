@@ -22,6 +22,7 @@ internal sealed class WofStream : SparseStream
     private readonly string _structure;
     private readonly long _volumeOffset;
     private readonly string? _filePath;
+    private readonly XpressHuffman _decoder = new();
     private byte[]? _chunk;
     private long _cachedChunk = -1;
 
@@ -132,7 +133,7 @@ internal sealed class WofStream : SparseStream
         {
             input.CopyTo(output, 0); // stored: compressing did not make it smaller
         }
-        else if (XpressHuffman.Decompress(input, output) is { } problem)
+        else if (_decoder.DecompressChunk(input, output) is { } problem)
         {
             throw Corrupt(_structure + $" chunk {index}", _volumeOffset, "XPRESS data does not decompress: " + problem, _filePath);
         }
