@@ -276,7 +276,7 @@ public sealed partial class NtfsVolume
     private void DeleteCore(string path, bool recursive)
     {
         // The last component is not followed: deleting a junction removes the junction, never what it points at.
-        (NtfsFile file, _, string fullPath) = Resolve(path, 0, followLast: false) ?? throw new FileNotFoundException($"'{path}' does not exist on the NTFS volume.", path);
+        (NtfsFile file, _, string fullPath) = Resolve(path, followLast: false) ?? throw new FileNotFoundException($"'{path}' does not exist on the NTFS volume.", path);
         if (fullPath == "\\")
         {
             throw new IOException("The root directory cannot be deleted.");
@@ -316,25 +316,24 @@ public sealed partial class NtfsVolume
 
     /// <summary>
     /// Refuses a write at <paramref name="path"/> when a folder on the way, or the file itself, is a junction or symbolic
-    /// link (and the volume does not follow links): Windows follows the link — to another folder, or out of the Windows
+    /// link that this volume does not follow (<see cref="NtfsOpenOptions.FollowJunctions"/> off, or a link whose target
+    /// is missing or on another volume): Windows follows the link — to another folder, or out of the Windows
     /// tree — so what would be written inside the link's own empty folder is never found, while the path looks written.
     /// A hostile or unusual image (System32\drivers or config made a junction) is refused before anything is staged.
     /// </summary>
     private void RefuseLinksOnPath(string path)
     {
-        if (_options.FollowJunctions)
-        {
-            return; // resolution follows the links: the write lands where Windows looks
-        }
         string current = string.Empty;
         foreach (string part in SplitPath(path))
         {
             current += "\\" + part;
-            if (Resolve(current) is not { } found)
+            if (Resolve(current, followLast: false) is not { } found)
             {
                 return;
             }
-            if (NameSurrogate(found.File) is { } link)
+            // With FollowJunctions a link that resolution follows is where Windows looks too; one it cannot follow
+            // (a dangling link, a target on another volume) stands for itself there, and is refused like any link.
+            if (NameSurrogate(found.File) is { } link && (!_options.FollowJunctions || Resolve(current) is not { } followed || followed.File.RecordNumber == found.File.RecordNumber))
             {
                 throw new UnsafeToWriteException(
                     $"'{found.FullPath}' on the NTFS volume is a junction or symbolic link ({link}): IscsiConvert does not write through links (Windows would follow it, and '{path}' would not be where Windows looks)",

@@ -362,11 +362,20 @@ public sealed partial class NtfsVolume : IDisposable
         }
     }
 
-    private (NtfsFile File, string Name, string FullPath)? Resolve(string path) => Resolve(path, 0, followLast: true);
+    private (NtfsFile File, string Name, string FullPath)? Resolve(string path) => Resolve(path, new LinkBudget(), followLast: true);
 
     // followLast false: a junction or symbolic link named by the last component is the file found (what a delete
     // removes), even on a volume that follows links on the way to it.
-    private (NtfsFile File, string Name, string FullPath)? Resolve(string path, int follows, bool followLast)
+    private (NtfsFile File, string Name, string FullPath)? Resolve(string path, bool followLast) => Resolve(path, new LinkBudget(), followLast);
+
+    // How many more links one lookup may follow, shared by the nested lookups of link targets: a loop, or links
+    // whose targets are paths full of links, end after MaxLinkFollows in all rather than at each level.
+    private sealed class LinkBudget
+    {
+        public int Followed { get; set; }
+    }
+
+    private (NtfsFile File, string Name, string FullPath)? Resolve(string path, LinkBudget budget, bool followLast)
     {
         if (_disposed)
         {
@@ -410,17 +419,11 @@ public sealed partial class NtfsVolume : IDisposable
                 name = current.FileNames.FirstOrDefault(f => f.Namespace != FileNameAttribute.NamespaceDos && f.ParentRecordNumber == entry.Key.ParentRecordNumber)?.Name ?? name;
             }
             full += "\\" + name;
-            if (_options.FollowJunctions && (followLast || i < parts.Length - 1) && LinkTarget(current) is { } target)
+            if (_options.FollowJunctions && (followLast || i < parts.Length - 1) && LinkTarget(current) is { } target
+                && FollowLink(current, target, parent, full, path, budget) is { } reached)
             {
-                if (follows >= MaxLinkFollows)
-                {
-                    // A loop of junctions is damage (or hostility) on the volume: named by the link it was found at.
-                    throw new CorruptDataException("NTFS", $"MFT record {current.RecordNumber} ($REPARSE_POINT of '{full}')", _mft.VolumeOffsetOfRecord(current.RecordNumber),
-                        $"resolving '{path}' passes through more than {MaxLinkFollows} junctions or symbolic links (a loop)", _options.FilePath);
-                }
-                string rest = string.Join("\\", parts.Skip(i + 1));
-                string next = OnThisVolume(target, parent) + "\\" + rest;
-                return Resolve(next, follows + 1, followLast);
+                (current, name, full) = reached;
+                full = full == "\\" ? string.Empty : full;
             }
         }
         return (current, name, full.Length == 0 ? "\\" : full);
@@ -473,7 +476,7 @@ public sealed partial class NtfsVolume : IDisposable
         AttributeStream stream = _mft.OpenAttribute(compressed);
         try
         {
-            return WofStream.Open(stream, length, chunkSize, structure, compressed.VolumeOffset, _options.FilePath);
+            return WofStream.Open(stream, length, chunkSize, structure, compressed.VolumeOffset, _options.FilePath, _stream.Length);
         }
         catch
         {
@@ -509,6 +512,27 @@ public sealed partial class NtfsVolume : IDisposable
         };
     }
 
+    /// <summary>
+    /// Where a link leads, or null when it cannot be followed — its target lies on another volume, or nothing is
+    /// there (a dangling link): the link then stands for itself, so that what a listing shows can be looked up, and a
+    /// write through it is refused (<see cref="RefuseLinksOnPath"/>).
+    /// </summary>
+    private (NtfsFile File, string Name, string FullPath)? FollowLink(NtfsFile link, string target, string parent, string linkPath, string path, LinkBudget budget)
+    {
+        if (++budget.Followed > MaxLinkFollows)
+        {
+            // A loop of junctions is damage (or hostility) on the volume: named by the link it was found at.
+            throw new CorruptDataException("NTFS", $"MFT record {link.RecordNumber} ($REPARSE_POINT of '{linkPath}')", _mft.VolumeOffsetOfRecord(link.RecordNumber),
+                $"resolving '{path}' passes through more than {MaxLinkFollows} junctions or symbolic links (a loop)", _options.FilePath);
+        }
+        string? onVolume = OnThisVolume(target, parent);
+        if (onVolume is null || onVolume.Split(new[] { '\\', '/' }, StringSplitOptions.RemoveEmptyEntries).Length > MaxPathComponents)
+        {
+            return null;
+        }
+        return Resolve(onVolume, budget, followLast: true);
+    }
+
     // A junction's or symbolic link's target, or null when the file is not one.
     private string? LinkTarget(NtfsFile file)
     {
@@ -523,7 +547,7 @@ public sealed partial class NtfsVolume : IDisposable
 
     // Targets name a drive (C:\Users) that this volume stands for once the image is booted; relative symbolic links
     // are resolved against the link's folder. Targets on other volumes (\??\Volume{…}, UNC paths) cannot be followed.
-    private static string OnThisVolume(string target, string parent)
+    private static string? OnThisVolume(string target, string parent)
     {
         if (target.Length >= 2 && target[1] == ':')
         {
@@ -537,7 +561,7 @@ public sealed partial class NtfsVolume : IDisposable
         {
             return parent + "\\" + target;
         }
-        throw new IOException($"The link target '{target}' lies on another volume and cannot be followed.");
+        return null;
     }
 
     private DirectoryIndex Index(NtfsFile directory)

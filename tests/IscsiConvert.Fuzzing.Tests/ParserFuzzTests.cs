@@ -133,6 +133,29 @@ public sealed class ParserFuzzTests
         AssertReplayHasNoFailures("regf", 3900309805430024821, executions: 306894, firstExecution: 306893);
     }
 
+    /// <summary>
+    /// Regression: the NTFS random search (seed 4627297119801493265, iteration 15428), on the CompactOS-style seed,
+    /// damaged a junction's target; with links followed, looking up the junction the listing showed threw
+    /// FileNotFoundException. A link that cannot be followed now stands for itself.
+    /// </summary>
+    [Fact]
+    public void Ntfs_junction_whose_target_is_missing_is_looked_up_as_itself()
+    {
+        AssertReplayHasNoFailures("NTFS", 4627297119801493265, executions: 15429, firstExecution: 15428);
+    }
+
+    /// <summary>
+    /// Regression: the NTFS random search (seed 1789368009496467862, iteration 17162) gave a WOF-compressed file a
+    /// size near long.MaxValue; rounding it up to whole chunks threw OverflowException. The chunk count no longer
+    /// overflows, a negative size or a chunk table entry past long's range is damage named at the stream, and no
+    /// chunk table larger than the volume (or 64 MiB) is allocated.
+    /// </summary>
+    [Fact]
+    public void Ntfs_wof_file_with_a_size_near_the_limit_is_refused_with_our_exception()
+    {
+        AssertReplayHasNoFailures("NTFS", 1789368009496467862, executions: 17163, firstExecution: 17162);
+    }
+
     /// <summary>Replays a run up to a failing iteration (from <paramref name="firstExecution"/>): every input is accepted or refused with our exception.</summary>
     private void AssertReplayHasNoFailures(string parser, ulong seed, long executions, long firstExecution = 0)
     {

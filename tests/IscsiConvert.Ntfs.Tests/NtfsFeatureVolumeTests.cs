@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Runtime.InteropServices;
 using System.Text;
 using IscsiConvert.Ntfs;
 using Xunit;
@@ -162,12 +161,12 @@ public sealed class NtfsFeatureVolumeTests : IDisposable
             }
             Ntfs3gMount.SetXattr(Path.Combine(mount, "plain"), "user.myads", Encoding.ASCII.GetBytes("hello ads"));
             Directory.CreateDirectory(Path.Combine(mount, "junction"));
-            Ntfs3gMount.SetXattr(Path.Combine(mount, "junction"), "system.ntfs_reparse_data", Junction(@"\??\C:\Target", @"C:\Target"));
+            Ntfs3gMount.SetJunction(Path.Combine(mount, "junction"), @"C:\Target");
             File.CreateSymbolicLink(Path.Combine(mount, "sym"), "plain");
             Directory.CreateDirectory(Path.Combine(mount, "tomany"));
-            Ntfs3gMount.SetXattr(Path.Combine(mount, "tomany"), "system.ntfs_reparse_data", Junction(@"\??\C:\many", @"C:\many"));
+            Ntfs3gMount.SetJunction(Path.Combine(mount, "tomany"), @"C:\many");
             Directory.CreateDirectory(Path.Combine(mount, "loop"));
-            Ntfs3gMount.SetXattr(Path.Combine(mount, "loop"), "system.ntfs_reparse_data", Junction(@"\??\C:\loop", @"C:\loop"));
+            Ntfs3gMount.SetJunction(Path.Combine(mount, "loop"), @"C:\loop");
             string many = Path.Combine(mount, "many");
             Directory.CreateDirectory(many);
             for (int i = 0; i < BigDirectoryEntries; i++)
@@ -176,27 +175,5 @@ public sealed class NtfsFeatureVolumeTests : IDisposable
             }
         }, "compression");
         return image;
-    }
-
-    // A mount point reparse buffer: tag, data length, then substitute and print names (NUL-terminated) in one buffer.
-    internal static byte[] Junction(string substitute, string print)
-    {
-        byte[] sub = Encoding.Unicode.GetBytes(substitute);
-        byte[] pr = Encoding.Unicode.GetBytes(print);
-        var data = new List<byte>();
-        data.AddRange(BitConverter.GetBytes((ushort)0));
-        data.AddRange(BitConverter.GetBytes((ushort)sub.Length));
-        data.AddRange(BitConverter.GetBytes((ushort)(sub.Length + 2)));
-        data.AddRange(BitConverter.GetBytes((ushort)pr.Length));
-        data.AddRange(sub);
-        data.AddRange(new byte[2]);
-        data.AddRange(pr);
-        data.AddRange(new byte[2]);
-        var all = new List<byte>();
-        all.AddRange(BitConverter.GetBytes(0xA0000003u));
-        all.AddRange(BitConverter.GetBytes((ushort)data.Count));
-        all.AddRange(new byte[2]);
-        all.AddRange(data);
-        return all.ToArray();
     }
 }

@@ -167,6 +167,34 @@ public sealed class NtfsReparsedFileTests : IDisposable
         return content.ToArray();
     }
 
+    /// <summary>
+    /// With links followed, a link that cannot be followed — its target missing, or on another volume — stands for
+    /// itself: listed, looked up (with its target reported) and listed as an empty folder, never a bare exception
+    /// (the fuzzer's NTFS run, seed 4627297119801493265, found FileNotFoundException for a listed junction); a write
+    /// through it is refused, as on a volume that does not follow links.
+    /// </summary>
+    [Theory]
+    [InlineData(@"\dangling", @"C:\nothing\here")]
+    [InlineData(@"\elsewhere", @"Volume{01234567-89ab-cdef-0123-456789abcdef}\x")]
+    public void With_links_followed_a_link_that_cannot_be_followed_stands_for_itself(string link, string target)
+    {
+        string image = Build();
+        string before = Sha256(image);
+        using (NtfsVolume v = NtfsVolume.Open(new FileStream(image, FileMode.Open, FileAccess.ReadWrite), new NtfsOpenOptions { Writable = true, FollowJunctions = true }))
+        {
+            NtfsEntry listed = Assert.Single(v.ListDirectory(@"\"), e => e.Path == link);
+            NtfsEntry found = v.GetEntry(listed.Path);
+            Assert.Equal(listed.MftRecordNumber, found.MftRecordNumber);
+            Assert.Equal(target, found.ReparseTarget);
+            Assert.Empty(v.ListDirectory(link));
+            Assert.Null(v.TryGetEntry(link + @"\x"));
+            var ex = Assert.Throws<UnsafeToWriteException>(() => v.WriteFile(link + @"\evil.sys", new byte[] { 1 }));
+            Assert.Contains($"'{link}'", ex.Message, StringComparison.Ordinal);
+            Assert.False(v.HasPendingChanges);
+        }
+        Assert.Equal(before, Sha256(image));
+    }
+
     private static string Sha256(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
 
     // mkntfs, then ntfs-3g over FUSE: each file gets a stub unnamed stream, then its reparse point.
@@ -186,7 +214,11 @@ public sealed class NtfsReparsedFileTests : IDisposable
             Directory.CreateDirectory(Path.Combine(mount, "target"));
             File.WriteAllText(Path.Combine(mount, "target", "keep.txt"), "keep");
             Directory.CreateDirectory(Path.Combine(mount, "jn"));
-            Ntfs3gMount.SetXattr(Path.Combine(mount, "jn"), "system.ntfs_reparse_data", NtfsFeatureVolumeTests.Junction(@"\??\C:\target", @"C:\target"));
+            Ntfs3gMount.SetJunction(Path.Combine(mount, "jn"), @"C:\target");
+            Directory.CreateDirectory(Path.Combine(mount, "dangling"));
+            Ntfs3gMount.SetJunction(Path.Combine(mount, "dangling"), @"C:\nothing\here");
+            Directory.CreateDirectory(Path.Combine(mount, "elsewhere"));
+            Ntfs3gMount.SetJunction(Path.Combine(mount, "elsewhere"), @"Volume{01234567-89ab-cdef-0123-456789abcdef}\x");
             Directory.CreateDirectory(Path.Combine(mount, "holder"));
             File.WriteAllText(Path.Combine(mount, "holder", "a.txt"), "a");
             Reparsed(Path.Combine(mount, "holder", "z.sys"), 0x80000017, 1, 2, 1, 1);

@@ -71,6 +71,33 @@ public static class Ntfs3gMount
     }
 
     /// <summary>
+    /// Makes an empty directory on a mounted volume a junction (a mount point) to <paramref name="target"/>, a path
+    /// such as C:\Target: tag, data length, then the substitute name (\??\ and the target) and the print name, each
+    /// NUL-terminated, in one buffer.
+    /// </summary>
+    public static void SetJunction(string directory, string target)
+    {
+        byte[] substitute = System.Text.Encoding.Unicode.GetBytes(@"\??\" + target);
+        byte[] print = System.Text.Encoding.Unicode.GetBytes(target);
+        using var data = new MemoryStream();
+        using (var w = new BinaryWriter(data))
+        {
+            w.Write(0xA0000003u);
+            w.Write((ushort)(8 + substitute.Length + 2 + print.Length + 2));
+            w.Write((ushort)0);
+            w.Write((ushort)0);
+            w.Write((ushort)substitute.Length);
+            w.Write((ushort)(substitute.Length + 2));
+            w.Write((ushort)print.Length);
+            w.Write(substitute);
+            w.Write((ushort)0);
+            w.Write(print);
+            w.Write((ushort)0);
+        }
+        SetXattr(directory, "system.ntfs_reparse_data", data.ToArray());
+    }
+
+    /// <summary>
     /// A mount just written can be busy for a moment (the kernel still holds a file being released); an unmount that
     /// fails is tried again for a few seconds rather than leaving the mount behind (and the test failed) at once.
     /// </summary>

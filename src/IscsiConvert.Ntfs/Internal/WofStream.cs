@@ -15,6 +15,8 @@ namespace IscsiConvert.Ntfs.Internal;
 /// </summary>
 internal sealed class WofStream : SparseStream
 {
+    private const long MaxTableBytes = 64L << 20;
+
     private readonly AttributeStream _compressed;
     private readonly long _length;
     private readonly int _chunkSize;
@@ -48,16 +50,26 @@ internal sealed class WofStream : SparseStream
     /// <param name="structure">Names the stream in errors.</param>
     /// <param name="volumeOffset">Where the stream's attribute record is, for errors.</param>
     /// <param name="filePath">The image, for errors.</param>
-    public static WofStream Open(AttributeStream compressed, long length, int chunkSize, string structure, long volumeOffset, string? filePath)
+    /// <param name="volumeLength">The volume's size: no chunk table is larger than the volume that holds it.</param>
+    public static WofStream Open(AttributeStream compressed, long length, int chunkSize, string structure, long volumeOffset, string? filePath, long volumeLength)
     {
-        long chunks = (length + chunkSize - 1) / chunkSize;
+        if (length < 0)
+        {
+            throw Corrupt(structure, volumeOffset, $"the file's size is negative ({length})", filePath);
+        }
+        long chunks = (length / chunkSize) + (length % chunkSize == 0 ? 0 : 1); // no overflow for a size near long.MaxValue
         int entrySize = length >= 1L << 32 ? 8 : 4;
         long tableBytes = Math.Max(0, chunks - 1) * entrySize;
         long stored = compressed.Length;
         // Checked before anything is allocated: a damaged size cannot ask for a table the stream does not hold.
-        if (tableBytes > stored)
+        if (tableBytes > MaxTableBytes)
         {
-            throw Corrupt(structure, volumeOffset, $"a {length}-byte file needs a {tableBytes}-byte chunk table; the stream holds {stored} bytes", filePath);
+            // 16 million chunks: a 64 GiB file in 4 KiB chunks. WOF compresses programs and system files, none near that.
+            throw new UnsupportedFormatException($"{structure}: a WOF-compressed file of {length} bytes is larger than IscsiConvert reads ({MaxTableBytes}-byte chunk tables at most)", filePath);
+        }
+        if (tableBytes > stored || tableBytes > volumeLength)
+        {
+            throw Corrupt(structure, volumeOffset, $"a {length}-byte file needs a {tableBytes}-byte chunk table; the stream holds {stored} bytes on a {volumeLength}-byte volume", filePath);
         }
         var table = new byte[tableBytes];
         compressed.ReadAt(0, table);
@@ -66,14 +78,15 @@ internal sealed class WofStream : SparseStream
         for (long i = 1; i < chunks; i++)
         {
             int at = (int)((i - 1) * entrySize);
-            starts[i] = entrySize == 8 ? (long)BinaryPrimitives.ReadUInt64LittleEndian(table.AsSpan(at)) : BinaryPrimitives.ReadUInt32LittleEndian(table.AsSpan(at));
+            // An 8-byte entry past long's range is damage like any other: kept negative here, refused below.
+            starts[i] = entrySize == 8 ? unchecked((long)BinaryPrimitives.ReadUInt64LittleEndian(table.AsSpan(at))) : BinaryPrimitives.ReadUInt32LittleEndian(table.AsSpan(at));
         }
         starts[chunks] = dataBytes;
         for (long i = 0; i < chunks; i++)
         {
-            long size = starts[i + 1] - starts[i];
             long expected = Math.Min(chunkSize, length - (i * chunkSize));
-            if (starts[i + 1] < 0 || size <= 0 || size > expected || starts[i + 1] > dataBytes)
+            // starts[i] was checked by the step before (starts[0] is 0): the difference cannot overflow once starts[i + 1] is not negative.
+            if (starts[i + 1] < 0 || starts[i + 1] > dataBytes || starts[i + 1] - starts[i] <= 0 || starts[i + 1] - starts[i] > expected)
             {
                 throw Corrupt(structure, volumeOffset, $"chunk {i} of {chunks} spans bytes {starts[i]}-{starts[i + 1]} of {dataBytes}: not a chunk of at most {expected} bytes", filePath);
             }

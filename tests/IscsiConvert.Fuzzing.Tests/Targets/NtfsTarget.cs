@@ -39,7 +39,66 @@ internal sealed class NtfsTarget : FuzzTarget
             partition.ReadAt(0, volume);
             seeds.Add(Describe(new Seed("monolithicSparse.vmdk's volume (Windows)", new SeedFile("volume", volume))));
         }
+        if (CompactOsVolume(scratch) is { } compact)
+        {
+            seeds.Add(Describe(new Seed("CompactOS-style volume (mkntfs, ntfs-3g, wimlib XPRESS)", new SeedFile("volume", compact))));
+        }
         return seeds;
+    }
+
+    /// <summary>
+    /// A small volume whose files have reparse points — WOF-compressed files (XPRESS 4K and 16K, compressed by wimlib)
+    /// and a junction — so that mutations reach the WOF chunk table and the XPRESS decoder, which the other seeds
+    /// never lead to. Built with mkntfs, ntfs-3g over FUSE and wimcapture; without them (a developer's machine) the
+    /// seed is left out, and under CI their absence fails the run.
+    /// </summary>
+    private static byte[]? CompactOsVolume(string scratch)
+    {
+        bool toolsPresent = Oracle.Find("mkntfs") is not null && Oracle.Find("ntfs-3g") is not null && Oracle.Find("wimcapture") is not null && File.Exists("/dev/fuse");
+        if (!toolsPresent && !Oracle.InCi)
+        {
+            return null;
+        }
+        string image = Path.Combine(scratch, "compact.img");
+        using (var f = new FileStream(image, FileMode.CreateNew))
+        {
+            f.SetLength(4L << 20);
+        }
+        Oracle.RunChecked("mkntfs", "-q", "-F", "-f", "-c", "4096", "-L", "compact", image);
+        var random = new Random(20261204);
+        var text = new MemoryStream();
+        for (int i = 0; text.Length < 20_000; i++)
+        {
+            text.Write(System.Text.Encoding.ASCII.GetBytes($"HKR,,{i},0x{random.Next():X8},\"line {i % 13}\"\r\n"));
+        }
+        var noise = new byte[5000];
+        random.NextBytes(noise);
+        text.Write(noise);
+        byte[] content = text.ToArray();
+        var compressed = new Dictionary<int, byte[]>
+        {
+            [4096] = WimXpress.Compress(scratch, content, 4096),
+            [16384] = WimXpress.Compress(scratch, content, 16384),
+        };
+        Ntfs3gMount.With(image, mount =>
+        {
+            foreach ((int chunk, uint algorithm, string name) in new[] { (4096, 0u, "x4k.sys"), (16384, 3u, "x16k.inf") })
+            {
+                string path = Path.Combine(mount, name);
+                using (FileStream f = File.Create(path))
+                {
+                    f.SetLength(content.Length);
+                }
+                Ntfs3gMount.SetXattr(path, "user.WofCompressedData", compressed[chunk]);
+                // WOF_EXTERNAL_INFO (version 1, provider 2: a file), FILE_PROVIDER_EXTERNAL_INFO_V1 (version 1, algorithm).
+                Ntfs3gMount.SetReparsePoint(path, 0x80000017, 1, 2, 1, algorithm);
+            }
+            Directory.CreateDirectory(Path.Combine(mount, "target"));
+            File.WriteAllText(Path.Combine(mount, "target", "plain.txt"), "plain");
+            Directory.CreateDirectory(Path.Combine(mount, "junction"));
+            Ntfs3gMount.SetJunction(Path.Combine(mount, "junction"), @"C:\target");
+        });
+        return File.ReadAllBytes(image);
     }
 
     public override void Execute(FuzzInput input)
