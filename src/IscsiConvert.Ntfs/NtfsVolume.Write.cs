@@ -360,13 +360,7 @@ public sealed partial class NtfsVolume
     }
 
     private string ReparseDescription(NtfsFile file) =>
-        ContentElsewhere(file) ?? NameSurrogate(file) ?? $"reparse tag 0x{ReparseTag(file):X8}";
-
-    private uint? ReparseTag(NtfsFile file)
-    {
-        AttributeRecord? reparse = file.Find(AttributeType.ReparsePoint);
-        return reparse is not null && reparse.DataSize <= MaxReparseBytes ? ReparsePoint.TryReadFrom(_mft.ReadAll(reparse))?.Tag : null;
-    }
+        ContentElsewhere(file) ?? NameSurrogate(file) ?? $"reparse tag 0x{ReadReparsePoint(file)?.Tag:X8}";
 
     // What a file that stands for another name is (a junction, a symbolic link, a WSL or other link: a reparse tag with
     // the name-surrogate bit), or null for any other file; a reparse point too large or too short to read counts as one.

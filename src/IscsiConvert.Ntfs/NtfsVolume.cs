@@ -1,5 +1,4 @@
 using System;
-using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
@@ -432,37 +431,21 @@ public sealed partial class NtfsVolume : IDisposable
     /// <summary>
     /// The chunk size of a file compressed by WOF's file provider with XPRESS (4, 8 or 16 KiB: what CompactOS and
     /// <c>compact /exe:xpress*</c> write), whose content this reader decompresses; null for any other file.
-    /// The reparse data after its 8-byte header: WOF_EXTERNAL_INFO (version 1, provider 2 = file), then
-    /// FILE_PROVIDER_EXTERNAL_INFO_V1 (version 1, algorithm: 0 XPRESS4K, 1 LZX, 2 XPRESS8K, 3 XPRESS16K).
     /// </summary>
-    private int? WofFileChunkSize(NtfsFile file)
-    {
-        if (WofFileAlgorithm(file) is not uint algorithm)
-        {
-            return null;
-        }
-        return algorithm switch
+    private int? WofFileChunkSize(NtfsFile file) =>
+        file.Record.IsDirectory ? null : ReadReparsePoint(file)?.WofFileAlgorithm switch
         {
             0 => 4096,
             2 => 8192,
             3 => 16384,
             _ => null,
         };
-    }
 
-    private uint? WofFileAlgorithm(NtfsFile file)
+    // A file's reparse point as read; null when it has none, or one too large or too short to read.
+    private ReparsePoint? ReadReparsePoint(NtfsFile file)
     {
         AttributeRecord? reparse = file.Find(AttributeType.ReparsePoint);
-        if (reparse is null || file.Record.IsDirectory || reparse.DataSize < 24 || reparse.DataSize > MaxReparseBytes)
-        {
-            return null;
-        }
-        byte[] value = _mft.ReadAll(reparse);
-        ReadOnlySpan<byte> v = value;
-        bool fileProvider = BinaryPrimitives.ReadUInt32LittleEndian(v) == ReparsePoint.TagWof
-            && BinaryPrimitives.ReadUInt32LittleEndian(v.Slice(8)) == 1 && BinaryPrimitives.ReadUInt32LittleEndian(v.Slice(12)) == 2
-            && BinaryPrimitives.ReadUInt32LittleEndian(v.Slice(16)) == 1;
-        return fileProvider ? BinaryPrimitives.ReadUInt32LittleEndian(v.Slice(20)) : null;
+        return reparse is not null && reparse.DataSize <= MaxReparseBytes ? ReparsePoint.TryReadFrom(_mft.ReadAll(reparse)) : null;
     }
 
     private WofStream OpenWofCompressed(NtfsFile file, string fullPath, int chunkSize)
@@ -497,12 +480,12 @@ public sealed partial class NtfsVolume : IDisposable
         {
             return null;
         }
-        byte[] value = reparse.DataSize <= MaxReparseBytes ? _mft.ReadAll(reparse) : Array.Empty<byte>();
-        uint? tag = ReparsePoint.TryReadFrom(value)?.Tag;
+        ReparsePoint? point = ReadReparsePoint(file);
+        uint? tag = point?.Tag;
         return tag switch
         {
             null => $"a file with a reparse point of {reparse.DataSize} bytes that cannot be read",
-            ReparsePoint.TagWof when WofFileAlgorithm(file) == 1 => "compressed by Windows with LZX (WOF: compact /exe:lzx), which IscsiConvert does not decompress",
+            ReparsePoint.TagWof when point!.WofFileAlgorithm == 1 => "compressed by Windows with LZX (WOF: compact /exe:lzx), which IscsiConvert does not decompress",
             ReparsePoint.TagWof => "compressed or backed by Windows' overlay filter (WOF) in a way IscsiConvert does not read (a WIMBoot pointer, or an unknown algorithm)",
             ReparsePoint.TagWim => "backed by a WIM file (WIMBoot)",
             ReparsePoint.TagDedup => "deduplicated by Windows Server Data Deduplication",
@@ -536,13 +519,7 @@ public sealed partial class NtfsVolume : IDisposable
     // A junction's or symbolic link's target, or null when the file is not one.
     private string? LinkTarget(NtfsFile file)
     {
-        AttributeRecord? reparse = file.Find(AttributeType.ReparsePoint);
-        if (reparse is null || reparse.DataSize > MaxReparseBytes)
-        {
-            return null;
-        }
-        ReparsePoint? point = ReparsePoint.TryReadFrom(_mft.ReadAll(reparse));
-        return point is { Tag: ReparsePoint.TagMountPoint or ReparsePoint.TagSymlink, Target: { Length: > 0 } t } ? t : null;
+        return ReadReparsePoint(file) is { Tag: ReparsePoint.TagMountPoint or ReparsePoint.TagSymlink, Target: { Length: > 0 } t } ? t : null;
     }
 
     // Targets name a drive (C:\Users) that this volume stands for once the image is booted; relative symbolic links
@@ -600,13 +577,9 @@ public sealed partial class NtfsVolume : IDisposable
             SecurityId = si?.SecurityId ?? 0,
             AlternateStreams = file.FindAll(AttributeType.Data).Where(a => a.Name.Length > 0).Select(a => new NtfsStreamInfo(a.Name, a.DataSize)).ToArray(),
         };
-        AttributeRecord? reparse = file.Find(AttributeType.ReparsePoint);
-        if (reparse is not null && reparse.DataSize <= MaxReparseBytes)
-        {
-            ReparsePoint? point = ReparsePoint.TryReadFrom(_mft.ReadAll(reparse));
-            entry.ReparseTag = point?.Tag;
-            entry.ReparseTarget = point?.Target;
-        }
+        ReparsePoint? point = ReadReparsePoint(file);
+        entry.ReparseTag = point?.Tag;
+        entry.ReparseTarget = point?.Target;
         return entry;
     }
 

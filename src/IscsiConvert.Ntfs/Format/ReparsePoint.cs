@@ -35,6 +35,13 @@ internal sealed class ReparsePoint
     /// <summary>The target as Windows prints it (print name, or the substitute name without its \??\ prefix), when the tag has one.</summary>
     public string? Target { get; private set; }
 
+    /// <summary>
+    /// For a file compressed by WOF's file provider, its algorithm (0 XPRESS4K, 1 LZX, 2 XPRESS8K, 3 XPRESS16K); null
+    /// otherwise. The data: WOF_EXTERNAL_INFO (version 1, provider 2 = a file), then FILE_PROVIDER_EXTERNAL_INFO_V1
+    /// (version 1, algorithm).
+    /// </summary>
+    public uint? WofFileAlgorithm { get; private set; }
+
     public static ReparsePoint? TryReadFrom(ReadOnlySpan<byte> value)
     {
         if (value.Length < DataOffset)
@@ -54,6 +61,11 @@ internal sealed class ReparsePoint
                 print = substitute.Substring(4);
             }
             point.Target = string.IsNullOrEmpty(print) ? substitute : print;
+        }
+        if (point.Tag == TagWof && data.Length >= 16 && BinaryPrimitives.ReadUInt32LittleEndian(data) == 1
+            && BinaryPrimitives.ReadUInt32LittleEndian(data.Slice(4)) == 2 && BinaryPrimitives.ReadUInt32LittleEndian(data.Slice(8)) == 1)
+        {
+            point.WofFileAlgorithm = BinaryPrimitives.ReadUInt32LittleEndian(data.Slice(12));
         }
         return point;
     }
