@@ -135,16 +135,7 @@ public sealed class NtfsReparsedFileTests : IDisposable
     private string WofVolume(byte[] content, byte[] compressed, uint algorithm)
     {
         string image = Mkntfs.Volume(_tmp.File("wof.img"), 16, "wof");
-        Ntfs3gMount.With(image, mount =>
-        {
-            string path = Path.Combine(mount, "compact.sys");
-            using (FileStream f = File.Create(path))
-            {
-                f.SetLength(content.Length); // the unnamed stream holds the size, not the data
-            }
-            Ntfs3gMount.SetXattr(path, "user.WofCompressedData", compressed);
-            Ntfs3gMount.SetReparsePoint(path, 0x80000017, 1, 2, 1, algorithm);
-        });
+        Ntfs3gMount.With(image, mount => Ntfs3gMount.SetWofCompressed(Path.Combine(mount, "compact.sys"), content.Length, compressed, algorithm));
         return image;
     }
 
@@ -204,10 +195,8 @@ public sealed class NtfsReparsedFileTests : IDisposable
         Ntfs3gMount.With(image, mount =>
         {
             // WOF_EXTERNAL_INFO (version 1, provider 2: a file) and FILE_PROVIDER_EXTERNAL_INFO_V1 (version 1, LZX).
-            // The compressed stream first: ntfs-3g refuses to change a file once it has a reparse point it cannot read.
-            File.WriteAllBytes(Path.Combine(mount, "wof.sys"), Stub);
-            Ntfs3gMount.SetXattr(Path.Combine(mount, "wof.sys"), "user.WofCompressedData", new byte[] { 1, 2, 3, 4 });
-            Reparsed(Path.Combine(mount, "wof.sys"), 0x80000017, 1, 2, 1, 1);
+            // LZX (algorithm 1), which IscsiConvert does not decompress; the compressed stream is four bytes.
+            Ntfs3gMount.SetWofCompressed(Path.Combine(mount, "wof.sys"), Stub.Length, new byte[] { 1, 2, 3, 4 }, algorithm: 1);
             Reparsed(Path.Combine(mount, "wim.dll"), 0x80000008, 1, 0, 0, 0);
             Reparsed(Path.Combine(mount, "dedup.bin"), 0x80000013, 1, 0, 0, 0);
             Reparsed(Path.Combine(mount, "cloud.txt"), 0x9000101A, 1, 0, 0, 0);
@@ -228,10 +217,7 @@ public sealed class NtfsReparsedFileTests : IDisposable
 
     private static void Reparsed(string path, uint tag, params uint[] data)
     {
-        if (!File.Exists(path))
-        {
-            File.WriteAllBytes(path, Stub);
-        }
+        File.WriteAllBytes(path, Stub);
         Ntfs3gMount.SetReparsePoint(path, tag, data);
     }
 }

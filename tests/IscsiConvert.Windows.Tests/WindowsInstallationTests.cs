@@ -335,14 +335,8 @@ public class WindowsInstallationTests
             string inf = Path.Combine(windows, "INF");
             Directory.CreateDirectory(inf);
             File.Copy(Path.Combine(infDir, "pvpanic.inf"), Path.Combine(inf, "pvpanic.inf"));
-            // WOF_EXTERNAL_INFO (version 1, provider 2: a file), FILE_PROVIDER_EXTERNAL_INFO_V1 (version 1, algorithm).
-            string compact = Path.Combine(inf, "viorng.inf");
-            using (FileStream f = File.Create(compact))
-            {
-                f.SetLength(viorng.Length);
-            }
-            Ntfs3gMount.SetXattr(compact, "user.WofCompressedData", compressed);
-            Ntfs3gMount.SetReparsePoint(compact, 0x80000017, 1, 2, 1, 0);
+            Ntfs3gMount.SetWofCompressed(Path.Combine(inf, "viorng.inf"), viorng.Length, compressed, algorithm: 0);
+            // An LZX one (algorithm 1): a stub in the data stream, which IscsiConvert does not decompress.
             File.Copy(Path.Combine(infDir, "pvpanic.inf"), Path.Combine(inf, "lzx.inf"));
             Ntfs3gMount.SetReparsePoint(Path.Combine(inf, "lzx.inf"), 0x80000017, 1, 2, 1, 1);
         });

@@ -71,6 +71,22 @@ public static class Ntfs3gMount
     }
 
     /// <summary>
+    /// Makes <paramref name="path"/> on a mounted volume a file compressed by WOF's file provider, as CompactOS leaves
+    /// it: an unnamed stream that holds only the size (<paramref name="length"/>), the chunk table and chunks in the
+    /// WofCompressedData stream, then the reparse point — WOF_EXTERNAL_INFO (version 1, provider 2: a file) and
+    /// FILE_PROVIDER_EXTERNAL_INFO_V1 (version 1, <paramref name="algorithm"/>: 0 XPRESS4K, 1 LZX, 2 XPRESS8K, 3 XPRESS16K).
+    /// </summary>
+    public static void SetWofCompressed(string path, long length, byte[] compressed, uint algorithm)
+    {
+        using (FileStream f = File.Create(path))
+        {
+            f.SetLength(length);
+        }
+        SetXattr(path, "user.WofCompressedData", compressed);
+        SetReparsePoint(path, 0x80000017, 1, 2, 1, algorithm);
+    }
+
+    /// <summary>
     /// Makes an empty directory on a mounted volume a junction (a mount point) to <paramref name="target"/>, a path
     /// such as C:\Target: tag, data length, then the substitute name (\??\ and the target) and the print name, each
     /// NUL-terminated, in one buffer.

@@ -59,12 +59,7 @@ internal sealed class NtfsTarget : FuzzTarget
         {
             return null;
         }
-        string image = Path.Combine(scratch, "compact.img");
-        using (var f = new FileStream(image, FileMode.CreateNew))
-        {
-            f.SetLength(4L << 20);
-        }
-        Oracle.RunChecked("mkntfs", "-q", "-F", "-f", "-c", "4096", "-L", "compact", image);
+        string image = Mkntfs.Volume(Path.Combine(scratch, "compact.img"), 4, "compact");
         var random = new Random(20261204);
         var text = new MemoryStream();
         for (int i = 0; text.Length < 20_000; i++)
@@ -84,14 +79,7 @@ internal sealed class NtfsTarget : FuzzTarget
         {
             foreach ((int chunk, uint algorithm, string name) in new[] { (4096, 0u, "x4k.sys"), (16384, 3u, "x16k.inf") })
             {
-                string path = Path.Combine(mount, name);
-                using (FileStream f = File.Create(path))
-                {
-                    f.SetLength(content.Length);
-                }
-                Ntfs3gMount.SetXattr(path, "user.WofCompressedData", compressed[chunk]);
-                // WOF_EXTERNAL_INFO (version 1, provider 2: a file), FILE_PROVIDER_EXTERNAL_INFO_V1 (version 1, algorithm).
-                Ntfs3gMount.SetReparsePoint(path, 0x80000017, 1, 2, 1, algorithm);
+                Ntfs3gMount.SetWofCompressed(Path.Combine(mount, name), content.Length, compressed[chunk], algorithm);
             }
             Directory.CreateDirectory(Path.Combine(mount, "target"));
             File.WriteAllText(Path.Combine(mount, "target", "plain.txt"), "plain");
